@@ -1,0 +1,203 @@
+#include "tests/support/test_support.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace ct::test {
+
+temp_dir::temp_dir() {
+    const char* base = std::getenv("TMPDIR");
+    fs::path root = base && *base ? base : "/tmp";
+    std::random_device rd;
+    for (int i = 0; i < 100; ++i) {
+        auto candidate = root / ("ct-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        std::error_code ec;
+        if (fs::create_directory(candidate, ec)) {
+            path_ = candidate;
+            return;
+        }
+    }
+    throw std::runtime_error("cannot create a temp dir");
+}
+
+temp_dir::~temp_dir() {
+    std::error_code ec;
+    // Make everything removable again (tests chmod directories).
+    for (auto it = fs::recursive_directory_iterator(path_, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        std::error_code pec;
+        if (it->is_directory(pec)) fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, pec);
+    }
+    fs::remove_all(path_, ec);
+}
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (pred()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return pred();
+        std::this_thread::sleep_for(10ms);
+    }
+}
+
+child_process::child_process(const std::string& exe,
+                             const std::vector<std::string>& args,
+                             const fs::path& output_dir,
+                             const std::string& label,
+                             const fs::path& cwd)
+    : out_path_(output_dir / (label + ".stdout")), err_path_(output_dir / (label + ".stderr")) {
+    std::vector<std::string> argv_s{exe};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+        int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        ::dup2(out, 1);
+        ::dup2(err, 2);
+        int devnull = ::open("/dev/null", O_RDONLY);
+        ::dup2(devnull, 0);
+        if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+        std::vector<char*> argv;
+        for (auto& a : argv_s) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    }
+}
+
+child_process::~child_process() {
+    if (!status_ && pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        int st = 0;
+        ::waitpid(pid_, &st, 0);
+    }
+}
+
+void child_process::signal(int sig) {
+    if (!status_ && pid_ > 0) ::kill(pid_, sig);
+}
+
+bool child_process::running() {
+    if (status_) return false;
+    int st = 0;
+    pid_t r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return false;
+    }
+    return true;
+}
+
+std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
+    wait_until([this] { return !running(); }, timeout);
+    return status_;
+}
+
+std::string child_process::stdout_text() const { return read_file(out_path_); }
+std::string child_process::stderr_text() const { return read_file(err_path_); }
+
+run_result run_to_end(const std::string& exe,
+                      const std::vector<std::string>& args,
+                      std::chrono::milliseconds timeout) {
+    temp_dir out;
+    child_process p(exe, args, out.path(), "run");
+    run_result r;
+    auto st = p.wait_exit(timeout);
+    r.status = st ? *st : -1;
+    r.out = p.stdout_text();
+    r.err = p.stderr_text();
+    return r;
+}
+
+unsigned short free_tcp_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    return ntohs(addr.sin_port);
+}
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_file(const fs::path& p, const std::string& text) {
+    std::ofstream out(p, std::ios::binary | std::ios::trunc);
+    out << text;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::string cur;
+    for (char c : text) {
+        if (c == '\n') {
+            lines.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    if (!cur.empty()) lines.push_back(cur);
+    return lines;
+}
+
+std::optional<http_reply> http_get(unsigned short port,
+                                   const std::string& target,
+                                   const std::vector<std::string>& extra_headers) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return std::nullopt;
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return std::nullopt;
+    }
+    std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                      "\r\nConnection: close\r\n";
+    for (auto& h : extra_headers) req += h + "\r\n";
+    req += "\r\n";
+    ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    std::string resp;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        resp.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    auto head_end = resp.find("\r\n\r\n");
+    if (head_end == std::string::npos) return std::nullopt;
+    http_reply r;
+    r.headers = resp.substr(0, head_end);
+    r.body = resp.substr(head_end + 4);
+    if (r.headers.size() > 12) r.status = std::atoi(r.headers.c_str() + 9);
+    return r;
+}
+
+}  // namespace ct::test

@@ -1,0 +1,89 @@
+// Helpers for tests that run real processes: temp directories, child processes with captured
+// output, bounded waits, free TCP ports. Not thread-safe; one instance per test.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ct::test {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+/// A fresh directory under $TMPDIR, removed (recursively) on destruction.
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    const fs::path& path() const { return path_; }
+    fs::path operator/(const std::string& rel) const { return path_ / rel; }
+
+private:
+    fs::path path_;
+};
+
+/// Polls `pred` every few milliseconds until it holds or `timeout` passes.
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s);
+
+/// A child process with stdout and stderr captured into files.
+class child_process {
+public:
+    child_process(const std::string& exe,
+                  const std::vector<std::string>& args,
+                  const fs::path& output_dir,
+                  const std::string& label,
+                  const fs::path& cwd = {});
+    ~child_process();  // SIGKILLs the child if it still runs
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    pid_t pid() const { return pid_; }
+    void signal(int sig);
+    /// Waits for exit; returns the exit status (128+signal when killed), nullopt on timeout.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout = 10s);
+    bool running();
+    std::string stdout_text() const;
+    std::string stderr_text() const;
+
+private:
+    pid_t pid_ = -1;
+    std::optional<int> status_;
+    fs::path out_path_, err_path_;
+};
+
+/// Runs a command to completion, returning {exit status, stdout, stderr}.
+struct run_result {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+run_result run_to_end(const std::string& exe,
+                      const std::vector<std::string>& args,
+                      std::chrono::milliseconds timeout = 20s);
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+unsigned short free_tcp_port();
+
+std::string read_file(const fs::path& p);
+void write_file(const fs::path& p, const std::string& text);
+std::vector<std::string> split_lines(const std::string& text);
+
+/// Minimal blocking HTTP/1.1 GET against 127.0.0.1:port; returns status, headers, body.
+struct http_reply {
+    int status = 0;
+    std::string headers;
+    std::string body;
+};
+std::optional<http_reply> http_get(unsigned short port,
+                                   const std::string& target,
+                                   const std::vector<std::string>& extra_headers = {});
+
+}  // namespace ct::test

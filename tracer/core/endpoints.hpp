@@ -1,0 +1,93 @@
+// The network edges of the daemon: `listener` accepts node connections (AcceptAt, Unix or TCP)
+// and `connector` dials one node endpoint with back-off (ConnectTo). Each hands every
+// established socket to a session factory. Objects live on the io_context; methods are called
+// from server setup only.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "tracer/core/net.hpp"
+#include "tracer/core/peer.hpp"
+
+namespace ct::tracer {
+
+class self_log;
+
+/// Runs the session of an established connection to its end. It is spawned on the socket's
+/// own strand; it reports failures as values and never throws for peer misbehaviour.
+using session_runner = std::function<asio::awaitable<void>(stream_socket, peer_info)>;
+
+/// Thrown at start-up when a listener cannot be set up (port in use, live socket at the path).
+struct startup_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct endpoint_address {
+    bool is_tcp = false;
+    std::string path;  // Unix
+    std::string host;  // TCP
+    std::uint16_t port = 0;
+    std::string to_string() const { return is_tcp ? host + ":" + std::to_string(port) : path; }
+};
+
+class listener {
+public:
+    /// Binds immediately so that start-up errors surface before the daemon reports ready.
+    /// `socket_mode` applies to Unix sockets. A stale socket file (nobody listening) is
+    /// replaced; a live one is a startup_error.
+    listener(asio::io_context& ioc,
+             endpoint_address where,
+             unsigned socket_mode,
+             session_runner runner,
+             self_log& log);
+    ~listener();
+
+    void start();  // spawns the accept loop
+    void stop();   // closes the acceptor; the socket file is removed
+    std::string bound_address() const;  // with the real port for TCP port 0
+
+private:
+    asio::awaitable<void> accept_loop();
+    void bind();
+
+    asio::io_context& ioc_;
+    endpoint_address where_;
+    unsigned socket_mode_;
+    session_runner runner_;
+    self_log& log_;
+    std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor_;
+    std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor_;
+    std::uint64_t accepted_ = 0;
+    bool stopped_ = false;
+};
+
+class connector {
+public:
+    connector(asio::io_context& ioc,
+              endpoint_address target,
+              session_runner runner,
+              self_log& log,
+              bool log_problems);
+    void start();
+    void stop();
+
+private:
+    asio::awaitable<void> connect_loop();
+
+    asio::io_context& ioc_;
+    endpoint_address target_;
+    session_runner runner_;
+    self_log& log_;
+    bool log_problems_;
+    asio::steady_timer timer_;
+    std::atomic<bool> stopped_{false};
+};
+
+/// Unique connection ids for the whole process.
+std::uint64_t next_connection_id();
+
+}  // namespace ct::tracer

@@ -1,0 +1,552 @@
+#include "tracer/core/session.hpp"
+
+#include <array>
+#include <chrono>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
+
+#include "dispatcher/node_names.hpp"
+#include "protocol/data_points_codec.hpp"
+#include "protocol/demuxer.hpp"
+#include "protocol/ekg_codec.hpp"
+#include "protocol/handshake.hpp"
+#include "protocol/sdu.hpp"
+#include "protocol/trace_objects_codec.hpp"
+#include "tracer/core/self_log.hpp"
+#include "tracer/core/session_context.hpp"
+#include "tracer/logs/log_writer.hpp"
+
+namespace ct::tracer {
+namespace {
+
+namespace proto = ct::protocol;
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr std::uint16_t p_handshake = 0;
+constexpr std::uint16_t p_ekg = 1;
+constexpr std::uint16_t p_trace_objects = 2;
+constexpr std::uint16_t p_data_points = 3;
+
+std::uint32_t timestamp_us() {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+        clock::now().time_since_epoch());
+    return static_cast<std::uint32_t>(us.count());
+}
+
+/// Pointers the outside world may use to poke a live session; they are only dereferenced on the
+/// session's strand, and the session clears them before it ends.
+struct session_handle {
+    stream_socket* socket = nullptr;
+    asio::steady_timer* delivery_signal = nullptr;
+};
+
+asio::awaitable<bool> was_cancelled() {
+    auto cs = co_await asio::this_coro::cancellation_state;
+    co_return cs.cancelled() != asio::cancellation_type::none;
+}
+
+class session {
+public:
+    session(stream_socket& sock, peer_info& peer, session_context& ctx)
+        : sock_(sock),
+          peer_(peer),
+          ctx_(ctx),
+          cfg_(ctx.settings()),
+          demux_(peer.we_connected,
+                 proto::demux_limits{cfg_->max_message_bytes, cfg_->max_ingress_bytes}),
+          write_signal_(sock.get_executor()),
+          delivery_signal_(sock.get_executor()),
+          ekg_signal_(sock.get_executor()),
+          name_timer_(sock.get_executor()) {}
+
+    asio::awaitable<void> run();
+
+private:
+    // --- helpers -------------------------------------------------------------------------
+    bool quiet_problems() const { return cfg_->verbose == verbosity::minimum; }
+    nlohmann::json conn_json() const {
+        return {{"conn", peer_.address}, {"connectionId", peer_.connection_id}};
+    }
+    void send(std::uint16_t protocol, std::string_view payload) {
+        // SDUs we send carry M=1 when we accepted the connection (spec §2.2).
+        proto::append_sdus(outbox_, protocol, !peer_.we_connected, payload, timestamp_us());
+        write_signal_.cancel();
+        dump(protocol, "send", payload);
+    }
+    void dump(std::uint16_t protocol, const char* direction, std::string_view payload) {
+        if (cfg_->verbose != verbosity::maximum) return;
+        auto j = conn_json();
+        j["protocol"] = protocol;
+        j["direction"] = direction;
+        j["message"] = proto::describe_message(protocol, payload);
+        ctx_.log.emit("MiniProtocolMessage", own_severity::info, std::move(j));
+    }
+    void fail(std::string reason, bool problem = true) {
+        if (reason_.empty()) {
+            reason_ = std::move(reason);
+            reason_is_problem_ = problem;
+        }
+    }
+
+    // --- phases --------------------------------------------------------------------------
+    asio::awaitable<bool> read_into_demux();
+    asio::awaitable<bool> handshake();
+    asio::awaitable<void> read_loop();
+    asio::awaitable<void> write_loop();
+    asio::awaitable<void> delivery_loop();
+    asio::awaitable<void> ekg_loop();
+    asio::awaitable<void> naming_loop();
+    asio::awaitable<void> flush_pending_after_close();
+    asio::awaitable<void> wait_forever(asio::steady_timer& t);
+
+    bool handle_messages();
+    bool on_trace_objects(std::string_view msg);
+    bool on_ekg(std::string_view msg);
+    bool on_data_points(std::string_view msg);
+    void send_trace_request() {
+        request_outstanding_ = true;
+        send(p_trace_objects, proto::encode_trace_objects_request(true, cfg_->request_num));
+    }
+    void resolve_name(std::optional<std::string> preferred);
+
+    stream_socket& sock_;
+    peer_info& peer_;
+    session_context& ctx_;
+    std::shared_ptr<const session_settings> cfg_;
+    proto::demuxer demux_;
+    std::array<char, 64 * 1024> read_buffer_{};
+
+    std::string outbox_;
+    asio::steady_timer write_signal_;
+
+    // TraceObjects
+    proto::trace_objects_reply_decoder decoder_;
+    std::vector<proto::trace_object_view> objects_;
+    bool request_outstanding_ = false;
+    std::deque<logs::trace_batch> pending_;
+    asio::steady_timer delivery_signal_;
+
+    // EKG
+    bool ekg_response_ready_ = false;
+    asio::steady_timer ekg_signal_;
+
+    // Naming via the NodeInfo data point
+    enum class dp_expect { initial, node_info, none };
+    dp_expect dp_expect_ = dp_expect::initial;
+    bool name_resolved_ = false;
+    std::string name_;
+    asio::steady_timer name_timer_;
+
+    std::string reason_;
+    bool reason_is_problem_ = true;
+};
+
+asio::awaitable<void> session::wait_forever(asio::steady_timer& t) {
+    t.expires_at(clock::time_point::max());
+    co_await t.async_wait(use_nothrow_awaitable);
+}
+
+asio::awaitable<bool> session::read_into_demux() {
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(read_buffer_), use_nothrow_awaitable);
+    if (ec) {
+        if (ec == asio::error::eof) {
+            fail("the node closed the connection", false);
+        } else if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) {
+            fail("closed by the tracer", false);
+        } else {
+            fail("read error: " + ec.message());
+        }
+        co_return false;
+    }
+    if (auto err = demux_.feed(std::string_view(read_buffer_.data(), n))) {
+        ctx_.counters.protocol_errors++;
+        fail("protocol error: " + err.message());
+        co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> session::handshake() {
+    if (peer_.we_connected) {
+        send(p_handshake, proto::encode_propose_versions(cfg_->network_magic));
+        std::string buf;
+        buf.swap(outbox_);
+        auto [wec, wn] = co_await asio::async_write(sock_, asio::buffer(buf), use_nothrow_awaitable);
+        if (wec) {
+            fail("write error: " + wec.message());
+            co_return false;
+        }
+    }
+    for (;;) {
+        auto next = demux_.next_message(p_handshake);
+        if (!next) {
+            ctx_.counters.protocol_errors++;
+            fail("handshake: " + next.error().message());
+            co_return false;
+        }
+        if (next->has_value()) break;
+        if (!co_await read_into_demux()) co_return false;
+    }
+    const std::string_view msg = **demux_.next_message(p_handshake);
+    dump(p_handshake, "recv", msg);
+
+    if (peer_.we_connected) {
+        auto check = proto::check_handshake_reply(msg, cfg_->network_magic);
+        demux_.pop_message(p_handshake);
+        if (!check.accepted) {
+            ctx_.counters.handshakes_refused++;
+            if (!quiet_problems()) {
+                auto j = conn_json();
+                j["reason"] = check.reason;
+                ctx_.log.emit("HandshakeRefused", own_severity::warning, std::move(j));
+            }
+            fail("handshake refused: " + check.reason);
+            co_return false;
+        }
+    } else {
+        auto decision = proto::decide_handshake(msg, cfg_->network_magic);
+        demux_.pop_message(p_handshake);
+        send(p_handshake, decision.reply_payload);
+        std::string buf;
+        buf.swap(outbox_);
+        auto [wec, wn] = co_await asio::async_write(sock_, asio::buffer(buf), use_nothrow_awaitable);
+        if (!decision.accepted) {
+            ctx_.counters.handshakes_refused++;
+            if (!quiet_problems()) {
+                auto j = conn_json();
+                j["reason"] = decision.refuse_reason;
+                ctx_.log.emit("HandshakeRefused", own_severity::warning, std::move(j));
+            }
+            fail("handshake refused: " + decision.refuse_reason);
+            co_return false;
+        }
+        if (wec) {
+            fail("write error: " + wec.message());
+            co_return false;
+        }
+    }
+    demux_.handshake_done();
+    auto j = conn_json();
+    j["networkMagic"] = cfg_->network_magic;
+    ctx_.log.emit("HandshakeAccepted", own_severity::info, std::move(j));
+    co_return true;
+}
+
+asio::awaitable<void> session::run() {
+    {
+        auto j = conn_json();
+        j["connectionIncomingAt"] = peer_.we_connected ? peer_.address : peer_.local_path;
+        if (!peer_.we_connected) {
+            ctx_.log.emit("SockIncoming", own_severity::info, std::move(j));
+        }
+    }
+
+    bool ok = false;
+    if (peer_.is_tcp) {
+        // The handshake time limit applies to TCP only, as upstream (spec §3.7).
+        asio::steady_timer deadline(sock_.get_executor());
+        deadline.expires_after(cfg_->handshake_timeout);
+        auto result = co_await (handshake() || deadline.async_wait(use_nothrow_awaitable));
+        if (result.index() == 0) {
+            ok = std::get<0>(result);
+        } else {
+            fail("handshake timed out");
+        }
+    } else {
+        ok = co_await handshake();
+    }
+
+    if (ok) {
+        // All three mini-protocols start at once; the tracer speaks first on each.
+        send(p_ekg, proto::encode_ekg_request(cfg_->ekg_full ? proto::ekg_request_kind::get_all
+                                                             : proto::ekg_request_kind::get_updated));
+        send_trace_request();
+        send(p_data_points, proto::encode_data_points_request({}));
+        name_timer_.expires_after(cfg_->node_info_timeout);
+        co_await (read_loop() || write_loop() || delivery_loop() || ekg_loop() || naming_loop());
+    }
+
+    // Everything the node handed over reaches the writer, even when the connection broke.
+    co_await flush_pending_after_close();
+
+    auto j = conn_json();
+    j["nodeId"] = peer_.node_id;
+    if (name_resolved_) j["nodeName"] = name_;
+    if (reason_is_problem_) {
+        if (!quiet_problems()) {
+            j["message"] = reason_;
+            ctx_.log.emit("ForwardingInterrupted", own_severity::warning, std::move(j));
+        }
+    } else {
+        j["reason"] = reason_;
+        ctx_.log.emit("ConnectionClosed", own_severity::info, std::move(j));
+    }
+}
+
+asio::awaitable<void> session::read_loop() {
+    for (;;) {
+        if (!co_await read_into_demux()) co_return;
+        if (!handle_messages()) co_return;
+    }
+}
+
+bool session::handle_messages() {
+    for (std::uint16_t p : {p_ekg, p_trace_objects, p_data_points}) {
+        for (;;) {
+            auto next = demux_.next_message(p);
+            if (!next) {
+                ctx_.counters.protocol_errors++;
+                fail("protocol error: " + next.error().message());
+                return false;
+            }
+            if (!next->has_value()) break;
+            std::string_view msg = **next;
+            dump(p, "recv", msg);
+            bool ok = p == p_trace_objects ? on_trace_objects(msg)
+                      : p == p_ekg         ? on_ekg(msg)
+                                           : on_data_points(msg);
+            demux_.pop_message(p);
+            if (!ok) return false;
+        }
+    }
+    return true;
+}
+
+bool session::on_trace_objects(std::string_view msg) {
+    if (!request_outstanding_) {
+        ctx_.counters.protocol_errors++;
+        fail("protocol error: a TraceObjects reply without a request");
+        return false;
+    }
+    objects_.clear();
+    if (auto ec = decoder_.decode(msg, objects_)) {
+        ctx_.counters.protocol_errors++;
+        fail("protocol error in TraceObjects reply: " + ec.message());
+        return false;
+    }
+    if (objects_.empty()) {
+        // A blocking request must be answered with at least one object (spec §6.2).
+        ctx_.counters.protocol_errors++;
+        fail("protocol error: empty TraceObjects reply to a blocking request");
+        return false;
+    }
+    request_outstanding_ = false;
+    ctx_.counters.batches_received++;
+    ctx_.counters.trace_objects_received += objects_.size();
+
+    logs::trace_batch batch;
+    batch.connection_id = peer_.connection_id;
+    for (const auto& o : objects_) batch.add(o);
+
+    // Turnaround is the loss metric (the node drops its whole queue on overflow), so the
+    // next request leaves before anything is written — unless the writer pushes back or the
+    // node's name is still unknown for too long.
+    const bool writer_clear = pending_.empty();
+    pending_.push_back(std::move(batch));
+    if (name_resolved_ ? writer_clear : pending_.size() < cfg_->max_batches_before_name) {
+        send_trace_request();
+    }
+    delivery_signal_.cancel();
+    return true;
+}
+
+bool session::on_ekg(std::string_view msg) {
+    proto::ekg_response_view response;
+    if (auto ec = proto::decode_ekg_response(msg, response)) {
+        ctx_.counters.protocol_errors++;
+        fail("protocol error in EKG response: " + ec.message());
+        return false;
+    }
+    ctx_.counters.ekg_responses++;
+    // The metric store is filled here (metrics issue).
+    ekg_response_ready_ = true;
+    ekg_signal_.cancel();
+    return true;
+}
+
+bool session::on_data_points(std::string_view msg) {
+    proto::data_points_reply_view reply;
+    if (auto ec = proto::decode_data_points_reply(msg, reply)) {
+        ctx_.counters.protocol_errors++;
+        fail("protocol error in DataPoints reply: " + ec.message());
+        return false;
+    }
+    switch (dp_expect_) {
+        case dp_expect::initial:
+            // The initial empty exchange is done; ask for the node's name right away.
+            dp_expect_ = dp_expect::node_info;
+            send(p_data_points, proto::encode_data_points_request({"NodeInfo"}));
+            break;
+        case dp_expect::node_info: {
+            dp_expect_ = dp_expect::none;
+            std::optional<std::string> preferred;
+            for (const auto& [name, value] : reply.values) {
+                if (name != "NodeInfo" || !value) continue;
+                auto j = nlohmann::json::parse(*value, nullptr, false);
+                if (j.is_object() && j.contains("niName") && j["niName"].is_string()) {
+                    preferred = j["niName"].get<std::string>();
+                }
+            }
+            if (!name_resolved_) resolve_name(preferred);
+            break;
+        }
+        case dp_expect::none:
+            break;
+    }
+    return true;
+}
+
+void session::resolve_name(std::optional<std::string> preferred) {
+    std::string sanitized = preferred ? dispatcher::sanitize_node_name(*preferred) : std::string();
+    name_ = ctx_.names.claim(sanitized.empty() ? peer_.node_id : sanitized, peer_.node_id);
+    name_resolved_ = true;
+    name_timer_.cancel();
+    ctx_.log.emit("AddNewNodeIdMapping",
+                  own_severity::info,
+                  {{"nodeId", peer_.node_id}, {"nodeName", name_}});
+    delivery_signal_.cancel();
+}
+
+asio::awaitable<void> session::naming_loop() {
+    // Fallback to the NodeId when no usable NodeInfo arrives in time (upstream: 10 s).
+    co_await name_timer_.async_wait(use_nothrow_awaitable);
+    if (co_await was_cancelled()) co_return;
+    if (!name_resolved_) resolve_name(std::nullopt);
+    co_await wait_forever(name_timer_);
+}
+
+asio::awaitable<void> session::write_loop() {
+    for (;;) {
+        if (outbox_.empty()) {
+            co_await wait_forever(write_signal_);
+            if (co_await was_cancelled()) co_return;
+            continue;
+        }
+        std::string buf;
+        buf.swap(outbox_);
+        auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(buf), use_nothrow_awaitable);
+        if (ec) {
+            fail("write error: " + ec.message());
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<void> session::delivery_loop() {
+    auto handle = std::make_shared<session_handle>(session_handle{&sock_, &delivery_signal_});
+    auto ex = sock_.get_executor();
+    std::weak_ptr<session_handle> weak = handle;
+    const auto token = ctx_.add_space_waiter([ex, weak] {
+        asio::post(ex, [weak] {
+            if (auto h = weak.lock()) h->delivery_signal->cancel();
+        });
+    });
+    struct unregister {
+        session_context& ctx;
+        std::uint64_t token;
+        ~unregister() { ctx.remove_space_waiter(token); }
+    } guard{ctx_, token};
+
+    for (;;) {
+        bool blocked = false;
+        while (name_resolved_ && !pending_.empty()) {
+            pending_.front().node_name = name_;
+            if (!ctx_.writer.try_submit(std::move(pending_.front()))) {
+                blocked = true;
+                ctx_.counters.writer_backpressure_waits++;
+                break;
+            }
+            pending_.pop_front();
+        }
+        if (name_resolved_ && pending_.empty() && !request_outstanding_) send_trace_request();
+
+        if (blocked) {
+            // Woken by the writer when space frees up; the timeout guards a lost wake-up.
+            delivery_signal_.expires_after(100ms);
+            co_await delivery_signal_.async_wait(use_nothrow_awaitable);
+        } else {
+            co_await wait_forever(delivery_signal_);
+        }
+        if (co_await was_cancelled()) co_return;
+    }
+}
+
+asio::awaitable<void> session::ekg_loop() {
+    const auto request =
+        proto::encode_ekg_request(cfg_->ekg_full ? proto::ekg_request_kind::get_all
+                                                 : proto::ekg_request_kind::get_updated);
+    asio::steady_timer pause(sock_.get_executor());
+    for (;;) {
+        while (!ekg_response_ready_) {
+            co_await wait_forever(ekg_signal_);
+            if (co_await was_cancelled()) co_return;
+        }
+        ekg_response_ready_ = false;
+        // The next request leaves ekgRequestFreq after each response (spec §8.5).
+        pause.expires_after(cfg_->ekg_period);
+        co_await pause.async_wait(use_nothrow_awaitable);
+        if (co_await was_cancelled()) co_return;
+        send(p_ekg, request);
+    }
+}
+
+asio::awaitable<void> session::flush_pending_after_close() {
+    if (!pending_.empty() && !name_resolved_) resolve_name(std::nullopt);
+    asio::steady_timer wait(sock_.get_executor());
+    const auto give_up = clock::now() + 30s;
+    while (!pending_.empty()) {
+        pending_.front().node_name = name_;
+        if (ctx_.writer.try_submit(std::move(pending_.front()))) {
+            pending_.pop_front();
+            continue;
+        }
+        if (clock::now() > give_up) {
+            ctx_.log.emit("Error",
+                          own_severity::error,
+                          {{"error",
+                            "writer queue stayed full for 30 s after the connection of " + name_ +
+                                " closed; " + std::to_string(pending_.size()) +
+                                " batches could not be queued"}});
+            break;
+        }
+        wait.expires_after(20ms);
+        co_await wait.async_wait(use_nothrow_awaitable);
+    }
+}
+
+}  // namespace
+
+asio::awaitable<void> run_session(stream_socket socket, peer_info peer, session_context& ctx) {
+    ctx.counters.connections_accepted++;
+    ctx.counters.connections_active++;
+
+    auto handle = std::make_shared<stream_socket*>(&socket);
+    std::weak_ptr<stream_socket*> weak = handle;
+    auto ex = socket.get_executor();
+    ctx.sessions.add(peer.connection_id, [ex, weak] {
+        asio::post(ex, [weak] {
+            if (auto h = weak.lock()) {
+                boost::system::error_code ec;
+                (*h)->shutdown(asio::socket_base::shutdown_both, ec);
+                (*h)->close(ec);
+            }
+        });
+    });
+
+    session s(socket, peer, ctx);
+    co_await s.run();
+
+    ctx.sessions.remove(peer.connection_id);
+    handle.reset();
+    boost::system::error_code ec;
+    socket.close(ec);
+    ctx.writer.node_disconnected(peer.connection_id);
+    ctx.names.release(peer.node_id);
+    ctx.counters.connections_active--;
+}
+
+}  // namespace ct::tracer

@@ -1,0 +1,99 @@
+// What every node connection shares with the rest of the daemon: settings snapshot, the own
+// log, the log writer, the name registry and counters. Owned by `server`; thread-safe (each
+// member is either immutable, atomic, or internally synchronised).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "tracer/core/net.hpp"
+
+namespace ct::dispatcher {
+class node_name_registry;
+}
+namespace ct::tracer::logs {
+class log_writer;
+}
+
+namespace ct::tracer {
+
+class self_log;
+
+enum class verbosity { minimum, errors_only, maximum };
+
+/// The per-connection settings, derived from the configuration snapshot.
+struct session_settings {
+    std::uint32_t network_magic = 0;
+    std::uint16_t request_num = 100;
+    std::chrono::milliseconds ekg_period{1000};
+    bool ekg_full = false;
+    verbosity verbose = verbosity::errors_only;
+    std::size_t max_message_bytes = 32u << 20;
+    std::size_t max_ingress_bytes = 64u << 20;
+    std::chrono::milliseconds handshake_timeout{10000};  // TCP only
+    std::chrono::milliseconds node_info_timeout{10000};
+    std::size_t max_batches_before_name = 16;
+};
+
+/// Counters of the connection layer (exported as metrics by the metrics issue).
+struct session_counters {
+    std::atomic<std::uint64_t> connections_accepted{0};
+    std::atomic<std::uint64_t> connections_active{0};
+    std::atomic<std::uint64_t> handshakes_refused{0};
+    std::atomic<std::uint64_t> protocol_errors{0};
+    std::atomic<std::uint64_t> trace_objects_received{0};
+    std::atomic<std::uint64_t> batches_received{0};
+    std::atomic<std::uint64_t> writer_backpressure_waits{0};
+    std::atomic<std::uint64_t> ekg_responses{0};
+};
+
+/// Live sessions, so that shutdown can close every node socket.
+class session_set {
+public:
+    void add(std::uint64_t id, std::function<void()> closer);
+    void remove(std::uint64_t id);
+    void close_all();
+    std::size_t size() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::unordered_map<std::uint64_t, std::function<void()>> closers_;
+};
+
+struct session_context {
+    session_context(self_log& l, logs::log_writer& w, dispatcher::node_name_registry& n)
+        : log(l), writer(w), names(n) {}
+
+    self_log& log;
+    logs::log_writer& writer;
+    dispatcher::node_name_registry& names;
+    session_counters counters;
+    session_set sessions;
+
+    std::shared_ptr<const session_settings> settings() const {
+        return std::atomic_load(&settings_);
+    }
+    void set_settings(std::shared_ptr<const session_settings> s) {
+        std::atomic_store(&settings_, std::move(s));
+    }
+
+    /// Wakes every session that waits for writer space (called from the writer thread).
+    void notify_writer_space();
+    /// Sessions register a waker for writer space; returns a token for unregistering.
+    std::uint64_t add_space_waiter(std::function<void()> wake);
+    void remove_space_waiter(std::uint64_t token);
+
+private:
+    std::shared_ptr<const session_settings> settings_;
+    std::mutex waiters_mutex_;
+    std::unordered_map<std::uint64_t, std::function<void()>> space_waiters_;
+    std::uint64_t next_waiter_ = 1;
+};
+
+}  // namespace ct::tracer
