@@ -1,0 +1,42 @@
+// cardano-tracer: parse the command line, load the configuration, run the server, map
+// failures to exit codes (1: bad command line or configuration, 2: start-up failure).
+#include <iostream>
+#include <memory>
+
+#include "config/config.hpp"
+#include "config/load.hpp"
+#include "config/emit.hpp"
+#include "tracer/core/cli.hpp"
+#include "tracer/core/endpoints.hpp"
+#include "tracer/core/self_log.hpp"
+#include "tracer/core/server.hpp"
+#include "tracer/core/startup.hpp"
+
+int main(int argc, char** argv) {
+    using namespace ct::tracer;
+    const auto outcome = parse_cli(std::vector<std::string>(argv + 1, argv + argc));
+    if (!outcome.options) {
+        (outcome.message_to_stderr ? std::cerr : std::cout) << outcome.message;
+        return outcome.exit_code;
+    }
+    const cli_options& opts = *outcome.options;
+
+    auto loaded = load_configuration(opts);
+    if (!loaded.config || opts.check_config || opts.print != print_format::none) {
+        return loaded.exit_code;
+    }
+
+    own_severity min_sev = own_severity::info;
+    parse_own_severity(opts.min_log_severity, min_sev);
+    self_log log(min_sev);
+    announce_start(log, opts, *loaded.config);
+
+    try {
+        server srv(loaded.config, server_options{opts.config_path, opts.strict}, log);
+        return srv.run();
+    } catch (const startup_error& e) {
+        log.emit("Error", own_severity::critical, {{"error", e.what()}});
+        std::cerr << "cardano-tracer: " << e.what() << "\n";
+        return 2;
+    }
+}
