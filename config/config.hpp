@@ -1,0 +1,128 @@
+// The effective cardano-tracer configuration as plain value types: everything parsed,
+// defaults filled in, relative paths made absolute. Immutable once built; safe to share
+// between threads as `std::shared_ptr<const tracer_config>` (hot reload swaps whole snapshots).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ct::config {
+
+/// A node address: a Unix socket path or TCP host:port (spec §3.3.1).
+struct address {
+    enum class kind { local, tcp };
+    kind k = kind::local;
+    std::string path;  // local
+    std::string host;  // tcp
+    std::uint16_t port = 0;
+
+    bool is_tcp() const { return k == kind::tcp; }
+    /// Path as-is, or host:port — the rendering cardano-tracer uses in traces and configs.
+    std::string to_string() const;
+    bool operator==(const address&) const = default;
+};
+
+struct network_config {
+    enum class mode { accept_at, connect_to };
+    mode m = mode::accept_at;
+    std::vector<address> addresses;  // exactly one for AcceptAt; non-empty for ConnectTo
+    bool operator==(const network_config&) const = default;
+};
+
+struct endpoint {
+    std::string host;
+    std::uint16_t port = 0;
+    bool force_ssl = false;
+    bool operator==(const endpoint&) const = default;
+};
+
+struct tls_certificate {
+    std::string certificate_file;
+    std::string certificate_key_file;
+    std::vector<std::string> certificate_chain;
+    bool operator==(const tls_certificate&) const = default;
+};
+
+struct forwarder_options {
+    std::uint64_t queue_size = 192;
+    bool verbose_maximum = false;  // "Minimum" (default) or "Maximum"
+    double max_reconnect_delay = 45;
+    bool operator==(const forwarder_options&) const = default;
+};
+
+struct forwarding_config {
+    network_config network;
+    /// Namespace prefixes (each a list of segments); nullopt = forward everything.
+    std::optional<std::vector<std::vector<std::string>>> prefixes;
+    forwarder_options options;
+    bool operator==(const forwarding_config&) const = default;
+};
+
+enum class log_mode { file_mode, journal_mode };
+enum class log_format { for_machine, for_human };
+
+struct logging_params {
+    std::string log_root;  // absolute after loading
+    log_mode mode = log_mode::file_mode;
+    log_format format = log_format::for_machine;
+    bool operator==(const logging_params&) const = default;
+};
+
+struct rotation_params {
+    std::uint32_t frequency_secs = 60;
+    std::uint64_t log_limit_bytes = 0;
+    std::uint64_t max_age_minutes = 1440;
+    std::uint32_t keep_files_num = 0;
+    // Extensions (absent = upstream behaviour).
+    std::optional<std::uint64_t> max_files_num;
+    std::optional<std::uint64_t> max_total_bytes;
+    bool compress = false;
+    bool remove_idle_dirs = false;
+    bool operator==(const rotation_params&) const = default;
+};
+
+enum class verbosity_level { minimum, errors_only, maximum };
+
+/// metricsHelp: a path to a JSON file, or an inline map metric-name-fragment → help text.
+using metrics_help = std::variant<std::string, std::map<std::string, std::string>>;
+
+struct tracer_config {
+    std::uint32_t network_magic = 0;
+    network_config network;
+    std::uint16_t lo_request_num = 100;
+    double ekg_request_freq = 1.0;
+    bool ekg_request_full = false;
+    std::optional<endpoint> has_ekg;
+    std::optional<endpoint> has_prometheus;
+    std::optional<endpoint> has_timeseries;
+    std::optional<tls_certificate> tls_certificate_;
+    std::optional<forwarding_config> has_forwarding;
+    std::vector<logging_params> logging;
+    std::optional<rotation_params> rotation;
+    verbosity_level verbosity = verbosity_level::errors_only;
+    bool metrics_no_suffix = false;
+    std::optional<metrics_help> metrics_help_;
+    std::optional<std::uint64_t> resource_freq;  // milliseconds
+    std::optional<std::map<std::string, std::string>> prometheus_labels;
+
+    // Extensions of this implementation (cardano-tracer ignores unknown keys).
+    unsigned socket_mode = 0660;
+    std::uint64_t max_message_bytes = 32ull << 20;
+    std::uint64_t max_ingress_bytes = 64ull << 20;
+    std::uint64_t writer_queue_batches = 1024;
+    std::uint32_t io_threads = 2;
+    bool leading_empty_line = false;
+    double handshake_timeout_secs = 10;
+
+    bool operator==(const tracer_config&) const = default;
+};
+
+std::string_view to_string(log_mode m);
+std::string_view to_string(log_format f);
+std::string_view to_string(verbosity_level v);
+
+}  // namespace ct::config

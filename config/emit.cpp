@@ -1,0 +1,167 @@
+#include "config/emit.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+
+namespace ct::config {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+ojson network_json(const network_config& n) {
+    ojson j;
+    j["tag"] = n.m == network_config::mode::accept_at ? "AcceptAt" : "ConnectTo";
+    if (n.m == network_config::mode::accept_at) {
+        j["contents"] = n.addresses.empty() ? std::string() : n.addresses.front().to_string();
+    } else {
+        ojson list = ojson::array();
+        for (const auto& a : n.addresses) list.push_back(a.to_string());
+        j["contents"] = list;
+    }
+    return j;
+}
+
+ojson endpoint_json(const std::optional<endpoint>& e) {
+    if (!e) return nullptr;
+    ojson j;
+    j["epHost"] = e->host;
+    j["epPort"] = e->port;
+    j["epForceSSL"] = e->force_ssl;
+    return j;
+}
+
+template <typename T>
+ojson optional_json(const std::optional<T>& v) {
+    return v ? ojson(*v) : ojson(nullptr);
+}
+
+std::string mode_text(unsigned mode) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", mode);
+    return buf;
+}
+
+void emit_yaml(YAML::Emitter& out, const ojson& j) {
+    switch (j.type()) {
+        case ojson::value_t::object:
+            out << YAML::BeginMap;
+            for (const auto& [k, v] : j.items()) {
+                out << YAML::Key << k << YAML::Value;
+                emit_yaml(out, v);
+            }
+            out << YAML::EndMap;
+            break;
+        case ojson::value_t::array:
+            out << YAML::BeginSeq;
+            for (const auto& v : j) emit_yaml(out, v);
+            out << YAML::EndSeq;
+            break;
+        case ojson::value_t::string:
+            // Always quoted: values such as "0660", "true" or "1" must stay strings.
+            out << YAML::DoubleQuoted << j.get<std::string>();
+            break;
+        case ojson::value_t::boolean:
+            out << (j.get<bool>() ? "true" : "false");
+            break;
+        case ojson::value_t::number_unsigned:
+            out << j.get<std::uint64_t>();
+            break;
+        case ojson::value_t::number_integer:
+            out << j.get<std::int64_t>();
+            break;
+        case ojson::value_t::number_float:
+            out << j.dump();  // shortest round-trip form
+            break;
+        default:
+            out << YAML::Null;
+    }
+}
+
+}  // namespace
+
+ojson to_ordered_json(const tracer_config& c) {
+    ojson j;
+    j["networkMagic"] = c.network_magic;
+    j["network"] = network_json(c.network);
+    j["loRequestNum"] = c.lo_request_num;
+    j["ekgRequestFreq"] = c.ekg_request_freq;
+    j["ekgRequestFull"] = c.ekg_request_full;
+    j["hasEKG"] = endpoint_json(c.has_ekg);
+    j["hasPrometheus"] = endpoint_json(c.has_prometheus);
+    j["hasTimeseries"] = endpoint_json(c.has_timeseries);
+    if (c.tls_certificate_) {
+        ojson t;
+        t["certificateFile"] = c.tls_certificate_->certificate_file;
+        t["certificateKeyFile"] = c.tls_certificate_->certificate_key_file;
+        t["certificateChain"] = c.tls_certificate_->certificate_chain;
+        j["tlsCertificate"] = t;
+    } else {
+        j["tlsCertificate"] = nullptr;
+    }
+    if (c.has_forwarding) {
+        const auto& f = *c.has_forwarding;
+        ojson opts;
+        opts["queueSize"] = f.options.queue_size;
+        opts["verbosity"] = f.options.verbose_maximum ? "Maximum" : "Minimum";
+        opts["maxReconnectDelay"] = f.options.max_reconnect_delay;
+        j["hasForwarding"] = ojson::array({network_json(f.network), optional_json(f.prefixes), opts});
+    } else {
+        j["hasForwarding"] = nullptr;
+    }
+    ojson logging = ojson::array();
+    for (const auto& l : c.logging) {
+        ojson e;
+        e["logRoot"] = l.log_root;
+        e["logMode"] = std::string(to_string(l.mode));
+        e["logFormat"] = std::string(to_string(l.format));
+        logging.push_back(e);
+    }
+    j["logging"] = logging;
+    if (c.rotation) {
+        const auto& r = *c.rotation;
+        ojson rj;
+        rj["rpFrequencySecs"] = r.frequency_secs;
+        rj["rpLogLimitBytes"] = r.log_limit_bytes;
+        rj["rpMaxAgeMinutes"] = r.max_age_minutes;
+        rj["rpKeepFilesNum"] = r.keep_files_num;
+        rj["rpMaxFilesNum"] = optional_json(r.max_files_num);
+        rj["rpMaxTotalBytes"] = optional_json(r.max_total_bytes);
+        rj["rpCompress"] = r.compress;
+        rj["rpRemoveIdleDirs"] = r.remove_idle_dirs;
+        j["rotation"] = rj;
+    } else {
+        j["rotation"] = nullptr;
+    }
+    j["verbosity"] = std::string(to_string(c.verbosity));
+    j["metricsNoSuffix"] = c.metrics_no_suffix;
+    if (!c.metrics_help_) {
+        j["metricsHelp"] = nullptr;
+    } else if (const auto* path = std::get_if<std::string>(&*c.metrics_help_)) {
+        j["metricsHelp"] = *path;
+    } else {
+        j["metricsHelp"] = std::get<std::map<std::string, std::string>>(*c.metrics_help_);
+    }
+    j["resourceFreq"] = optional_json(c.resource_freq);
+    j["prometheusLabels"] = optional_json(c.prometheus_labels);
+    j["socketMode"] = mode_text(c.socket_mode);
+    j["maxMessageBytes"] = c.max_message_bytes;
+    j["maxIngressBytes"] = c.max_ingress_bytes;
+    j["writerQueueBatches"] = c.writer_queue_batches;
+    j["ioThreads"] = c.io_threads;
+    j["leadingEmptyLine"] = c.leading_empty_line;
+    j["handshakeTimeoutSecs"] = c.handshake_timeout_secs;
+    return j;
+}
+
+nlohmann::json to_json(const tracer_config& c) { return nlohmann::json::parse(to_ordered_json(c).dump()); }
+
+std::string to_json_text(const tracer_config& c) { return to_ordered_json(c).dump(2); }
+
+std::string to_yaml_text(const tracer_config& c) {
+    YAML::Emitter out;
+    emit_yaml(out, to_ordered_json(c));
+    return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace ct::config

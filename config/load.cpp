@@ -1,0 +1,837 @@
+#include "config/load.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "config/schema.hpp"
+
+namespace ct::config {
+namespace {
+
+using json = nlohmann::json;
+
+// ------------------------------------------------------------------ YAML -> JSON value tree
+
+// yaml-cpp keeps every scalar as text; type it like a YAML 1.2 core schema would, except that
+// quoted scalars always stay strings (so `"30"` is a string, as in the JSON it came from).
+json scalar_to_json(const YAML::Node& node) {
+    const std::string& s = node.Scalar();
+    if (node.Tag() == "!") return s;  // quoted
+    static const std::regex int_re("[-+]?[0-9]+");
+    static const std::regex float_re(
+        R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
+    if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+    if (std::regex_match(s, int_re)) {
+        if (s[0] == '-') {
+            std::int64_t v = 0;
+            auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+            if (ec == std::errc()) return v;
+        } else {
+            std::uint64_t v = 0;
+            const char* b = s.data() + (s[0] == '+' ? 1 : 0);
+            auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
+            if (ec == std::errc()) return v;
+        }
+        return std::stod(s);  // out of 64-bit range: keep it as a (rejected later) number
+    }
+    if (std::regex_match(s, float_re)) {
+        try {
+            return std::stod(s);
+        } catch (...) {
+            return s;
+        }
+    }
+    return s;
+}
+
+json yaml_to_json(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            return nullptr;
+        case YAML::NodeType::Scalar:
+            return scalar_to_json(node);
+        case YAML::NodeType::Sequence: {
+            json arr = json::array();
+            for (const auto& item : node) arr.push_back(yaml_to_json(item));
+            return arr;
+        }
+        case YAML::NodeType::Map: {
+            json obj = json::object();
+            for (const auto& kv : node) obj[kv.first.Scalar()] = yaml_to_json(kv.second);
+            return obj;
+        }
+    }
+    return nullptr;
+}
+
+// ------------------------------------------------------------------------- field reading
+
+std::string describe(const json& v) {
+    switch (v.type()) {
+        case json::value_t::null:
+            return "null";
+        case json::value_t::boolean:
+            return std::string("bool ") + (v.get<bool>() ? "true" : "false");
+        case json::value_t::string:
+            return "string " + v.dump();
+        case json::value_t::number_integer:
+        case json::value_t::number_unsigned:
+        case json::value_t::number_float:
+            return "number " + v.dump();
+        case json::value_t::array:
+            return "a list";
+        case json::value_t::object:
+            return "an object";
+        default:
+            return "a value of another type";
+    }
+}
+
+class reader {
+public:
+    explicit reader(std::vector<diagnostic>& out) : out_(out) {}
+
+    void error(std::string path, std::string msg) {
+        out_.push_back({diagnostic::level::error, std::move(path), std::move(msg)});
+    }
+    void warn(std::string path, std::string msg) {
+        out_.push_back({diagnostic::level::warning, std::move(path), std::move(msg)});
+    }
+
+    static std::string join(const std::string& parent, std::string_view key) {
+        return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+    }
+
+    /// The value of `key`, or nullptr when absent or null (null means absent, as upstream).
+    static const json* field(const json& obj, std::string_view key) {
+        auto it = obj.find(std::string(key));
+        if (it == obj.end() || it->is_null()) return nullptr;
+        return &*it;
+    }
+
+    const json* required(const json& obj, std::string_view key, const std::string& parent) {
+        const json* v = field(obj, key);
+        if (!v) error(join(parent, key), "is required");
+        return v;
+    }
+
+    void check_keys(const json& obj, std::string_view object, const std::string& parent) {
+        const auto keys = known_keys(object);
+        for (const auto& [k, v] : obj.items()) {
+            if (std::find(keys.begin(), keys.end(), k) != keys.end()) {
+                if (is_legacy_key(object, k)) warn(join(parent, k), "no longer used; ignored");
+                continue;
+            }
+            auto near = nearest_key(object, k);
+            warn(join(parent, k), near.empty() ? "unknown key; ignored"
+                                               : "unknown key; ignored (did you mean `" +
+                                                     std::string(near) + "`?)");
+        }
+    }
+
+    bool object(const json& v, const std::string& path) {
+        if (v.is_object()) return true;
+        error(path, "expected an object, got " + describe(v));
+        return false;
+    }
+
+    std::optional<std::uint64_t> uint(const json& v,
+                                      const std::string& path,
+                                      std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
+        if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
+            auto x = v.get<std::uint64_t>();
+            if (x > max) {
+                error(path, "must be at most " + std::to_string(max) + ", got " + std::to_string(x));
+                return std::nullopt;
+            }
+            return x;
+        }
+        if (v.is_number_integer()) {
+            error(path, "must not be negative, got " + v.dump());
+        } else {
+            error(path, "expected an unsigned integer, got " + describe(v));
+        }
+        return std::nullopt;
+    }
+
+    std::optional<std::int64_t> integer(const json& v, const std::string& path) {
+        if (v.is_number_integer() || v.is_number_unsigned()) {
+            if (v.is_number_unsigned() &&
+                v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+                error(path, "is out of range: " + v.dump());
+                return std::nullopt;
+            }
+            return v.get<std::int64_t>();
+        }
+        error(path, "expected an integer, got " + describe(v));
+        return std::nullopt;
+    }
+
+    std::optional<double> number(const json& v, const std::string& path) {
+        if (v.is_number()) return v.get<double>();
+        error(path, "expected a number, got " + describe(v));
+        return std::nullopt;
+    }
+
+    std::optional<bool> boolean(const json& v, const std::string& path) {
+        if (v.is_boolean()) return v.get<bool>();
+        error(path, "expected true or false, got " + describe(v));
+        return std::nullopt;
+    }
+
+    std::optional<std::string> string(const json& v, const std::string& path) {
+        if (v.is_string()) return v.get<std::string>();
+        error(path, "expected a string, got " + describe(v));
+        return std::nullopt;
+    }
+
+    template <typename Enum, std::size_t N>
+    std::optional<Enum> one_of(const json& v,
+                               const std::string& path,
+                               const std::array<std::pair<std::string_view, Enum>, N>& choices) {
+        std::string allowed;
+        for (const auto& [name, value] : choices) {
+            if (v.is_string() && v.get<std::string>() == name) return value;
+            allowed += allowed.empty() ? "" : ", ";
+            allowed += name;
+        }
+        error(path, "expected one of " + allowed + ", got " + describe(v));
+        return std::nullopt;
+    }
+
+private:
+    std::vector<diagnostic>& out_;
+};
+
+// ------------------------------------------------------------------------------ sections
+
+std::optional<network_config> read_network(reader& r, const json& v, const std::string& path) {
+    if (!r.object(v, path)) return std::nullopt;
+    r.check_keys(v, "network", path);
+    const json* tag = r.required(v, "tag", path);
+    const json* contents = r.required(v, "contents", path);
+    if (!tag || !contents) return std::nullopt;
+    auto mode = r.one_of(*tag,
+                         reader::join(path, "tag"),
+                         std::array<std::pair<std::string_view, network_config::mode>, 2>{
+                             {{"AcceptAt", network_config::mode::accept_at},
+                              {"ConnectTo", network_config::mode::connect_to}}});
+    if (!mode) return std::nullopt;
+
+    network_config net;
+    net.m = *mode;
+    const std::string cpath = reader::join(path, "contents");
+    auto one = [&](const json& a, const std::string& apath) -> bool {
+        auto text = r.string(a, apath);
+        if (!text) return false;
+        auto addr = parse_address(*text);
+        if (!addr) {
+            r.error(apath, net.m == network_config::mode::accept_at ? "AcceptAt is empty"
+                                                                     : "ConnectTo address is empty");
+            return false;
+        }
+        if (addr->is_tcp() && addr->host.find('/') != std::string::npos) {
+            r.warn(apath, "\"" + *text + "\" is read as TCP host \"" + addr->host + "\" port " +
+                              std::to_string(addr->port) +
+                              " (the text after the last ':' is a number) although it looks like a "
+                              "socket path; rename the socket if a path was meant");
+        }
+        if (addr->is_tcp() && addr->host.starts_with('[')) {
+            r.warn(apath, "brackets are kept in the host \"" + addr->host +
+                              "\" (cardano-tracer does the same) and will not resolve; write "
+                              "the IPv6 address without brackets");
+        }
+        net.addresses.push_back(*addr);
+        return true;
+    };
+    if (net.m == network_config::mode::accept_at) {
+        if (!one(*contents, cpath)) return std::nullopt;
+    } else {
+        if (!contents->is_array()) {
+            r.error(cpath, "expected a list of addresses, got " + describe(*contents));
+            return std::nullopt;
+        }
+        if (contents->empty()) {
+            r.error(cpath, "ConnectTo are empty");
+            return std::nullopt;
+        }
+        bool ok = true;
+        for (std::size_t i = 0; i < contents->size(); ++i) {
+            ok = one((*contents)[i], cpath + "[" + std::to_string(i) + "]") && ok;
+        }
+        if (!ok) return std::nullopt;
+        // Duplicates are dialled once (upstream de-duplicates at run time).
+        std::vector<address> unique;
+        for (auto& a : net.addresses) {
+            if (std::find(unique.begin(), unique.end(), a) == unique.end()) unique.push_back(a);
+        }
+        net.addresses = std::move(unique);
+    }
+    return net;
+}
+
+std::optional<endpoint> read_endpoint(reader& r, const json& v, const std::string& path) {
+    if (!r.object(v, path)) return std::nullopt;
+    r.check_keys(v, "endpoint", path);
+    endpoint ep;
+    bool ok = true;
+    if (const json* host = r.required(v, "epHost", path)) {
+        auto h = r.string(*host, reader::join(path, "epHost"));
+        if (h && h->empty()) {
+            r.error(reader::join(path, "epHost"), "must not be empty (no host in " + path + ")");
+            ok = false;
+        }
+        if (h) ep.host = *h;
+        ok = ok && h.has_value();
+    } else {
+        ok = false;
+    }
+    if (const json* port = r.required(v, "epPort", path)) {
+        auto p = r.uint(*port, reader::join(path, "epPort"), std::numeric_limits<std::uint64_t>::max());
+        if (p && (*p < 1 || *p > 65535)) {
+            r.error(reader::join(path, "epPort"), "must be between 1 and 65535, got " + std::to_string(*p));
+            ok = false;
+        } else if (p) {
+            ep.port = static_cast<std::uint16_t>(*p);
+        } else {
+            ok = false;
+        }
+    } else {
+        ok = false;
+    }
+    if (const json* ssl = reader::field(v, "epForceSSL")) {
+        auto b = r.boolean(*ssl, reader::join(path, "epForceSSL"));
+        if (b) ep.force_ssl = *b;
+    }
+    if (!ok) return std::nullopt;
+    return ep;
+}
+
+std::optional<tls_certificate> read_tls(reader& r, const json& v, const std::string& path) {
+    if (!r.object(v, path)) return std::nullopt;
+    r.check_keys(v, "tlsCertificate", path);
+    tls_certificate t;
+    bool ok = true;
+    for (auto [key, dst] : {std::pair<std::string_view, std::string*>{"certificateFile", &t.certificate_file},
+                            {"certificateKeyFile", &t.certificate_key_file}}) {
+        const json* f = r.required(v, key, path);
+        auto s = f ? r.string(*f, reader::join(path, key)) : std::nullopt;
+        if (s && s->empty()) r.error(reader::join(path, key), "must not be empty");
+        if (s && !s->empty()) {
+            *dst = *s;
+        } else {
+            ok = false;
+        }
+    }
+    if (const json* chain = reader::field(v, "certificateChain")) {
+        const std::string cpath = reader::join(path, "certificateChain");
+        if (!chain->is_array()) {
+            r.error(cpath, "expected a list of paths, got " + describe(*chain));
+        } else {
+            for (std::size_t i = 0; i < chain->size(); ++i) {
+                if (auto s = r.string((*chain)[i], cpath + "[" + std::to_string(i) + "]")) {
+                    t.certificate_chain.push_back(*s);
+                }
+            }
+        }
+    }
+    if (!ok) return std::nullopt;
+    return t;
+}
+
+std::optional<forwarding_config> read_forwarding(reader& r, const json& v, const std::string& path) {
+    if (!v.is_array() || v.size() != 3) {
+        r.error(path, "expected a list of three elements [network, prefixes or null, options], got " + describe(v));
+        return std::nullopt;
+    }
+    forwarding_config f;
+    auto net = read_network(r, v[0], path + "[0]");
+    if (!net) return std::nullopt;
+    if (net->m != network_config::mode::accept_at) {
+        r.error(path + "[0].tag", "only AcceptAt is supported for re-forwarding (cardano-tracer aborts on ConnectTo)");
+        return std::nullopt;
+    }
+    f.network = *net;
+    if (!v[1].is_null()) {
+        if (!v[1].is_array()) {
+            r.error(path + "[1]", "expected null or a list of namespace prefixes, got " + describe(v[1]));
+            return std::nullopt;
+        }
+        std::vector<std::vector<std::string>> prefixes;
+        for (std::size_t i = 0; i < v[1].size(); ++i) {
+            const auto& p = v[1][i];
+            const std::string ppath = path + "[1][" + std::to_string(i) + "]";
+            if (!p.is_array()) {
+                r.error(ppath, "expected a list of namespace segments, got " + describe(p));
+                continue;
+            }
+            std::vector<std::string> segs;
+            for (std::size_t j = 0; j < p.size(); ++j) {
+                if (auto s = r.string(p[j], ppath + "[" + std::to_string(j) + "]")) segs.push_back(*s);
+            }
+            prefixes.push_back(std::move(segs));
+        }
+        f.prefixes = std::move(prefixes);
+    }
+    const std::string opath = path + "[2]";
+    if (!r.object(v[2], opath)) return std::nullopt;
+    r.check_keys(v[2], "forwarderOptions", opath);
+    if (const json* q = reader::field(v[2], "queueSize")) {
+        if (auto x = r.uint(*q, reader::join(opath, "queueSize"))) {
+            if (*x == 0) {
+                r.error(reader::join(opath, "queueSize"), "must be greater than 0");
+            } else {
+                f.options.queue_size = *x;
+            }
+        }
+    }
+    if (const json* vb = reader::field(v[2], "verbosity")) {
+        if (auto x = r.one_of(*vb, reader::join(opath, "verbosity"),
+                              std::array<std::pair<std::string_view, bool>, 2>{{{"Minimum", false}, {"Maximum", true}}})) {
+            f.options.verbose_maximum = *x;
+        }
+    }
+    if (const json* d = reader::field(v[2], "maxReconnectDelay")) {
+        if (auto x = r.number(*d, reader::join(opath, "maxReconnectDelay"))) {
+            if (*x <= 0) {
+                r.error(reader::join(opath, "maxReconnectDelay"), "must be greater than 0");
+            } else {
+                f.options.max_reconnect_delay = *x;
+            }
+        }
+    }
+    return f;
+}
+
+std::vector<logging_params> read_logging(reader& r,
+                                         const json& v,
+                                         const std::string& path,
+                                         const std::filesystem::path& base) {
+    std::vector<logging_params> out;
+    if (!v.is_array()) {
+        r.error(path, "expected a non-empty list of logging sections, got " + describe(v));
+        return out;
+    }
+    if (v.empty()) {
+        r.error(path, "must contain at least one logging section");
+        return out;
+    }
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const std::string ipath = path + "[" + std::to_string(i) + "]";
+        const json& e = v[i];
+        if (!r.object(e, ipath)) continue;
+        r.check_keys(e, "logging[]", ipath);
+        logging_params lp;
+        bool ok = true;
+        const json* root = r.required(e, "logRoot", ipath);
+        const json* mode = r.required(e, "logMode", ipath);
+        const json* fmt = r.required(e, "logFormat", ipath);
+        std::optional<std::string> root_s = root ? r.string(*root, ipath + ".logRoot") : std::nullopt;
+        auto mode_v = mode ? r.one_of(*mode, ipath + ".logMode",
+                                      std::array<std::pair<std::string_view, log_mode>, 2>{
+                                          {{"FileMode", log_mode::file_mode}, {"JournalMode", log_mode::journal_mode}}})
+                           : std::nullopt;
+        auto fmt_v = fmt ? r.one_of(*fmt, ipath + ".logFormat",
+                                    std::array<std::pair<std::string_view, log_format>, 2>{
+                                        {{"ForMachine", log_format::for_machine}, {"ForHuman", log_format::for_human}}})
+                         : std::nullopt;
+        if (!root_s || !mode_v || !fmt_v) ok = false;
+        if (ok && *mode_v == log_mode::file_mode && root_s->empty()) {
+            r.error(ipath + ".logRoot", "must not be empty (empty logRoot(s))");
+            ok = false;
+        }
+        if (!ok) continue;
+        lp.mode = *mode_v;
+        lp.format = *fmt_v;
+        std::filesystem::path p(*root_s);
+        if (!root_s->empty() && p.is_relative()) p = (base / p);
+        lp.log_root = root_s->empty() ? std::string() : p.lexically_normal().string();
+        if (lp.log_root.size() > 1 && lp.log_root.back() == '/') lp.log_root.pop_back();
+        if (std::find(out.begin(), out.end(), lp) == out.end()) out.push_back(std::move(lp));
+    }
+    return out;
+}
+
+std::optional<rotation_params> read_rotation(reader& r, const json& v, const std::string& path) {
+    if (!r.object(v, path)) return std::nullopt;
+    r.check_keys(v, "rotation", path);
+    rotation_params rp;
+    bool ok = true;
+    auto positive_u32 = [&](std::string_view key, std::uint32_t& dst, bool required) {
+        const json* f = required ? r.required(v, key, path) : reader::field(v, key);
+        if (!f) {
+            ok = ok && !required;
+            return;
+        }
+        auto x = r.uint(*f, reader::join(path, key), std::numeric_limits<std::uint32_t>::max());
+        if (!x) {
+            ok = false;
+            return;
+        }
+        dst = static_cast<std::uint32_t>(*x);
+    };
+    positive_u32("rpFrequencySecs", rp.frequency_secs, false);
+    if (const json* f = reader::field(v, "rpFrequencySecs"); f && f->is_number() && rp.frequency_secs == 0) {
+        r.error(reader::join(path, "rpFrequencySecs"), "must be greater than 0");
+        ok = false;
+    }
+    if (const json* f = r.required(v, "rpLogLimitBytes", path)) {
+        if (auto x = r.uint(*f, reader::join(path, "rpLogLimitBytes"))) {
+            if (*x == 0) {
+                r.error(reader::join(path, "rpLogLimitBytes"), "must be greater than 0");
+                ok = false;
+            }
+            rp.log_limit_bytes = *x;
+        } else {
+            ok = false;
+        }
+    } else {
+        ok = false;
+    }
+    positive_u32("rpKeepFilesNum", rp.keep_files_num, true);
+    const json* minutes = reader::field(v, "rpMaxAgeMinutes");
+    const json* hours = reader::field(v, "rpMaxAgeHours");
+    if (minutes) {
+        if (auto x = r.uint(*minutes, reader::join(path, "rpMaxAgeMinutes"))) {
+            rp.max_age_minutes = *x;
+        } else {
+            ok = false;
+        }
+        if (hours) {
+            // Still validate it, but say which one wins.
+            if (r.uint(*hours, reader::join(path, "rpMaxAgeHours"))) {
+                r.warn(reader::join(path, "rpMaxAgeHours"), "ignored because rpMaxAgeMinutes is set");
+            }
+        }
+    } else if (hours) {
+        if (auto x = r.uint(*hours, reader::join(path, "rpMaxAgeHours"),
+                            std::numeric_limits<std::uint64_t>::max() / 60)) {
+            rp.max_age_minutes = *x * 60;
+        } else {
+            ok = false;
+        }
+    }
+    for (auto [key, dst] : {std::pair<std::string_view, std::optional<std::uint64_t>*>{"rpMaxFilesNum", &rp.max_files_num},
+                            {"rpMaxTotalBytes", &rp.max_total_bytes}}) {
+        if (const json* f = reader::field(v, key)) {
+            if (auto x = r.uint(*f, reader::join(path, key))) {
+                if (*x == 0) {
+                    r.error(reader::join(path, key), "must be greater than 0 (or null for no cap)");
+                    ok = false;
+                } else {
+                    *dst = *x;
+                }
+            } else {
+                ok = false;
+            }
+        }
+    }
+    if (const json* f = reader::field(v, "rpCompress")) {
+        if (auto b = r.boolean(*f, reader::join(path, "rpCompress"))) rp.compress = *b;
+    }
+    if (const json* f = reader::field(v, "rpRemoveIdleDirs")) {
+        if (auto b = r.boolean(*f, reader::join(path, "rpRemoveIdleDirs"))) rp.remove_idle_dirs = *b;
+    }
+    if (!ok) return std::nullopt;
+    return rp;
+}
+
+std::optional<std::map<std::string, std::string>> read_string_map(reader& r, const json& v, const std::string& path) {
+    if (!v.is_object()) {
+        r.error(path, "expected an object of strings, got " + describe(v));
+        return std::nullopt;
+    }
+    std::map<std::string, std::string> m;
+    for (const auto& [k, val] : v.items()) {
+        if (auto s = r.string(val, reader::join(path, k))) m[k] = *s;
+    }
+    return m;
+}
+
+void check_ports(reader& r, const tracer_config& c) {
+    std::vector<std::pair<std::string, std::uint16_t>> used;
+    auto add = [&](std::string what, std::uint16_t port) {
+        for (const auto& [other, p] : used) {
+            if (p == port) {
+                r.error(what, "port " + std::to_string(port) + " is also used by " + other +
+                                  " (duplicate ports in config)");
+                return;
+            }
+        }
+        used.emplace_back(std::move(what), port);
+    };
+    if (c.network.m == network_config::mode::accept_at && !c.network.addresses.empty() &&
+        c.network.addresses.front().is_tcp() && c.network.addresses.front().port != 0) {
+        add("network.contents", c.network.addresses.front().port);
+    }
+    if (c.has_ekg) add("hasEKG.epPort", c.has_ekg->port);
+    if (c.has_prometheus) add("hasPrometheus.epPort", c.has_prometheus->port);
+    if (c.has_timeseries) add("hasTimeseries.epPort", c.has_timeseries->port);
+    if (c.has_forwarding && c.has_forwarding->network.addresses.front().is_tcp() &&
+        c.has_forwarding->network.addresses.front().port != 0) {
+        add("hasForwarding[0].contents", c.has_forwarding->network.addresses.front().port);
+    }
+}
+
+load_result load_json(const json& root, const load_options& opts) {
+    load_result result;
+    reader r(result.diagnostics);
+    tracer_config c;
+    bool ok = true;
+    auto fail = [&ok](auto&& opt) {
+        if (!opt) ok = false;
+        return std::forward<decltype(opt)>(opt);
+    };
+
+    if (!root.is_object()) {
+        r.error("", "the configuration must be an object (a YAML mapping or a JSON object), got " + describe(root));
+        return result;
+    }
+    r.check_keys(root, "", "");
+
+    if (const json* v = r.required(root, "networkMagic", "")) {
+        if (auto x = fail(r.uint(*v, "networkMagic", std::numeric_limits<std::uint32_t>::max()))) {
+            c.network_magic = static_cast<std::uint32_t>(*x);
+        }
+    } else {
+        ok = false;
+    }
+    if (const json* v = r.required(root, "network", "")) {
+        if (auto n = fail(read_network(r, *v, "network"))) c.network = *n;
+    } else {
+        ok = false;
+    }
+    if (const json* v = reader::field(root, "loRequestNum")) {
+        if (auto x = fail(r.uint(*v, "loRequestNum", 65535))) {
+            if (*x == 0) {
+                r.error("loRequestNum",
+                        "must be greater than 0 (a blocking request for 0 objects makes the node spin)");
+                ok = false;
+            }
+            c.lo_request_num = static_cast<std::uint16_t>(*x);
+        }
+    }
+    if (const json* v = reader::field(root, "ekgRequestFreq")) {
+        if (auto x = fail(r.number(*v, "ekgRequestFreq"))) {
+            if (!(*x > 0)) {
+                r.error("ekgRequestFreq", "must be greater than 0 seconds");
+                ok = false;
+            }
+            c.ekg_request_freq = *x;
+        }
+    }
+    if (const json* v = reader::field(root, "ekgRequestFull")) {
+        if (auto x = fail(r.boolean(*v, "ekgRequestFull"))) c.ekg_request_full = *x;
+    }
+    for (auto [key, dst] : {std::pair<std::string_view, std::optional<endpoint>*>{"hasEKG", &c.has_ekg},
+                            {"hasPrometheus", &c.has_prometheus},
+                            {"hasTimeseries", &c.has_timeseries}}) {
+        if (const json* v = reader::field(root, key)) {
+            if (auto ep = fail(read_endpoint(r, *v, std::string(key)))) *dst = *ep;
+        }
+    }
+    if (const json* v = reader::field(root, "tlsCertificate")) {
+        if (auto t = fail(read_tls(r, *v, "tlsCertificate"))) c.tls_certificate_ = *t;
+    }
+    if (const json* v = reader::field(root, "hasForwarding")) {
+        if (auto f = fail(read_forwarding(r, *v, "hasForwarding"))) c.has_forwarding = *f;
+    }
+    if (const json* v = r.required(root, "logging", "")) {
+        const std::size_t before = result.diagnostics.size();
+        c.logging = read_logging(r, *v, "logging", opts.base_dir.empty() ? std::filesystem::current_path() : opts.base_dir);
+        for (std::size_t i = before; i < result.diagnostics.size(); ++i) {
+            if (result.diagnostics[i].lvl == diagnostic::level::error) ok = false;
+        }
+        if (c.logging.empty()) ok = false;
+    } else {
+        ok = false;
+    }
+    if (const json* v = reader::field(root, "rotation")) {
+        if (auto rp = fail(read_rotation(r, *v, "rotation"))) c.rotation = *rp;
+    }
+    if (const json* v = reader::field(root, "verbosity")) {
+        if (auto x = fail(r.one_of(*v, "verbosity",
+                                   std::array<std::pair<std::string_view, verbosity_level>, 3>{
+                                       {{"Minimum", verbosity_level::minimum},
+                                        {"ErrorsOnly", verbosity_level::errors_only},
+                                        {"Maximum", verbosity_level::maximum}}}))) {
+            c.verbosity = *x;
+        }
+    }
+    if (const json* v = reader::field(root, "metricsNoSuffix")) {
+        if (auto x = fail(r.boolean(*v, "metricsNoSuffix"))) c.metrics_no_suffix = *x;
+    }
+    if (const json* v = reader::field(root, "metricsHelp")) {
+        if (v->is_string()) {
+            c.metrics_help_ = v->get<std::string>();
+        } else if (v->is_object()) {
+            if (auto m = fail(read_string_map(r, *v, "metricsHelp"))) {
+                std::erase_if(*m, [](const auto& kv) { return kv.second.empty(); });
+                c.metrics_help_ = *m;
+            }
+        } else {
+            r.error("metricsHelp", "expected a file path or an object of help texts, got " + describe(*v));
+            ok = false;
+        }
+    }
+    if (const json* v = reader::field(root, "resourceFreq")) {
+        if (auto x = fail(r.integer(*v, "resourceFreq"))) {
+            if (*x <= 0) {
+                r.error("resourceFreq", "must be greater than 0 milliseconds (or null to turn it off)");
+                ok = false;
+            } else {
+                c.resource_freq = static_cast<std::uint64_t>(*x);
+            }
+        }
+    }
+    if (const json* v = reader::field(root, "prometheusLabels")) {
+        if (auto m = fail(read_string_map(r, *v, "prometheusLabels"))) c.prometheus_labels = *m;
+    }
+
+    // Extensions.
+    if (const json* v = reader::field(root, "socketMode")) {
+        auto s = fail(r.string(*v, "socketMode"));
+        if (s) {
+            static const std::regex octal("0?[0-7]{3}");
+            if (!std::regex_match(*s, octal)) {
+                r.error("socketMode", "expected an octal file mode such as \"0660\", got " + describe(*v));
+                ok = false;
+            } else {
+                c.socket_mode = static_cast<unsigned>(std::stoul(*s, nullptr, 8));
+            }
+        }
+    }
+    auto positive = [&](std::string_view key, std::uint64_t max, auto& dst) {
+        if (const json* v = reader::field(root, key)) {
+            if (auto x = fail(r.uint(*v, std::string(key), max))) {
+                if (*x == 0) {
+                    r.error(std::string(key), "must be greater than 0");
+                    ok = false;
+                } else {
+                    dst = static_cast<std::remove_reference_t<decltype(dst)>>(*x);
+                }
+            }
+        }
+    };
+    positive("maxMessageBytes", std::numeric_limits<std::uint64_t>::max(), c.max_message_bytes);
+    positive("maxIngressBytes", std::numeric_limits<std::uint64_t>::max(), c.max_ingress_bytes);
+    positive("writerQueueBatches", 1'000'000, c.writer_queue_batches);
+    positive("ioThreads", 64, c.io_threads);
+    if (c.max_ingress_bytes < c.max_message_bytes) {
+        r.error("maxIngressBytes", "must be at least maxMessageBytes (" + std::to_string(c.max_message_bytes) + ")");
+        ok = false;
+    }
+    if (const json* v = reader::field(root, "leadingEmptyLine")) {
+        if (auto x = fail(r.boolean(*v, "leadingEmptyLine"))) c.leading_empty_line = *x;
+    }
+    if (const json* v = reader::field(root, "handshakeTimeoutSecs")) {
+        if (auto x = fail(r.number(*v, "handshakeTimeoutSecs"))) {
+            if (!(*x > 0)) {
+                r.error("handshakeTimeoutSecs", "must be greater than 0");
+                ok = false;
+            }
+            c.handshake_timeout_secs = *x;
+        }
+    }
+
+    // Cross-field checks.
+    check_ports(r, c);
+    for (auto [name, ep] : {std::pair<std::string_view, const std::optional<endpoint>*>{"hasEKG", &c.has_ekg},
+                            {"hasPrometheus", &c.has_prometheus},
+                            {"hasTimeseries", &c.has_timeseries}}) {
+        if (*ep && (*ep)->force_ssl && !c.tls_certificate_) {
+            r.error(std::string(name) + ".epForceSSL",
+                    "requires tlsCertificate (cardano-tracer would silently serve plain HTTP)");
+        }
+    }
+
+    if (opts.strict) {
+        for (auto& d : result.diagnostics) d.lvl = diagnostic::level::error;
+    }
+    const bool any_error = std::any_of(result.diagnostics.begin(), result.diagnostics.end(),
+                                       [](const diagnostic& d) { return d.lvl == diagnostic::level::error; });
+    if (ok && !any_error) result.config = std::move(c);
+    return result;
+}
+
+}  // namespace
+
+std::string diagnostic::to_string() const { return path.empty() ? message : path + ": " + message; }
+
+std::string address::to_string() const { return is_tcp() ? host + ":" + std::to_string(port) : path; }
+
+std::string_view to_string(log_mode m) { return m == log_mode::file_mode ? "FileMode" : "JournalMode"; }
+std::string_view to_string(log_format f) { return f == log_format::for_machine ? "ForMachine" : "ForHuman"; }
+std::string_view to_string(verbosity_level v) {
+    switch (v) {
+        case verbosity_level::minimum:
+            return "Minimum";
+        case verbosity_level::errors_only:
+            return "ErrorsOnly";
+        case verbosity_level::maximum:
+            return "Maximum";
+    }
+    return "ErrorsOnly";
+}
+
+std::optional<address> parse_address(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    if (auto colon = text.rfind(':'); colon != std::string_view::npos && colon > 0) {
+        auto port_text = text.substr(colon + 1);
+        unsigned long port = 0;
+        auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+        if (!port_text.empty() && ec == std::errc() && p == port_text.data() + port_text.size() &&
+            port <= 65535 && std::all_of(port_text.begin(), port_text.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+            address a;
+            a.k = address::kind::tcp;
+            a.host = std::string(text.substr(0, colon));
+            a.port = static_cast<std::uint16_t>(port);
+            return a;
+        }
+    }
+    address a;
+    a.k = address::kind::local;
+    a.path = std::string(text);
+    return a;
+}
+
+load_result load_string(std::string_view text, const load_options& opts) {
+    json root;
+    try {
+        YAML::Node doc = YAML::Load(std::string(text));
+        root = yaml_to_json(doc);
+    } catch (const YAML::Exception& e) {
+        load_result r;
+        std::ostringstream msg;
+        msg << "invalid YAML/JSON at line " << (e.mark.line + 1) << ", column " << (e.mark.column + 1)
+            << ": " << e.msg;
+        r.diagnostics.push_back({diagnostic::level::error, "", msg.str()});
+        return r;
+    }
+    return load_json(root, opts);
+}
+
+load_result load_file(const std::filesystem::path& file, const load_options& opts) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        load_result r;
+        r.diagnostics.push_back({diagnostic::level::error, "", "cannot read the configuration file " + file.string()});
+        return r;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return load_string(ss.str(), opts);
+}
+
+}  // namespace ct::config

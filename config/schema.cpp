@@ -1,0 +1,167 @@
+#include "config/schema.hpp"
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+
+namespace ct::config {
+namespace {
+
+using o = key_origin;
+
+// clang-format off
+constexpr std::array entries{
+    schema_entry{"", "networkMagic", "integer 0..4294967295", "required", "Network magic; must equal the node's, otherwise the handshake is refused."},
+    schema_entry{"", "network", "object {tag, contents}", "required", "`{tag: AcceptAt, contents: ADDRESS}` (listen; nodes connect) or `{tag: ConnectTo, contents: [ADDRESS, ...]}` (dial nodes). ADDRESS is `host:port` (split at the last `:`) or a Unix socket path."},
+    schema_entry{"", "loRequestNum", "integer 1..65535", "100", "Maximum number of trace objects per (blocking) request."},
+    schema_entry{"", "ekgRequestFreq", "number (seconds)", "1", "Pause after each EKG metrics reply before the next request."},
+    schema_entry{"", "ekgRequestFull", "bool", "false", "Ask for all metrics each time instead of only those that changed."},
+    schema_entry{"", "hasEKG", "Endpoint or null", "null (off)", "EKG JSON/HTML server."},
+    schema_entry{"", "hasPrometheus", "Endpoint or null", "null (off)", "Prometheus exposition, HTTP service discovery (`/targets`), `/metrics`, `/healthz`, `/readyz`."},
+    schema_entry{"", "hasTimeseries", "Endpoint or null", "null (off)", "Timeseries query server (accepted; not served yet)."},
+    schema_entry{"", "tlsCertificate", "object or null", "null", "Certificate for every endpoint with `epForceSSL: true`."},
+    schema_entry{"", "hasForwarding", "[network, prefixes or null, options] or null", "null (off)", "Re-forward received trace objects (AcceptAt only)."},
+    schema_entry{"", "logging", "non-empty list of LoggingParams", "required", "One entry per output; every batch goes to all of them. Exact duplicates are removed."},
+    schema_entry{"", "rotation", "object or null", "null (no rotation)", "Rotation of FileMode logs."},
+    schema_entry{"", "verbosity", "Minimum | ErrorsOnly | Maximum", "ErrorsOnly", "Minimum silences connection problems and write errors; Maximum also logs every mini-protocol message."},
+    schema_entry{"", "metricsNoSuffix", "bool", "false", "Prometheus: strip `_int`, `_counter`, `_real` from metric names."},
+    schema_entry{"", "metricsHelp", "path or object name->text, or null", "null", "Prometheus HELP texts (substring match on metric names)."},
+    schema_entry{"", "resourceFreq", "integer milliseconds or null", "null (off)", "Period of the `Tracer.Resources` own message."},
+    schema_entry{"", "prometheusLabels", "object string->string or null", "null", "Extra labels of every `/targets` entry."},
+    schema_entry{"", "socketMode", "string of octal digits", "\"0660\"", "File mode of the AcceptAt Unix socket.", o::extension},
+    schema_entry{"", "maxMessageBytes", "integer > 0", "33554432", "Largest accepted mini-protocol message; a larger one closes that connection.", o::extension},
+    schema_entry{"", "maxIngressBytes", "integer > 0", "67108864", "Largest backlog of received, not yet processed bytes per connection.", o::extension},
+    schema_entry{"", "writerQueueBatches", "integer > 0", "1024", "Capacity of the log writer queue, in batches. When full, the daemon stops asking nodes for more (they buffer) instead of dropping.", o::extension},
+    schema_entry{"", "ioThreads", "integer 1..64", "2", "Threads serving network connections.", o::extension},
+    schema_entry{"", "leadingEmptyLine", "bool", "false", "Reproduce cardano-tracer's empty line before each batch (compatibility only).", o::extension},
+    schema_entry{"", "handshakeTimeoutSecs", "number > 0", "10", "Time limit of the handshake on TCP connections.", o::extension},
+    schema_entry{"", "hasRTView", "any", "-", "No longer used (RTView was removed in 0.5.0).", o::legacy},
+    schema_entry{"", "WarnRTViewMissing", "any", "-", "No longer used (iohk-nix generic config).", o::legacy},
+    schema_entry{"", "metricsComp", "any", "-", "No longer used (removed in cardano-tracer 0.3.2).", o::legacy},
+
+    schema_entry{"network", "tag", "AcceptAt | ConnectTo", "required", "Direction of the connections."},
+    schema_entry{"network", "contents", "ADDRESS or [ADDRESS, ...]", "required", "One address for AcceptAt, a non-empty list for ConnectTo."},
+
+    schema_entry{"endpoint", "epHost", "string", "required", "Bind address."},
+    schema_entry{"endpoint", "epPort", "integer 1..65535", "required", "TCP port."},
+    schema_entry{"endpoint", "epForceSSL", "bool", "false", "Serve HTTPS with `tlsCertificate` (a start-up error if it is missing)."},
+
+    schema_entry{"tlsCertificate", "certificateFile", "path", "required", "PEM certificate."},
+    schema_entry{"tlsCertificate", "certificateKeyFile", "path", "required", "PEM private key."},
+    schema_entry{"tlsCertificate", "certificateChain", "list of paths", "[]", "Intermediate certificates."},
+
+    schema_entry{"forwarderOptions", "queueSize", "integer > 0", "192", "Re-forwarder queue size."},
+    schema_entry{"forwarderOptions", "verbosity", "Minimum | Maximum", "Minimum", "Re-forwarder verbosity."},
+    schema_entry{"forwarderOptions", "maxReconnectDelay", "number (seconds)", "45", "Largest reconnect back-off."},
+
+    schema_entry{"logging[]", "logRoot", "path", "required", "Root directory (relative = against the working directory; ignored in JournalMode)."},
+    schema_entry{"logging[]", "logMode", "FileMode | JournalMode", "required", "Files under logRoot, or systemd-journald."},
+    schema_entry{"logging[]", "logFormat", "ForMachine | ForHuman", "required", "`.json` files with the node's machine JSON, or `.log` files with the human text (machine JSON when there is none)."},
+
+    schema_entry{"rotation", "rpFrequencySecs", "integer > 0", "60", "Period of the rotation check."},
+    schema_entry{"rotation", "rpLogLimitBytes", "integer > 0", "required", "Rotate when the current file has this many bytes."},
+    schema_entry{"rotation", "rpMaxAgeMinutes", "integer", "1440", "Rotated files older than this may be deleted (keeping rpKeepFilesNum)."},
+    schema_entry{"rotation", "rpMaxAgeHours", "integer", "-", "Used (x60) only when rpMaxAgeMinutes is absent."},
+    schema_entry{"rotation", "rpKeepFilesNum", "integer", "required", "Previous files that are never deleted for age."},
+    schema_entry{"rotation", "rpMaxFilesNum", "integer > 0 or null", "null (no cap)", "Cap on the number of files per node and format; the oldest go first.", o::extension},
+    schema_entry{"rotation", "rpMaxTotalBytes", "integer > 0 or null", "null (no cap)", "Cap on the bytes of one node directory; the oldest rotated files go first.", o::extension},
+    schema_entry{"rotation", "rpCompress", "bool", "false", "Gzip rotated files (`.json.gz`, `.log.gz`).", o::extension},
+    schema_entry{"rotation", "rpRemoveIdleDirs", "bool", "false", "Remove directories of nodes gone for longer than the max age.", o::extension},
+};
+// clang-format on
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const auto lower = [](char c) { return static_cast<char>(c | 0x20); };
+            const std::size_t subst = lower(a[i - 1]) == lower(b[j - 1]) ? 0 : 1;
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + subst});
+        }
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+}  // namespace
+
+std::span<const schema_entry> schema() { return entries; }
+
+std::vector<std::string_view> known_keys(std::string_view object) {
+    std::vector<std::string_view> keys;
+    for (const auto& e : entries) {
+        if (e.object == object) keys.push_back(e.key);
+    }
+    return keys;
+}
+
+bool is_legacy_key(std::string_view object, std::string_view key) {
+    return std::any_of(entries.begin(), entries.end(), [&](const schema_entry& e) {
+        return e.object == object && e.key == key && e.origin == key_origin::legacy;
+    });
+}
+
+std::string_view nearest_key(std::string_view object, std::string_view unknown) {
+    std::string_view best;
+    std::size_t best_d = std::max<std::size_t>(3, unknown.size() / 3) + 1;
+    for (const auto& e : entries) {
+        if (e.object != object || e.origin == key_origin::legacy) continue;
+        const auto d = edit_distance(unknown, e.key);
+        // A key that contains the typo (or vice versa) is a good suggestion too.
+        const bool contains = e.key.find(unknown) != std::string_view::npos ||
+                              unknown.find(e.key) != std::string_view::npos;
+        const auto score = contains ? std::min<std::size_t>(d, 2) : d;
+        if (score < best_d) {
+            best_d = score;
+            best = e.key;
+        }
+    }
+    return best;
+}
+
+std::string render_markdown_reference() {
+    std::ostringstream out;
+    out << "# Configuration reference\n\n"
+           "<!-- Generated from config/schema.cpp by `config_tests --gtest_filter=Schema.*`"
+           " (see tests/config); do not edit by hand. -->\n\n"
+           "cardano-tracer reads one YAML or JSON file (`--config`). Every key of cardano-tracer"
+           " 0.5.0 is accepted with the same meaning and default. Keys marked *extension* are"
+           " ours; cardano-tracer ignores unknown keys, so a file using them still works with"
+           " it. `null` for an optional key means absent. `--print-config yaml|json` prints the"
+           " effective configuration with every default filled in; the output is itself a valid"
+           " configuration file.\n\n"
+           "Validation reports every problem at once as `path: message` and exits with status"
+           " 1. Besides cardano-tracer's own checks it rejects `loRequestNum: 0`,"
+           " `rpFrequencySecs: 0`, `rpLogLimitBytes: 0`, `resourceFreq` <= 0, ports outside"
+           " 1-65535, one port used by two endpoints (EKG, Prometheus, timeseries, TCP AcceptAt,"
+           " re-forwarder), `epForceSSL` without `tlsCertificate`, and a present but mistyped"
+           " optional value (cardano-tracer silently uses the default). Unknown keys and"
+           " AcceptAt/ConnectTo strings that parse as `host:port` although they look like a"
+           " path are warnings; `--strict` makes them errors.\n";
+    const std::array<std::pair<std::string_view, std::string_view>, 8> sections{{
+        {"", "Top level"},
+        {"network", "`network` (and the first element of `hasForwarding`)"},
+        {"endpoint", "Endpoint (`hasEKG`, `hasPrometheus`, `hasTimeseries`)"},
+        {"tlsCertificate", "`tlsCertificate`"},
+        {"forwarderOptions", "`hasForwarding` third element (forwarder options)"},
+        {"logging[]", "`logging` entries"},
+        {"rotation", "`rotation`"},
+        {"-", ""},
+    }};
+    for (const auto& [object, title] : sections) {
+        if (object == "-") break;
+        out << "\n## " << title << "\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
+        for (const auto& e : entries) {
+            if (e.object != object) continue;
+            out << "| `" << e.key << "` | " << e.type << " | " << e.default_text << " | ";
+            if (e.origin == key_origin::extension) out << "*extension.* ";
+            if (e.origin == key_origin::legacy) out << "*legacy.* ";
+            out << e.description << " |\n";
+        }
+    }
+    return out.str();
+}
+
+}  // namespace ct::config

@@ -1,0 +1,39 @@
+// The configuration schema: one table of every key (path, type, default, description). It
+// drives unknown-key detection, the key order of emitted configs and docs/config.md.
+// Immutable static data; thread-safe.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ct::config {
+
+enum class key_origin { upstream, extension, legacy };
+
+struct schema_entry {
+    std::string_view object;  // "" = top level, "network", "rotation", "logging[]", ...
+    std::string_view key;
+    std::string_view type;
+    std::string_view default_text;  // "required" for required keys
+    std::string_view description;
+    key_origin origin = key_origin::upstream;
+};
+
+/// Every key, in the order configs are emitted and documented.
+std::span<const schema_entry> schema();
+
+/// Keys known in `object` (legacy keys included).
+std::vector<std::string_view> known_keys(std::string_view object);
+
+/// Legacy keys of `object` that are accepted and ignored with a "no longer used" warning.
+bool is_legacy_key(std::string_view object, std::string_view key);
+
+/// The known key of `object` closest to `unknown` (edit distance), or "" when none is close.
+std::string_view nearest_key(std::string_view object, std::string_view unknown);
+
+/// docs/config.md, generated from the table.
+std::string render_markdown_reference();
+
+}  // namespace ct::config

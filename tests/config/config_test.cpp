@@ -1,0 +1,369 @@
+// Configuration layer: parsing, defaults, every validation message, unknown and legacy keys,
+// JSON/YAML round trip of every fixture, and that docs/config.md matches the schema.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "config/emit.hpp"
+#include "config/load.hpp"
+#include "config/schema.hpp"
+
+namespace {
+
+using namespace ct::config;
+namespace fs = std::filesystem;
+
+const std::string minimal = R"(
+networkMagic: 764824073
+network: { tag: AcceptAt, contents: "/tmp/forwarder.sock" }
+logging:
+- { logRoot: /tmp/logs, logMode: FileMode, logFormat: ForMachine }
+)";
+
+std::string with(const std::string& extra) { return minimal + extra; }
+
+bool has_diag(const load_result& r, const std::string& path, const std::string& fragment,
+              diagnostic::level lvl = diagnostic::level::error) {
+    return std::any_of(r.diagnostics.begin(), r.diagnostics.end(), [&](const diagnostic& d) {
+        return d.lvl == lvl && d.path == path && d.message.find(fragment) != std::string::npos;
+    });
+}
+
+std::string dump(const load_result& r) {
+    std::string s;
+    for (const auto& d : r.diagnostics) s += d.to_string() + "\n";
+    return s;
+}
+
+TEST(ConfigLoad, MinimalGetsEveryDefault) {
+    auto r = load_string(minimal);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& c = *r.config;
+    EXPECT_EQ(c.network_magic, 764824073u);
+    EXPECT_EQ(c.network.m, network_config::mode::accept_at);
+    ASSERT_EQ(c.network.addresses.size(), 1u);
+    EXPECT_EQ(c.network.addresses[0].path, "/tmp/forwarder.sock");
+    EXPECT_EQ(c.lo_request_num, 100);
+    EXPECT_DOUBLE_EQ(c.ekg_request_freq, 1.0);
+    EXPECT_FALSE(c.ekg_request_full);
+    EXPECT_FALSE(c.has_ekg);
+    EXPECT_FALSE(c.has_prometheus);
+    EXPECT_FALSE(c.has_timeseries);
+    EXPECT_FALSE(c.tls_certificate_);
+    EXPECT_FALSE(c.has_forwarding);
+    EXPECT_FALSE(c.rotation);
+    EXPECT_EQ(c.verbosity, verbosity_level::errors_only);
+    EXPECT_FALSE(c.metrics_no_suffix);
+    EXPECT_FALSE(c.metrics_help_);
+    EXPECT_FALSE(c.resource_freq);
+    EXPECT_FALSE(c.prometheus_labels);
+    EXPECT_EQ(c.socket_mode, 0660u);
+    EXPECT_EQ(c.max_message_bytes, 32u << 20);
+    EXPECT_EQ(c.max_ingress_bytes, 64u << 20);
+    EXPECT_EQ(c.writer_queue_batches, 1024u);
+    EXPECT_EQ(c.io_threads, 2u);
+    EXPECT_FALSE(c.leading_empty_line);
+    EXPECT_DOUBLE_EQ(c.handshake_timeout_secs, 10.0);
+    EXPECT_TRUE(r.diagnostics.empty()) << dump(r);
+}
+
+TEST(ConfigLoad, RotationDefaultsAndHoursFallback) {
+    auto r = load_string(with("rotation: { rpLogLimitBytes: 1000, rpKeepFilesNum: 3 }\n"));
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->rotation->frequency_secs, 60u);
+    EXPECT_EQ(r.config->rotation->max_age_minutes, 1440u);
+    EXPECT_EQ(r.config->rotation->keep_files_num, 3u);
+    EXPECT_FALSE(r.config->rotation->max_files_num);
+    EXPECT_FALSE(r.config->rotation->compress);
+
+    auto h = load_string(with("rotation: { rpLogLimitBytes: 1000, rpKeepFilesNum: 3, rpMaxAgeHours: 2 }\n"));
+    ASSERT_TRUE(h.ok()) << dump(h);
+    EXPECT_EQ(h.config->rotation->max_age_minutes, 120u);
+
+    auto both = load_string(
+        with("rotation: { rpLogLimitBytes: 1000, rpKeepFilesNum: 3, rpMaxAgeHours: 2, rpMaxAgeMinutes: 7 }\n"));
+    ASSERT_TRUE(both.ok()) << dump(both);
+    EXPECT_EQ(both.config->rotation->max_age_minutes, 7u);
+    EXPECT_TRUE(has_diag(both, "rotation.rpMaxAgeHours", "ignored", diagnostic::level::warning));
+}
+
+TEST(ConfigLoad, RelativeLogRootBecomesAbsolute) {
+    load_options o;
+    o.base_dir = "/srv/tracer";
+    auto r = load_string(R"(
+networkMagic: 1
+network: { tag: AcceptAt, contents: "tracer.sock" }
+logging:
+- { logRoot: "logs/./m", logMode: FileMode, logFormat: ForMachine }
+- { logRoot: "logs/m", logMode: FileMode, logFormat: ForMachine }
+)", o);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_EQ(r.config->logging.size(), 1u) << "exact duplicates are removed";
+    EXPECT_EQ(r.config->logging[0].log_root, "/srv/tracer/logs/m");
+}
+
+TEST(ConfigLoad, JsonAndYamlGiveTheSameConfig) {
+    auto y = load_file(fs::path(CT_SOURCE_DIR) / "configuration/complete-example.yaml");
+    auto j = load_file(fs::path(CT_SOURCE_DIR) / "configuration/complete-example.json");
+    ASSERT_TRUE(y.ok()) << dump(y);
+    ASSERT_TRUE(j.ok()) << dump(j);
+    EXPECT_EQ(*y.config, *j.config);
+    EXPECT_EQ(y.config->network.m, network_config::mode::connect_to);
+    EXPECT_EQ(y.config->rotation->max_age_minutes, 60u);
+    EXPECT_EQ(y.config->has_prometheus->port, 3000);
+}
+
+// ------------------------------------------------------------------------------ validation
+
+struct bad_case {
+    std::string yaml;
+    std::string path;
+    std::string fragment;
+};
+
+class ConfigValidation : public ::testing::TestWithParam<bad_case> {};
+
+TEST_P(ConfigValidation, NamesFieldAndProblem) {
+    const auto& c = GetParam();
+    auto r = load_string(c.yaml);
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(has_diag(r, c.path, c.fragment)) << "want " << c.path << ": " << c.fragment << "\ngot:\n"
+                                                 << dump(r);
+}
+
+const std::string net = "network: { tag: AcceptAt, contents: \"/tmp/f.sock\" }\n";
+const std::string logs = "logging: [ { logRoot: /tmp/l, logMode: FileMode, logFormat: ForMachine } ]\n";
+const std::string base = "networkMagic: 1\n" + net + logs;
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ConfigValidation,
+    ::testing::Values(
+        bad_case{net + logs, "networkMagic", "is required"},
+        bad_case{"networkMagic: 4294967296\n" + net + logs, "networkMagic", "at most 4294967295"},
+        bad_case{"networkMagic: -1\n" + net + logs, "networkMagic", "must not be negative"},
+        bad_case{"networkMagic: 1\n" + logs, "network", "is required"},
+        bad_case{"networkMagic: 1\n" + net, "logging", "is required"},
+        bad_case{"networkMagic: 1\n" + net + "logging: []\n", "logging", "at least one"},
+        bad_case{"networkMagic: 1\nnetwork: { tag: Listen, contents: x }\n" + logs, "network.tag",
+                 "expected one of AcceptAt, ConnectTo"},
+        bad_case{"networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"\" }\n" + logs, "network.contents",
+                 "AcceptAt is empty"},
+        bad_case{"networkMagic: 1\nnetwork: { tag: ConnectTo, contents: [] }\n" + logs, "network.contents",
+                 "ConnectTo are empty"},
+        bad_case{"networkMagic: 1\nnetwork: { tag: ConnectTo, contents: \"/x\" }\n" + logs,
+                 "network.contents", "expected a list"},
+        bad_case{base + "loRequestNum: 0\n", "loRequestNum", "must be greater than 0"},
+        bad_case{base + "loRequestNum: 70000\n", "loRequestNum", "at most 65535"},
+        bad_case{base + "loRequestNum: \"10\"\n", "loRequestNum", "expected an unsigned integer, got string \"10\""},
+        bad_case{base + "ekgRequestFreq: 0\n", "ekgRequestFreq", "greater than 0"},
+        bad_case{base + "ekgRequestFull: yes\n", "ekgRequestFull", "expected true or false"},
+        bad_case{base + "rotation: { rpLogLimitBytes: 0, rpKeepFilesNum: 1 }\n", "rotation.rpLogLimitBytes",
+                 "must be greater than 0"},
+        bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpFrequencySecs: 0 }\n",
+                 "rotation.rpFrequencySecs", "must be greater than 0"},
+        bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpFrequencySecs: \"30\" }\n",
+                 "rotation.rpFrequencySecs", "expected an unsigned integer, got string \"30\""},
+        bad_case{base + "rotation: { rpLogLimitBytes: 10 }\n", "rotation.rpKeepFilesNum", "is required"},
+        bad_case{base + "rotation: { rpKeepFilesNum: 1 }\n", "rotation.rpLogLimitBytes", "is required"},
+        bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpMaxFilesNum: 0 }\n",
+                 "rotation.rpMaxFilesNum", "greater than 0"},
+        bad_case{base + "resourceFreq: 0\n", "resourceFreq", "greater than 0"},
+        bad_case{base + "resourceFreq: -5\n", "resourceFreq", "greater than 0"},
+        bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: 0 }\n", "hasEKG.epPort", "between 1 and 65535"},
+        bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: 70000 }\n", "hasEKG.epPort", "between 1 and 65535"},
+        bad_case{base + "hasEKG: { epHost: \"\", epPort: 3000 }\n", "hasEKG.epHost", "must not be empty"},
+        bad_case{base + "hasPrometheus: { epHost: h }\n", "hasPrometheus.epPort", "is required"},
+        bad_case{base + "hasEKG: { epHost: a, epPort: 3000 }\nhasPrometheus: { epHost: b, epPort: 3000 }\n",
+                 "hasPrometheus.epPort", "also used by hasEKG.epPort"},
+        bad_case{base + "hasEKG: { epHost: a, epPort: 3000 }\nhasTimeseries: { epHost: b, epPort: 3000 }\n",
+                 "hasTimeseries.epPort", "also used by hasEKG.epPort"},
+        bad_case{"networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"0.0.0.0:3000\" }\n" + logs +
+                     "hasPrometheus: { epHost: b, epPort: 3000 }\n",
+                 "hasPrometheus.epPort", "also used by network.contents"},
+        bad_case{base + "hasPrometheus: { epHost: b, epPort: 3000, epForceSSL: true }\n",
+                 "hasPrometheus.epForceSSL", "requires tlsCertificate"},
+        bad_case{base + "tlsCertificate: { certificateFile: /c.pem }\n", "tlsCertificate.certificateKeyFile",
+                 "is required"},
+        bad_case{base + "hasForwarding: [ { tag: ConnectTo, contents: [\"/x\"] }, null, {} ]\n",
+                 "hasForwarding[0].tag", "only AcceptAt"},
+        bad_case{base + "hasForwarding: [ { tag: AcceptAt, contents: \"/x\" }, null ]\n", "hasForwarding",
+                 "three elements"},
+        bad_case{base + "verbosity: Loud\n", "verbosity", "expected one of Minimum, ErrorsOnly, Maximum"},
+        bad_case{"networkMagic: 1\n" + net + "logging: [ { logRoot: \"\", logMode: FileMode, logFormat: ForMachine } ]\n",
+                 "logging[0].logRoot", "must not be empty"},
+        bad_case{"networkMagic: 1\n" + net + "logging: [ { logRoot: /l, logMode: Files, logFormat: ForMachine } ]\n",
+                 "logging[0].logMode", "expected one of FileMode, JournalMode"},
+        bad_case{"networkMagic: 1\n" + net + "logging: [ { logRoot: /l, logMode: FileMode } ]\n",
+                 "logging[0].logFormat", "is required"},
+        bad_case{base + "metricsHelp: 5\n", "metricsHelp", "expected a file path or an object"},
+        bad_case{base + "prometheusLabels: { a: [1] }\n", "prometheusLabels.a", "expected a string"},
+        bad_case{base + "socketMode: \"rw\"\n", "socketMode", "octal"},
+        bad_case{base + "ioThreads: 0\n", "ioThreads", "greater than 0"},
+        bad_case{base + "maxMessageBytes: 100\nmaxIngressBytes: 10\n", "maxIngressBytes", "at least maxMessageBytes"},
+        bad_case{"networkMagic: [1\n", "", "invalid YAML/JSON at line"},
+        bad_case{"- 1\n- 2\n", "", "must be an object"}));
+
+TEST(ConfigValidation, ReportsEveryProblemAtOnce) {
+    auto r = load_string(base +
+                         "loRequestNum: 0\nresourceFreq: 0\nrotation: { rpLogLimitBytes: 0, rpKeepFilesNum: 1 }\n");
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(has_diag(r, "loRequestNum", "greater than 0"));
+    EXPECT_TRUE(has_diag(r, "resourceFreq", "greater than 0"));
+    EXPECT_TRUE(has_diag(r, "rotation.rpLogLimitBytes", "greater than 0"));
+}
+
+TEST(ConfigValidation, MissingFileNamesTheFile) {
+    auto r = load_file("/nonexistent/dir/tracer.yaml");
+    EXPECT_FALSE(r.ok());
+    ASSERT_EQ(r.diagnostics.size(), 1u);
+    EXPECT_NE(r.diagnostics[0].message.find("/nonexistent/dir/tracer.yaml"), std::string::npos);
+}
+
+TEST(ConfigWarnings, UnknownKeyNamesNearestKnownKey) {
+    auto r = load_string(base + "loRequestNumber: 5\nrotation: { rpLogLimitBytes: 1, rpKeepFilesNum: 1, rpKeepFiles: 2 }\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(has_diag(r, "loRequestNumber", "did you mean `loRequestNum`", diagnostic::level::warning)) << dump(r);
+    EXPECT_TRUE(has_diag(r, "rotation.rpKeepFiles", "did you mean `rpKeepFilesNum`", diagnostic::level::warning))
+        << dump(r);
+}
+
+TEST(ConfigWarnings, UnrelatedUnknownKeyHasNoSuggestion) {
+    auto r = load_string(base + "zzzzzzzzzzzzzz: 1\n");
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(has_diag(r, "zzzzzzzzzzzzzz", "unknown key; ignored", diagnostic::level::warning));
+    EXPECT_FALSE(has_diag(r, "zzzzzzzzzzzzzz", "did you mean", diagnostic::level::warning));
+}
+
+TEST(ConfigWarnings, LegacyKeysAreNoLongerUsed) {
+    auto r = load_file(fs::path(CT_CONFIG_FIXTURES) / "legacy-keys.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(has_diag(r, "hasRTView", "no longer used", diagnostic::level::warning));
+    EXPECT_TRUE(has_diag(r, "metricsComp", "no longer used", diagnostic::level::warning));
+    auto nix = load_file(fs::path(CT_CONFIG_FIXTURES) / "iohk-nix-generic.json");
+    ASSERT_TRUE(nix.ok()) << dump(nix);
+    EXPECT_TRUE(has_diag(nix, "WarnRTViewMissing", "no longer used", diagnostic::level::warning));
+}
+
+TEST(ConfigWarnings, StrictTurnsWarningsIntoErrors) {
+    load_options strict;
+    strict.strict = true;
+    auto r = load_string(base + "loRequestNumber: 5\n", strict);
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(has_diag(r, "loRequestNumber", "did you mean"));
+    EXPECT_TRUE(load_string(base, strict).ok());
+}
+
+TEST(ConfigWarnings, PathThatLooksLikeHostPort) {
+    auto r = load_string("networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"/tmp/x:1\" }\n" + logs);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(r.config->network.addresses[0].is_tcp());
+    EXPECT_TRUE(has_diag(r, "network.contents", "looks like a socket path", diagnostic::level::warning));
+}
+
+// ------------------------------------------------------------------------------- addresses
+
+TEST(ConfigAddress, ParsingRulesOfSpec) {
+    auto tcp = [](std::string_view s, std::string host, std::uint16_t port) {
+        auto a = parse_address(s);
+        ASSERT_TRUE(a) << s;
+        EXPECT_TRUE(a->is_tcp()) << s;
+        EXPECT_EQ(a->host, host);
+        EXPECT_EQ(a->port, port);
+        EXPECT_EQ(a->to_string(), std::string(s));
+    };
+    auto path = [](std::string_view s) {
+        auto a = parse_address(s);
+        ASSERT_TRUE(a) << s;
+        EXPECT_FALSE(a->is_tcp()) << s;
+        EXPECT_EQ(a->path, s);
+    };
+    tcp("0.0.0.0:34567", "0.0.0.0", 34567);
+    tcp("relay.example:3000", "relay.example", 3000);
+    tcp("::1:3000", "::1", 3000);
+    tcp("[::1]:3000", "[::1]", 3000);
+    tcp("/tmp/x:1", "/tmp/x", 1);
+    path("/tmp/forwarder.sock");
+    path("tracer.sock");
+    path(":3000");         // empty host
+    path("host:70000");    // port out of range
+    path("host:30a");      // not a number
+    path("host:");         // nothing after ':'
+    EXPECT_FALSE(parse_address(""));
+}
+
+// ------------------------------------------------------------------------- fixtures, emit
+
+std::vector<fs::path> all_fixtures() {
+    std::vector<fs::path> files;
+    for (const auto& dir : {fs::path(CT_CONFIG_FIXTURES), fs::path(CT_SOURCE_DIR) / "configuration"}) {
+        for (const auto& e : fs::directory_iterator(dir)) {
+            auto ext = e.path().extension();
+            if (ext == ".yaml" || ext == ".json") files.push_back(e.path());
+        }
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+}
+
+TEST(ConfigFixtures, EveryFixtureLoads) {
+    auto files = all_fixtures();
+    EXPECT_GE(files.size(), 14u);
+    for (const auto& f : files) {
+        auto r = load_file(f);
+        EXPECT_TRUE(r.ok()) << f << "\n" << dump(r);
+    }
+}
+
+TEST(ConfigEmit, RoundTripsThroughJsonAndYaml) {
+    for (const auto& f : all_fixtures()) {
+        auto r = load_file(f);
+        ASSERT_TRUE(r.ok()) << f;
+        const auto& c = *r.config;
+        auto from_json = load_string(to_json_text(c));
+        ASSERT_TRUE(from_json.ok()) << f << "\n" << dump(from_json) << to_json_text(c);
+        EXPECT_EQ(*from_json.config, c) << f << " (json)";
+        EXPECT_TRUE(from_json.diagnostics.empty()) << f << "\n" << dump(from_json);
+        auto from_yaml = load_string(to_yaml_text(c));
+        ASSERT_TRUE(from_yaml.ok()) << f << "\n" << dump(from_yaml) << to_yaml_text(c);
+        EXPECT_EQ(*from_yaml.config, c) << f << " (yaml)";
+    }
+}
+
+TEST(ConfigEmit, KeysFollowTheSchemaOrder) {
+    auto r = load_file(fs::path(CT_SOURCE_DIR) / "configuration/all-fields.yaml");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    auto j = to_ordered_json(*r.config);
+    std::vector<std::string> emitted;
+    for (const auto& [k, v] : j.items()) emitted.push_back(k);
+    std::vector<std::string> expected;
+    for (const auto& e : schema()) {
+        if (e.object.empty() && e.origin != key_origin::legacy) expected.emplace_back(e.key);
+    }
+    EXPECT_EQ(emitted, expected);
+    EXPECT_EQ(j["socketMode"], "0660");
+    EXPECT_EQ(j["rotation"]["rpMaxAgeMinutes"], 1440);
+}
+
+TEST(ConfigEmit, MistypedValueSurvivesNeitherSilently) {
+    // A quoted number in YAML is a string, and is reported rather than replaced by a default.
+    auto r = load_string(base + "rotation: { rpLogLimitBytes: \"100\", rpKeepFilesNum: 1 }\n");
+    EXPECT_FALSE(r.ok());
+}
+
+TEST(Schema, DocsConfigMdIsUpToDate) {
+    const fs::path doc = fs::path(CT_SOURCE_DIR) / "docs/config.md";
+    std::ifstream in(doc);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string expected = render_markdown_reference();
+    if (ss.str() != expected && std::getenv("CT_UPDATE_DOCS")) {
+        std::ofstream(doc) << expected;
+        return;
+    }
+    EXPECT_EQ(ss.str(), expected) << "regenerate with: CT_UPDATE_DOCS=1 config_tests --gtest_filter=Schema.*";
+}
+
+}  // namespace
