@@ -1,0 +1,348 @@
+#include "protocol/cbor_reader.hpp"
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace ct::protocol {
+
+bool valid_utf8(std::string_view s) {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    const std::size_t n = s.size();
+    std::size_t i = 0;
+    while (i < n) {
+        // Fast path: 8 ASCII bytes at a time.
+        if (i + 8 <= n) {
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080ull) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        const unsigned char c = p[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t len;
+        std::uint32_t cp;
+        if ((c & 0xe0) == 0xc0) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n) return false;
+        for (std::size_t k = 1; k < len; ++k) {
+            if ((p[i + k] & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) {
+            return false;  // overlong
+        }
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+        i += len;
+    }
+    return true;
+}
+
+std::error_code cbor_reader::read_head(int& major, std::uint64_t& arg, bool& indefinite) {
+    if (at_end()) return errc::truncated;
+    const auto initial = static_cast<unsigned char>(buf_[pos_]);
+    major = initial >> 5;
+    const unsigned info = initial & 0x1f;
+    indefinite = false;
+    std::size_t extra = 0;
+    if (info < 24) {
+        arg = info;
+    } else if (info <= 27) {
+        extra = std::size_t{1} << (info - 24);
+    } else if (info == 31) {
+        if (major == 0 || major == 1 || major == 6) return errc::malformed_cbor;
+        indefinite = true;
+        arg = 0;
+    } else {
+        return errc::malformed_cbor;
+    }
+    if (buf_.size() - pos_ < 1 + extra) return errc::truncated;
+    if (extra > 0) {
+        arg = 0;
+        for (std::size_t k = 0; k < extra; ++k) {
+            arg = (arg << 8) | static_cast<unsigned char>(buf_[pos_ + 1 + k]);
+        }
+    }
+    pos_ += 1 + extra;
+    return {};
+}
+
+std::error_code cbor_reader::read_break() {
+    if (!peek_break()) return at_end() ? errc::truncated : errc::unexpected_type;
+    ++pos_;
+    return {};
+}
+
+std::error_code cbor_reader::read_uint(std::uint64_t& v) {
+    const auto save = pos_;
+    int major;
+    bool indef;
+    if (auto ec = read_head(major, v, indef)) return ec;
+    if (major != 0) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    return {};
+}
+
+std::error_code cbor_reader::read_int(std::int64_t& v) {
+    const auto save = pos_;
+    int major;
+    std::uint64_t arg;
+    bool indef;
+    if (auto ec = read_head(major, arg, indef)) return ec;
+    if (major != 0 && major != 1) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    if (arg > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        pos_ = save;
+        return errc::integer_out_of_range;
+    }
+    v = major == 0 ? static_cast<std::int64_t>(arg) : -1 - static_cast<std::int64_t>(arg);
+    return {};
+}
+
+std::error_code cbor_reader::read_bool(bool& v) {
+    if (at_end()) return errc::truncated;
+    const auto b = static_cast<unsigned char>(buf_[pos_]);
+    if (b != 0xf4 && b != 0xf5) return errc::unexpected_type;
+    v = b == 0xf5;
+    ++pos_;
+    return {};
+}
+
+std::error_code cbor_reader::read_tag(std::uint64_t& t) {
+    const auto save = pos_;
+    int major;
+    bool indef;
+    if (auto ec = read_head(major, t, indef)) return ec;
+    if (major != 6) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    return {};
+}
+
+std::error_code cbor_reader::read_text(std::string_view& t) {
+    const auto save = pos_;
+    int major;
+    std::uint64_t len;
+    bool indef;
+    if (auto ec = read_head(major, len, indef)) return ec;
+    if (major != 3) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    if (indef) {
+        pos_ = save;
+        return errc::indefinite_not_allowed;
+    }
+    if (len > buf_.size() - pos_) {
+        pos_ = save;
+        return errc::truncated;
+    }
+    t = buf_.substr(pos_, static_cast<std::size_t>(len));
+    if (!valid_utf8(t)) {
+        pos_ = save;
+        return errc::invalid_utf8;
+    }
+    pos_ += static_cast<std::size_t>(len);
+    return {};
+}
+
+std::error_code cbor_reader::read_bytes(std::string_view& b) {
+    const auto save = pos_;
+    int major;
+    std::uint64_t len;
+    bool indef;
+    if (auto ec = read_head(major, len, indef)) return ec;
+    if (major != 2) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    if (indef) {
+        pos_ = save;
+        return errc::indefinite_not_allowed;
+    }
+    if (len > buf_.size() - pos_) {
+        pos_ = save;
+        return errc::truncated;
+    }
+    b = buf_.substr(pos_, static_cast<std::size_t>(len));
+    pos_ += static_cast<std::size_t>(len);
+    return {};
+}
+
+std::error_code cbor_reader::read_array(std::optional<std::uint64_t>& len) {
+    const auto save = pos_;
+    int major;
+    std::uint64_t n;
+    bool indef;
+    if (auto ec = read_head(major, n, indef)) return ec;
+    if (major != 4) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    if (indef) {
+        len.reset();
+    } else {
+        // Each element takes at least one byte: reject absurd lengths early.
+        if (n > buf_.size() - pos_) {
+            pos_ = save;
+            return errc::truncated;
+        }
+        len = n;
+    }
+    return {};
+}
+
+std::error_code cbor_reader::read_definite_array(std::uint64_t& len) {
+    const auto save = pos_;
+    std::optional<std::uint64_t> n;
+    if (auto ec = read_array(n)) return ec;
+    if (!n) {
+        pos_ = save;
+        return errc::indefinite_not_allowed;
+    }
+    len = *n;
+    return {};
+}
+
+std::error_code cbor_reader::read_definite_map(std::uint64_t& len) {
+    const auto save = pos_;
+    int major;
+    bool indef;
+    if (auto ec = read_head(major, len, indef)) return ec;
+    if (major != 5) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    if (indef) {
+        pos_ = save;
+        return errc::indefinite_not_allowed;
+    }
+    if (len > (buf_.size() - pos_) / 2) {
+        pos_ = save;
+        return errc::truncated;
+    }
+    return {};
+}
+
+std::error_code cbor_reader::read_number(double& v) {
+    if (at_end()) return errc::truncated;
+    const auto initial = static_cast<unsigned char>(buf_[pos_]);
+    if ((initial >> 5) <= 1) {
+        std::int64_t i;
+        if (auto ec = read_int(i)) return ec;
+        v = static_cast<double>(i);
+        return {};
+    }
+    const std::size_t avail = buf_.size() - pos_ - 1;
+    const auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + pos_ + 1);
+    if (initial == 0xf9) {  // half
+        if (avail < 2) return errc::truncated;
+        const unsigned h = (p[0] << 8) | p[1];
+        const int exp = (h >> 10) & 0x1f;
+        const unsigned mant = h & 0x3ff;
+        double val;
+        if (exp == 0) {
+            val = std::ldexp(mant, -24);
+        } else if (exp != 31) {
+            val = std::ldexp(mant + 1024, exp - 25);
+        } else {
+            val = mant == 0 ? std::numeric_limits<double>::infinity()
+                            : std::numeric_limits<double>::quiet_NaN();
+        }
+        v = (h & 0x8000) ? -val : val;
+        pos_ += 3;
+        return {};
+    }
+    if (initial == 0xfa) {
+        if (avail < 4) return errc::truncated;
+        std::uint32_t bits = (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) |
+                             (std::uint32_t{p[2]} << 8) | p[3];
+        v = std::bit_cast<float>(bits);
+        pos_ += 5;
+        return {};
+    }
+    if (initial == 0xfb) {
+        if (avail < 8) return errc::truncated;
+        std::uint64_t bits = 0;
+        for (int k = 0; k < 8; ++k) bits = (bits << 8) | p[k];
+        v = std::bit_cast<double>(bits);
+        pos_ += 9;
+        return {};
+    }
+    return errc::unexpected_type;
+}
+
+std::error_code cbor_reader::skip(int depth_limit) {
+    if (depth_limit <= 0) return errc::too_deeply_nested;
+    int major;
+    std::uint64_t arg;
+    bool indef;
+    if (auto ec = read_head(major, arg, indef)) return ec;
+    switch (major) {
+        case 0:
+        case 1:
+            return {};
+        case 2:
+        case 3:
+            if (indef) {
+                while (!peek_break()) {
+                    if (at_end()) return errc::truncated;
+                    const auto chunk_major = static_cast<unsigned char>(buf_[pos_]) >> 5;
+                    if (static_cast<int>(chunk_major) != major) return errc::malformed_cbor;
+                    if ((static_cast<unsigned char>(buf_[pos_]) & 0x1f) == 31) return errc::malformed_cbor;
+                    if (auto ec = skip(depth_limit - 1)) return ec;
+                }
+                return read_break();
+            }
+            if (arg > buf_.size() - pos_) return errc::truncated;
+            pos_ += static_cast<std::size_t>(arg);
+            return {};
+        case 4:
+        case 5: {
+            const std::uint64_t per = major == 5 ? 2 : 1;
+            if (indef) {
+                for (;;) {
+                    if (at_end()) return errc::truncated;
+                    if (peek_break()) return read_break();
+                    for (std::uint64_t k = 0; k < per; ++k) {
+                        if (auto ec = skip(depth_limit - 1)) return ec;
+                    }
+                }
+            }
+            if (arg > (buf_.size() - pos_)) return errc::truncated;
+            for (std::uint64_t i = 0; i < arg * per; ++i) {
+                if (auto ec = skip(depth_limit - 1)) return ec;
+            }
+            return {};
+        }
+        case 6:
+            return skip(depth_limit - 1);
+        case 7:
+            if (indef) return errc::malformed_cbor;  // a stray break
+            return {};
+    }
+    return errc::malformed_cbor;
+}
+
+}  // namespace ct::protocol

@@ -1,0 +1,66 @@
+// Receive side of the mux (spec §2.4–§2.6): parses SDU headers across arbitrary read
+// boundaries, checks them, appends payloads to per-protocol buffers and cuts messages at CBOR
+// item boundaries. Not thread-safe: one per connection, used on the connection's strand.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "protocol/errors.hpp"
+#include "protocol/sdu.hpp"
+
+namespace ct::protocol {
+
+inline constexpr std::size_t max_handshake_message_bytes = 5760;
+
+struct demux_limits {
+    std::size_t max_message_bytes = 32u << 20;  // largest accepted message of protocols 1..3
+    std::size_t max_backlog_bytes = 64u << 20;  // received bytes not yet consumed, all protocols
+};
+
+class demuxer {
+public:
+    /// `local_is_initiator`: we opened the connection, so the peer's SDUs must carry M=1.
+    demuxer(bool local_is_initiator, demux_limits limits = {});
+
+    /// Consumes raw socket bytes. An error is fatal for the connection.
+    std::error_code feed(std::string_view bytes);
+
+    /// The next complete message of `protocol` (nullopt if none yet), or an error when the
+    /// buffered bytes cannot become a valid message. The view stays valid until the next
+    /// feed() or pop_message() of that protocol.
+    result<std::optional<std::string_view>> next_message(std::uint16_t protocol);
+    void pop_message(std::uint16_t protocol);
+
+    /// After the handshake, protocol 0 is no longer allowed.
+    void handshake_done() { handshake_done_ = true; }
+
+    std::size_t backlog_bytes() const { return backlog_; }
+    std::uint64_t sdus_received() const { return sdus_; }
+
+private:
+    struct stream {
+        std::string buf;
+        std::size_t start = 0;         // first unconsumed byte
+        std::size_t current_len = 0;   // length of the complete message at `start`, 0 = unknown
+        std::size_t scan_at_size = 0;  // rescan only when buf.size() reaches this
+    };
+
+    bool local_is_initiator_;
+    demux_limits limits_;
+    bool handshake_done_ = false;
+    std::array<char, sdu_header_size> header_{};
+    std::size_t header_fill_ = 0;
+    std::size_t payload_left_ = 0;
+    std::uint16_t payload_protocol_ = 0;
+    std::array<stream, 4> streams_;
+    std::size_t backlog_ = 0;
+    std::uint64_t sdus_ = 0;
+};
+
+}  // namespace ct::protocol

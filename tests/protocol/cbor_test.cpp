@@ -1,0 +1,146 @@
+// CBOR reader/writer and the item-boundary scanner: shortest heads, bounds, malformed input.
+#include <gtest/gtest.h>
+
+#include "protocol/cbor_item.hpp"
+#include "protocol/cbor_reader.hpp"
+#include "protocol/cbor_writer.hpp"
+#include "test_hex.hpp"
+
+namespace {
+
+using namespace ct::protocol;
+using ct::test::hex;
+using ct::test::unhex;
+
+TEST(CborWriter, UsesShortestHeads) {
+    std::string out;
+    cbor_writer w(out);
+    w.uint(0);
+    w.uint(23);
+    w.uint(24);
+    w.uint(255);
+    w.uint(256);
+    w.uint(65535);
+    w.uint(65536);
+    w.uint(0xffffffffull);
+    w.uint(0x100000000ull);
+    EXPECT_EQ(hex(out), "0017181818ff19010019ffff1a000100001affffffff1b0000000100000000");
+    out.clear();
+    w.integer(-1);
+    w.integer(-5);
+    w.integer(-12);
+    w.integer(-25);
+    EXPECT_EQ(hex(out), "20242b3818");
+}
+
+TEST(CborReader, ReadsBackEverything) {
+    std::string out;
+    cbor_writer w(out);
+    w.array(3);
+    w.text("héllo");
+    w.integer(-300);
+    w.boolean(true);
+    cbor_reader r(out);
+    std::uint64_t n;
+    ASSERT_FALSE(r.read_definite_array(n));
+    EXPECT_EQ(n, 3u);
+    std::string_view t;
+    ASSERT_FALSE(r.read_text(t));
+    EXPECT_EQ(t, "héllo");
+    std::int64_t i;
+    ASSERT_FALSE(r.read_int(i));
+    EXPECT_EQ(i, -300);
+    bool b;
+    ASSERT_FALSE(r.read_bool(b));
+    EXPECT_TRUE(b);
+    EXPECT_TRUE(r.at_end());
+}
+
+TEST(CborReader, TextLongerThanBufferIsTruncated) {
+    auto buf = unhex("7a ffffffff 41");
+    cbor_reader r(buf);
+    std::string_view t;
+    EXPECT_EQ(r.read_text(t), errc::truncated);
+}
+
+TEST(CborReader, InvalidUtf8IsRejected) {
+    for (auto bad : {"62 c3 28", "63 ed a0 80", "62 c0 af", "64 f4 90 80 80", "61 ff"}) {
+        auto buf = unhex(bad);
+        cbor_reader r(buf);
+        std::string_view t;
+        EXPECT_EQ(r.read_text(t), errc::invalid_utf8) << bad;
+    }
+    auto ok = unhex("64 f0 9f 98 80");  // U+1F600
+    cbor_reader r(ok);
+    std::string_view t;
+    EXPECT_FALSE(r.read_text(t));
+}
+
+TEST(CborReader, IntegerOutOfRange) {
+    auto buf = unhex("1b ffffffffffffffff");
+    cbor_reader r(buf);
+    std::int64_t v;
+    EXPECT_EQ(r.read_int(v), errc::integer_out_of_range);
+}
+
+TEST(CborReader, IndefiniteWhereDefiniteRequired) {
+    auto buf = unhex("9f 01 ff");
+    cbor_reader r(buf);
+    std::uint64_t n;
+    EXPECT_EQ(r.read_definite_array(n), errc::indefinite_not_allowed);
+}
+
+TEST(CborReader, ReservedInfoIsMalformed) {
+    auto buf = unhex("1c");
+    cbor_reader r(buf);
+    std::uint64_t v;
+    EXPECT_EQ(r.read_uint(v), errc::malformed_cbor);
+}
+
+TEST(CborItem, FindsEndOfEachItem) {
+    struct c {
+        const char* hex;
+        std::size_t len;
+    };
+    for (auto [h, len] : {c{"00", 1}, c{"8301f582001864", 7}, c{"9f0102ff", 4}, c{"5f4101ff", 4},
+                          c{"d903e8a2011a66322ec02b1b0000001cbe8d1000", 20}, c{"a10102", 3}}) {
+        auto buf = unhex(h);
+        buf += "\x01\x02";  // the next message's bytes
+        auto s = scan_cbor_item(buf, 1 << 20);
+        EXPECT_TRUE(s.complete()) << h;
+        EXPECT_EQ(s.length, len) << h;
+    }
+}
+
+TEST(CborItem, IncompleteAtEveryPrefix) {
+    // Every strict prefix of a complete item is incomplete, never an error.
+    auto msg = unhex("83 01 f5 82 00 18 64");
+    for (std::size_t k = 0; k < msg.size(); ++k) {
+        auto s = scan_cbor_item(std::string_view(msg).substr(0, k), 1 << 20);
+        EXPECT_FALSE(s.error) << k;
+        EXPECT_EQ(s.length, 0u) << k;
+        EXPECT_GT(s.needed, k) << k;
+    }
+}
+
+TEST(CborItem, HugeDeclaredLengthFailsAtOnce) {
+    auto buf = unhex("7b 0000010000000000");  // text of 2^40 bytes
+    auto s = scan_cbor_item(buf, 1 << 20);
+    EXPECT_EQ(s.error, errc::message_too_large);
+}
+
+TEST(CborItem, DeepNestingIsAnError) {
+    std::string buf(1000, static_cast<char>(0x81));
+    buf.push_back(0);
+    auto s = scan_cbor_item(buf, 1 << 20, 64);
+    EXPECT_EQ(s.error, errc::too_deeply_nested);
+}
+
+TEST(CborItem, StrayBreakIsMalformed) {
+    auto s = scan_cbor_item(unhex("ff"), 1 << 20);
+    EXPECT_EQ(s.error, errc::malformed_cbor);
+    auto t = scan_cbor_item(unhex("5f 61 61 ff"), 1 << 20);  // text chunk in a byte string
+    EXPECT_EQ(t.error, errc::malformed_cbor);
+}
+
+}  // namespace
