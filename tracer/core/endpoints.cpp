@@ -42,14 +42,13 @@ stream_socket to_generic(Socket&& sock, strand& s, int family) {
     return stream_socket(s, asio::generic::stream_protocol(family, SOCK_STREAM), sock.release());
 }
 
-void spawn_session(asio::io_context& ioc,
-                   const session_runner& runner,
+void spawn_session(const session_runner& runner,
                    stream_socket sock,
                    peer_info info,
                    self_log& log) {
-    auto ex = sock.get_executor();
+    auto strand_ex = sock.get_executor();
     const auto id = info.connection_id;
-    asio::co_spawn(ex, runner(std::move(sock), std::move(info)), [&log, id](std::exception_ptr e) {
+    asio::co_spawn(strand_ex, runner(std::move(sock), std::move(info)), [&log, id](std::exception_ptr e) {
         if (!e) return;
         try {
             std::rethrow_exception(e);
@@ -59,7 +58,6 @@ void spawn_session(asio::io_context& ioc,
                      {{"error", std::string("connection ") + std::to_string(id) + ": " + ex.what()}});
         }
     });
-    (void)ioc;
 }
 
 }  // namespace
@@ -211,7 +209,7 @@ asio::awaitable<void> listener::accept_loop() {
             continue;
         }
         delay = 1s;
-        spawn_session(ioc_, runner_, std::move(*sock), std::move(info), log_);
+        spawn_session(runner_, std::move(*sock), std::move(info), log_);
     }
 }
 

@@ -59,7 +59,7 @@ std::string format_utc_now() {
     std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
     std::string out(buf, n);
     if (micros != 0) {
-        char frac[8];
+        char frac[32];
         std::snprintf(frac, sizeof frac, "%06lld", static_cast<long long>(micros));
         std::string f(frac);
         while (!f.empty() && f.back() == '0') f.pop_back();

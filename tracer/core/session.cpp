@@ -9,6 +9,7 @@
 
 #include "dispatcher/node_names.hpp"
 #include "protocol/data_points_codec.hpp"
+#include "protocol/describe.hpp"
 #include "protocol/demuxer.hpp"
 #include "protocol/ekg_codec.hpp"
 #include "protocol/handshake.hpp"

@@ -1,0 +1,48 @@
+#include "tracer/core/settings.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ct::tracer {
+
+session_settings make_session_settings(const config::tracer_config& cfg) {
+    session_settings s;
+    s.network_magic = cfg.network_magic;
+    s.request_num = cfg.lo_request_num;
+    s.ekg_period = std::chrono::milliseconds(static_cast<long long>(std::llround(cfg.ekg_request_freq * 1000.0)));
+    s.ekg_full = cfg.ekg_request_full;
+    s.verbose = cfg.verbosity == config::verbosity_level::minimum   ? verbosity::minimum
+                : cfg.verbosity == config::verbosity_level::maximum ? verbosity::maximum
+                                                                    : verbosity::errors_only;
+    s.max_message_bytes = static_cast<std::size_t>(cfg.max_message_bytes);
+    s.max_ingress_bytes = static_cast<std::size_t>(cfg.max_ingress_bytes);
+    s.handshake_timeout =
+        std::chrono::milliseconds(static_cast<long long>(std::llround(cfg.handshake_timeout_secs * 1000.0)));
+    return s;
+}
+
+logs::writer_options make_writer_options(const config::tracer_config& cfg) {
+    logs::writer_options w;
+    for (const auto& l : cfg.logging) w.sections.push_back({l.log_root, l.mode, l.format});
+    w.rotation = cfg.rotation;
+    w.leading_empty_line = cfg.leading_empty_line;
+    w.queue_capacity = static_cast<std::size_t>(cfg.writer_queue_batches);
+    return w;
+}
+
+network_plan make_network_plan(const config::tracer_config& cfg) {
+    network_plan p;
+    p.accept = cfg.network.m == config::network_config::mode::accept_at;
+    p.socket_mode = cfg.socket_mode;
+    for (const auto& a : cfg.network.addresses) {
+        endpoint_address e;
+        e.is_tcp = a.is_tcp();
+        e.path = a.path;
+        e.host = a.host;
+        e.port = a.port;
+        p.addresses.push_back(e);
+    }
+    return p;
+}
+
+}  // namespace ct::tracer

@@ -1,0 +1,469 @@
+#include "tracer/logs/log_writer.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include "dispatcher/node_names.hpp"
+#include "tracer/logs/log_files.hpp"
+
+namespace ct::tracer::logs {
+namespace fs = std::filesystem;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string file_key(const std::string& node, const section& s) {
+    return node + '\0' + s.log_root + '\0' + std::string(extension(s.format));
+}
+
+bool write_all(int fd, std::string_view data, int& err) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            err = errno;
+            return false;
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+}
+
+int syslog_priority(protocol::severity s) {
+    // Emergency 0 … Debug 7 (spec §5.5).
+    return 7 - static_cast<int>(s);
+}
+
+std::string journal_time(const protocol::utc_time& t) {
+    const std::time_t secs = static_cast<std::time_t>(t.seconds);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%012llu", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<unsigned long long>(t.picoseconds));
+    return std::string(buf) + "Z";
+}
+
+bool gzip_file(const std::string& src, const std::string& dst, std::string& error) {
+    const int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        error = std::strerror(errno);
+        return false;
+    }
+    gzFile out = gzopen(dst.c_str(), "wb6");
+    if (!out) {
+        ::close(in);
+        error = "cannot create " + dst;
+        return false;
+    }
+    char buf[1 << 16];
+    bool ok = true;
+    for (;;) {
+        const ssize_t n = ::read(in, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            error = std::strerror(errno);
+            ok = false;
+            break;
+        }
+        if (n == 0) break;
+        if (gzwrite(out, buf, static_cast<unsigned>(n)) != n) {
+            error = "gzip write failed";
+            ok = false;
+            break;
+        }
+    }
+    ::close(in);
+    if (gzclose(out) != Z_OK) ok = false;
+    if (!ok) ::unlink(dst.c_str());
+    return ok;
+}
+
+}  // namespace
+
+log_writer::log_writer(writer_options opts) : opts_(std::move(opts)), capacity_(std::max<std::size_t>(1, opts_.queue_capacity)) {}
+
+log_writer::~log_writer() { stop(); }
+
+void log_writer::start() {
+    next_rotation_check_ = clock::now();
+    thread_ = std::thread([this] { run(); });
+}
+
+void log_writer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+bool log_writer::try_submit(trace_batch&& b) {
+    {
+        std::lock_guard lock(mutex_);
+        if (queued_batches_ >= capacity_) {
+            full_signalled_ = true;
+            stats_.queue_full++;
+            return false;
+        }
+        stats_.batches_received++;
+        stats_.records_received += b.records.size();
+        queue_.emplace_back(std::move(b));
+        ++queued_batches_;
+        stats_.queue_depth = queued_batches_;
+    }
+    cv_.notify_one();
+    return true;
+}
+
+void log_writer::node_disconnected(std::uint64_t connection_id) {
+    {
+        std::lock_guard lock(mutex_);
+        queue_.emplace_back(disconnect{connection_id});
+    }
+    cv_.notify_one();
+}
+
+void log_writer::update_options(writer_options opts) {
+    {
+        std::lock_guard lock(mutex_);
+        capacity_ = std::max<std::size_t>(1, opts.queue_capacity);
+        queue_.emplace_back(std::move(opts));
+    }
+    cv_.notify_one();
+}
+
+void log_writer::report(const std::string& what) {
+    // At most one report per distinct problem per interval (spdlog's err_handler idea).
+    const auto now = clock::now();
+    auto& last = last_report_[what];
+    if (last.time_since_epoch().count() != 0 && now - last < opts_.error_report_interval) return;
+    last = now;
+    if (reporter_) reporter_(what);
+}
+
+void log_writer::run() {
+    bool retrying = false;
+    clock::time_point stop_deadline{};
+    for (;;) {
+        std::optional<item> current;
+        bool stopping = false;
+        {
+            std::unique_lock lock(mutex_);
+            auto wake_at = next_rotation_check_;
+            if (retrying) wake_at = std::min(wake_at, clock::now() + opts_.retry_interval);
+            if (!opts_.rotation) wake_at = retrying ? clock::now() + opts_.retry_interval : clock::time_point::max();
+            if (!retrying) {
+                cv_.wait_until(lock, wake_at, [&] { return !queue_.empty() || stopping_; });
+            } else if (!stopping_) {
+                cv_.wait_until(lock, wake_at, [&] { return stopping_; });
+            }
+            stopping = stopping_;
+            if (stopping && queue_.empty()) break;
+        }
+        if (opts_.rotation && clock::now() >= next_rotation_check_) {
+            rotation_check();
+            next_rotation_check_ = clock::now() + std::chrono::seconds(opts_.rotation->frequency_secs);
+        }
+        {
+            std::lock_guard lock(mutex_);
+            if (queue_.empty()) continue;
+            current = std::move(queue_.front());
+            queue_.pop_front();
+        }
+        if (!retrying) done_.clear();
+        if (process(*current)) {
+            retrying = false;
+            bool signal = false;
+            {
+                std::lock_guard lock(mutex_);
+                if (std::holds_alternative<trace_batch>(*current)) {
+                    --queued_batches_;
+                    stats_.queue_depth = queued_batches_;
+                    if (full_signalled_ && queued_batches_ < capacity_) {
+                        full_signalled_ = false;
+                        signal = true;
+                    }
+                }
+            }
+            if (signal && space_callback_) space_callback_();
+            continue;
+        }
+        // A write failed: put the item back at the front and retry it later, so nothing is
+        // lost and order is kept; the full queue then stops the sessions from asking.
+        retrying = true;
+        if (stopping) {
+            if (stop_deadline == clock::time_point{}) stop_deadline = clock::now() + std::chrono::seconds(3);
+            if (clock::now() > stop_deadline) {
+                const auto& b = std::get<trace_batch>(*current);
+                stats_.records_lost += b.records.size();
+                report("shutting down with unwritable logs: " + std::to_string(b.records.size()) +
+                       " trace objects of " + b.node_name + " could not be written");
+                std::lock_guard lock(mutex_);
+                --queued_batches_;
+                retrying = false;
+                continue;
+            }
+        }
+        std::lock_guard lock(mutex_);
+        queue_.push_front(std::move(*current));
+    }
+    // Shutdown: fsync and close everything.
+    for (auto& [key, f] : files_) close_file(f, true);
+    files_.clear();
+}
+
+bool log_writer::process(item& it) {
+    if (auto* b = std::get_if<trace_batch>(&it)) return write_batch(*b);
+    if (auto* d = std::get_if<disconnect>(&it)) {
+        close_connection(d->connection_id);
+        return true;
+    }
+    opts_ = std::move(std::get<writer_options>(it));
+    // Close files of sections that no longer exist.
+    std::set<std::string> keep;
+    for (const auto& s : opts_.sections) keep.insert(s.log_root + '\0' + std::string(extension(s.format)));
+    for (auto it2 = files_.begin(); it2 != files_.end();) {
+        const auto first = it2->first.find('\0');
+        if (!keep.contains(it2->first.substr(first + 1))) {
+            close_file(it2->second, true);
+            it2 = files_.erase(it2);
+        } else {
+            ++it2;
+        }
+    }
+    next_rotation_check_ = clock::now();
+    return true;
+}
+
+bool log_writer::write_batch(const trace_batch& b) {
+    if (done_.size() != opts_.sections.size()) done_.assign(opts_.sections.size(), false);
+    bool all_ok = true;
+    for (std::size_t i = 0; i < opts_.sections.size(); ++i) {
+        if (done_[i]) continue;
+        const auto& s = opts_.sections[i];
+        if (s.mode == config::log_mode::journal_mode) {
+            write_journal_section(b, s);
+            done_[i] = true;
+        } else if (write_file_section(b, s)) {
+            done_[i] = true;
+        } else {
+            all_ok = false;
+        }
+    }
+    if (all_ok) {
+        stats_.records_written += b.records.size();
+        healthy_ = true;
+    }
+    return all_ok;
+}
+
+log_writer::open_file* log_writer::file_for(const trace_batch& b, const section& s) {
+    const auto key = file_key(b.node_name, s);
+    auto it = files_.find(key);
+    if (it != files_.end() && it->second.fd >= 0) return &it->second;
+    open_file f;
+    f.connection_id = b.connection_id;
+    f.format = s.format;
+    const std::string dir = (fs::path(s.log_root) / dispatcher::log_directory_name(b.node_name)).string();
+    if (!open_new_file(f, dir, s.format)) return nullptr;
+    auto& slot = files_[key];
+    slot = std::move(f);
+    return &slot;
+}
+
+bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log_format fmt) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        report("cannot create the log directory " + dir + ": " + ec.message());
+        stats_.write_errors++;
+        healthy_ = false;
+        return false;
+    }
+    const std::time_t now = std::time(nullptr);
+    for (unsigned counter = 0; counter < 10000; ++counter) {
+        const std::string path = dir + "/" + make_log_file_name(now, fmt, counter);
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+        if (fd < 0 && errno == EEXIST) continue;  // never truncate an existing file
+        if (fd < 0) {
+            report("cannot create the log file " + path + ": " + std::strerror(errno));
+            stats_.write_errors++;
+            healthy_ = false;
+            return false;
+        }
+        f.fd = fd;
+        f.dir = dir;
+        f.path = path;
+        f.bytes = 0;
+        f.format = fmt;
+        // Point node.json / node.log at the new file atomically (absolute target, as upstream).
+        const std::string link = dir + "/" + std::string(symlink_name(fmt));
+        const std::string tmp = link + ".tmp";
+        ::unlink(tmp.c_str());
+        const std::string target = fs::absolute(path).lexically_normal().string();
+        if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), link.c_str()) != 0) {
+            report("cannot update the symlink " + link + ": " + std::strerror(errno));
+            ::unlink(tmp.c_str());
+        }
+        return true;
+    }
+    report("too many log files created in one second in " + dir);
+    return false;
+}
+
+void log_writer::close_file(open_file& f, bool sync) {
+    if (f.fd < 0) return;
+    if (sync) ::fsync(f.fd);
+    ::close(f.fd);
+    f.fd = -1;
+}
+
+bool log_writer::write_file_section(const trace_batch& b, const section& s) {
+    open_file* f = file_for(b, s);
+    if (!f) return false;
+    // One buffer, one write(2) per batch and file.
+    std::string buf;
+    std::size_t total = 0;
+    for (const auto& r : b.records) total += r.machine_len + r.human_len + 1;
+    buf.reserve(total + 1);
+    const bool human = s.format == config::log_format::for_human;
+    for (const auto& r : b.records) {
+        // Compatibility mode reproduces upstream's "\n" + join("\n") (the same bytes as a
+        // newline before every record); the default ends every record with a newline.
+        if (opts_.leading_empty_line) buf.push_back('\n');
+        buf.append(human && r.has_human ? b.human(r) : b.machine(r));
+        if (!opts_.leading_empty_line) buf.push_back('\n');
+    }
+    int err = 0;
+    if (!write_all(f->fd, buf, err)) {
+        stats_.write_errors++;
+        healthy_ = false;
+        report("cannot write to " + f->path + ": " + std::strerror(err) + " (the daemon keeps the trace objects and retries)");
+        // Reopen on the next attempt (a new file: the old one may hold a partial batch).
+        close_file(*f, false);
+        files_.erase(file_key(b.node_name, s));
+        return false;
+    }
+    f->bytes += buf.size();
+    stats_.bytes_written += buf.size();
+    return true;
+}
+
+void log_writer::write_journal_section(const trace_batch& b, const section& s) {
+    for (const auto& r : b.records) {
+        const std::string_view msg = s.format == config::log_format::for_human && r.has_human ? b.human(r) : b.machine(r);
+        const std::string message(msg);
+        const std::string ns = b.ns(r).empty() ? std::string("noname") : std::string(b.ns(r));
+        const int rc = sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%d", syslog_priority(r.sev),
+                                       "SYSLOG_IDENTIFIER=%s", b.node_name.c_str(), "NAMESPACE=%s", ns.c_str(),
+                                       "THREAD=%s", std::string(b.thread(r)).c_str(), "TIME=%s",
+                                       journal_time(r.at).c_str(), nullptr);
+        if (rc < 0) {
+            stats_.journal_errors++;
+            report(std::string("cannot write to the systemd journal: ") + std::strerror(-rc));
+        }
+    }
+}
+
+void log_writer::close_connection(std::uint64_t id) {
+    for (auto it = files_.begin(); it != files_.end();) {
+        if (it->second.connection_id == id) {
+            close_file(it->second, false);
+            it = files_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void log_writer::rotation_check() {
+    const auto& rp = *opts_.rotation;
+    // Size rotation of open files: bytes written through the handle, as upstream.
+    for (auto& [key, f] : files_) {
+        if (f.fd < 0 || f.bytes < rp.log_limit_bytes) continue;
+        open_file fresh;
+        fresh.connection_id = f.connection_id;
+        if (open_new_file(fresh, f.dir, f.format)) {
+            close_file(f, true);
+            f = std::move(fresh);
+            stats_.rotations++;
+        }
+    }
+    // Deletion, caps and compression in every node directory of every FileMode root.
+    std::set<std::pair<std::string, config::log_format>> roots;
+    for (const auto& s : opts_.sections) {
+        if (s.mode == config::log_mode::file_mode) roots.emplace(s.log_root, s.format);
+    }
+    for (const auto& [root, fmt] : roots) {
+        std::error_code ec;
+        if (!fs::is_directory(root, ec)) continue;
+        for (const auto& entry : fs::directory_iterator(root, ec)) {
+            std::error_code dec;
+            if (entry.is_directory(dec) && !entry.is_symlink(dec)) clean_directory(entry.path().string(), fmt);
+        }
+    }
+}
+
+void log_writer::clean_directory(const std::string& dir, config::log_format fmt) {
+    const auto& rp = *opts_.rotation;
+    std::vector<existing_file> files;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        std::error_code fec;
+        if (!entry.is_regular_file(fec)) continue;
+        const auto name = entry.path().filename().string();
+        if (auto parsed = parse_log_file_name(name, fmt)) {
+            files.push_back({name, *parsed, static_cast<std::uint64_t>(entry.file_size(fec))});
+        }
+    }
+    if (files.empty()) return;
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.parsed < b.parsed; });
+
+    // The current file is the open one (if any), which is always the newest.
+    std::string open_path;
+    for (const auto& [key, f] : files_) {
+        if (f.fd >= 0 && f.dir == dir && f.format == fmt) open_path = f.path;
+    }
+    const std::time_t now = std::time(nullptr);
+    for (const auto& name : plan_deletions(files, rp, now)) {
+        const std::string path = dir + "/" + name;
+        if (path == open_path) continue;
+        if (::unlink(path.c_str()) == 0) stats_.files_deleted++;
+    }
+    if (rp.remove_idle_dirs && open_path.empty()) {
+        const auto newest = files.back().parsed.created;
+        if (now - newest >= static_cast<std::int64_t>(rp.max_age_minutes) * 60) {
+            std::error_code rec;
+            fs::remove_all(dir, rec);
+            return;
+        }
+    }
+    if (rp.compress) {
+        for (std::size_t i = 0; i + 1 < files.size(); ++i) {
+            if (files[i].parsed.compressed) continue;
+            const std::string path = dir + "/" + files[i].name;
+            if (path == open_path || !fs::exists(path)) continue;
+            std::string error;
+            if (gzip_file(path, path + ".gz", error)) {
+                ::unlink(path.c_str());
+                stats_.files_compressed++;
+            } else {
+                report("cannot compress " + path + ": " + error);
+            }
+        }
+    }
+}
+
+}  // namespace ct::tracer::logs

@@ -1,0 +1,135 @@
+// The single log writer: a bounded queue of trace batches drained by one thread that owns
+// every open log file (so rotation and writing never race), writes one buffer per batch and
+// file, rotates, deletes, compresses, and retries after write failures without losing data.
+// try_submit/node_disconnected/update_options are thread-safe; the rest runs on the writer
+// thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "config/config.hpp"
+#include "tracer/logs/trace_batch.hpp"
+
+namespace ct::tracer::logs {
+
+struct section {
+    std::string log_root;
+    config::log_mode mode = config::log_mode::file_mode;
+    config::log_format format = config::log_format::for_machine;
+    bool operator==(const section&) const = default;
+};
+
+struct writer_options {
+    std::vector<section> sections;
+    std::optional<config::rotation_params> rotation;
+    bool leading_empty_line = false;
+    std::size_t queue_capacity = 1024;  // batches
+    std::chrono::milliseconds retry_interval{1000};
+    std::chrono::seconds error_report_interval{60};
+};
+
+/// Counters for the metrics endpoint; read from any thread.
+struct writer_stats {
+    std::atomic<std::uint64_t> batches_received{0};
+    std::atomic<std::uint64_t> records_received{0};
+    std::atomic<std::uint64_t> records_written{0};
+    std::atomic<std::uint64_t> bytes_written{0};
+    std::atomic<std::uint64_t> write_errors{0};
+    std::atomic<std::uint64_t> journal_errors{0};
+    std::atomic<std::uint64_t> queue_full{0};
+    std::atomic<std::uint64_t> rotations{0};
+    std::atomic<std::uint64_t> files_deleted{0};
+    std::atomic<std::uint64_t> files_compressed{0};
+    std::atomic<std::uint64_t> records_lost{0};  // only if shutdown could not write them
+    std::atomic<std::size_t> queue_depth{0};
+};
+
+class log_writer {
+public:
+    explicit log_writer(writer_options opts);
+    ~log_writer();
+    log_writer(const log_writer&) = delete;
+    log_writer& operator=(const log_writer&) = delete;
+
+    /// Problems (rate-limited per distinct message) go here; called on the writer thread.
+    void set_error_reporter(std::function<void(std::string_view)> f) { reporter_ = std::move(f); }
+    /// Called on the writer thread when a full queue has room again.
+    void set_space_callback(std::function<void()> f) { space_callback_ = std::move(f); }
+
+    void start();
+    /// Writes everything queued (retrying failed writes for a short while), fsyncs, closes.
+    void stop();
+
+    /// Queues a batch; false (and `b` left intact) when the queue is full.
+    bool try_submit(trace_batch&& b);
+    /// Closes that connection's files after its queued batches are written.
+    void node_disconnected(std::uint64_t connection_id);
+    /// Hot reload: takes effect between two batches.
+    void update_options(writer_options opts);
+
+    const writer_stats& stats() const { return stats_; }
+    /// True when the last write to every open file worked (for /readyz).
+    bool healthy() const { return healthy_.load(); }
+
+private:
+    struct disconnect {
+        std::uint64_t connection_id;
+    };
+    using item = std::variant<trace_batch, disconnect, writer_options>;
+
+    struct open_file {
+        int fd = -1;
+        std::string dir;
+        std::string path;
+        std::uint64_t bytes = 0;
+        std::uint64_t connection_id = 0;
+        config::log_format format = config::log_format::for_machine;
+    };
+
+    void run();
+    bool process(item& it);  // false: a write failed, keep the item and retry later
+    bool write_batch(const trace_batch& b);
+    bool write_file_section(const trace_batch& b, const section& s);
+    void write_journal_section(const trace_batch& b, const section& s);
+    open_file* file_for(const trace_batch& b, const section& s);
+    bool open_new_file(open_file& f, const std::string& dir, config::log_format fmt);
+    void close_file(open_file& f, bool sync);
+    void close_connection(std::uint64_t id);
+    void rotation_check();
+    void clean_directory(const std::string& dir, config::log_format fmt);
+    void report(const std::string& what);
+
+    writer_options opts_;  // writer thread only (after start)
+    writer_stats stats_;
+    std::function<void(std::string_view)> reporter_;
+    std::function<void()> space_callback_;
+
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    std::deque<item> queue_;
+    std::size_t queued_batches_ = 0;
+    std::size_t capacity_;
+    bool stopping_ = false;
+    bool full_signalled_ = false;
+    std::thread thread_;
+
+    std::map<std::string, open_file> files_;  // key: node name + section
+    std::vector<bool> done_;                    // sections done of the batch being written
+    std::map<std::string, std::chrono::steady_clock::time_point> last_report_;
+    std::chrono::steady_clock::time_point next_rotation_check_{};
+    std::atomic<bool> healthy_{true};
+};
+
+}  // namespace ct::tracer::logs
