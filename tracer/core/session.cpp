@@ -190,7 +190,8 @@ asio::awaitable<bool> session::handshake() {
             co_return false;
         }
         if (next->has_value()) break;
-        if (!co_await read_into_demux()) co_return false;
+        const bool more = co_await read_into_demux();
+        if (!more) co_return false;
     }
     const std::string_view msg = **demux_.next_message(p_handshake);
     dump(p_handshake, "recv", msg);
@@ -290,7 +291,8 @@ asio::awaitable<void> session::run() {
 
 asio::awaitable<void> session::read_loop() {
     for (;;) {
-        if (!co_await read_into_demux()) co_return;
+        const bool more = co_await read_into_demux();
+        if (!more) co_return;
         if (!handle_messages()) co_return;
     }
 }
@@ -415,7 +417,7 @@ void session::resolve_name(std::optional<std::string> preferred) {
 asio::awaitable<void> session::naming_loop() {
     // Fallback to the NodeId when no usable NodeInfo arrives in time (upstream: 10 s).
     co_await name_timer_.async_wait(use_nothrow_awaitable);
-    if (co_await was_cancelled()) co_return;
+    if (const bool c = co_await was_cancelled(); c) co_return;
     if (!name_resolved_) resolve_name(std::nullopt);
     co_await wait_forever(name_timer_);
 }
@@ -424,7 +426,7 @@ asio::awaitable<void> session::write_loop() {
     for (;;) {
         if (outbox_.empty()) {
             co_await wait_forever(write_signal_);
-            if (co_await was_cancelled()) co_return;
+            if (const bool c = co_await was_cancelled(); c) co_return;
             continue;
         }
         std::string buf;
@@ -472,7 +474,7 @@ asio::awaitable<void> session::delivery_loop() {
         } else {
             co_await wait_forever(delivery_signal_);
         }
-        if (co_await was_cancelled()) co_return;
+        if (const bool c = co_await was_cancelled(); c) co_return;
     }
 }
 
@@ -484,13 +486,13 @@ asio::awaitable<void> session::ekg_loop() {
     for (;;) {
         while (!ekg_response_ready_) {
             co_await wait_forever(ekg_signal_);
-            if (co_await was_cancelled()) co_return;
+            if (const bool c = co_await was_cancelled(); c) co_return;
         }
         ekg_response_ready_ = false;
         // The next request leaves ekgRequestFreq after each response (spec §8.5).
         pause.expires_after(cfg_->ekg_period);
         co_await pause.async_wait(use_nothrow_awaitable);
-        if (co_await was_cancelled()) co_return;
+        if (const bool c = co_await was_cancelled(); c) co_return;
         send(p_ekg, request);
     }
 }

@@ -1,0 +1,591 @@
+// trace-forwarder: a simulated cardano-node that forwards trace objects, EKG metrics and data
+// points to cardano-tracer over the real protocol (Initiator or Responder mode), for tests,
+// demos and benchmarks. One io_context thread drives every simulated node.
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "protocol/data_points_codec.hpp"
+#include "protocol/demuxer.hpp"
+#include "protocol/ekg_codec.hpp"
+#include "protocol/handshake.hpp"
+#include "protocol/sdu.hpp"
+#include "protocol/trace_objects_codec.hpp"
+#include "tools/trace_forwarder/simulated_node.hpp"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+namespace proto = ct::protocol;
+using ct::forwarder::simulated_node;
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+struct options {
+    std::string connect, accept;
+    std::uint32_t magic = 764824073;
+    std::size_t nodes = 1;
+    std::string name, name_prefix = "node";
+    std::optional<std::uint64_t> count;
+    double rate = 0;  // objects/s per node; 0 = as fast as the tracer takes them
+    double duration = 0;
+    std::size_t size = 400, queue_size = 192, metrics = 30;
+    bool node_info = true;
+    std::string misbehave;
+    std::size_t misbehave_nodes = SIZE_MAX;
+    std::string summary_file;
+    std::string host = "simhost";
+    unsigned ekg_tick_ms = 500;
+};
+
+const char* usage =
+    "trace-forwarder - a simulated cardano-node forwarding traces to cardano-tracer\n\n"
+    "Usage: trace-forwarder (--connect ADDR | --accept ADDR) [options]\n"
+    "  --connect ADDR        Initiator: connect to the tracer (Unix path or host:port),\n"
+    "                        like --tracer-socket-path-connect / --tracer-socket-network-connect\n"
+    "  --accept ADDR         Responder: listen (like --tracer-socket-path-accept); with several\n"
+    "                        nodes, node i listens on ADDR.i (path) or port+i (TCP)\n"
+    "  --network-magic N     default 764824073\n"
+    "  --nodes N             independent simulated nodes (connections), default 1\n"
+    "  --name NAME           name of the single node (NodeInfo.niName)\n"
+    "  --name-prefix P       names P-1 … P-N (default node)\n"
+    "  --count N             trace objects per node; exit when all are sent\n"
+    "  --rate R              trace objects per second per node (default: as fast as requested)\n"
+    "  --duration S          stop after S seconds\n"
+    "  --size BYTES          mean size of the machine JSON (default 400)\n"
+    "  --queue-size N        node-side queue (default 192; overflow drops the whole queue)\n"
+    "  --metrics K           EKG metrics per node (default 30)\n"
+    "  --no-node-info        do not answer the NodeInfo data point\n"
+    "  --host NAME           host field of trace objects (default simhost)\n"
+    "  --misbehave X         wrong-magic | garbage | truncated-sdu | zero-length-sdu |\n"
+    "                        unknown-protocol | invalid-cbor | invalid-utf8 | huge-string |\n"
+    "                        disconnect-mid-message\n"
+    "  --misbehave-nodes K   only the first K nodes misbehave (default all)\n"
+    "  --summary-file F      also write the exit summary (JSON) to F\n"
+    "On exit a one-line JSON summary goes to stdout:\n"
+    "  {\"nodes\":[{\"name\",\"generated\",\"sent\",\"first_seq\",\"last_seq\",\"overflow_drops\",\"connections\"}]}\n";
+
+std::optional<options> parse(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto val = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::runtime_error("missing value for " + a);
+            return argv[++i];
+        };
+        if (a == "--connect") o.connect = val();
+        else if (a == "--accept") o.accept = val();
+        else if (a == "--network-magic") o.magic = static_cast<std::uint32_t>(std::stoul(val()));
+        else if (a == "--nodes") o.nodes = std::stoul(val());
+        else if (a == "--name") o.name = val();
+        else if (a == "--name-prefix") o.name_prefix = val();
+        else if (a == "--count") o.count = std::stoull(val());
+        else if (a == "--rate") o.rate = std::stod(val());
+        else if (a == "--duration") o.duration = std::stod(val());
+        else if (a == "--size") o.size = std::stoul(val());
+        else if (a == "--queue-size") o.queue_size = std::stoul(val());
+        else if (a == "--metrics") o.metrics = std::stoul(val());
+        else if (a == "--no-node-info") o.node_info = false;
+        else if (a == "--host") o.host = val();
+        else if (a == "--misbehave") o.misbehave = val();
+        else if (a == "--misbehave-nodes") o.misbehave_nodes = std::stoul(val());
+        else if (a == "--summary-file") o.summary_file = val();
+        else if (a == "-h" || a == "--help") {
+            std::cout << usage;
+            return std::nullopt;
+        } else {
+            throw std::runtime_error("unknown option " + a);
+        }
+    }
+    if (o.connect.empty() == o.accept.empty()) throw std::runtime_error("give exactly one of --connect and --accept");
+    if (o.nodes == 0 || o.queue_size == 0) throw std::runtime_error("--nodes and --queue-size must be > 0");
+    return o;
+}
+
+struct address {
+    bool tcp = false;
+    std::string path, host;
+    unsigned short port = 0;
+};
+
+address parse_address(const std::string& s) {
+    address a;
+    auto colon = s.rfind(':');
+    if (colon != std::string::npos && colon > 0 && colon + 1 < s.size() &&
+        s.find_first_not_of("0123456789", colon + 1) == std::string::npos && s.size() - colon <= 6) {
+        a.tcp = true;
+        a.host = s.substr(0, colon);
+        a.port = static_cast<unsigned short>(std::stoul(s.substr(colon + 1)));
+    } else {
+        a.path = s;
+    }
+    return a;
+}
+
+using socket_t = asio::generic::stream_protocol::socket;
+
+class node_runtime {
+public:
+    node_runtime(asio::io_context& ioc, const options& o, std::size_t index)
+        : ioc_(ioc), o_(o), index_(index), node_(make_node_options(o, index)), wake_(ioc), done_signal_(ioc) {
+        misbehave_ = index < o.misbehave_nodes ? o.misbehave : std::string();
+    }
+
+    simulated_node& node() { return node_; }
+    bool finished() const { return finished_; }
+    std::uint64_t connections() const { return connections_; }
+    void stop() {
+        stopped_ = true;
+        close_socket();
+        wake_.cancel();
+    }
+
+    asio::awaitable<void> run_initiator(address target);
+    asio::awaitable<void> run_responder(address where);
+    asio::awaitable<void> generate();
+    asio::awaitable<void> tick_metrics();
+
+private:
+    static ct::forwarder::node_options make_node_options(const options& o, std::size_t i) {
+        ct::forwarder::node_options n;
+        n.name = !o.name.empty() && o.nodes == 1 ? o.name : o.name_prefix + "-" + std::to_string(i + 1);
+        n.host = o.host;
+        n.queue_size = o.queue_size;
+        n.mean_size = o.size;
+        n.metrics = o.metrics;
+        n.node_info = o.node_info;
+        n.seed = 1000 + i;
+        return n;
+    }
+
+    bool all_generated() const { return o_.count && node_.generated() >= *o_.count; }
+    void fill_queue() {
+        // Without a rate, keep the queue topped up (no overflow); with a rate, `generate` does it.
+        if (o_.rate > 0) return;
+        while (node_.room() > 0 && !all_generated()) node_.generate_one();
+    }
+    void close_socket() {
+        if (sock_) {
+            boost::system::error_code ec;
+            sock_->shutdown(asio::socket_base::shutdown_both, ec);
+            sock_->close(ec);
+        }
+    }
+    void send(std::uint16_t protocol, std::string_view payload) {
+        proto::append_sdus(outbox_, protocol, !we_connected_, payload, 0);
+        wake_.cancel();
+    }
+    void try_answer();
+    asio::awaitable<void> serve(socket_t sock, bool we_connected);
+    asio::awaitable<void> reader();
+    asio::awaitable<void> writer();
+    bool misbehaving(const char* what) const { return misbehave_ == what; }
+
+    asio::io_context& ioc_;
+    const options& o_;
+    std::size_t index_;
+    simulated_node node_;
+    std::string misbehave_;
+    asio::steady_timer wake_;
+    asio::steady_timer done_signal_;
+    socket_t* sock_ = nullptr;
+    bool we_connected_ = true;
+    std::string outbox_;
+    std::unique_ptr<proto::demuxer> demux_;
+    std::optional<proto::trace_objects_request> pending_;
+    bool replied_since_request_ = false;
+    bool all_sent_acknowledged_ = false;
+    bool finished_ = false;
+    bool stopped_ = false;
+    bool closing_ = false;
+    std::uint64_t connections_ = 0;
+    ct::forwarder::ekg_back_buffer ekg_back_;
+};
+
+void node_runtime::try_answer() {
+    if (!pending_ || closing_) return;
+    fill_queue();
+    if (node_.queued() == 0 && pending_->blocking) return;  // blocking: wait for an object
+    const auto n = pending_->count;
+    pending_.reset();
+    if (misbehaving("invalid-cbor")) {
+        send(proto::mini_protocol::trace_objects, "\xff\xff\xff");
+        closing_ = true;
+        return;
+    }
+    if (misbehaving("invalid-utf8")) {
+        std::string bad;
+        proto::trace_object_view v;
+        v.machine = "{\"bad\":\"\xc3\x28\"}";
+        v.ns = "Bad.Utf8";
+        v.host = "h";
+        v.thread = "1";
+        proto::encode_trace_object(v, bad);
+        std::vector<std::string_view> parts{bad};
+        send(proto::mini_protocol::trace_objects, proto::encode_trace_objects_reply_from_encoded(parts));
+        return;
+    }
+    if (misbehaving("huge-string")) {
+        send(proto::mini_protocol::trace_objects, std::string("\x82\x03\x9f\x89\x00\x80\x7b\x00\x00\x01\x00\x00\x00\x00\x00", 15));
+        return;
+    }
+    std::string reply = node_.take_reply(n);
+    if (misbehaving("disconnect-mid-message")) {
+        std::string sdus;
+        proto::append_sdus(sdus, proto::mini_protocol::trace_objects, !we_connected_, reply.substr(0, reply.size() / 2), 0);
+        outbox_ += sdus;
+        wake_.cancel();
+        closing_ = true;
+        return;
+    }
+    send(proto::mini_protocol::trace_objects, reply);
+    replied_since_request_ = true;
+    fill_queue();
+}
+
+asio::awaitable<void> node_runtime::reader() {
+    std::array<char, 65536> buf;
+    proto::trace_objects_reply_decoder unused;
+    for (;;) {
+        auto [ec, n] = co_await sock_->async_read_some(asio::buffer(buf), nothrow);
+        if (ec) co_return;
+        if (demux_->feed(std::string_view(buf.data(), n))) co_return;
+        for (std::uint16_t p : {proto::mini_protocol::ekg, proto::mini_protocol::trace_objects, proto::mini_protocol::data_points}) {
+            for (;;) {
+                auto next = demux_->next_message(p);
+                if (!next) co_return;
+                if (!next->has_value()) break;
+                const std::string_view msg = **next;
+                if (p == proto::mini_protocol::trace_objects) {
+                    auto req = proto::decode_trace_objects_request(msg);
+                    demux_->pop_message(p);
+                    if (!req || req->done) co_return;  // MsgDone: a real node stops forwarding
+                    if (all_generated() && node_.queued() == 0 && replied_since_request_) {
+                        // The tracer asked again after the last reply: it has read everything.
+                        all_sent_acknowledged_ = true;
+                        finished_ = true;
+                        done_signal_.cancel();
+                    }
+                    pending_ = *req;
+                    try_answer();
+                } else if (p == proto::mini_protocol::ekg) {
+                    auto req = proto::decode_ekg_request(msg);
+                    if (!req || req->done) co_return;
+                    send(p, node_.ekg_reply(*req, ekg_back_));
+                    demux_->pop_message(p);
+                } else {
+                    auto req = proto::decode_data_points_request(msg);
+                    if (!req || req->done) co_return;
+                    std::vector<std::string> values;
+                    std::vector<std::pair<std::string_view, std::optional<std::string_view>>> reply;
+                    values.reserve(req->names.size());
+                    for (auto name : req->names) {
+                        auto v = node_.data_point(name);
+                        values.push_back(v.value_or(""));
+                        reply.emplace_back(name, v ? std::optional<std::string_view>(values.back()) : std::nullopt);
+                    }
+                    send(p, proto::encode_data_points_reply(reply));
+                    demux_->pop_message(p);
+                }
+            }
+        }
+        if (finished_ && o_.count) co_return;
+    }
+}
+
+asio::awaitable<void> node_runtime::writer() {
+    for (;;) {
+        if (outbox_.empty()) {
+            if (closing_ || stopped_) co_return;
+            wake_.expires_at(asio::steady_timer::time_point::max());
+            co_await wake_.async_wait(nothrow);
+            auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none) co_return;
+            continue;
+        }
+        std::string buf;
+        buf.swap(outbox_);
+        auto [ec, n] = co_await asio::async_write(*sock_, asio::buffer(buf), nothrow);
+        if (ec) co_return;
+    }
+}
+
+asio::awaitable<void> node_runtime::serve(socket_t sock, bool we_connected) {
+    ++connections_;
+    sock_ = &sock;
+    we_connected_ = we_connected;
+    closing_ = false;
+    outbox_.clear();
+    pending_.reset();
+    replied_since_request_ = false;
+    ekg_back_ = {};  // the EKG back buffer is per connection
+    demux_ = std::make_unique<proto::demuxer>(we_connected);
+
+    // Handshake (and the misbehaviours that break it).
+    const bool proto0_responder = !we_connected;
+    auto raw_write = [&](std::string bytes) -> asio::awaitable<bool> {
+        auto [ec, n] = co_await asio::async_write(sock, asio::buffer(bytes), nothrow);
+        co_return !ec;
+    };
+    if (misbehaving("garbage")) {
+        std::string junk(64, '\0');
+        std::mt19937 rng(static_cast<unsigned>(index_));
+        for (auto& c : junk) c = static_cast<char>(rng());
+        co_await raw_write(junk);
+        sock_ = nullptr;
+        co_return;
+    }
+    if (misbehaving("truncated-sdu")) {
+        co_await raw_write(std::string("\x00\x00\x00\x00\x00\x00\x00\x20\x82\x00", 10));
+        sock_ = nullptr;
+        co_return;
+    }
+    if (misbehaving("zero-length-sdu")) {
+        co_await raw_write(std::string("\x00\x00\x00\x00\x00\x02\x00\x00", 8));
+        sock_ = nullptr;
+        co_return;
+    }
+    if (we_connected) {
+        std::string out;
+        proto::append_sdus(out, 0, false, proto::encode_propose_versions(misbehaving("wrong-magic") ? o_.magic + 1 : o_.magic), 0);
+        const bool written = co_await raw_write(out);
+        if (!written) co_return;
+    }
+    std::array<char, 8192> buf;
+    std::string msg;
+    for (;;) {
+        auto next = demux_->next_message(0);
+        if (!next) co_return;
+        if (next->has_value()) {
+            msg = std::string(**next);
+            demux_->pop_message(0);
+            break;
+        }
+        auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf), nothrow);
+        if (ec || demux_->feed(std::string_view(buf.data(), n))) {
+            sock_ = nullptr;
+            co_return;
+        }
+    }
+    if (proto0_responder) {
+        auto d = proto::decide_handshake(msg, misbehaving("wrong-magic") ? o_.magic + 1 : o_.magic);
+        std::string out;
+        proto::append_sdus(out, 0, true, d.reply_payload, 0);
+        co_await raw_write(out);
+        if (!d.accepted) {
+            std::cerr << node_.name() << ": handshake refused: " << d.refuse_reason << "\n";
+            sock_ = nullptr;
+            co_return;
+        }
+    } else {
+        auto c = proto::check_handshake_reply(msg, o_.magic);
+        if (!c.accepted) {
+            std::cerr << node_.name() << ": handshake refused: " << c.reason << "\n";
+            sock_ = nullptr;
+            co_return;
+        }
+    }
+    demux_->handshake_done();
+    if (misbehaving("unknown-protocol")) {
+        std::string out;
+        proto::append_sdus(out, 9, !we_connected, "\x80", 0);
+        co_await raw_write(out);
+    }
+    fill_queue();
+    co_await (reader() || writer());
+    // Let the last bytes (e.g. a half message) go out before closing.
+    if (!outbox_.empty()) co_await raw_write(std::exchange(outbox_, {}));
+    boost::system::error_code ec;
+    sock.shutdown(asio::socket_base::shutdown_both, ec);
+    sock.close(ec);
+    sock_ = nullptr;
+}
+
+asio::awaitable<void> node_runtime::run_initiator(address target) {
+    auto delay = 1s;
+    asio::steady_timer t(ioc_);
+    while (!stopped_ && !finished_) {
+        boost::system::error_code ec;
+        std::optional<socket_t> sock;
+        if (target.tcp) {
+            asio::ip::tcp::resolver r(ioc_);
+            auto [rec, res] = co_await r.async_resolve(target.host, std::to_string(target.port), nothrow);
+            ec = rec;
+            if (!ec) {
+                asio::ip::tcp::socket s(ioc_);
+                auto [cec, ep] = co_await asio::async_connect(s, res, nothrow);
+                ec = cec;
+                if (!ec) {
+                    s.set_option(asio::ip::tcp::no_delay(true), ec);
+                    sock.emplace(ioc_, asio::generic::stream_protocol(ep.protocol().family(), SOCK_STREAM), s.release());
+                }
+            }
+        } else {
+            asio::local::stream_protocol::socket s(ioc_);
+            std::tie(ec) = co_await s.async_connect(asio::local::stream_protocol::endpoint(target.path), nothrow);
+            if (!ec) sock.emplace(ioc_, asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), s.release());
+        }
+        if (sock) {
+            delay = 1s;
+            co_await serve(std::move(*sock), true);
+            if (!misbehave_.empty() && misbehave_ != "invalid-utf8") break;  // one bad connection is enough
+        }
+        if (stopped_ || finished_) break;
+        t.expires_after(delay);
+        co_await t.async_wait(nothrow);
+        delay = std::min<std::chrono::seconds>(delay * 2, 8s);
+    }
+    finished_ = true;
+    done_signal_.cancel();
+}
+
+asio::awaitable<void> node_runtime::run_responder(address where) {
+    if (where.tcp) {
+        asio::ip::tcp::acceptor acc(ioc_, asio::ip::tcp::endpoint(asio::ip::make_address(where.host == "localhost" ? "127.0.0.1" : where.host), where.port));
+        while (!stopped_ && !finished_) {
+            auto [ec, s] = co_await acc.async_accept(nothrow);
+            if (ec) break;
+            auto ep = s.remote_endpoint(ec);
+            co_await serve(socket_t(ioc_, asio::generic::stream_protocol(ep.protocol().family(), SOCK_STREAM), s.release()), false);
+        }
+    } else {
+        ::unlink(where.path.c_str());
+        asio::local::stream_protocol::acceptor acc(ioc_, asio::local::stream_protocol::endpoint(where.path));
+        while (!stopped_ && !finished_) {
+            auto [ec, s] = co_await acc.async_accept(nothrow);
+            if (ec) break;
+            co_await serve(socket_t(ioc_, asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), s.release()), false);
+        }
+        ::unlink(where.path.c_str());
+    }
+    finished_ = true;
+}
+
+asio::awaitable<void> node_runtime::generate() {
+    if (o_.rate <= 0) co_return;
+    asio::steady_timer t(ioc_);
+    const auto start = std::chrono::steady_clock::now();
+    std::uint64_t made = 0;
+    while (!stopped_ && !all_generated() && !finished_) {
+        t.expires_after(10ms);
+        co_await t.async_wait(nothrow);
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const auto due = static_cast<std::uint64_t>(elapsed * o_.rate);
+        while (made < due && !all_generated()) {
+            node_.generate_one();
+            ++made;
+        }
+        try_answer();
+    }
+}
+
+asio::awaitable<void> node_runtime::tick_metrics() {
+    asio::steady_timer t(ioc_);
+    while (!stopped_ && !finished_) {
+        t.expires_after(std::chrono::milliseconds(o_.ekg_tick_ms));
+        co_await t.async_wait(nothrow);
+        node_.tick_metrics();
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::optional<options> parsed;
+    try {
+        parsed = parse(argc, argv);
+    } catch (const std::exception& e) {
+        std::cerr << "trace-forwarder: " << e.what() << "\n\n" << usage;
+        return 2;
+    }
+    if (!parsed) return 0;
+    const options o = *parsed;
+    std::signal(SIGPIPE, SIG_IGN);
+
+    asio::io_context ioc(1);
+    std::vector<std::unique_ptr<node_runtime>> nodes;
+    for (std::size_t i = 0; i < o.nodes; ++i) nodes.push_back(std::make_unique<node_runtime>(ioc, o, i));
+
+    auto stop_all = [&] {
+        for (auto& n : nodes) n->stop();
+        ioc.stop();
+    };
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int) {
+        if (!ec) stop_all();
+    });
+    asio::steady_timer duration_timer(ioc);
+    if (o.duration > 0) {
+        duration_timer.expires_after(std::chrono::milliseconds(static_cast<long long>(o.duration * 1000)));
+        duration_timer.async_wait([&](boost::system::error_code ec) {
+            if (!ec) stop_all();
+        });
+    }
+    // Exit when every node is finished (count mode, or gave up after misbehaving).
+    asio::steady_timer poll(ioc);
+    std::function<void()> check = [&] {
+        bool all = true;
+        for (auto& n : nodes) all = all && n->finished();
+        if (all) {
+            stop_all();
+            return;
+        }
+        poll.expires_after(20ms);
+        poll.async_wait([&](boost::system::error_code ec) {
+            if (!ec) check();
+        });
+    };
+    check();
+
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        auto& n = *nodes[i];
+        if (!o.connect.empty()) {
+            asio::co_spawn(ioc, n.run_initiator(parse_address(o.connect)), asio::detached);
+        } else {
+            address a = parse_address(o.accept);
+            if (o.nodes > 1) {
+                if (a.tcp) {
+                    a.port = static_cast<unsigned short>(a.port + i);
+                } else {
+                    a.path += "." + std::to_string(i + 1);
+                }
+            }
+            asio::co_spawn(ioc, n.run_responder(a), asio::detached);
+        }
+        asio::co_spawn(ioc, n.generate(), asio::detached);
+        asio::co_spawn(ioc, n.tick_metrics(), asio::detached);
+    }
+    try {
+        ioc.run();
+    } catch (const std::exception& e) {
+        std::cerr << "trace-forwarder: " << e.what() << "\n";
+    }
+
+    nlohmann::ordered_json summary;
+    summary["nodes"] = nlohmann::ordered_json::array();
+    bool ok = true;
+    for (auto& n : nodes) {
+        nlohmann::ordered_json j;
+        j["name"] = n->node().name();
+        j["generated"] = n->node().generated();
+        j["sent"] = n->node().sent();
+        j["first_seq"] = n->node().first_sent_seq();
+        j["last_seq"] = n->node().last_sent_seq();
+        j["overflow_drops"] = n->node().overflow_drops();
+        j["connections"] = n->connections();
+        summary["nodes"].push_back(j);
+        if (o.count && n->node().sent() < *o.count) ok = false;
+    }
+    std::cout << summary.dump() << std::endl;
+    if (!o.summary_file.empty()) std::ofstream(o.summary_file) << summary.dump() << "\n";
+    return ok ? 0 : 1;
+}

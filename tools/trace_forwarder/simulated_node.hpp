@@ -1,0 +1,100 @@
+// One simulated cardano-node as the tracer sees it: its name and data points, its bounded
+// TraceObject queue with the node's drop-everything overflow rule (spec §6.5), pre-encoded
+// trace objects, and its EKG metrics with per-connection delta semantics. No I/O; not
+// thread-safe (one io_context thread drives all nodes).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/ekg_codec.hpp"
+#include "protocol/trace_object.hpp"
+
+namespace ct::forwarder {
+
+struct node_options {
+    std::string name;
+    std::string host = "simhost";
+    std::size_t queue_size = 192;
+    std::size_t mean_size = 400;  // bytes of machine JSON
+    std::size_t metrics = 30;
+    bool node_info = true;
+    std::uint64_t seed = 1;
+};
+
+struct queued_object {
+    std::uint64_t seq;
+    std::string encoded;  // CBOR of one TraceObject
+    std::int64_t at_seconds;
+};
+
+/// Per-connection EKG state: the back buffer of GetUpdatedMetrics.
+struct ekg_back_buffer {
+    struct value {
+        protocol::metric_kind kind;
+        std::int64_t number;
+        std::string text;
+    };
+    std::map<std::string, value, std::less<>> last;
+};
+
+class simulated_node {
+public:
+    explicit simulated_node(node_options opts);
+
+    const std::string& name() const { return opts_.name; }
+
+    /// Creates the next trace object (seq = generated()+1) and queues it; on a full queue the
+    /// whole queue is dropped first (counted, reported on stderr), as the node does.
+    void generate_one();
+    std::size_t queued() const { return queue_.size(); }
+    std::size_t room() const { return opts_.queue_size - std::min(opts_.queue_size, queue_.size()); }
+
+    /// A MsgTraceObjectsReply with up to `n` of the oldest queued objects (they count as sent).
+    std::string take_reply(std::size_t n);
+
+    /// The JSON of a data point, or nullopt for names the node does not store.
+    std::optional<std::string> data_point(std::string_view name) const;
+
+    /// Advances metric values (called periodically).
+    void tick_metrics();
+    std::string ekg_reply(const protocol::ekg_request& req, ekg_back_buffer& back) const;
+
+    std::uint64_t generated() const { return generated_; }
+    std::uint64_t sent() const { return sent_; }
+    std::uint64_t first_sent_seq() const { return first_sent_; }
+    std::uint64_t last_sent_seq() const { return last_sent_; }
+    std::uint64_t overflow_drops() const { return drops_; }
+
+    /// The machine JSON of object `seq` (also used by tests to predict file contents).
+    static std::string machine_json(std::string_view node, std::uint64_t seq, std::string_view ns,
+                                    std::string_view kind, protocol::severity sev, std::string_view at,
+                                    std::string_view thread, std::string_view host, std::size_t target_size);
+
+private:
+    struct metric {
+        std::string name;
+        protocol::metric_kind kind;
+        std::int64_t number = 0;
+        std::string text;
+    };
+
+    node_options opts_;
+    std::mt19937_64 rng_;
+    std::deque<queued_object> queue_;
+    std::vector<metric> metrics_;
+    std::uint64_t generated_ = 0, sent_ = 0, first_sent_ = 0, last_sent_ = 0, drops_ = 0;
+    std::string start_time_;
+    std::uint64_t ticks_ = 0;
+};
+
+/// aeson-style UTC time: fraction without trailing zeros, omitted when zero.
+std::string aeson_time(std::int64_t seconds, std::uint64_t picoseconds);
+
+}  // namespace ct::forwarder
