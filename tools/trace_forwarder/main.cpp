@@ -254,11 +254,14 @@ void node_runtime::try_answer() {
 
 asio::awaitable<void> node_runtime::reader() {
     std::array<char, 65536> buf;
-    proto::trace_objects_reply_decoder unused;
+    bool first = true;  // requests that arrived with the handshake reply are already buffered
     for (;;) {
-        auto [ec, n] = co_await sock_->async_read_some(asio::buffer(buf), nothrow);
-        if (ec) co_return;
-        if (demux_->feed(std::string_view(buf.data(), n))) co_return;
+        if (!first) {
+            auto [ec, n] = co_await sock_->async_read_some(asio::buffer(buf), nothrow);
+            if (ec) co_return;
+            if (demux_->feed(std::string_view(buf.data(), n))) co_return;
+        }
+        first = false;
         for (std::uint16_t p : {proto::mini_protocol::ekg, proto::mini_protocol::trace_objects, proto::mini_protocol::data_points}) {
             for (;;) {
                 auto next = demux_->next_message(p);

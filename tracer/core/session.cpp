@@ -290,10 +290,11 @@ asio::awaitable<void> session::run() {
 }
 
 asio::awaitable<void> session::read_loop() {
+    // Bytes that arrived together with the handshake are already in the demuxer.
     for (;;) {
+        if (!handle_messages()) co_return;
         const bool more = co_await read_into_demux();
         if (!more) co_return;
-        if (!handle_messages()) co_return;
     }
 }
 
