@@ -108,18 +108,26 @@ asio::awaitable<void> server::shutdown() {
     // stops forwarding until restarted), let sessions hand their last batches to the writer.
     if (listener_) listener_->stop();
     for (auto& c : connectors_) c->stop();
+    // Drain first: a session with a request outstanding reads that reply (the node has already
+    // taken those objects from its queue) before closing; then close whatever is left.
+    ctx_->sessions.drain_all();
+    co_await wait_for_sessions(1500ms);
     ctx_->sessions.close_all();
-    asio::steady_timer t(ioc_);
-    const auto deadline = std::chrono::steady_clock::now() + 3s;
-    while (ctx_->sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
-        t.expires_after(10ms);
-        co_await t.async_wait(use_nothrow_awaitable);
-    }
+    co_await wait_for_sessions(1500ms);
     writer_->stop();  // drains the queue, fsyncs and closes every file
     log_.emit("ShutdownComplete", own_severity::warning);
     log_.flush();
     exit_code_ = 0;
     ioc_.stop();
+}
+
+asio::awaitable<void> server::wait_for_sessions(std::chrono::milliseconds budget) {
+    asio::steady_timer t(ioc_);
+    const auto deadline = std::chrono::steady_clock::now() + budget;
+    while (ctx_->sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+        t.expires_after(10ms);
+        co_await t.async_wait(use_nothrow_awaitable);
+    }
 }
 
 void server::reload() {

@@ -3,6 +3,7 @@
 // Constructed and run from main(); not copyable; run() blocks.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -45,6 +46,7 @@ private:
     void start();
     asio::awaitable<void> handle_signals();
     asio::awaitable<void> shutdown();
+    asio::awaitable<void> wait_for_sessions(std::chrono::milliseconds budget);
     void reload();
 
     std::shared_ptr<const config::tracer_config> cfg_;

@@ -66,6 +66,20 @@ public:
 
     asio::awaitable<void> run();
 
+    /// Shutdown, step 1: ask for nothing more; close once the outstanding reply has been read
+    /// (so every object the node already took from its queue reaches the writer).
+    void begin_drain() {
+        draining_ = true;
+        if (!request_outstanding_) force_close();
+    }
+    /// Shutdown, step 2 (or at once): close the socket; the read loop ends.
+    void force_close() {
+        boost::system::error_code ec;
+        sock_.shutdown(asio::socket_base::shutdown_both, ec);
+        sock_.close(ec);
+        fail("closed by the tracer (shutdown)", false);
+    }
+
 private:
     // --- helpers -------------------------------------------------------------------------
     bool quiet_problems() const { return cfg_->verbose == verbosity::minimum; }
@@ -109,6 +123,7 @@ private:
     bool on_ekg(std::string_view msg);
     bool on_data_points(std::string_view msg);
     void send_trace_request() {
+        if (draining_) return;
         request_outstanding_ = true;
         send(p_trace_objects, proto::encode_trace_objects_request(true, cfg_->request_num));
     }
@@ -144,6 +159,7 @@ private:
 
     std::string reason_;
     bool reason_is_problem_ = true;
+    bool draining_ = false;
 };
 
 asio::awaitable<void> session::wait_forever(asio::steady_timer& t) {
@@ -351,6 +367,11 @@ bool session::on_trace_objects(std::string_view msg) {
     // node's name is still unknown for too long.
     const bool writer_clear = pending_.empty();
     pending_.push_back(std::move(batch));
+    if (draining_) {
+        delivery_signal_.cancel();
+        force_close();
+        return false;
+    }
     if (name_resolved_ ? writer_clear : pending_.size() < cfg_->max_batches_before_name) {
         send_trace_request();
     }
@@ -528,20 +549,21 @@ asio::awaitable<void> run_session(stream_socket socket, peer_info peer, session_
     ctx.counters.connections_accepted++;
     ctx.counters.connections_active++;
 
-    auto handle = std::make_shared<stream_socket*>(&socket);
-    std::weak_ptr<stream_socket*> weak = handle;
-    auto ex = socket.get_executor();
-    ctx.sessions.add(peer.connection_id, [ex, weak] {
-        asio::post(ex, [weak] {
-            if (auto h = weak.lock()) {
-                boost::system::error_code ec;
-                (*h)->shutdown(asio::socket_base::shutdown_both, ec);
-                (*h)->close(ec);
-            }
-        });
-    });
-
     session s(socket, peer, ctx);
+    // Shutdown pokes the session through these; they only run on the session's strand, and
+    // the weak pointer expires before the session is destroyed.
+    auto handle = std::make_shared<session*>(&s);
+    std::weak_ptr<session*> weak = handle;
+    auto ex = socket.get_executor();
+    auto on_strand = [ex, weak](void (session::*what)()) {
+        return [ex, weak, what] {
+            asio::post(ex, [weak, what] {
+                if (auto h = weak.lock()) ((**h).*what)();
+            });
+        };
+    };
+    ctx.sessions.add(peer.connection_id, {on_strand(&session::begin_drain), on_strand(&session::force_close)});
+
     co_await s.run();
 
     ctx.sessions.remove(peer.connection_id);

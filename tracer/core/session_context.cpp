@@ -4,30 +4,35 @@
 
 namespace ct::tracer {
 
-void session_set::add(std::uint64_t id, std::function<void()> closer) {
+void session_set::add(std::uint64_t id, controls c) {
     std::lock_guard lock(mutex_);
-    closers_.emplace(id, std::move(closer));
+    sessions_.emplace(id, std::move(c));
 }
 
 void session_set::remove(std::uint64_t id) {
     std::lock_guard lock(mutex_);
-    closers_.erase(id);
+    sessions_.erase(id);
+}
+
+std::vector<session_set::controls> session_set::snapshot() const {
+    // Copy under the lock, act outside it: the callbacks post to strands.
+    std::lock_guard lock(mutex_);
+    std::vector<controls> out;
+    for (const auto& [id, c] : sessions_) out.push_back(c);
+    return out;
+}
+
+void session_set::drain_all() {
+    for (auto& c : snapshot()) c.drain();
 }
 
 void session_set::close_all() {
-    // Copy under the lock, act outside it: a closer posts to a strand and must not be called
-    // with our mutex held.
-    std::vector<std::function<void()>> todo;
-    {
-        std::lock_guard lock(mutex_);
-        for (auto& [id, closer] : closers_) todo.push_back(closer);
-    }
-    for (auto& c : todo) c();
+    for (auto& c : snapshot()) c.close();
 }
 
 std::size_t session_set::size() const {
     std::lock_guard lock(mutex_);
-    return closers_.size();
+    return sessions_.size();
 }
 
 void session_context::notify_writer_space() {

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "tracer/core/net.hpp"
 
@@ -53,17 +54,23 @@ struct session_counters {
     std::atomic<std::uint64_t> ekg_responses{0};
 };
 
-/// Live sessions, so that shutdown can close every node socket.
+/// Live sessions, so that shutdown can drain and then close every node socket.
 class session_set {
 public:
-    void add(std::uint64_t id, std::function<void()> closer);
+    struct controls {
+        std::function<void()> drain;  // stop asking; close once the outstanding reply is read
+        std::function<void()> close;  // close now
+    };
+    void add(std::uint64_t id, controls c);
     void remove(std::uint64_t id);
+    void drain_all();
     void close_all();
     std::size_t size() const;
 
 private:
+    std::vector<controls> snapshot() const;
     mutable std::mutex mutex_;
-    std::unordered_map<std::uint64_t, std::function<void()>> closers_;
+    std::unordered_map<std::uint64_t, controls> sessions_;
 };
 
 struct session_context {
