@@ -69,6 +69,9 @@ run_result run_to_end(const std::string& exe,
                       const std::vector<std::string>& args,
                       std::chrono::milliseconds timeout = 20s);
 
+/// True when something accepts TCP connections on 127.0.0.1:port.
+bool tcp_port_open(unsigned short port);
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 unsigned short free_tcp_port();
 

@@ -1,0 +1,92 @@
+// Fixture for tests that run the real cardano-tracer against the real trace-forwarder in a
+// temp directory: config writing, start/stop, and reading back the log files.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/support/test_support.hpp"
+
+namespace ct::test {
+
+inline const std::string tracer_exe = CT_TRACER_EXE;
+inline const std::string forwarder_exe = CT_FORWARDER_EXE;
+
+class DaemonTest : public ::testing::Test {
+protected:
+    temp_dir dir;
+
+    /// Writes the config (YAML) and starts the daemon in the temp dir; waits for the listener
+    /// when `wait_for` names a socket path or a TCP port.
+    void start_tracer(const std::string& yaml) {
+        write_file(dir / "tracer.yaml", yaml);
+        tracer = std::make_unique<child_process>(tracer_exe, std::vector<std::string>{"-c", "tracer.yaml"},
+                                                 dir.path(), "tracer", dir.path());
+    }
+
+    bool wait_for_socket(const std::string& rel) {
+        return wait_until([&] { return fs::exists(dir / rel); }, 10s);
+    }
+    bool wait_for_port(unsigned short port) {
+        return wait_until([&] { return tcp_port_open(port); }, 10s);
+    }
+
+    std::unique_ptr<child_process> run_forwarder(const std::vector<std::string>& args, const std::string& label = "fwd") {
+        return std::make_unique<child_process>(forwarder_exe, args, dir.path(), label, dir.path());
+    }
+
+    /// Every ForMachine line of a node directory, in file order (rotated files included).
+    std::vector<std::string> machine_lines(const std::string& root, const std::string& node) {
+        std::vector<fs::path> files;
+        for (const auto& e : fs::directory_iterator(dir / root / node)) {
+            const auto name = e.path().filename().string();
+            if (name.starts_with("node-") && name.ends_with(".json")) files.push_back(e.path());
+        }
+        std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+            // node-<ts>.json sorts before node-<ts>_N.json
+            auto key = [](const fs::path& p) {
+                auto s = p.filename().string();
+                auto stem = s.substr(0, s.size() - 5);
+                auto us = stem.find('_');
+                return std::make_pair(stem.substr(0, us), us == std::string::npos ? 0 : std::stoi(stem.substr(us + 1)));
+            };
+            return key(a) < key(b);
+        });
+        std::vector<std::string> lines;
+        for (const auto& f : files) {
+            for (auto& l : split_lines(read_file(f))) lines.push_back(l);
+        }
+        return lines;
+    }
+
+    /// The `seq` numbers of a node's ForMachine lines.
+    std::vector<std::uint64_t> seqs(const std::string& root, const std::string& node) {
+        std::vector<std::uint64_t> out;
+        for (const auto& l : machine_lines(root, node)) {
+            out.push_back(nlohmann::json::parse(l)["data"]["seq"].get<std::uint64_t>());
+        }
+        return out;
+    }
+
+    static std::vector<std::uint64_t> one_to(std::uint64_t n) {
+        std::vector<std::uint64_t> v(n);
+        for (std::uint64_t i = 0; i < n; ++i) v[i] = i + 1;
+        return v;
+    }
+
+    /// Stops the daemon with SIGTERM and returns its exit status.
+    int stop_tracer() {
+        tracer->signal(SIGTERM);
+        auto st = tracer->wait_exit(10s);
+        return st ? *st : -1;
+    }
+
+    std::unique_ptr<child_process> tracer;
+};
+
+}  // namespace ct::test
