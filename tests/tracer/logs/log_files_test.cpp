@@ -1,0 +1,89 @@
+// File names and the rotation's deletion plan (spec §5.2, §5.6) with pre-dated files.
+#include <gtest/gtest.h>
+
+#include "tracer/logs/log_files.hpp"
+
+namespace {
+
+using namespace ct::tracer::logs;
+using ct::config::log_format;
+
+TEST(LogFileName, FormatAndParse) {
+    const std::time_t t = 1784796967;  // 2026-07-23T08:56:07Z
+    EXPECT_EQ(make_log_file_name(t, log_format::for_machine), "node-2026-07-23T08-56-07.json");
+    EXPECT_EQ(make_log_file_name(t, log_format::for_human), "node-2026-07-23T08-56-07.log");
+    EXPECT_EQ(make_log_file_name(t, log_format::for_machine, 2), "node-2026-07-23T08-56-07_2.json");
+    auto p = parse_log_file_name("node-2026-07-23T08-56-07_2.json", log_format::for_machine);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->created, t);
+    EXPECT_EQ(p->counter, 2u);
+    auto gz = parse_log_file_name("node-2026-07-23T08-56-07.log.gz", log_format::for_human);
+    ASSERT_TRUE(gz);
+    EXPECT_TRUE(gz->compressed);
+    EXPECT_FALSE(parse_log_file_name("node-2026-07-23T08-56-07.json", log_format::for_human));
+    EXPECT_FALSE(parse_log_file_name("node.json", log_format::for_machine));
+    EXPECT_FALSE(parse_log_file_name("node-2026-13-23T08-56-07.json", log_format::for_machine));
+    EXPECT_FALSE(parse_log_file_name("node-2026-07-23T08-56-07_x.json", log_format::for_machine));
+    // Same-second files order after the first one.
+    EXPECT_LT(*parse_log_file_name("node-2026-07-23T08-56-07.json", log_format::for_machine),
+              *parse_log_file_name("node-2026-07-23T08-56-07_1.json", log_format::for_machine));
+}
+
+std::vector<existing_file> files_at(const std::vector<std::time_t>& times, std::uint64_t size = 100) {
+    std::vector<existing_file> out;
+    for (auto t : times) {
+        auto name = make_log_file_name(t, log_format::for_machine);
+        out.push_back({name, *parse_log_file_name(name, log_format::for_machine), size});
+    }
+    return out;
+}
+
+TEST(RotationPlan, WorkedExampleOfTheSpec) {
+    // §5.7: keep 1, max age 1 h; files 10:00, 10:10, 10:20 (current); check at 11:25.
+    const std::time_t base = 1784800800;  // 2026-07-23T10:00:00Z
+    ct::config::rotation_params rp;
+    rp.keep_files_num = 1;
+    rp.max_age_minutes = 60;
+    rp.log_limit_bytes = 50000;
+    auto files = files_at({base, base + 600, base + 1200});
+    auto doomed = plan_deletions(files, rp, base + 85 * 60);
+    ASSERT_EQ(doomed.size(), 1u);
+    EXPECT_EQ(doomed[0], files[0].name);
+}
+
+TEST(RotationPlan, KeepFloorAndStopAtFirstYoungFile) {
+    const std::time_t now = 1784800800;
+    ct::config::rotation_params rp;
+    rp.keep_files_num = 2;
+    rp.max_age_minutes = 10;
+    // Oldest first: two old, one young, one old (impossible order in practice, tests the stop),
+    // then two kept and the current file.
+    auto files = files_at({now - 3600, now - 3000, now - 60, now - 2000, now - 1500, now - 1000, now - 10});
+    auto doomed = plan_deletions(files, rp, now);
+    EXPECT_EQ(doomed, (std::vector<std::string>{files[0].name, files[1].name}));
+    // All stale, keep 2: the current file and two previous survive.
+    auto stale = files_at({now - 5000, now - 4000, now - 3000, now - 2000});
+    EXPECT_EQ(plan_deletions(stale, rp, now).size(), 1u);
+    // A single file (the current one) is never deleted.
+    EXPECT_TRUE(plan_deletions(files_at({now - 99999}), rp, now).empty());
+}
+
+TEST(RotationPlan, CountAndSizeCaps) {
+    const std::time_t now = 1784800800;
+    ct::config::rotation_params rp;
+    rp.keep_files_num = 100;  // the age rule deletes nothing
+    rp.max_age_minutes = 1;
+    rp.max_files_num = 3;
+    auto files = files_at({now - 50, now - 40, now - 30, now - 20, now - 10});
+    auto doomed = plan_deletions(files, rp, now);
+    EXPECT_EQ(doomed, (std::vector<std::string>{files[0].name, files[1].name}));
+
+    ct::config::rotation_params bytes = rp;
+    bytes.max_files_num.reset();
+    bytes.max_total_bytes = 250;  // 5 files of 100 bytes
+    EXPECT_EQ(plan_deletions(files, bytes, now).size(), 3u);
+    bytes.max_total_bytes = 10;  // even then the current file stays
+    EXPECT_EQ(plan_deletions(files, bytes, now).size(), 4u);
+}
+
+}  // namespace
