@@ -12,7 +12,13 @@ bool valid_utf8(std::string_view s) {
     const std::size_t n = s.size();
     std::size_t i = 0;
     while (i < n) {
-        // Fast path: 8 ASCII bytes at a time.
+        // Fast path: ASCII, 32 then 8 bytes at a time (trace texts are almost all ASCII).
+        while (i + 32 <= n) {
+            std::uint64_t w[4];
+            std::memcpy(w, p + i, 32);
+            if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) != 0) break;
+            i += 32;
+        }
         if (i + 8 <= n) {
             std::uint64_t w;
             std::memcpy(&w, p + i, 8);

@@ -6,12 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=OFF >/dev/null
-cmake --build build/release -j"${CT_JOBS:-2}" --target cardano-tracer trace-forwarder
+cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=OFF >/dev/null
+cmake --build build/demo -j"${CT_JOBS:-2}" --target cardano-tracer trace-forwarder
 
 mkdir -p demo
 rm -f demo/tracer.sock
-./build/release/cardano-tracer --config configuration/default.yaml > demo/tracer-stdout.log 2>&1 &
+./build/demo/cardano-tracer --config configuration/default.yaml > demo/tracer-stdout.log 2>&1 &
 tracer_pid=$!
 cleanup() {
   kill "$node_pid" 2>/dev/null || true
@@ -22,7 +22,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 for _ in $(seq 100); do [ -S demo/tracer.sock ] && break; sleep 0.1; done
-./build/release/trace-forwarder --connect demo/tracer.sock --nodes 2 --name-prefix demo-node \
+./build/demo/trace-forwarder --connect demo/tracer.sock --nodes 2 --name-prefix demo-node \
   --rate 20 > demo/forwarder-summary.json 2> demo/forwarder-stderr.log &
 node_pid=$!
 

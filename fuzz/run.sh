@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang-14 and runs each for the given time (default 60 s).
+# Usage: fuzz/run.sh [seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+CXX=clang++-14 CC=clang-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCT_BUILD_FUZZ=ON -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=OFF >/dev/null
+cmake --build build/fuzz -j2 --target fuzz_demuxer fuzz_trace_objects fuzz_ekg fuzz_data_points fuzz_handshake
+python3 fuzz/make_seeds.py build/fuzz/corpus
+for t in fuzz_demuxer fuzz_trace_objects fuzz_ekg fuzz_data_points fuzz_handshake; do
+  echo "== $t for ${secs}s"
+  mkdir -p "build/fuzz/corpus/$t"
+  "build/fuzz/$t" -max_total_time="$secs" -max_len=70000 -print_final_stats=1 "build/fuzz/corpus/$t" 2>&1 \
+    | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Done)" || true
+done
