@@ -115,6 +115,70 @@ TEST_F(DaemonTest, ConnectToUnixAndTcp) {
     EXPECT_EQ(stop_tracer(), 0);
 }
 
+TEST_F(DaemonTest, ConnectToTcpTwoNodes) {
+    const auto p1 = free_tcp_port();
+    auto n1 = run_forwarder({"--accept", "127.0.0.1:" + std::to_string(p1), "--network-magic", "42", "--name", "t1",
+                             "--count", "300"},
+                            "t1");
+    ASSERT_TRUE(wait_for_port(p1));
+    const auto p2 = free_tcp_port();
+    auto n2 = run_forwarder({"--accept", "127.0.0.1:" + std::to_string(p2), "--network-magic", "42", "--name", "t2",
+                             "--count", "300"},
+                            "t2");
+    ASSERT_TRUE(wait_for_port(p2));
+    start_tracer(config("{ tag: ConnectTo, contents: [\"127.0.0.1:" + std::to_string(p1) + "\", \"127.0.0.1:" +
+                        std::to_string(p2) + "\"] }"));
+    EXPECT_EQ(n1->wait_exit(30s), 0);
+    EXPECT_EQ(n2->wait_exit(30s), 0);
+    for (const std::string node : {"t1", "t2"}) {
+        ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / node) && seqs("logs", node).size() >= 300; }));
+        EXPECT_EQ(seqs("logs", node), one_to(300));
+    }
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
+TEST_F(DaemonTest, RotationWithTinyLimitsInBothFormats) {
+    // Ports of upstream's L1–L3: a 100-byte limit, checked every second.
+    start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })",
+                        "loRequestNum: 1\nrotation: { rpFrequencySecs: 1, rpLogLimitBytes: 100, rpKeepFilesNum: 10, rpMaxAgeMinutes: 60 }\n"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--name", "r", "--rate", "25",
+                              "--size", "100"});
+    auto count = [&](const std::string& ext) {
+        std::size_t n = 0;
+        if (!fs::exists(dir / "logs/r")) return n;
+        for (const auto& e : fs::directory_iterator(dir / "logs/r")) {
+            const auto f = e.path().filename().string();
+            n += f.starts_with("node-") && f.ends_with(ext);
+        }
+        return n;
+    };
+    EXPECT_TRUE(wait_until([&] { return count(".json") > 1 && count(".log") > 1; }, 15s));
+    fwd->signal(SIGTERM);
+    fwd->wait_exit(10s);
+    EXPECT_EQ(stop_tracer(), 0);
+    const auto sent = summary_of(*fwd)["nodes"][0]["sent"].get<std::uint64_t>();
+    EXPECT_EQ(seqs("logs", "r"), one_to(sent));
+}
+
+TEST_F(DaemonTest, MinLogSeverityFiltersOwnMessages) {
+    write_file(dir / "tracer.yaml", config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
+    child_process t(tracer_exe, {"-c", "tracer.yaml", "--min-log-severity", "Warning"}, dir.path(), "quiet", dir.path());
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    t.signal(SIGTERM);
+    ASSERT_EQ(t.wait_exit(10s), 0);
+    const auto lines = split_lines(t.stdout_text());
+    bool saw_config = false;
+    for (const auto& l : lines) {
+        if (l.empty() || l[0] != '{') continue;  // " Program is stopping, please wait..."
+        const auto j = json::parse(l);
+        EXPECT_TRUE(j["sev"] != "Info" && j["sev"] != "Debug" && j["sev"] != "Notice") << l;
+        for (const char* key : {"at", "ns", "data", "sev", "thread", "host"}) EXPECT_TRUE(j.contains(key)) << l;
+        saw_config = saw_config || j["ns"] == "Tracer.ConfigIs";
+    }
+    EXPECT_TRUE(saw_config);
+}
+
 TEST_F(DaemonTest, ConnectToReconnectsAfterNodeRestart) {
     auto first = run_forwarder({"--accept", "node.sock", "--network-magic", "42", "--name", "n", "--count", "100"}, "f1");
     ASSERT_TRUE(wait_for_socket("node.sock"));

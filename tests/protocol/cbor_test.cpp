@@ -76,6 +76,23 @@ TEST(CborReader, InvalidUtf8IsRejected) {
     EXPECT_FALSE(r.read_text(t));
 }
 
+TEST(CborReader, Utf8CheckStaysInsideTheText) {
+    // ASCII texts of every length up to 100, followed by a byte that is invalid UTF-8 on its
+    // own: the validator must not look past the text's end.
+    for (std::size_t len = 0; len <= 100; ++len) {
+        std::string buf;
+        cbor_writer w(buf);
+        w.text(std::string(len, 'a'));
+        buf.push_back(static_cast<char>(0x9f));
+        cbor_reader r(buf);
+        std::string_view t;
+        EXPECT_FALSE(r.read_text(t)) << len;
+        EXPECT_EQ(t.size(), len);
+        EXPECT_FALSE(valid_utf8(std::string(len, 'a') + "\xc3")) << len;
+        EXPECT_TRUE(valid_utf8(std::string(len, 'a') + "\xc3\xa9")) << len;
+    }
+}
+
 TEST(CborReader, IntegerOutOfRange) {
     auto buf = unhex("1b ffffffffffffffff");
     cbor_reader r(buf);
