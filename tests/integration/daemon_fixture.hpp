@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,12 @@
 #include "tests/support/test_support.hpp"
 
 namespace ct::test {
+
+#ifdef CT_SANITIZED
+inline constexpr int slowdown = 5;  // sanitizer builds: lower rates, longer waits
+#else
+inline constexpr int slowdown = 1;
+#endif
 
 inline const std::string tracer_exe = CT_TRACER_EXE;
 inline const std::string forwarder_exe = CT_FORWARDER_EXE;
@@ -43,6 +50,8 @@ protected:
     /// Every ForMachine line of a node directory, in file order (rotated files included).
     std::vector<std::string> machine_lines(const std::string& root, const std::string& node) {
         std::vector<fs::path> files;
+        std::error_code ec;
+        if (!fs::is_directory(dir / root / node, ec)) return {};
         for (const auto& e : fs::directory_iterator(dir / root / node)) {
             const auto name = e.path().filename().string();
             if (name.starts_with("node-") && name.ends_with(".json")) files.push_back(e.path());
@@ -87,6 +96,15 @@ protected:
     }
 
     std::unique_ptr<child_process> tracer;
+
+    void TearDown() override {
+        // On failure, show what the daemon said (its temp dir is removed afterwards).
+        if (HasFailure() && tracer) {
+            auto out = tracer->stdout_text();
+            if (out.size() > 6000) out = "…" + out.substr(out.size() - 6000);
+            std::cerr << "---- tracer stdout (tail)\n" << out << "\n---- tracer stderr\n" << tracer->stderr_text() << "\n";
+        }
+    }
 };
 
 }  // namespace ct::test

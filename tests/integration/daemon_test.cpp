@@ -207,14 +207,15 @@ TEST_F(DaemonTest, StressFiveNodesWithRotationNothingLostNothingDuplicated) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })",
                         "rotation: { rpFrequencySecs: 1, rpLogLimitBytes: 2000000, rpKeepFilesNum: 100, rpMaxAgeMinutes: 60 }\n"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    // Paced so that the stream spans several rotation checks (one per second).
     auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "5", "--count", "45000",
-                              "--rate", "15000", "--queue-size", "100000"});
+                              "--rate", std::to_string(15000 / slowdown), "--queue-size", "100000"});
     ASSERT_EQ(fwd->wait_exit(120s), 0) << fwd->stderr_text();
     const auto sum = summary_of(*fwd);
     for (const auto& n : sum["nodes"]) {
         const std::string node = n["name"];
         EXPECT_EQ(n["overflow_drops"], 0);
-        ASSERT_TRUE(wait_until([&] { return seqs("logs", node).size() >= 45000; }, 30s)) << node;
+        ASSERT_TRUE(wait_until([&] { return seqs("logs", node).size() >= 45000; }, 30s * slowdown)) << node;
         EXPECT_EQ(seqs("logs", node), one_to(45000)) << node;
         std::size_t files = 0;
         for (const auto& e : fs::directory_iterator(dir / "logs" / node)) {
@@ -228,8 +229,8 @@ TEST_F(DaemonTest, StressFiveNodesWithRotationNothingLostNothingDuplicated) {
 TEST_F(DaemonTest, SigtermWhileTenNodesStreamKeepsEverythingHandedOver) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "10", "--rate", "2000",
-                              "--queue-size", "100000"});
+    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "10", "--rate",
+                              std::to_string(2000 / slowdown / slowdown), "--queue-size", "100000"});
     ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / "node-10"); }));
     std::this_thread::sleep_for(500ms);  // let them stream (not a synchronisation wait)
     const auto t0 = std::chrono::steady_clock::now();
@@ -276,10 +277,9 @@ TEST_F(DaemonTest, TwoHundredConnectionsAtOnce) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "200", "--count", "50"});
-    ASSERT_EQ(fwd->wait_exit(60s), 0) << fwd->stderr_text();
-    ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / "node-200") && seqs("logs", "node-200").size() == 50; }));
+    ASSERT_EQ(fwd->wait_exit(60s * slowdown), 0) << fwd->stderr_text();
     for (int i = 1; i <= 200; ++i) {
-        ASSERT_TRUE(wait_until([&] { return seqs("logs", "node-" + std::to_string(i)).size() == 50; })) << i;
+        ASSERT_TRUE(wait_until([&] { return seqs("logs", "node-" + std::to_string(i)).size() == 50; }, 20s * slowdown)) << i;
     }
     EXPECT_EQ(stop_tracer(), 0);
 }

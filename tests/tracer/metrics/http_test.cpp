@@ -1,0 +1,100 @@
+// The Beast server on real sockets: routes over HTTP, limits, a slow client, TLS.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <thread>
+
+#include "tests/support/test_support.hpp"
+#include "tracer/metrics/http_server.hpp"
+
+namespace {
+
+using namespace ct::tracer::metrics;
+using namespace ct::test;
+
+struct server_fixture {
+    boost::asio::io_context ioc;
+    std::unique_ptr<http_server> server;
+    std::thread thread;
+    explicit server_fixture(std::optional<tls_files> tls = std::nullopt) {
+        server = std::make_unique<http_server>(
+            ioc, "test endpoint", "127.0.0.1", 0,
+            [](const http_request& r) {
+                return http_response{200, "text/plain", "you asked for " + r.target + " accept=" + r.accept};
+            },
+            tls, http_limits{8 * 1024, 1024, std::chrono::seconds(2)});
+        server->start();
+        thread = std::thread([this] { ioc.run(); });
+    }
+    ~server_fixture() {
+        ioc.stop();
+        thread.join();
+    }
+};
+
+TEST(HttpServer, ServesRequestsOnPortZero) {
+    server_fixture f;
+    auto r = http_get(f.server->port(), "/relay-1/metrics", {"Accept: text/plain"});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "you asked for /relay-1/metrics accept=text/plain");
+    EXPECT_NE(r->headers.find("Content-Type: text/plain"), std::string::npos);
+}
+
+TEST(HttpServer, SlowClientDoesNotBlockOthers) {
+    server_fixture f;
+    // A client that connects and sends half a request, then nothing.
+    boost::asio::io_context cio;
+    boost::asio::ip::tcp::socket slow(cio);
+    slow.connect({boost::asio::ip::make_address("127.0.0.1"), f.server->port()});
+    boost::asio::write(slow, boost::asio::buffer(std::string("GET / HTTP/1.1\r\nHost: x\r\n")));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = http_get(f.server->port(), "/ok");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+    // The idle limit (2 s here) closes the slow connection.
+    char c;
+    boost::system::error_code ec;
+    slow.read_some(boost::asio::buffer(&c, 1), ec);
+    EXPECT_TRUE(ec);
+}
+
+TEST(HttpServer, OversizedHeadersAreRefused) {
+    server_fixture f;
+    auto r = http_get(f.server->port(), "/", {"X-Big: " + std::string(20000, 'a')});
+    EXPECT_TRUE(!r || r->status >= 400);
+}
+
+TEST(HttpServer, BindFailureNamesTheEndpoint) {
+    server_fixture f;
+    boost::asio::io_context other;
+    try {
+        http_server second(other, "hasPrometheus", "127.0.0.1", f.server->port(),
+                           [](const http_request&) { return http_response{}; });
+        FAIL() << "bound twice";
+    } catch (const endpoint_error& e) {
+        EXPECT_NE(std::string(e.what()).find("hasPrometheus"), std::string::npos);
+    }
+}
+
+TEST(HttpServer, TlsFailsClosedAndServesWithACertificate) {
+    temp_dir d;
+    boost::asio::io_context io;
+    EXPECT_THROW(http_server(io, "hasPrometheus", "127.0.0.1", 0, [](const http_request&) { return http_response{}; },
+                             tls_files{(d / "missing.pem").string(), (d / "missing.key").string(), {}}),
+                 endpoint_error);
+    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + (d / "key.pem").string() + " -out " +
+                            (d / "cert.pem").string() + " -days 1 -subj /CN=localhost > /dev/null 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    server_fixture f(tls_files{(d / "cert.pem").string(), (d / "key.pem").string(), {}});
+    // Plain HTTP to a TLS port gets no HTTP answer.
+    auto plain = http_get(f.server->port(), "/");
+    EXPECT_TRUE(!plain || plain->status == 0);
+    const std::string curl = "curl -sk https://127.0.0.1:" + std::to_string(f.server->port()) + "/tls > " +
+                             (d / "out").string() + " 2>&1";
+    ASSERT_EQ(std::system(curl.c_str()), 0);
+    EXPECT_EQ(read_file(d / "out"), "you asked for /tls accept=*/*");
+}
+
+}  // namespace

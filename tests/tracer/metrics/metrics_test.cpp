@@ -1,0 +1,262 @@
+// Metric stores, name transformation, HELP matching, exposition bytes, promtool, and every
+// route case of spec §7.1.1 and §7.2.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/test_support.hpp"
+#include "tracer/metrics/exposition.hpp"
+#include "tracer/metrics/node_directory.hpp"
+#include "tracer/metrics/routes.hpp"
+
+namespace {
+
+using namespace ct::tracer::metrics;
+using ct::protocol::ekg_entry_view;
+using ct::protocol::ekg_response_view;
+using ct::protocol::metric_kind;
+
+ekg_response_view response(std::vector<ekg_entry_view> entries) { return {std::move(entries)}; }
+
+TEST(NodeMetrics, FirstReplyThenDeltas) {
+    node_metrics m;
+    m.apply(response({{"c_counter", {metric_kind::counter, 10, {}}},
+                      {"g_int", {metric_kind::gauge, 5, {}}},
+                      {"l_real", {metric_kind::label, 0, "0.5"}}}));
+    m.apply(response({{"c_counter", {metric_kind::counter, 7, {}}},  // counters never go down
+                      {"g_int", {metric_kind::gauge, -3, {}}},
+                      {"l_real", {metric_kind::label, 0, "4.9e-2"}}}));
+    auto s = m.snapshot();
+    EXPECT_EQ(s["c_counter"].number, 10);
+    EXPECT_EQ(s["g_int"].number, -3);
+    EXPECT_EQ(s["l_real"].text, "4.9e-2");
+    EXPECT_TRUE(s.contains("ekg.server_timestamp_ms"));
+    m.apply(response({{"c_counter", {metric_kind::counter, 12, {}}}}));
+    EXPECT_EQ(m.snapshot()["c_counter"].number, 12);
+    EXPECT_EQ(m.snapshot()["g_int"].number, -3) << "metrics absent from a delta keep their value";
+}
+
+TEST(Exposition, NameTransformation) {
+    EXPECT_EQ(prometheus_name("cardano.node.metrics.blockNum_int", false), "cardano_node_metrics_blockNum_int");
+    EXPECT_EQ(prometheus_name("cardano.node.metrics.blockNum_int", true), "cardano_node_metrics_blockNum");
+    EXPECT_EQ(prometheus_name("a.b_counter", true), "a_b");
+    EXPECT_EQ(prometheus_name("a.b_real", true), "a_b");
+    EXPECT_EQ(prometheus_name("x_int_real", true), "x_int");
+    EXPECT_EQ(prometheus_name("rts.gc.num-gcs x", false), "rts_gc_num_gcs_x");
+    EXPECT_EQ(prometheus_name("Mem.resident(MB)/s", false), "Mem_residentMBs");
+    EXPECT_EQ(prometheus_name("1abc", false), "_1abc");
+}
+
+TEST(Exposition, HelpFirstSortedSubstringWins) {
+    std::map<std::string, std::string> help{{"Mem.resident", "RSS"}, {"epoch", "Epoch"}, {"ep", "short"}, {"blockNum", ""}};
+    EXPECT_EQ(help_for("cardano.node.metrics.Mem.resident_int", help), "RSS");
+    EXPECT_EQ(help_for("cardano.node.metrics.epoch_int", help), "short") << "\"ep\" sorts before \"epoch\"";
+    EXPECT_FALSE(help_for("cardano.node.metrics.blockNum_int", help)) << "empty texts are dropped";
+    EXPECT_FALSE(help_for("rts.gc.num_gcs", help));
+}
+
+TEST(Exposition, ExactBodyEveryKindTyped) {
+    metric_snapshot s;
+    s["cardano.node.metrics.blockNum_int"] = {metric_kind::gauge, 12345678, {}};
+    s["cardano.node.metrics.density_real"] = {metric_kind::label, 0, "4.95e-2"};
+    s["cardano.node.metrics.Forge.forged_counter"] = {metric_kind::counter, 12, {}};
+    s["cardano.node.metrics.cardano_build_info"] = {metric_kind::label, 0, "{version=\"10.5.1\",revision=\"abc\"} 1"};
+    s["cardano.node.metrics.era"] = {metric_kind::label, 0, "Conway \"x\"\n"};
+    exposition_options o;
+    o.help = {{"blockNum", "Number of blocks in this chain fragment."}, {"density", "Line one\nback\\slash"}};
+    EXPECT_EQ(render_node(s, o),
+              "# TYPE cardano_node_metrics_Forge_forged_counter counter\n"
+              "cardano_node_metrics_Forge_forged_counter 12\n"
+              "# TYPE cardano_node_metrics_blockNum_int gauge\n"
+              "# HELP cardano_node_metrics_blockNum_int Number of blocks in this chain fragment.\n"
+              "cardano_node_metrics_blockNum_int 12345678\n"
+              "# TYPE cardano_node_metrics_cardano_build_info gauge\n"
+              "cardano_node_metrics_cardano_build_info{version=\"10.5.1\",revision=\"abc\"} 1\n"
+              "# TYPE cardano_node_metrics_density_real gauge\n"
+              "# HELP cardano_node_metrics_density_real Line one\\nback\\\\slash\n"
+              "cardano_node_metrics_density_real 0.0495\n"
+              "# TYPE cardano_node_metrics_era gauge\n"
+              "cardano_node_metrics_era{value=\"Conway \\\"x\\\"\\n\"} 1\n"
+              "# EOF\n");
+}
+
+TEST(Exposition, NoSuffixCollisionsKeepOneFamily) {
+    metric_snapshot s;
+    s["x_int"] = {metric_kind::gauge, 1, {}};
+    s["x_real"] = {metric_kind::label, 0, "2.5"};
+    exposition_options o;
+    o.no_suffix = true;
+    EXPECT_EQ(render_node(s, o), "# TYPE x gauge\nx 1\n# EOF\n");
+}
+
+TEST(Exposition, AllNodesCarryNodeNameLabel) {
+    metric_snapshot a, b;
+    a["g_int"] = {metric_kind::gauge, 1, {}};
+    a["b_info"] = {metric_kind::label, 0, "{v=\"1\"} 1"};
+    b["g_int"] = {metric_kind::gauge, 2, {}};
+    const auto text = render_nodes({{"relay \"1\"", a}, {"bp", b}}, {});
+    EXPECT_EQ(text,
+              "# TYPE b_info gauge\n"
+              "b_info{node_name=\"relay \\\"1\\\"\",v=\"1\"} 1\n"
+              "# TYPE g_int gauge\n"
+              "g_int{node_name=\"relay \\\"1\\\"\"} 1\n"
+              "g_int{node_name=\"bp\"} 2\n");
+}
+
+#ifdef CT_PROMTOOL
+TEST(Exposition, PromtoolAcceptsOurBodies) {
+    metric_snapshot s;
+    s["cardano.node.metrics.blockNum_int"] = {metric_kind::gauge, 1, {}};
+    s["cardano.node.metrics.density_real"] = {metric_kind::label, 0, "4.95e-2"};
+    s["cardano.node.metrics.Forge.forged_counter"] = {metric_kind::counter, 12, {}};
+    s["cardano.node.metrics.cardano_build_info"] = {metric_kind::label, 0, "{version=\"10.5.1\"} 1"};
+    s["cardano.node.metrics.era"] = {metric_kind::label, 0, "Conway"};
+    s["rts.gc.num_gcs"] = {metric_kind::counter, 3, {}};
+    s["9lives"] = {metric_kind::gauge, 9, {}};
+    exposition_options o;
+    o.help = {{"density", "weird \\ help\nwith newline"}};
+    ct::test::temp_dir d;
+    std::string node = render_node(s, o);
+    node.resize(node.size() - std::string("# EOF\n").size());  // text format 0.0.4 has no EOF marker
+    ct::test::write_file(d / "node.prom", node);
+    ct::test::write_file(d / "all.prom", render_nodes({{"a", s}, {"b", s}}, o));
+    for (const char* f : {"node.prom", "all.prom"}) {
+        const std::string cmd = std::string(CT_PROMTOOL) + " check metrics < " + (d / f).string() + " > " +
+                                (d / "out").string() + " 2>&1";
+        const int rc = std::system(cmd.c_str());
+        const auto out = ct::test::read_file(d / "out");
+        // Lint findings (e.g. counters without _total) are allowed; parse errors are not.
+        EXPECT_EQ(out.find("error"), std::string::npos) << f << ":\n" << out;
+        (void)rc;
+    }
+}
+#endif
+
+// ------------------------------------------------------------------------------- routes
+
+struct RoutesTest : ::testing::Test {
+    node_directory nodes;
+    prometheus_context ctx{nodes, {}, {{"env", "test"}, {"node_name", "ignored"}}, [] { return std::string("own_metric 1\n"); },
+                           [] { return true; }};
+    void SetUp() override {
+        auto s1 = nodes.add(1);
+        nodes.set_name(1, "relay-1");
+        s1->apply(response({{"cardano.node.metrics.blockNum_int", {metric_kind::gauge, 7, {}}}}));
+        auto s2 = nodes.add(2);
+        nodes.set_name(2, "127.0.0.1_30004");
+        nodes.add(3);  // connected but not named yet
+    }
+    static http_request get(std::string target, std::optional<std::string> accept = std::nullopt) {
+        http_request r;
+        r.target = std::move(target);
+        if (accept) {
+            r.has_accept = true;
+            r.accept = *accept;
+        }
+        r.host = "127.0.0.1:12808";
+        return r;
+    }
+};
+
+TEST_F(RoutesTest, RootListsNodesAsJsonOrHtml) {
+    auto j = prometheus_route(get("/"), ctx);
+    EXPECT_EQ(j.status, 200u);
+    EXPECT_EQ(j.content_type, "application/json");
+    EXPECT_EQ(j.body, R"({"127.0.0.1_30004":"/127001-30004","relay-1":"/relay-1"})");
+    auto h = prometheus_route(get("/", "text/html"), ctx);
+    EXPECT_EQ(h.content_type, "text/html;charset=utf-8");
+    EXPECT_NE(h.body.find("<title>Prometheus metrics</title>"), std::string::npos);
+    EXPECT_NE(h.body.find("<a href=\"/relay-1\">relay-1</a>"), std::string::npos);
+    node_directory empty;
+    prometheus_context ectx{empty, {}, {}, {}, {}};
+    EXPECT_EQ(prometheus_route(get("/", "text/html"), ectx).body, "There are no connected nodes yet.");
+    EXPECT_EQ(prometheus_route(get("/"), ectx).body, "{}");
+}
+
+TEST_F(RoutesTest, TargetsForServiceDiscovery) {
+    auto r = prometheus_route(get("/targets"), ctx);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.content_type, "application/json");
+    auto j = nlohmann::json::parse(r.body);
+    ASSERT_EQ(j.size(), 2u);
+    EXPECT_EQ(j[1]["targets"][0], "127.0.0.1:12808");
+    EXPECT_EQ(j[1]["labels"]["__metrics_path__"], "/relay-1");
+    EXPECT_EQ(j[1]["labels"]["node_name"], "relay-1") << "built-in labels win";
+    EXPECT_EQ(j[1]["labels"]["env"], "test");
+    auto fwd = get("/targets");
+    fwd.forwarded_host = "proxy:80";
+    EXPECT_EQ(nlohmann::json::parse(prometheus_route(fwd, ctx).body)[0]["targets"][0], "proxy:80");
+    auto nohost = get("/targets");
+    nohost.host.clear();
+    EXPECT_EQ(prometheus_route(nohost, ctx).body, "[]");
+    auto html = prometheus_route(get("/targets", "text/html"), ctx);
+    EXPECT_EQ(html.status, 415u);
+    EXPECT_EQ(html.content_type, "text/plain;charset=utf-8");
+    EXPECT_EQ(html.body, "Unsupported Media Type");
+}
+
+TEST_F(RoutesTest, NodeExpositionAndContentTypes) {
+    auto om = prometheus_route(get("/relay-1"), ctx);
+    EXPECT_EQ(om.status, 200u);
+    EXPECT_EQ(om.content_type, "application/openmetrics-text;version=1.0.0;charset=utf-8");
+    EXPECT_NE(om.body.find("cardano_node_metrics_blockNum_int 7\n"), std::string::npos);
+    EXPECT_TRUE(om.body.ends_with("# EOF\n"));
+    auto text = prometheus_route(get("/relay-1/metrics", "text/plain"), ctx);
+    EXPECT_EQ(text.content_type, "text/plain;version=0.0.4;charset=utf-8");
+    EXPECT_EQ(text.body.substr(0, 40), om.body.substr(0, 40));
+    auto missing = prometheus_route(get("/nope/x"), ctx);
+    EXPECT_EQ(missing.status, 404u);
+    EXPECT_EQ(missing.body, "Not found: nope");
+}
+
+TEST_F(RoutesTest, AggregateHealthAndReadiness) {
+    auto all = prometheus_route(get("/metrics"), ctx);
+    EXPECT_EQ(all.status, 200u);
+    EXPECT_NE(all.body.find("cardano_node_metrics_blockNum_int{node_name=\"relay-1\"} 7"), std::string::npos);
+    EXPECT_NE(all.body.find("own_metric 1"), std::string::npos);
+    EXPECT_EQ(prometheus_route(get("/healthz"), ctx).status, 200u);
+    EXPECT_EQ(prometheus_route(get("/readyz"), ctx).status, 200u);
+    prometheus_context not_ready{nodes, {}, {}, {}, [] { return false; }};
+    EXPECT_EQ(prometheus_route(get("/readyz"), not_ready).status, 503u);
+}
+
+TEST_F(RoutesTest, RoutesAreLive) {
+    nodes.remove(1);
+    EXPECT_EQ(prometheus_route(get("/relay-1"), ctx).status, 404u);
+    auto s = nodes.add(9);
+    nodes.set_name(9, "late");
+    EXPECT_EQ(prometheus_route(get("/late"), ctx).status, 200u);
+}
+
+TEST_F(RoutesTest, EqualSlugsStayReachable) {
+    nodes.add(10);
+    nodes.set_name(10, "relay_1");  // slug relay-1 again
+    auto list = nlohmann::json::parse(prometheus_route(get("/"), ctx).body);
+    EXPECT_EQ(list["relay-1"], "/relay-1");
+    EXPECT_EQ(list["relay_1"], "/relay-1-2");
+}
+
+TEST_F(RoutesTest, EkgRoutes) {
+    auto list = ekg_route(get("/"), nodes);
+    EXPECT_EQ(list.content_type, "application/json");
+    EXPECT_EQ(ekg_route(get("/", "text/html"), nodes).body.find("<title>EKG metrics</title>") != std::string::npos, true);
+    auto tree = ekg_route(get("/relay-1", "application/json"), nodes);
+    EXPECT_EQ(tree.status, 200u);
+    auto j = nlohmann::json::parse(tree.body);
+    EXPECT_EQ(j["cardano"]["node"]["metrics"]["blockNum_int"]["type"], "g");
+    EXPECT_EQ(j["cardano"]["node"]["metrics"]["blockNum_int"]["val"], 7);
+    EXPECT_EQ(j["ekg"]["server_timestamp_ms"]["type"], "c");
+    auto one = ekg_route(get("/relay-1/cardano/node/metrics/blockNum_int", "application/json"), nodes);
+    EXPECT_EQ(one.body, R"({"type":"g","val":7})");
+    auto none = ekg_route(get("/relay-1/no/such", "application/json"), nodes);
+    EXPECT_EQ(none.status, 404u);
+    EXPECT_EQ(none.body, "\"Metric not found\"");
+    auto page = ekg_route(get("/relay-1", "text/html,application/json"), nodes);
+    EXPECT_EQ(page.content_type, "text/html;charset=utf-8");
+    EXPECT_EQ(page.body.find("<script src"), std::string::npos) << "self-contained page";
+    auto missing = ekg_route(get("/ghost"), nodes);
+    EXPECT_EQ(missing.status, 404u);
+    EXPECT_EQ(missing.body, "Not found: \"ghost\"");
+}
+
+}  // namespace
