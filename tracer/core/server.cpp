@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
 
 #include "dispatcher/node_names.hpp"
 #include "tracer/core/endpoints.hpp"
@@ -13,12 +14,48 @@
 #include "tracer/core/settings.hpp"
 #include "tracer/core/startup.hpp"
 #include "tracer/logs/log_writer.hpp"
+#include "tracer/core/own_metrics.hpp"
+#include "tracer/core/resources.hpp"
+#include "tracer/metrics/http_server.hpp"
+#include "tracer/metrics/node_directory.hpp"
+#include "tracer/metrics/routes.hpp"
 #include "config/load.hpp"
 #include "config/emit.hpp"
 
 namespace ct::tracer {
 
 using namespace std::chrono_literals;
+
+struct server::http_settings {
+    metrics::exposition_options exposition;
+    std::map<std::string, std::string> sd_labels;
+};
+
+std::shared_ptr<const server::http_settings> server::make_http_settings(const config::tracer_config& c) {
+    auto s = std::make_shared<http_settings>();
+    s->exposition.no_suffix = c.metrics_no_suffix;
+    if (c.prometheus_labels) s->sd_labels = *c.prometheus_labels;
+    if (c.metrics_help_) {
+        if (const auto* inline_map = std::get_if<std::map<std::string, std::string>>(&*c.metrics_help_)) {
+            s->exposition.help = *inline_map;
+        } else {
+            // Upstream silently ignores an unreadable help file; we say so.
+            const auto& path = std::get<std::string>(*c.metrics_help_);
+            std::ifstream in(path);
+            auto j = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
+            if (!j.is_object()) {
+                log_.emit("Error", own_severity::warning,
+                          {{"error", "metricsHelp: cannot read a JSON object of help texts from " + path +
+                                         "; serving metrics without HELP lines"}});
+            } else {
+                for (const auto& [k, v] : j.items()) {
+                    if (v.is_string() && !v.get<std::string>().empty()) s->exposition.help[k] = v.get<std::string>();
+                }
+            }
+        }
+    }
+    return s;
+}
 
 server::server(std::shared_ptr<const config::tracer_config> cfg, server_options opts, self_log& log)
     : cfg_(std::move(cfg)), opts_(std::move(opts)), log_(log) {}
@@ -38,7 +75,10 @@ void server::start() {
         }
     });
     names_ = std::make_unique<dispatcher::node_name_registry>();
-    ctx_ = std::make_unique<session_context>(log_, *writer_, *names_);
+    directory_ = std::make_unique<metrics::node_directory>();
+    ctx_ = std::make_unique<session_context>(log_, *writer_, *names_, *directory_);
+    reloads_ = std::make_unique<reload_counters>();
+    own_metrics_ = std::make_unique<own_metrics>(ctx_->counters, writer_->stats(), *reloads_);
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg_)));
     writer_->set_space_callback([ctx = ctx_.get()] { ctx->notify_writer_space(); });
     writer_->start();
@@ -65,7 +105,53 @@ void server::start() {
             connectors_.back()->start();
         }
     }
+    listening_ = true;
     if (cfg_->rotation) log_.emit("StartedLogRotator", own_severity::info);
+    start_http();
+    if (cfg_->resource_freq) asio::co_spawn(ioc_, sample_resources_loop(), asio::detached);
+}
+
+void server::start_http() {
+    std::atomic_store(&http_settings_, make_http_settings(*cfg_));
+    auto tls_for = [&](const config::endpoint& ep) -> std::optional<metrics::tls_files> {
+        if (!ep.force_ssl || !cfg_->tls_certificate_) return std::nullopt;
+        const auto& t = *cfg_->tls_certificate_;
+        return metrics::tls_files{t.certificate_file, t.certificate_key_file, t.certificate_chain};
+    };
+    auto endpoint_json = [](const config::endpoint& ep) {
+        return nlohmann::json{{"epHost", ep.host}, {"epPort", ep.port}, {"epForceSSL", ep.force_ssl}};
+    };
+    if (cfg_->has_prometheus) {
+        const auto& ep = *cfg_->has_prometheus;
+        log_.emit("StartedPrometheus", own_severity::info, {{"endpoint", endpoint_json(ep)}});
+        auto handler = [this](const metrics::http_request& req) {
+            const auto settings = std::atomic_load(&http_settings_);
+            metrics::prometheus_context pctx{*directory_, settings->exposition, settings->sd_labels,
+                                             [this] { return own_metrics_->render(); },
+                                             [this] { return listening_.load() && writer_->healthy(); }};
+            return metrics::prometheus_route(req, pctx);
+        };
+        http_servers_.push_back(std::make_unique<metrics::http_server>(ioc_, "hasPrometheus", ep.host, ep.port,
+                                                                       handler, tls_for(ep)));
+    }
+    if (cfg_->has_ekg) {
+        const auto& ep = *cfg_->has_ekg;
+        log_.emit("StartedMonitoring", own_severity::info, {{"endpoint", endpoint_json(ep)}, {"type", "list"}});
+        auto handler = [this](const metrics::http_request& req) { return metrics::ekg_route(req, *directory_); };
+        http_servers_.push_back(
+            std::make_unique<metrics::http_server>(ioc_, "hasEKG", ep.host, ep.port, handler, tls_for(ep)));
+    }
+    for (auto& h : http_servers_) h->start();
+}
+
+asio::awaitable<void> server::sample_resources_loop() {
+    asio::steady_timer t(ioc_);
+    for (;;) {
+        log_.emit("Resources", own_severity::info, sample_resources());
+        t.expires_after(std::chrono::milliseconds(*cfg_->resource_freq));
+        auto [ec] = co_await t.async_wait(use_nothrow_awaitable);
+        if (ec) co_return;
+    }
 }
 
 int server::run() {
@@ -106,8 +192,10 @@ asio::awaitable<void> server::shutdown() {
 
     // Stop taking new connections, close node sockets (no MsgDone: a node that receives it
     // stops forwarding until restarted), let sessions hand their last batches to the writer.
+    listening_ = false;
     if (listener_) listener_->stop();
     for (auto& c : connectors_) c->stop();
+    for (auto& h : http_servers_) h->stop();
     // Drain first: a session with a request outstanding reads that reply (the node has already
     // taken those objects from its queue) before closing; then close whatever is left.
     ctx_->sessions.drain_all();
@@ -136,6 +224,7 @@ void server::reload() {
     lo.strict = opts_.strict;
     auto result = config::load_file(opts_.config_path, lo);
     if (!result.ok() || !result.config) {
+        reloads_->failures++;
         nlohmann::json problems = nlohmann::json::array();
         for (const auto& d : result.diagnostics) problems.push_back(d.to_string());
         log_.emit("ReloadFailed", own_severity::error,
@@ -146,12 +235,17 @@ void server::reload() {
     }
     auto fresh = std::make_shared<const config::tracer_config>(std::move(*result.config));
     nlohmann::json refused = nlohmann::json::array();
-    if (config::to_json(*fresh)["network"] != config::to_json(*cfg_)["network"]) {
-        refused.push_back("network (listening/dialing addresses need a restart)");
+    const auto before = config::to_json(*cfg_);
+    const auto after = config::to_json(*fresh);
+    for (const char* key : {"network", "hasPrometheus", "hasEKG", "hasTimeseries", "tlsCertificate", "ioThreads",
+                            "socketMode", "resourceFreq"}) {
+        if (before[key] != after[key]) refused.push_back(std::string(key) + " (needs a restart)");
     }
     cfg_ = fresh;
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg_)));
     writer_->update_options(make_writer_options(*cfg_));
+    std::atomic_store(&http_settings_, make_http_settings(*cfg_));
+    reloads_->reloads++;
     log_.emit("ConfigReloaded", own_severity::warning,
               {{"configPath", opts_.config_path}, {"notApplied", refused}});
     log_.emit("ConfigIs", own_severity::warning, {{"config", config::to_json(*cfg_)}});

@@ -3,6 +3,7 @@
 // Constructed and run from main(); not copyable; run() blocks.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -18,10 +19,17 @@ class node_name_registry;
 namespace ct::tracer::logs {
 class log_writer;
 }
+namespace ct::tracer::metrics {
+class node_directory;
+class http_server;
+struct exposition_options;
+}
 
 namespace ct::tracer {
 
 class self_log;
+class own_metrics;
+struct reload_counters;
 class listener;
 class connector;
 struct session_context;
@@ -48,6 +56,11 @@ private:
     asio::awaitable<void> shutdown();
     asio::awaitable<void> wait_for_sessions(std::chrono::milliseconds budget);
     void reload();
+    void start_http();
+    asio::awaitable<void> sample_resources_loop();
+    /// Exposition settings (metricsHelp, metricsNoSuffix, prometheusLabels) of a snapshot.
+    struct http_settings;
+    std::shared_ptr<const http_settings> make_http_settings(const config::tracer_config& c);
 
     std::shared_ptr<const config::tracer_config> cfg_;
     server_options opts_;
@@ -55,7 +68,13 @@ private:
     asio::io_context ioc_;
     std::unique_ptr<logs::log_writer> writer_;
     std::unique_ptr<dispatcher::node_name_registry> names_;
+    std::unique_ptr<metrics::node_directory> directory_;
     std::unique_ptr<session_context> ctx_;
+    std::unique_ptr<reload_counters> reloads_;
+    std::unique_ptr<own_metrics> own_metrics_;
+    std::shared_ptr<const http_settings> http_settings_;  // swapped whole on reload
+    std::vector<std::unique_ptr<metrics::http_server>> http_servers_;
+    std::atomic<bool> listening_{false};
     std::unique_ptr<listener> listener_;
     std::vector<std::unique_ptr<connector>> connectors_;
     std::vector<std::thread> threads_;

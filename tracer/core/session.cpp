@@ -18,6 +18,7 @@
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session_context.hpp"
 #include "tracer/logs/log_writer.hpp"
+#include "tracer/metrics/node_directory.hpp"
 
 namespace ct::tracer {
 namespace {
@@ -160,6 +161,7 @@ private:
     std::string reason_;
     bool reason_is_problem_ = true;
     bool draining_ = false;
+    std::shared_ptr<metrics::node_metrics> store_;  // this node's EKG metrics
 };
 
 asio::awaitable<void> session::wait_forever(asio::steady_timer& t) {
@@ -279,6 +281,7 @@ asio::awaitable<void> session::run() {
     }
 
     if (ok) {
+        store_ = ctx_.directory.add(peer_.connection_id);
         // All three mini-protocols start at once; the tracer speaks first on each.
         send(p_ekg, proto::encode_ekg_request(cfg_->ekg_full ? proto::ekg_request_kind::get_all
                                                              : proto::ekg_request_kind::get_updated));
@@ -387,7 +390,7 @@ bool session::on_ekg(std::string_view msg) {
         return false;
     }
     ctx_.counters.ekg_responses++;
-    // The metric store is filled here (metrics issue).
+    if (store_) store_->apply(response);
     ekg_response_ready_ = true;
     ekg_signal_.cancel();
     return true;
@@ -430,6 +433,9 @@ void session::resolve_name(std::optional<std::string> preferred) {
     name_ = ctx_.names.claim(sanitized.empty() ? peer_.node_id : sanitized, peer_.node_id);
     name_resolved_ = true;
     name_timer_.cancel();
+    // Named from NodeInfo at connection start, so nodes that send metrics but no trace
+    // objects are served too (upstream hides them).
+    ctx_.directory.set_name(peer_.connection_id, name_);
     ctx_.log.emit("AddNewNodeIdMapping",
                   own_severity::info,
                   {{"nodeId", peer_.node_id}, {"nodeName", name_}});
@@ -570,6 +576,7 @@ asio::awaitable<void> run_session(stream_socket socket, peer_info peer, session_
     handle.reset();
     boost::system::error_code ec;
     socket.close(ec);
+    ctx.directory.remove(peer.connection_id);
     ctx.writer.node_disconnected(peer.connection_id);
     ctx.names.release(peer.node_id);
     ctx.counters.connections_active--;

@@ -21,6 +21,9 @@ class node_name_registry;
 namespace ct::tracer::logs {
 class log_writer;
 }
+namespace ct::tracer::metrics {
+class node_directory;
+}
 
 namespace ct::tracer {
 
@@ -74,12 +77,13 @@ private:
 };
 
 struct session_context {
-    session_context(self_log& l, logs::log_writer& w, dispatcher::node_name_registry& n)
-        : log(l), writer(w), names(n) {}
+    session_context(self_log& l, logs::log_writer& w, dispatcher::node_name_registry& n, metrics::node_directory& d)
+        : log(l), writer(w), names(n), directory(d) {}
 
     self_log& log;
     logs::log_writer& writer;
     dispatcher::node_name_registry& names;
+    metrics::node_directory& directory;  // what the HTTP endpoints list and serve
     session_counters counters;
     session_set sessions;
 

@@ -1,0 +1,48 @@
+#include "tracer/metrics/node_metrics.hpp"
+
+#include <chrono>
+
+namespace ct::tracer::metrics {
+
+void node_metrics::apply(const protocol::ekg_response_view& response) {
+    std::lock_guard lock(mutex_);
+    for (const auto& e : response.entries) {
+        auto [it, fresh] = metrics_.try_emplace(std::string(e.name));
+        auto& m = it->second;
+        if (fresh || m.kind != e.value.kind) {
+            m = {e.value.kind, e.value.number, std::string(e.value.text)};
+            continue;
+        }
+        switch (m.kind) {
+            case protocol::metric_kind::counter:
+                if (e.value.number > m.number) m.number = e.value.number;  // counters never go down
+                break;
+            case protocol::metric_kind::gauge:
+                m.number = e.value.number;
+                break;
+            case protocol::metric_kind::label:
+                m.text = std::string(e.value.text);
+                break;
+        }
+    }
+}
+
+metric_snapshot node_metrics::snapshot() const {
+    metric_snapshot copy;
+    {
+        std::lock_guard lock(mutex_);
+        copy = metrics_;
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    copy["ekg.server_timestamp_ms"] = {protocol::metric_kind::counter, static_cast<std::int64_t>(now), {}};
+    return copy;
+}
+
+std::size_t node_metrics::size() const {
+    std::lock_guard lock(mutex_);
+    return metrics_.size();
+}
+
+}  // namespace ct::tracer::metrics

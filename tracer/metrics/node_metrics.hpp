@@ -1,0 +1,37 @@
+// The EKG metrics of one connected node, filled from the node's replies (spec §6): new names
+// are created, counters only move up, gauges and labels are overwritten. Sessions write on
+// their strand while HTTP handlers read from other threads, so every access takes the mutex;
+// readers copy a snapshot out.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "protocol/ekg_codec.hpp"
+
+namespace ct::tracer::metrics {
+
+struct metric_value {
+    protocol::metric_kind kind = protocol::metric_kind::gauge;
+    std::int64_t number = 0;
+    std::string text;
+    bool operator==(const metric_value&) const = default;
+};
+
+using metric_snapshot = std::map<std::string, metric_value>;
+
+class node_metrics {
+public:
+    void apply(const protocol::ekg_response_view& response);
+    /// All metrics plus `ekg.server_timestamp_ms` (now, in ms), sorted by name.
+    metric_snapshot snapshot() const;
+    std::size_t size() const;
+
+private:
+    mutable std::mutex mutex_;
+    metric_snapshot metrics_;
+};
+
+}  // namespace ct::tracer::metrics

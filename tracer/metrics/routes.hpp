@@ -1,0 +1,41 @@
+// The HTTP routes of the Prometheus and EKG endpoints (spec §7.0–§7.2) as pure functions from
+// a request to a response, so that they are tested without sockets. Thread-safe (read-only
+// use of the directory and the options).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "tracer/metrics/exposition.hpp"
+#include "tracer/metrics/node_directory.hpp"
+
+namespace ct::tracer::metrics {
+
+struct http_request {
+    std::string method = "GET";
+    std::string target = "/";
+    std::string accept;  // empty: no Accept header
+    bool has_accept = false;
+    std::string host;            // Host header ("" when absent)
+    std::string forwarded_host;  // X-Forwarded-Host ("" when absent)
+};
+
+struct http_response {
+    unsigned status = 200;
+    std::string content_type;
+    std::string body;
+};
+
+struct prometheus_context {
+    const node_directory& nodes;
+    exposition_options exposition;
+    std::map<std::string, std::string> sd_labels;  // prometheusLabels
+    std::function<std::string()> own_metrics;      // text format of the daemon's own metrics
+    std::function<bool()> ready;                   // listeners bound, log roots writable
+};
+
+http_response prometheus_route(const http_request& req, const prometheus_context& ctx);
+http_response ekg_route(const http_request& req, const node_directory& nodes);
+
+}  // namespace ct::tracer::metrics
