@@ -189,9 +189,15 @@ std::optional<http_reply> http_get(unsigned short port,
         ::close(fd);
         return std::nullopt;
     }
-    std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                      "\r\nConnection: close\r\n";
-    for (auto& h : extra_headers) req += h + "\r\n";
+    // A header "-Host" means: send no Host header at all; "Host: x" replaces the default.
+    bool default_host = true;
+    for (auto& h : extra_headers) default_host = default_host && h != "-Host" && !h.starts_with("Host:");
+    std::string req = "GET " + target + " HTTP/1.1\r\n";
+    if (default_host) req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
+    req += "Connection: close\r\n";
+    for (auto& h : extra_headers) {
+        if (h != "-Host") req += h + "\r\n";
+    }
     req += "\r\n";
     ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string resp;

@@ -1,0 +1,152 @@
+// The HTTP endpoints of the real daemon fed by simulated nodes, and a real Prometheus server
+// that discovers the nodes through /targets and scrapes them.
+#include <nlohmann/json.hpp>
+#include <csignal>
+#include <set>
+#include <thread>
+
+#include "tests/integration/daemon_fixture.hpp"
+
+namespace {
+
+using namespace ct::test;
+using nlohmann::json;
+
+struct MetricsEndpointTest : DaemonTest {
+    unsigned short prom_port = 0, ekg_port = 0;
+    std::unique_ptr<child_process> nodes;
+
+    void start_all() {
+        prom_port = free_tcp_port();
+        ekg_port = free_tcp_port();
+        start_tracer("networkMagic: 42\n"
+                     "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+                     "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
+                     "hasPrometheus: { epHost: 127.0.0.1, epPort: " + std::to_string(prom_port) + " }\n"
+                     "hasEKG: { epHost: 127.0.0.1, epPort: " + std::to_string(ekg_port) + " }\n"
+                     "prometheusLabels: { env: test }\n"
+                     "metricsHelp: { blockNum: \"Number of blocks in this chain fragment.\" }\n"
+                     "ekgRequestFreq: 0.2\n");
+        ASSERT_TRUE(wait_for_socket("tracer.sock"));
+        ASSERT_TRUE(wait_for_port(prom_port));
+        nodes = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "2", "--name-prefix",
+                               "relay", "--rate", "50", "--metrics", "12"});
+        ASSERT_TRUE(wait_until([&] {
+            auto r = http_get(prom_port, "/", {"Accept: application/json"});
+            return r && r->body.find("relay-2") != std::string::npos;
+        }));
+    }
+    void TearDown() override {
+        if (nodes) nodes->signal(SIGTERM);
+        DaemonTest::TearDown();
+    }
+};
+
+TEST_F(MetricsEndpointTest, PrometheusRoutes) {
+    start_all();
+    auto root = http_get(prom_port, "/");  // no Accept: JSON
+    ASSERT_TRUE(root);
+    EXPECT_EQ(root->status, 200);
+    EXPECT_EQ(json::parse(root->body), json::parse(R"({"relay-1":"/relay-1","relay-2":"/relay-2"})"));
+    auto html = http_get(prom_port, "/", {"Accept: text/html"});
+    EXPECT_NE(html->headers.find("text/html;charset=utf-8"), std::string::npos);
+
+    auto targets = http_get(prom_port, "/targets", {"Host: prom.example:9000"});
+    auto t = json::parse(targets->body);
+    ASSERT_EQ(t.size(), 2u);
+    EXPECT_EQ(t[0]["targets"][0], "prom.example:9000");
+    EXPECT_EQ(t[0]["labels"]["__metrics_path__"], "/relay-1");
+    EXPECT_EQ(t[0]["labels"]["env"], "test");
+    EXPECT_EQ(http_get(prom_port, "/targets", {"-Host"})->body, "[]");
+    EXPECT_EQ(http_get(prom_port, "/targets", {"Accept: text/html"})->status, 415);
+
+    auto node = http_get(prom_port, "/relay-1");
+    EXPECT_EQ(node->status, 200);
+    EXPECT_NE(node->headers.find("application/openmetrics-text;version=1.0.0;charset=utf-8"), std::string::npos);
+    EXPECT_NE(node->body.find("# TYPE cardano_node_metrics_blockNum_int gauge\n# HELP cardano_node_metrics_blockNum_int "
+                              "Number of blocks in this chain fragment.\n"),
+              std::string::npos)
+        << node->body;
+    EXPECT_TRUE(node->body.ends_with("# EOF\n"));
+    auto text = http_get(prom_port, "/relay-1/anything", {"Accept: text/plain"});
+    EXPECT_NE(text->headers.find("text/plain;version=0.0.4;charset=utf-8"), std::string::npos);
+
+    auto missing = http_get(prom_port, "/nobody/x");
+    EXPECT_EQ(missing->status, 404);
+    EXPECT_EQ(missing->body, "Not found: nobody");
+
+    auto all = http_get(prom_port, "/metrics");
+    EXPECT_NE(all->body.find("node_name=\"relay-1\""), std::string::npos);
+    EXPECT_NE(all->body.find("cardano_tracer_connected_nodes 2"), std::string::npos);
+    EXPECT_NE(all->body.find("cardano_tracer_trace_objects_received_total"), std::string::npos);
+    EXPECT_EQ(http_get(prom_port, "/healthz")->status, 200);
+    EXPECT_EQ(http_get(prom_port, "/readyz")->status, 200);
+
+    // promtool accepts the aggregated exposition.
+    if (fs::exists("/usr/bin/promtool")) {
+        write_file(dir / "all.prom", all->body);
+        const std::string cmd = "/usr/bin/promtool check metrics < " + (dir / "all.prom").string() + " > " +
+                                (dir / "promtool.out").string() + " 2>&1";
+        (void)std::system(cmd.c_str());
+        EXPECT_EQ(read_file(dir / "promtool.out").find("error"), std::string::npos) << read_file(dir / "promtool.out");
+    }
+}
+
+TEST_F(MetricsEndpointTest, EkgRoutes) {
+    start_all();
+    auto tree = http_get(ekg_port, "/relay-2", {"Accept: application/json"});
+    ASSERT_TRUE(tree);
+    EXPECT_EQ(tree->status, 200);
+    auto j = json::parse(tree->body);
+    EXPECT_EQ(j["cardano"]["node"]["metrics"]["blockNum_int"]["type"], "g");
+    EXPECT_EQ(j["ekg"]["server_timestamp_ms"]["type"], "c");
+    auto one = http_get(ekg_port, "/relay-2/rts/gc/num_gcs", {"Accept: application/json"});
+    EXPECT_EQ(json::parse(one->body)["type"], "c");
+    EXPECT_EQ(http_get(ekg_port, "/relay-2/no/such", {"Accept: application/json"})->body, "\"Metric not found\"");
+    auto page = http_get(ekg_port, "/relay-2", {"Accept: text/html"});
+    EXPECT_NE(page->body.find("<title>EKG metrics</title>"), std::string::npos);
+    EXPECT_EQ(http_get(ekg_port, "/ghost")->body, "Not found: \"ghost\"");
+}
+
+TEST_F(MetricsEndpointTest, NodeVanishesWhenItDisconnects) {
+    start_all();
+    nodes->signal(SIGTERM);
+    ASSERT_TRUE(nodes->wait_exit(10s));
+    EXPECT_TRUE(wait_until([&] { return http_get(prom_port, "/relay-1")->status == 404; }));
+    EXPECT_EQ(http_get(prom_port, "/")->body, "{}");
+}
+
+TEST_F(MetricsEndpointTest, RealPrometheusDiscoversAndScrapesNodes) {
+    if (!fs::exists("/usr/bin/prometheus")) GTEST_SKIP() << "Debian's prometheus is not installed";
+    start_all();
+    const auto port = free_tcp_port();
+    write_file(dir / "prometheus.yml", "global:\n  scrape_interval: 1s\n"
+                                       "scrape_configs:\n  - job_name: tracer\n    http_sd_configs:\n"
+                                       "      - url: http://127.0.0.1:" + std::to_string(prom_port) + "/targets\n"
+                                       "        refresh_interval: 1s\n");
+    child_process prom("/usr/bin/prometheus",
+                       {"--config.file=prometheus.yml", "--storage.tsdb.path=tsdb",
+                        "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                       dir.path(), "prometheus", dir.path());
+    std::set<std::string> names;
+    std::string last;
+    const bool scraped = wait_until(
+        [&] {
+            auto r = http_get(port, "/api/v1/query?query=cardano_node_metrics_blockNum_int");
+            last = r ? r->headers + "\n\n" + r->body : "no answer";
+            if (!r || r->status != 200) return false;
+            names.clear();
+            const auto reply = json::parse(r->body);  // keep it alive while iterating
+            for (const auto& s : reply["data"]["result"]) names.insert(s["metric"]["node_name"].get<std::string>());
+            return names.size() == 2;
+        },
+        60s);
+    EXPECT_TRUE(scraped) << last;
+    EXPECT_EQ(names, (std::set<std::string>{"relay-1", "relay-2"}));
+    auto counters = http_get(port, "/api/v1/query?query=rts_gc_num_gcs");
+    EXPECT_EQ(json::parse(counters->body)["data"]["result"].size(), 2u) << counters->body;
+    prom.signal(SIGTERM);
+    prom.wait_exit(10s);
+}
+
+}  // namespace
