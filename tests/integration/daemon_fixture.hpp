@@ -82,6 +82,21 @@ protected:
         return out;
     }
 
+    /// seq numbers per simulated node (the `node` field inside the trace), over every node
+    /// directory: the check does not depend on which name a directory got.
+    std::map<std::string, std::vector<std::uint64_t>> seqs_by_origin(const std::string& root) {
+        std::map<std::string, std::vector<std::uint64_t>> out;
+        std::error_code ec;
+        if (!fs::is_directory(dir / root, ec)) return out;
+        for (const auto& d : fs::directory_iterator(dir / root)) {
+            for (const auto& l : machine_lines(root, d.path().filename().string())) {
+                const auto j = nlohmann::json::parse(l);
+                out[j["data"]["node"].get<std::string>()].push_back(j["data"]["seq"].get<std::uint64_t>());
+            }
+        }
+        return out;
+    }
+
     static std::vector<std::uint64_t> one_to(std::uint64_t n) {
         std::vector<std::uint64_t> v(n);
         for (std::uint64_t i = 0; i < n; ++i) v[i] = i + 1;

@@ -278,9 +278,19 @@ TEST_F(DaemonTest, TwoHundredConnectionsAtOnce) {
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "200", "--count", "50"});
     ASSERT_EQ(fwd->wait_exit(60s * slowdown), 0) << fwd->stderr_text();
-    for (int i = 1; i <= 200; ++i) {
-        ASSERT_TRUE(wait_until([&] { return seqs("logs", "node-" + std::to_string(i)).size() == 50; }, 20s * slowdown)) << i;
-    }
+    // Under heavy load a node's NodeInfo may come after the 10 s naming deadline (its directory
+    // is then named after the connection), so group by the node named inside each trace.
+    std::map<std::string, std::vector<std::uint64_t>> by_origin;
+    EXPECT_TRUE(wait_until(
+        [&] {
+            by_origin = seqs_by_origin("logs");
+            std::size_t total = 0;
+            for (const auto& [n, v] : by_origin) total += v.size();
+            return total >= 200 * 50;
+        },
+        20s * slowdown));
+    ASSERT_EQ(by_origin.size(), 200u);
+    for (const auto& [node, v] : by_origin) EXPECT_EQ(v, one_to(50)) << node;
     EXPECT_EQ(stop_tracer(), 0);
 }
 
