@@ -14,8 +14,9 @@ std::string make_reply(std::size_t n) {
     std::vector<trace_object> objs(n);
     for (std::size_t i = 0; i < n; ++i) {
         auto& o = objs[i];
-        o.machine = R"({"at":"2026-07-23T08:56:07.123456789Z","ns":"ChainDB.AddBlockEvent.AddedToCurrentChain","data":{"kind":"AddedToCurrentChain","newtip":"5f7d4b0b2a8c3e9d1f6a4b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a@131313131","headers":[{"blockNo":"10500000","slotNo":"131313131"}],"seq":)" +
-                    std::to_string(i) + R"(},"sev":"Notice","thread":"47","host":"relay1"})";
+        o.machine =
+            R"({"at":"2026-07-23T08:56:07.123456789Z","ns":"ChainDB.AddBlockEvent.AddedToCurrentChain","data":{"kind":"AddedToCurrentChain","newtip":"5f7d4b0b2a8c3e9d1f6a4b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a@131313131","headers":[{"blockNo":"10500000","slotNo":"131313131"}],"seq":)" +
+            std::to_string(i) + R"(},"sev":"Notice","thread":"47","host":"relay1"})";
         o.human = "Chain extended, new tip: 5f7d4b0b2a8c3e9d1f6a at slot 131313131";
         o.ns = "ChainDB.AddBlockEvent.AddedToCurrentChain";
         o.sev = severity::notice;
@@ -40,7 +41,8 @@ void DecodeReplyOf100(benchmark::State& state) {
     state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(msg.size()));
     state.counters["bytes_per_object"] = static_cast<double>(msg.size()) / 100.0;
     state.counters["ns_per_object"] =
-        benchmark::Counter(static_cast<double>(state.iterations()) * 100, benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+        benchmark::Counter(static_cast<double>(state.iterations()) * 100,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(DecodeReplyOf100);
 

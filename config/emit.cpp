@@ -105,7 +105,8 @@ ojson to_ordered_json(const tracer_config& c) {
         opts["queueSize"] = f.options.queue_size;
         opts["verbosity"] = f.options.verbose_maximum ? "Maximum" : "Minimum";
         opts["maxReconnectDelay"] = f.options.max_reconnect_delay;
-        j["hasForwarding"] = ojson::array({network_json(f.network), optional_json(f.prefixes), opts});
+        j["hasForwarding"] =
+            ojson::array({network_json(f.network), optional_json(f.prefixes), opts});
     } else {
         j["hasForwarding"] = nullptr;
     }
@@ -154,7 +155,9 @@ ojson to_ordered_json(const tracer_config& c) {
     return j;
 }
 
-nlohmann::json to_json(const tracer_config& c) { return nlohmann::json::parse(to_ordered_json(c).dump()); }
+nlohmann::json to_json(const tracer_config& c) {
+    return nlohmann::json::parse(to_ordered_json(c).dump());
+}
 
 std::string to_json_text(const tracer_config& c) { return to_ordered_json(c).dump(2); }
 

@@ -99,7 +99,7 @@ std::string describe(const json& v) {
 }
 
 class reader {
-public:
+  public:
     explicit reader(std::vector<diagnostic>& out) : out_(out) {}
 
     void error(std::string path, std::string msg) {
@@ -134,9 +134,9 @@ public:
                 continue;
             }
             auto near = nearest_key(object, k);
-            warn(join(parent, k), near.empty() ? "unknown key; ignored"
-                                               : "unknown key; ignored (did you mean `" +
-                                                     std::string(near) + "`?)");
+            warn(join(parent, k),
+                 near.empty() ? "unknown key; ignored"
+                              : "unknown key; ignored (did you mean `" + std::string(near) + "`?)");
         }
     }
 
@@ -146,13 +146,15 @@ public:
         return false;
     }
 
-    std::optional<std::uint64_t> uint(const json& v,
-                                      const std::string& path,
-                                      std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
+    std::optional<std::uint64_t> uint(
+        const json& v,
+        const std::string& path,
+        std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
         if (v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0)) {
             auto x = v.get<std::uint64_t>();
             if (x > max) {
-                error(path, "must be at most " + std::to_string(max) + ", got " + std::to_string(x));
+                error(path,
+                      "must be at most " + std::to_string(max) + ", got " + std::to_string(x));
                 return std::nullopt;
             }
             return x;
@@ -168,7 +170,8 @@ public:
     std::optional<std::int64_t> integer(const json& v, const std::string& path) {
         if (v.is_number_integer() || v.is_number_unsigned()) {
             if (v.is_number_unsigned() &&
-                v.get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+                v.get<std::uint64_t>() >
+                    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
                 error(path, "is out of range: " + v.dump());
                 return std::nullopt;
             }
@@ -210,7 +213,7 @@ public:
         return std::nullopt;
     }
 
-private:
+  private:
     std::vector<diagnostic>& out_;
 };
 
@@ -237,20 +240,23 @@ std::optional<network_config> read_network(reader& r, const json& v, const std::
         if (!text) return false;
         auto addr = parse_address(*text);
         if (!addr) {
-            r.error(apath, net.m == network_config::mode::accept_at ? "AcceptAt is empty"
-                                                                     : "ConnectTo address is empty");
+            r.error(apath,
+                    net.m == network_config::mode::accept_at ? "AcceptAt is empty"
+                                                             : "ConnectTo address is empty");
             return false;
         }
         if (addr->is_tcp() && addr->host.find('/') != std::string::npos) {
-            r.warn(apath, "\"" + *text + "\" is read as TCP host \"" + addr->host + "\" port " +
-                              std::to_string(addr->port) +
-                              " (the text after the last ':' is a number) although it looks like a "
-                              "socket path; rename the socket if a path was meant");
+            r.warn(apath,
+                   "\"" + *text + "\" is read as TCP host \"" + addr->host + "\" port " +
+                       std::to_string(addr->port) +
+                       " (the text after the last ':' is a number) although it looks like a "
+                       "socket path; rename the socket if a path was meant");
         }
         if (addr->is_tcp() && addr->host.starts_with('[')) {
-            r.warn(apath, "brackets are kept in the host \"" + addr->host +
-                              "\" (cardano-tracer does the same) and will not resolve; write "
-                              "the IPv6 address without brackets");
+            r.warn(apath,
+                   "brackets are kept in the host \"" + addr->host +
+                       "\" (cardano-tracer does the same) and will not resolve; write "
+                       "the IPv6 address without brackets");
         }
         net.addresses.push_back(*addr);
         return true;
@@ -298,9 +304,11 @@ std::optional<endpoint> read_endpoint(reader& r, const json& v, const std::strin
         ok = false;
     }
     if (const json* port = r.required(v, "epPort", path)) {
-        auto p = r.uint(*port, reader::join(path, "epPort"), std::numeric_limits<std::uint64_t>::max());
+        auto p =
+            r.uint(*port, reader::join(path, "epPort"), std::numeric_limits<std::uint64_t>::max());
         if (p && (*p < 1 || *p > 65535)) {
-            r.error(reader::join(path, "epPort"), "must be between 1 and 65535, got " + std::to_string(*p));
+            r.error(reader::join(path, "epPort"),
+                    "must be between 1 and 65535, got " + std::to_string(*p));
             ok = false;
         } else if (p) {
             ep.port = static_cast<std::uint16_t>(*p);
@@ -323,8 +331,9 @@ std::optional<tls_certificate> read_tls(reader& r, const json& v, const std::str
     r.check_keys(v, "tlsCertificate", path);
     tls_certificate t;
     bool ok = true;
-    for (auto [key, dst] : {std::pair<std::string_view, std::string*>{"certificateFile", &t.certificate_file},
-                            {"certificateKeyFile", &t.certificate_key_file}}) {
+    for (auto [key, dst] :
+         {std::pair<std::string_view, std::string*>{"certificateFile", &t.certificate_file},
+          {"certificateKeyFile", &t.certificate_key_file}}) {
         const json* f = r.required(v, key, path);
         auto s = f ? r.string(*f, reader::join(path, key)) : std::nullopt;
         if (s && s->empty()) r.error(reader::join(path, key), "must not be empty");
@@ -350,22 +359,29 @@ std::optional<tls_certificate> read_tls(reader& r, const json& v, const std::str
     return t;
 }
 
-std::optional<forwarding_config> read_forwarding(reader& r, const json& v, const std::string& path) {
+std::optional<forwarding_config> read_forwarding(reader& r,
+                                                 const json& v,
+                                                 const std::string& path) {
     if (!v.is_array() || v.size() != 3) {
-        r.error(path, "expected a list of three elements [network, prefixes or null, options], got " + describe(v));
+        r.error(path,
+                "expected a list of three elements [network, prefixes or null, options], got " +
+                    describe(v));
         return std::nullopt;
     }
     forwarding_config f;
     auto net = read_network(r, v[0], path + "[0]");
     if (!net) return std::nullopt;
     if (net->m != network_config::mode::accept_at) {
-        r.error(path + "[0].tag", "only AcceptAt is supported for re-forwarding (cardano-tracer aborts on ConnectTo)");
+        r.error(
+            path + "[0].tag",
+            "only AcceptAt is supported for re-forwarding (cardano-tracer aborts on ConnectTo)");
         return std::nullopt;
     }
     f.network = *net;
     if (!v[1].is_null()) {
         if (!v[1].is_array()) {
-            r.error(path + "[1]", "expected null or a list of namespace prefixes, got " + describe(v[1]));
+            r.error(path + "[1]",
+                    "expected null or a list of namespace prefixes, got " + describe(v[1]));
             return std::nullopt;
         }
         std::vector<std::vector<std::string>> prefixes;
@@ -378,7 +394,8 @@ std::optional<forwarding_config> read_forwarding(reader& r, const json& v, const
             }
             std::vector<std::string> segs;
             for (std::size_t j = 0; j < p.size(); ++j) {
-                if (auto s = r.string(p[j], ppath + "[" + std::to_string(j) + "]")) segs.push_back(*s);
+                if (auto s = r.string(p[j], ppath + "[" + std::to_string(j) + "]"))
+                    segs.push_back(*s);
             }
             prefixes.push_back(std::move(segs));
         }
@@ -397,8 +414,10 @@ std::optional<forwarding_config> read_forwarding(reader& r, const json& v, const
         }
     }
     if (const json* vb = reader::field(v[2], "verbosity")) {
-        if (auto x = r.one_of(*vb, reader::join(opath, "verbosity"),
-                              std::array<std::pair<std::string_view, bool>, 2>{{{"Minimum", false}, {"Maximum", true}}})) {
+        if (auto x = r.one_of(*vb,
+                              reader::join(opath, "verbosity"),
+                              std::array<std::pair<std::string_view, bool>, 2>{
+                                  {{"Minimum", false}, {"Maximum", true}}})) {
             f.options.verbose_maximum = *x;
         }
     }
@@ -437,14 +456,19 @@ std::vector<logging_params> read_logging(reader& r,
         const json* root = r.required(e, "logRoot", ipath);
         const json* mode = r.required(e, "logMode", ipath);
         const json* fmt = r.required(e, "logFormat", ipath);
-        std::optional<std::string> root_s = root ? r.string(*root, ipath + ".logRoot") : std::nullopt;
-        auto mode_v = mode ? r.one_of(*mode, ipath + ".logMode",
+        std::optional<std::string> root_s =
+            root ? r.string(*root, ipath + ".logRoot") : std::nullopt;
+        auto mode_v = mode ? r.one_of(*mode,
+                                      ipath + ".logMode",
                                       std::array<std::pair<std::string_view, log_mode>, 2>{
-                                          {{"FileMode", log_mode::file_mode}, {"JournalMode", log_mode::journal_mode}}})
+                                          {{"FileMode", log_mode::file_mode},
+                                           {"JournalMode", log_mode::journal_mode}}})
                            : std::nullopt;
-        auto fmt_v = fmt ? r.one_of(*fmt, ipath + ".logFormat",
+        auto fmt_v = fmt ? r.one_of(*fmt,
+                                    ipath + ".logFormat",
                                     std::array<std::pair<std::string_view, log_format>, 2>{
-                                        {{"ForMachine", log_format::for_machine}, {"ForHuman", log_format::for_human}}})
+                                        {{"ForMachine", log_format::for_machine},
+                                         {"ForHuman", log_format::for_human}}})
                          : std::nullopt;
         if (!root_s || !mode_v || !fmt_v) ok = false;
         if (ok && *mode_v == log_mode::file_mode && root_s->empty()) {
@@ -482,7 +506,8 @@ std::optional<rotation_params> read_rotation(reader& r, const json& v, const std
         dst = static_cast<std::uint32_t>(*x);
     };
     positive_u32("rpFrequencySecs", rp.frequency_secs, false);
-    if (const json* f = reader::field(v, "rpFrequencySecs"); f && f->is_number() && rp.frequency_secs == 0) {
+    if (const json* f = reader::field(v, "rpFrequencySecs");
+        f && f->is_number() && rp.frequency_secs == 0) {
         r.error(reader::join(path, "rpFrequencySecs"), "must be greater than 0");
         ok = false;
     }
@@ -511,18 +536,21 @@ std::optional<rotation_params> read_rotation(reader& r, const json& v, const std
         if (hours) {
             // Still validate it, but say which one wins.
             if (r.uint(*hours, reader::join(path, "rpMaxAgeHours"))) {
-                r.warn(reader::join(path, "rpMaxAgeHours"), "ignored because rpMaxAgeMinutes is set");
+                r.warn(reader::join(path, "rpMaxAgeHours"),
+                       "ignored because rpMaxAgeMinutes is set");
             }
         }
     } else if (hours) {
-        if (auto x = r.uint(*hours, reader::join(path, "rpMaxAgeHours"),
+        if (auto x = r.uint(*hours,
+                            reader::join(path, "rpMaxAgeHours"),
                             std::numeric_limits<std::uint64_t>::max() / 60)) {
             rp.max_age_minutes = *x * 60;
         } else {
             ok = false;
         }
     }
-    for (auto [key, dst] : {std::pair<std::string_view, std::optional<std::uint64_t>*>{"rpMaxFilesNum", &rp.max_files_num},
+    for (auto [key, dst] : {std::pair<std::string_view, std::optional<std::uint64_t>*>{
+                                "rpMaxFilesNum", &rp.max_files_num},
                             {"rpMaxTotalBytes", &rp.max_total_bytes}}) {
         if (const json* f = reader::field(v, key)) {
             if (auto x = r.uint(*f, reader::join(path, key))) {
@@ -541,13 +569,16 @@ std::optional<rotation_params> read_rotation(reader& r, const json& v, const std
         if (auto b = r.boolean(*f, reader::join(path, "rpCompress"))) rp.compress = *b;
     }
     if (const json* f = reader::field(v, "rpRemoveIdleDirs")) {
-        if (auto b = r.boolean(*f, reader::join(path, "rpRemoveIdleDirs"))) rp.remove_idle_dirs = *b;
+        if (auto b = r.boolean(*f, reader::join(path, "rpRemoveIdleDirs")))
+            rp.remove_idle_dirs = *b;
     }
     if (!ok) return std::nullopt;
     return rp;
 }
 
-std::optional<std::map<std::string, std::string>> read_string_map(reader& r, const json& v, const std::string& path) {
+std::optional<std::map<std::string, std::string>> read_string_map(reader& r,
+                                                                  const json& v,
+                                                                  const std::string& path) {
     if (!v.is_object()) {
         r.error(path, "expected an object of strings, got " + describe(v));
         return std::nullopt;
@@ -564,8 +595,9 @@ void check_ports(reader& r, const tracer_config& c) {
     auto add = [&](std::string what, std::uint16_t port) {
         for (const auto& [other, p] : used) {
             if (p == port) {
-                r.error(what, "port " + std::to_string(port) + " is also used by " + other +
-                                  " (duplicate ports in config)");
+                r.error(what,
+                        "port " + std::to_string(port) + " is also used by " + other +
+                            " (duplicate ports in config)");
                 return;
             }
         }
@@ -595,7 +627,9 @@ load_result load_json(const json& root, const load_options& opts) {
     };
 
     if (!root.is_object()) {
-        r.error("", "the configuration must be an object (a YAML mapping or a JSON object), got " + describe(root));
+        r.error("",
+                "the configuration must be an object (a YAML mapping or a JSON object), got " +
+                    describe(root));
         return result;
     }
     r.check_keys(root, "", "");
@@ -616,7 +650,8 @@ load_result load_json(const json& root, const load_options& opts) {
         if (auto x = fail(r.uint(*v, "loRequestNum", 65535))) {
             if (*x == 0) {
                 r.error("loRequestNum",
-                        "must be greater than 0 (a blocking request for 0 objects makes the node spin)");
+                        "must be greater than 0 (a blocking request for 0 objects makes the node "
+                        "spin)");
                 ok = false;
             }
             c.lo_request_num = static_cast<std::uint16_t>(*x);
@@ -634,9 +669,10 @@ load_result load_json(const json& root, const load_options& opts) {
     if (const json* v = reader::field(root, "ekgRequestFull")) {
         if (auto x = fail(r.boolean(*v, "ekgRequestFull"))) c.ekg_request_full = *x;
     }
-    for (auto [key, dst] : {std::pair<std::string_view, std::optional<endpoint>*>{"hasEKG", &c.has_ekg},
-                            {"hasPrometheus", &c.has_prometheus},
-                            {"hasTimeseries", &c.has_timeseries}}) {
+    for (auto [key, dst] :
+         {std::pair<std::string_view, std::optional<endpoint>*>{"hasEKG", &c.has_ekg},
+          {"hasPrometheus", &c.has_prometheus},
+          {"hasTimeseries", &c.has_timeseries}}) {
         if (const json* v = reader::field(root, key)) {
             if (auto ep = fail(read_endpoint(r, *v, std::string(key)))) *dst = *ep;
         }
@@ -649,7 +685,11 @@ load_result load_json(const json& root, const load_options& opts) {
     }
     if (const json* v = r.required(root, "logging", "")) {
         const std::size_t before = result.diagnostics.size();
-        c.logging = read_logging(r, *v, "logging", opts.base_dir.empty() ? std::filesystem::current_path() : opts.base_dir);
+        c.logging =
+            read_logging(r,
+                         *v,
+                         "logging",
+                         opts.base_dir.empty() ? std::filesystem::current_path() : opts.base_dir);
         for (std::size_t i = before; i < result.diagnostics.size(); ++i) {
             if (result.diagnostics[i].lvl == diagnostic::level::error) ok = false;
         }
@@ -661,7 +701,8 @@ load_result load_json(const json& root, const load_options& opts) {
         if (auto rp = fail(read_rotation(r, *v, "rotation"))) c.rotation = *rp;
     }
     if (const json* v = reader::field(root, "verbosity")) {
-        if (auto x = fail(r.one_of(*v, "verbosity",
+        if (auto x = fail(r.one_of(*v,
+                                   "verbosity",
                                    std::array<std::pair<std::string_view, verbosity_level>, 3>{
                                        {{"Minimum", verbosity_level::minimum},
                                         {"ErrorsOnly", verbosity_level::errors_only},
@@ -681,14 +722,16 @@ load_result load_json(const json& root, const load_options& opts) {
                 c.metrics_help_ = *m;
             }
         } else {
-            r.error("metricsHelp", "expected a file path or an object of help texts, got " + describe(*v));
+            r.error("metricsHelp",
+                    "expected a file path or an object of help texts, got " + describe(*v));
             ok = false;
         }
     }
     if (const json* v = reader::field(root, "resourceFreq")) {
         if (auto x = fail(r.integer(*v, "resourceFreq"))) {
             if (*x <= 0) {
-                r.error("resourceFreq", "must be greater than 0 milliseconds (or null to turn it off)");
+                r.error("resourceFreq",
+                        "must be greater than 0 milliseconds (or null to turn it off)");
                 ok = false;
             } else {
                 c.resource_freq = static_cast<std::uint64_t>(*x);
@@ -705,7 +748,8 @@ load_result load_json(const json& root, const load_options& opts) {
         if (s) {
             static const std::regex octal("0?[0-7]{3}");
             if (!std::regex_match(*s, octal)) {
-                r.error("socketMode", "expected an octal file mode such as \"0660\", got " + describe(*v));
+                r.error("socketMode",
+                        "expected an octal file mode such as \"0660\", got " + describe(*v));
                 ok = false;
             } else {
                 c.socket_mode = static_cast<unsigned>(std::stoul(*s, nullptr, 8));
@@ -729,7 +773,8 @@ load_result load_json(const json& root, const load_options& opts) {
     positive("writerQueueBatches", 1'000'000, c.writer_queue_batches);
     positive("ioThreads", 64, c.io_threads);
     if (c.max_ingress_bytes < c.max_message_bytes) {
-        r.error("maxIngressBytes", "must be at least maxMessageBytes (" + std::to_string(c.max_message_bytes) + ")");
+        r.error("maxIngressBytes",
+                "must be at least maxMessageBytes (" + std::to_string(c.max_message_bytes) + ")");
         ok = false;
     }
     if (const json* v = reader::field(root, "leadingEmptyLine")) {
@@ -747,9 +792,10 @@ load_result load_json(const json& root, const load_options& opts) {
 
     // Cross-field checks.
     check_ports(r, c);
-    for (auto [name, ep] : {std::pair<std::string_view, const std::optional<endpoint>*>{"hasEKG", &c.has_ekg},
-                            {"hasPrometheus", &c.has_prometheus},
-                            {"hasTimeseries", &c.has_timeseries}}) {
+    for (auto [name, ep] :
+         {std::pair<std::string_view, const std::optional<endpoint>*>{"hasEKG", &c.has_ekg},
+          {"hasPrometheus", &c.has_prometheus},
+          {"hasTimeseries", &c.has_timeseries}}) {
         if (*ep && (*ep)->force_ssl && !c.tls_certificate_) {
             r.error(std::string(name) + ".epForceSSL",
                     "requires tlsCertificate (cardano-tracer would silently serve plain HTTP)");
@@ -759,8 +805,10 @@ load_result load_json(const json& root, const load_options& opts) {
     if (opts.strict) {
         for (auto& d : result.diagnostics) d.lvl = diagnostic::level::error;
     }
-    const bool any_error = std::any_of(result.diagnostics.begin(), result.diagnostics.end(),
-                                       [](const diagnostic& d) { return d.lvl == diagnostic::level::error; });
+    const bool any_error =
+        std::any_of(result.diagnostics.begin(), result.diagnostics.end(), [](const diagnostic& d) {
+            return d.lvl == diagnostic::level::error;
+        });
     if (ok && !any_error) result.config = std::move(c);
     return result;
 }
@@ -769,10 +817,16 @@ load_result load_json(const json& root, const load_options& opts) {
 
 std::string diagnostic::to_string() const { return path.empty() ? message : path + ": " + message; }
 
-std::string address::to_string() const { return is_tcp() ? host + ":" + std::to_string(port) : path; }
+std::string address::to_string() const {
+    return is_tcp() ? host + ":" + std::to_string(port) : path;
+}
 
-std::string_view to_string(log_mode m) { return m == log_mode::file_mode ? "FileMode" : "JournalMode"; }
-std::string_view to_string(log_format f) { return f == log_format::for_machine ? "ForMachine" : "ForHuman"; }
+std::string_view to_string(log_mode m) {
+    return m == log_mode::file_mode ? "FileMode" : "JournalMode";
+}
+std::string_view to_string(log_format f) {
+    return f == log_format::for_machine ? "ForMachine" : "ForHuman";
+}
 std::string_view to_string(verbosity_level v) {
     switch (v) {
         case verbosity_level::minimum:
@@ -792,7 +846,9 @@ std::optional<address> parse_address(std::string_view text) {
         unsigned long port = 0;
         auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
         if (!port_text.empty() && ec == std::errc() && p == port_text.data() + port_text.size() &&
-            port <= 65535 && std::all_of(port_text.begin(), port_text.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+            port <= 65535 && std::all_of(port_text.begin(), port_text.end(), [](char ch) {
+                return ch >= '0' && ch <= '9';
+            })) {
             address a;
             a.k = address::kind::tcp;
             a.host = std::string(text.substr(0, colon));
@@ -814,8 +870,8 @@ load_result load_string(std::string_view text, const load_options& opts) {
     } catch (const YAML::Exception& e) {
         load_result r;
         std::ostringstream msg;
-        msg << "invalid YAML/JSON at line " << (e.mark.line + 1) << ", column " << (e.mark.column + 1)
-            << ": " << e.msg;
+        msg << "invalid YAML/JSON at line " << (e.mark.line + 1) << ", column "
+            << (e.mark.column + 1) << ": " << e.msg;
         r.diagnostics.push_back({diagnostic::level::error, "", msg.str()});
         return r;
     }
@@ -826,7 +882,8 @@ load_result load_file(const std::filesystem::path& file, const load_options& opt
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         load_result r;
-        r.diagnostics.push_back({diagnostic::level::error, "", "cannot read the configuration file " + file.string()});
+        r.diagnostics.push_back(
+            {diagnostic::level::error, "", "cannot read the configuration file " + file.string()});
         return r;
     }
     std::ostringstream ss;

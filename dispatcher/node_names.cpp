@@ -6,7 +6,8 @@ namespace ct::dispatcher {
 namespace {
 
 void erase_all(std::string& s, std::string_view what) {
-    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos)) s.erase(pos, what.size());
+    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos))
+        s.erase(pos, what.size());
 }
 
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
@@ -36,7 +37,8 @@ std::string node_id_from_rendering(std::string_view rendering) {
 }
 
 std::string node_id_for_accepted_path(std::string_view listen_path, std::uint64_t n) {
-    return node_id_from_rendering("LocalAddress \"" + std::string(listen_path) + "@" + std::to_string(n) + "\"");
+    return node_id_from_rendering("LocalAddress \"" + std::string(listen_path) + "@" +
+                                  std::to_string(n) + "\"");
 }
 
 std::string node_id_for_connected_path(std::string_view path) {
@@ -50,7 +52,8 @@ std::string sanitize_node_name(std::string_view name) {
     s.reserve(name.size());
     for (char c : name) {
         if (c == '*' || c == '?') continue;
-        if (c == '"' || c == '\'' || c == ':' || c == '@' || std::isspace(static_cast<unsigned char>(c))) {
+        if (c == '"' || c == '\'' || c == ':' || c == '@' ||
+            std::isspace(static_cast<unsigned char>(c))) {
             s.push_back('_');
         } else {
             s.push_back(c);

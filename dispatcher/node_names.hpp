@@ -37,13 +37,13 @@ std::string slugify(std::string_view name);
 /// taken too. Names are settled before anything is written, so no batch can land in another
 /// node's files.
 class node_name_registry {
-public:
+  public:
     /// Returns the name assigned to `node_id`.
     std::string claim(const std::string& preferred, const std::string& node_id);
     void release(const std::string& node_id);
     std::size_t size() const;
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::map<std::string, std::string> owner_of_name_;  // name -> node id
     std::map<std::string, std::string> name_of_node_;   // node id -> name

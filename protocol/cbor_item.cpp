@@ -48,7 +48,8 @@ struct scanner {
         if (buf.size() - pos < 1 + extra) return short_by(pos + 1 + extra);
         if (extra) {
             arg = 0;
-            for (std::size_t k = 0; k < extra; ++k) arg = (arg << 8) | static_cast<unsigned char>(buf[pos + 1 + k]);
+            for (std::size_t k = 0; k < extra; ++k)
+                arg = (arg << 8) | static_cast<unsigned char>(buf[pos + 1 + k]);
         }
         pos += 1 + extra;
         return step::ok;
@@ -74,7 +75,8 @@ struct scanner {
                             ++pos;
                             return step::ok;
                         }
-                        if ((b >> 5) != major || (b & 0x1f) == 31) return fail(errc::malformed_cbor);
+                        if ((b >> 5) != major || (b & 0x1f) == 31)
+                            return fail(errc::malformed_cbor);
                         if (auto s = item(depth - 1); s != step::ok) return s;
                     }
                 }

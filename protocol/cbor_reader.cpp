@@ -317,7 +317,8 @@ std::error_code cbor_reader::skip(int depth_limit) {
                     if (at_end()) return errc::truncated;
                     const auto chunk_major = static_cast<unsigned char>(buf_[pos_]) >> 5;
                     if (static_cast<int>(chunk_major) != major) return errc::malformed_cbor;
-                    if ((static_cast<unsigned char>(buf_[pos_]) & 0x1f) == 31) return errc::malformed_cbor;
+                    if ((static_cast<unsigned char>(buf_[pos_]) & 0x1f) == 31)
+                        return errc::malformed_cbor;
                     if (auto ec = skip(depth_limit - 1)) return ec;
                 }
                 return read_break();

@@ -16,7 +16,7 @@ namespace ct::protocol {
 bool valid_utf8(std::string_view s);
 
 class cbor_reader {
-public:
+  public:
     explicit cbor_reader(std::string_view buf) : buf_(buf) {}
 
     std::size_t position() const { return pos_; }
@@ -50,7 +50,7 @@ public:
     /// Skips one complete data item.
     std::error_code skip(int depth_limit = 64);
 
-private:
+  private:
     std::error_code read_head(int& major, std::uint64_t& arg, bool& indefinite);
 
     std::string_view buf_;

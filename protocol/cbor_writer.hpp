@@ -9,7 +9,7 @@
 namespace ct::protocol {
 
 class cbor_writer {
-public:
+  public:
     explicit cbor_writer(std::string& out) : out_(out) {}
 
     void uint(std::uint64_t v) { head(0, v); }
@@ -48,7 +48,7 @@ public:
         return true;
     }
 
-private:
+  private:
     void head(std::uint8_t major, std::uint64_t v) {
         const auto m = static_cast<std::uint8_t>(major << 5);
         if (v < 24) {

@@ -40,8 +40,9 @@ std::error_code demuxer::feed(std::string_view bytes) {
         payload_left_ -= take;
         bytes.remove_prefix(take);
         if (backlog_ > limits_.max_backlog_bytes) return errc::backlog_too_large;
-        const std::size_t limit = payload_protocol_ == mini_protocol::handshake ? max_handshake_message_bytes
-                                                                                : limits_.max_message_bytes;
+        const std::size_t limit = payload_protocol_ == mini_protocol::handshake
+                                      ? max_handshake_message_bytes
+                                      : limits_.max_message_bytes;
         if (s.current_len == 0 && s.buf.size() - s.start > limit &&
             !scan_cbor_item(std::string_view(s.buf).substr(s.start), limit).complete()) {
             return errc::message_too_large;
@@ -56,8 +57,8 @@ result<std::optional<std::string_view>> demuxer::next_message(std::uint16_t prot
     const std::string_view pending = std::string_view(s.buf).substr(s.start);
     if (s.current_len > 0) return std::optional<std::string_view>(pending.substr(0, s.current_len));
     if (pending.empty() || s.buf.size() < s.scan_at_size) return std::optional<std::string_view>();
-    const std::size_t limit =
-        protocol == mini_protocol::handshake ? max_handshake_message_bytes : limits_.max_message_bytes;
+    const std::size_t limit = protocol == mini_protocol::handshake ? max_handshake_message_bytes
+                                                                   : limits_.max_message_bytes;
     const auto scan = scan_cbor_item(pending, limit);
     if (scan.error) return scan.error;
     if (!scan.complete()) {

@@ -24,7 +24,7 @@ struct demux_limits {
 };
 
 class demuxer {
-public:
+  public:
     /// `local_is_initiator`: we opened the connection, so the peer's SDUs must carry M=1.
     demuxer(bool local_is_initiator, demux_limits limits = {});
 
@@ -43,7 +43,7 @@ public:
     std::size_t backlog_bytes() const { return backlog_; }
     std::uint64_t sdus_received() const { return sdus_; }
 
-private:
+  private:
     struct stream {
         std::string buf;
         std::size_t start = 0;         // first unconsumed byte

@@ -37,8 +37,8 @@ std::string describe_message(std::uint16_t protocol, std::string_view msg) {
             if (tag == 1) {
                 auto req = decode_trace_objects_request(msg);
                 if (!req) return "MsgTraceObjectsRequest (undecodable)";
-                return std::string("MsgTraceObjectsRequest ") + (req->blocking ? "blocking " : "non-blocking ") +
-                       std::to_string(req->count);
+                return std::string("MsgTraceObjectsRequest ") +
+                       (req->blocking ? "blocking " : "non-blocking ") + std::to_string(req->count);
             }
             if (tag == 2) return "MsgDone";
             if (tag == 3) {
@@ -66,7 +66,8 @@ std::string describe_message(std::uint16_t protocol, std::string_view msg) {
                 if (decode_data_points_reply(msg, v)) return "MsgDataPointsReply (undecodable)";
                 std::string s = "MsgDataPointsReply [";
                 for (std::size_t i = 0; i < v.values.size(); ++i) {
-                    s += (i ? ", " : "") + std::string(v.values[i].first) + (v.values[i].second ? "" : " (absent)");
+                    s += (i ? ", " : "") + std::string(v.values[i].first) +
+                         (v.values[i].second ? "" : " (absent)");
                 }
                 return s + "]";
             }

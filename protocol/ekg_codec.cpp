@@ -5,9 +5,9 @@
 
 namespace ct::protocol {
 
-#define CT_TRY(expr)                        \
-    do {                                    \
-        if (auto ec_ = (expr)) return ec_;  \
+#define CT_TRY(expr)                       \
+    do {                                   \
+        if (auto ec_ = (expr)) return ec_; \
     } while (0)
 
 std::string encode_ekg_request(ekg_request_kind kind) {

@@ -6,7 +6,7 @@ namespace ct::protocol {
 namespace {
 
 class category : public std::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "forwarding-protocol"; }
     std::string message(int ev) const override {
         switch (static_cast<errc>(ev)) {

@@ -33,7 +33,7 @@ std::error_code make_error_code(errc e);
 /// A value or an error (std::expected is C++23). `if (!r)` tests for the error.
 template <typename T>
 class result {
-public:
+  public:
     result(T value) : v_(std::move(value)) {}
     result(std::error_code ec) : v_(ec) {}
     result(errc e) : v_(make_error_code(e)) {}
@@ -44,7 +44,7 @@ public:
     const T* operator->() const { return &std::get<0>(v_); }
     std::error_code error() const { return v_.index() == 1 ? std::get<1>(v_) : std::error_code{}; }
 
-private:
+  private:
     std::variant<T, std::error_code> v_;
 };
 

@@ -92,7 +92,8 @@ handshake_decision decide_handshake(std::string_view proposal, std::uint32_t loc
     };
     cbor_reader r(proposal);
     std::uint64_t len, tag, entries;
-    if (r.read_definite_array(len) || r.read_uint(tag)) return undecodable("not a handshake message");
+    if (r.read_definite_array(len) || r.read_uint(tag))
+        return undecodable("not a handshake message");
     if (tag != 0 || len != 2) return undecodable("expected MsgProposeVersions");
     if (auto ec = r.read_definite_map(entries)) return undecodable(ec.message());
 
@@ -120,7 +121,8 @@ handshake_decision decide_handshake(std::string_view proposal, std::uint32_t loc
 
     if (!v1_data) {
         d.reply_payload = refuse(0, {});
-        d.refuse_reason = "VersionMismatch: the node proposed no version this tracer knows (ours: [1])";
+        d.refuse_reason =
+            "VersionMismatch: the node proposed no version this tracer knows (ours: [1])";
         return d;
     }
     cbor_reader vr(*v1_data);
@@ -168,7 +170,8 @@ handshake_check check_handshake_reply(std::string_view reply, std::uint32_t loca
             return c;
         }
         if (magic != local_magic) {
-            c.reason = "the node accepted with another network magic: " + magic_mismatch_text(local_magic, magic);
+            c.reason = "the node accepted with another network magic: " +
+                       magic_mismatch_text(local_magic, magic);
             return c;
         }
         c.accepted = true;
@@ -186,7 +189,8 @@ handshake_check check_handshake_reply(std::string_view reply, std::uint32_t loca
             std::uint64_t version;
             std::string_view text;
             if (rlen == 3 && !r.read_uint(version) && !r.read_text(text)) {
-                c.reason = std::string("refused: ") + (rtag == 1 ? "HandshakeDecodeError: " : "") + std::string(text);
+                c.reason = std::string("refused: ") + (rtag == 1 ? "HandshakeDecodeError: " : "") +
+                           std::string(text);
             } else {
                 c.reason = "refused (reason undecodable)";
             }

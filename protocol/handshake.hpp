@@ -16,7 +16,8 @@ std::string encode_accept_version(std::uint32_t magic);
 /// Server side: what to answer to a proposal.
 struct handshake_decision {
     bool accepted = false;
-    std::string reply_payload;  // MsgAcceptVersion or MsgRefuse; empty if the proposal did not decode
+    std::string
+        reply_payload;  // MsgAcceptVersion or MsgRefuse; empty if the proposal did not decode
     std::string refuse_reason;  // readable reason when refused
 };
 handshake_decision decide_handshake(std::string_view proposal, std::uint32_t local_magic);

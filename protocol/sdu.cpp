@@ -5,7 +5,8 @@
 namespace ct::protocol {
 
 void encode_sdu_header(const sdu_header& h, char out[sdu_header_size]) {
-    const std::uint16_t word = static_cast<std::uint16_t>((h.protocol & 0x7fff) | (h.from_responder ? 0x8000 : 0));
+    const std::uint16_t word =
+        static_cast<std::uint16_t>((h.protocol & 0x7fff) | (h.from_responder ? 0x8000 : 0));
     out[0] = static_cast<char>(h.timestamp_us >> 24);
     out[1] = static_cast<char>(h.timestamp_us >> 16);
     out[2] = static_cast<char>(h.timestamp_us >> 8);
@@ -17,7 +18,9 @@ void encode_sdu_header(const sdu_header& h, char out[sdu_header_size]) {
 }
 
 sdu_header decode_sdu_header(const char in[sdu_header_size]) {
-    const auto b = [&](int i) { return static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])); };
+    const auto b = [&](int i) {
+        return static_cast<std::uint32_t>(static_cast<unsigned char>(in[i]));
+    };
     sdu_header h;
     h.timestamp_us = (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
     const std::uint32_t word = (b(4) << 8) | b(5);

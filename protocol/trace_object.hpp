@@ -9,10 +9,19 @@
 
 namespace ct::protocol {
 
-enum class severity : std::uint8_t { debug, info, notice, warning, error, critical, alert, emergency };
+enum class severity : std::uint8_t {
+    debug,
+    info,
+    notice,
+    warning,
+    error,
+    critical,
+    alert,
+    emergency
+};
 enum class detail_level : std::uint8_t { minimal, normal, detailed, maximum };
 
-std::string_view severity_name(severity s);         // "Debug" … "Emergency"
+std::string_view severity_name(severity s);  // "Debug" … "Emergency"
 std::optional<severity> parse_severity(std::string_view name);
 std::string_view detail_level_name(detail_level d);  // "DMinimal" … "DMaximum"
 
@@ -47,8 +56,15 @@ struct trace_object {
     bool operator==(const trace_object&) const = default;
 
     trace_object_view view() const {
-        return {human.has_value(), human ? std::string_view(*human) : std::string_view(),
-                machine, ns, sev, detail, at, host, thread};
+        return {human.has_value(),
+                human ? std::string_view(*human) : std::string_view(),
+                machine,
+                ns,
+                sev,
+                detail,
+                at,
+                host,
+                thread};
     }
 };
 

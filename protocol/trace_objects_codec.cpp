@@ -11,11 +11,12 @@ namespace {
 
 constexpr std::array<std::string_view, 8> severity_names = {
     "Debug", "Info", "Notice", "Warning", "Error", "Critical", "Alert", "Emergency"};
-constexpr std::array<std::string_view, 4> detail_names = {"DMinimal", "DNormal", "DDetailed", "DMaximum"};
+constexpr std::array<std::string_view, 4> detail_names = {
+    "DMinimal", "DNormal", "DDetailed", "DMaximum"};
 
-#define CT_TRY(expr)                        \
-    do {                                    \
-        if (auto ec_ = (expr)) return ec_;  \
+#define CT_TRY(expr)                       \
+    do {                                   \
+        if (auto ec_ = (expr)) return ec_; \
     } while (0)
 
 // A Generic nullary constructor: `[i]` with i < n.
@@ -68,7 +69,9 @@ std::optional<severity> parse_severity(std::string_view name) {
     return std::nullopt;
 }
 
-std::string_view detail_level_name(detail_level d) { return detail_names[static_cast<std::size_t>(d)]; }
+std::string_view detail_level_name(detail_level d) {
+    return detail_names[static_cast<std::size_t>(d)];
+}
 
 std::string encode_trace_objects_request(bool blocking, std::uint16_t count) {
     std::string out;
@@ -175,7 +178,8 @@ result<trace_objects_request> decode_trace_objects_request(std::string_view msg)
     return req;
 }
 
-std::error_code trace_objects_reply_decoder::decode(std::string_view msg, std::vector<trace_object_view>& out) {
+std::error_code trace_objects_reply_decoder::decode(std::string_view msg,
+                                                    std::vector<trace_object_view>& out) {
     out.clear();
     joined_.clear();
     cbor_reader r(msg);

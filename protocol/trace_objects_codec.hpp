@@ -34,13 +34,13 @@ struct trace_objects_request {
 result<trace_objects_request> decode_trace_objects_request(std::string_view msg);
 
 class trace_objects_reply_decoder {
-public:
+  public:
     /// Decodes MsgTraceObjectsReply into `out` (cleared first). Views point into `msg`, or into
     /// this decoder for namespaces of old nodes sent as several segments; they stay valid until
     /// the next decode() call or the end of `msg`'s buffer.
     std::error_code decode(std::string_view msg, std::vector<trace_object_view>& out);
 
-private:
+  private:
     std::deque<std::string> joined_;
 };
 

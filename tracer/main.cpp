@@ -4,8 +4,8 @@
 #include <memory>
 
 #include "config/config.hpp"
-#include "config/load.hpp"
 #include "config/emit.hpp"
+#include "config/load.hpp"
 #include "tracer/core/cli.hpp"
 #include "tracer/core/endpoints.hpp"
 #include "tracer/core/self_log.hpp"

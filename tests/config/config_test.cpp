@@ -25,7 +25,9 @@ logging:
 
 std::string with(const std::string& extra) { return minimal + extra; }
 
-bool has_diag(const load_result& r, const std::string& path, const std::string& fragment,
+bool has_diag(const load_result& r,
+              const std::string& path,
+              const std::string& fragment,
               diagnostic::level lvl = diagnostic::level::error) {
     return std::any_of(r.diagnostics.begin(), r.diagnostics.end(), [&](const diagnostic& d) {
         return d.lvl == lvl && d.path == path && d.message.find(fragment) != std::string::npos;
@@ -79,12 +81,14 @@ TEST(ConfigLoad, RotationDefaultsAndHoursFallback) {
     EXPECT_FALSE(r.config->rotation->max_files_num);
     EXPECT_FALSE(r.config->rotation->compress);
 
-    auto h = load_string(with("rotation: { rpLogLimitBytes: 1000, rpKeepFilesNum: 3, rpMaxAgeHours: 2 }\n"));
+    auto h = load_string(
+        with("rotation: { rpLogLimitBytes: 1000, rpKeepFilesNum: 3, rpMaxAgeHours: 2 }\n"));
     ASSERT_TRUE(h.ok()) << dump(h);
     EXPECT_EQ(h.config->rotation->max_age_minutes, 120u);
 
-    auto both = load_string(
-        with("rotation: { rpLogLimitBytes: 1000, rpKeepFilesNum: 3, rpMaxAgeHours: 2, rpMaxAgeMinutes: 7 }\n"));
+    auto both =
+        load_string(with("rotation: { rpLogLimitBytes: 1000, rpKeepFilesNum: 3, rpMaxAgeHours: 2, "
+                         "rpMaxAgeMinutes: 7 }\n"));
     ASSERT_TRUE(both.ok()) << dump(both);
     EXPECT_EQ(both.config->rotation->max_age_minutes, 7u);
     EXPECT_TRUE(has_diag(both, "rotation.rpMaxAgeHours", "ignored", diagnostic::level::warning));
@@ -99,7 +103,8 @@ network: { tag: AcceptAt, contents: "tracer.sock" }
 logging:
 - { logRoot: "logs/./m", logMode: FileMode, logFormat: ForMachine }
 - { logRoot: "logs/m", logMode: FileMode, logFormat: ForMachine }
-)", o);
+)",
+                         o);
     ASSERT_TRUE(r.ok()) << dump(r);
     ASSERT_EQ(r.config->logging.size(), 1u) << "exact duplicates are removed";
     EXPECT_EQ(r.config->logging[0].log_root, "/srv/tracer/logs/m");
@@ -130,16 +135,19 @@ TEST_P(ConfigValidation, NamesFieldAndProblem) {
     const auto& c = GetParam();
     auto r = load_string(c.yaml);
     EXPECT_FALSE(r.ok());
-    EXPECT_TRUE(has_diag(r, c.path, c.fragment)) << "want " << c.path << ": " << c.fragment << "\ngot:\n"
-                                                 << dump(r);
+    EXPECT_TRUE(has_diag(r, c.path, c.fragment))
+        << "want " << c.path << ": " << c.fragment << "\ngot:\n"
+        << dump(r);
 }
 
 const std::string net = "network: { tag: AcceptAt, contents: \"/tmp/f.sock\" }\n";
-const std::string logs = "logging: [ { logRoot: /tmp/l, logMode: FileMode, logFormat: ForMachine } ]\n";
+const std::string logs =
+    "logging: [ { logRoot: /tmp/l, logMode: FileMode, logFormat: ForMachine } ]\n";
 const std::string base = "networkMagic: 1\n" + net + logs;
 
 INSTANTIATE_TEST_SUITE_P(
-    Cases, ConfigValidation,
+    Cases,
+    ConfigValidation,
     ::testing::Values(
         bad_case{net + logs, "networkMagic", "is required"},
         bad_case{"networkMagic: 4294967296\n" + net + logs, "networkMagic", "at most 4294967295"},
@@ -147,68 +155,111 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"networkMagic: 1\n" + logs, "network", "is required"},
         bad_case{"networkMagic: 1\n" + net, "logging", "is required"},
         bad_case{"networkMagic: 1\n" + net + "logging: []\n", "logging", "at least one"},
-        bad_case{"networkMagic: 1\nnetwork: { tag: Listen, contents: x }\n" + logs, "network.tag",
+        bad_case{"networkMagic: 1\nnetwork: { tag: Listen, contents: x }\n" + logs,
+                 "network.tag",
                  "expected one of AcceptAt, ConnectTo"},
-        bad_case{"networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"\" }\n" + logs, "network.contents",
+        bad_case{"networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"\" }\n" + logs,
+                 "network.contents",
                  "AcceptAt is empty"},
-        bad_case{"networkMagic: 1\nnetwork: { tag: ConnectTo, contents: [] }\n" + logs, "network.contents",
+        bad_case{"networkMagic: 1\nnetwork: { tag: ConnectTo, contents: [] }\n" + logs,
+                 "network.contents",
                  "ConnectTo are empty"},
         bad_case{"networkMagic: 1\nnetwork: { tag: ConnectTo, contents: \"/x\" }\n" + logs,
-                 "network.contents", "expected a list"},
+                 "network.contents",
+                 "expected a list"},
         bad_case{base + "loRequestNum: 0\n", "loRequestNum", "must be greater than 0"},
         bad_case{base + "loRequestNum: 70000\n", "loRequestNum", "at most 65535"},
-        bad_case{base + "loRequestNum: \"10\"\n", "loRequestNum", "expected an unsigned integer, got string \"10\""},
+        bad_case{base + "loRequestNum: \"10\"\n",
+                 "loRequestNum",
+                 "expected an unsigned integer, got string \"10\""},
         bad_case{base + "ekgRequestFreq: 0\n", "ekgRequestFreq", "greater than 0"},
         bad_case{base + "ekgRequestFull: yes\n", "ekgRequestFull", "expected true or false"},
-        bad_case{base + "rotation: { rpLogLimitBytes: 0, rpKeepFilesNum: 1 }\n", "rotation.rpLogLimitBytes",
+        bad_case{base + "rotation: { rpLogLimitBytes: 0, rpKeepFilesNum: 1 }\n",
+                 "rotation.rpLogLimitBytes",
                  "must be greater than 0"},
-        bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpFrequencySecs: 0 }\n",
-                 "rotation.rpFrequencySecs", "must be greater than 0"},
-        bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpFrequencySecs: \"30\" }\n",
-                 "rotation.rpFrequencySecs", "expected an unsigned integer, got string \"30\""},
-        bad_case{base + "rotation: { rpLogLimitBytes: 10 }\n", "rotation.rpKeepFilesNum", "is required"},
-        bad_case{base + "rotation: { rpKeepFilesNum: 1 }\n", "rotation.rpLogLimitBytes", "is required"},
+        bad_case{
+            base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpFrequencySecs: 0 }\n",
+            "rotation.rpFrequencySecs",
+            "must be greater than 0"},
+        bad_case{
+            base +
+                "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpFrequencySecs: \"30\" }\n",
+            "rotation.rpFrequencySecs",
+            "expected an unsigned integer, got string \"30\""},
+        bad_case{
+            base + "rotation: { rpLogLimitBytes: 10 }\n", "rotation.rpKeepFilesNum", "is required"},
+        bad_case{
+            base + "rotation: { rpKeepFilesNum: 1 }\n", "rotation.rpLogLimitBytes", "is required"},
         bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpMaxFilesNum: 0 }\n",
-                 "rotation.rpMaxFilesNum", "greater than 0"},
+                 "rotation.rpMaxFilesNum",
+                 "greater than 0"},
         bad_case{base + "resourceFreq: 0\n", "resourceFreq", "greater than 0"},
         bad_case{base + "resourceFreq: -5\n", "resourceFreq", "greater than 0"},
-        bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: 0 }\n", "hasEKG.epPort", "between 1 and 65535"},
-        bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: 70000 }\n", "hasEKG.epPort", "between 1 and 65535"},
-        bad_case{base + "hasEKG: { epHost: \"\", epPort: 3000 }\n", "hasEKG.epHost", "must not be empty"},
+        bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: 0 }\n",
+                 "hasEKG.epPort",
+                 "between 1 and 65535"},
+        bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: 70000 }\n",
+                 "hasEKG.epPort",
+                 "between 1 and 65535"},
+        bad_case{base + "hasEKG: { epHost: \"\", epPort: 3000 }\n",
+                 "hasEKG.epHost",
+                 "must not be empty"},
         bad_case{base + "hasPrometheus: { epHost: h }\n", "hasPrometheus.epPort", "is required"},
-        bad_case{base + "hasEKG: { epHost: a, epPort: 3000 }\nhasPrometheus: { epHost: b, epPort: 3000 }\n",
-                 "hasPrometheus.epPort", "also used by hasEKG.epPort"},
-        bad_case{base + "hasEKG: { epHost: a, epPort: 3000 }\nhasTimeseries: { epHost: b, epPort: 3000 }\n",
-                 "hasTimeseries.epPort", "also used by hasEKG.epPort"},
-        bad_case{"networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"0.0.0.0:3000\" }\n" + logs +
-                     "hasPrometheus: { epHost: b, epPort: 3000 }\n",
-                 "hasPrometheus.epPort", "also used by network.contents"},
+        bad_case{
+            base +
+                "hasEKG: { epHost: a, epPort: 3000 }\nhasPrometheus: { epHost: b, epPort: 3000 }\n",
+            "hasPrometheus.epPort",
+            "also used by hasEKG.epPort"},
+        bad_case{
+            base +
+                "hasEKG: { epHost: a, epPort: 3000 }\nhasTimeseries: { epHost: b, epPort: 3000 }\n",
+            "hasTimeseries.epPort",
+            "also used by hasEKG.epPort"},
+        bad_case{"networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"0.0.0.0:3000\" }\n" +
+                     logs + "hasPrometheus: { epHost: b, epPort: 3000 }\n",
+                 "hasPrometheus.epPort",
+                 "also used by network.contents"},
         bad_case{base + "hasPrometheus: { epHost: b, epPort: 3000, epForceSSL: true }\n",
-                 "hasPrometheus.epForceSSL", "requires tlsCertificate"},
-        bad_case{base + "tlsCertificate: { certificateFile: /c.pem }\n", "tlsCertificate.certificateKeyFile",
+                 "hasPrometheus.epForceSSL",
+                 "requires tlsCertificate"},
+        bad_case{base + "tlsCertificate: { certificateFile: /c.pem }\n",
+                 "tlsCertificate.certificateKeyFile",
                  "is required"},
         bad_case{base + "hasForwarding: [ { tag: ConnectTo, contents: [\"/x\"] }, null, {} ]\n",
-                 "hasForwarding[0].tag", "only AcceptAt"},
-        bad_case{base + "hasForwarding: [ { tag: AcceptAt, contents: \"/x\" }, null ]\n", "hasForwarding",
+                 "hasForwarding[0].tag",
+                 "only AcceptAt"},
+        bad_case{base + "hasForwarding: [ { tag: AcceptAt, contents: \"/x\" }, null ]\n",
+                 "hasForwarding",
                  "three elements"},
-        bad_case{base + "verbosity: Loud\n", "verbosity", "expected one of Minimum, ErrorsOnly, Maximum"},
-        bad_case{"networkMagic: 1\n" + net + "logging: [ { logRoot: \"\", logMode: FileMode, logFormat: ForMachine } ]\n",
-                 "logging[0].logRoot", "must not be empty"},
-        bad_case{"networkMagic: 1\n" + net + "logging: [ { logRoot: /l, logMode: Files, logFormat: ForMachine } ]\n",
-                 "logging[0].logMode", "expected one of FileMode, JournalMode"},
+        bad_case{base + "verbosity: Loud\n",
+                 "verbosity",
+                 "expected one of Minimum, ErrorsOnly, Maximum"},
+        bad_case{"networkMagic: 1\n" + net +
+                     "logging: [ { logRoot: \"\", logMode: FileMode, logFormat: ForMachine } ]\n",
+                 "logging[0].logRoot",
+                 "must not be empty"},
+        bad_case{"networkMagic: 1\n" + net +
+                     "logging: [ { logRoot: /l, logMode: Files, logFormat: ForMachine } ]\n",
+                 "logging[0].logMode",
+                 "expected one of FileMode, JournalMode"},
         bad_case{"networkMagic: 1\n" + net + "logging: [ { logRoot: /l, logMode: FileMode } ]\n",
-                 "logging[0].logFormat", "is required"},
+                 "logging[0].logFormat",
+                 "is required"},
         bad_case{base + "metricsHelp: 5\n", "metricsHelp", "expected a file path or an object"},
-        bad_case{base + "prometheusLabels: { a: [1] }\n", "prometheusLabels.a", "expected a string"},
+        bad_case{
+            base + "prometheusLabels: { a: [1] }\n", "prometheusLabels.a", "expected a string"},
         bad_case{base + "socketMode: \"rw\"\n", "socketMode", "octal"},
         bad_case{base + "ioThreads: 0\n", "ioThreads", "greater than 0"},
-        bad_case{base + "maxMessageBytes: 100\nmaxIngressBytes: 10\n", "maxIngressBytes", "at least maxMessageBytes"},
+        bad_case{base + "maxMessageBytes: 100\nmaxIngressBytes: 10\n",
+                 "maxIngressBytes",
+                 "at least maxMessageBytes"},
         bad_case{"networkMagic: [1\n", "", "invalid YAML/JSON at line"},
         bad_case{"- 1\n- 2\n", "", "must be an object"}));
 
 TEST(ConfigValidation, ReportsEveryProblemAtOnce) {
-    auto r = load_string(base +
-                         "loRequestNum: 0\nresourceFreq: 0\nrotation: { rpLogLimitBytes: 0, rpKeepFilesNum: 1 }\n");
+    auto r = load_string(
+        base +
+        "loRequestNum: 0\nresourceFreq: 0\nrotation: { rpLogLimitBytes: 0, rpKeepFilesNum: 1 }\n");
     EXPECT_FALSE(r.ok());
     EXPECT_TRUE(has_diag(r, "loRequestNum", "greater than 0"));
     EXPECT_TRUE(has_diag(r, "resourceFreq", "greater than 0"));
@@ -223,10 +274,15 @@ TEST(ConfigValidation, MissingFileNamesTheFile) {
 }
 
 TEST(ConfigWarnings, UnknownKeyNamesNearestKnownKey) {
-    auto r = load_string(base + "loRequestNumber: 5\nrotation: { rpLogLimitBytes: 1, rpKeepFilesNum: 1, rpKeepFiles: 2 }\n");
+    auto r = load_string(base +
+                         "loRequestNumber: 5\nrotation: { rpLogLimitBytes: 1, rpKeepFilesNum: 1, "
+                         "rpKeepFiles: 2 }\n");
     ASSERT_TRUE(r.ok()) << dump(r);
-    EXPECT_TRUE(has_diag(r, "loRequestNumber", "did you mean `loRequestNum`", diagnostic::level::warning)) << dump(r);
-    EXPECT_TRUE(has_diag(r, "rotation.rpKeepFiles", "did you mean `rpKeepFilesNum`", diagnostic::level::warning))
+    EXPECT_TRUE(
+        has_diag(r, "loRequestNumber", "did you mean `loRequestNum`", diagnostic::level::warning))
+        << dump(r);
+    EXPECT_TRUE(has_diag(
+        r, "rotation.rpKeepFiles", "did you mean `rpKeepFilesNum`", diagnostic::level::warning))
         << dump(r);
 }
 
@@ -257,10 +313,12 @@ TEST(ConfigWarnings, StrictTurnsWarningsIntoErrors) {
 }
 
 TEST(ConfigWarnings, PathThatLooksLikeHostPort) {
-    auto r = load_string("networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"/tmp/x:1\" }\n" + logs);
+    auto r =
+        load_string("networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"/tmp/x:1\" }\n" + logs);
     ASSERT_TRUE(r.ok()) << dump(r);
     EXPECT_TRUE(r.config->network.addresses[0].is_tcp());
-    EXPECT_TRUE(has_diag(r, "network.contents", "looks like a socket path", diagnostic::level::warning));
+    EXPECT_TRUE(
+        has_diag(r, "network.contents", "looks like a socket path", diagnostic::level::warning));
 }
 
 // ------------------------------------------------------------------------------- addresses
@@ -287,10 +345,10 @@ TEST(ConfigAddress, ParsingRulesOfSpec) {
     tcp("/tmp/x:1", "/tmp/x", 1);
     path("/tmp/forwarder.sock");
     path("tracer.sock");
-    path(":3000");         // empty host
-    path("host:70000");    // port out of range
-    path("host:30a");      // not a number
-    path("host:");         // nothing after ':'
+    path(":3000");       // empty host
+    path("host:70000");  // port out of range
+    path("host:30a");    // not a number
+    path("host:");       // nothing after ':'
     EXPECT_FALSE(parse_address(""));
 }
 
@@ -298,7 +356,8 @@ TEST(ConfigAddress, ParsingRulesOfSpec) {
 
 std::vector<fs::path> all_fixtures() {
     std::vector<fs::path> files;
-    for (const auto& dir : {fs::path(CT_CONFIG_FIXTURES), fs::path(CT_SOURCE_DIR) / "configuration"}) {
+    for (const auto& dir :
+         {fs::path(CT_CONFIG_FIXTURES), fs::path(CT_SOURCE_DIR) / "configuration"}) {
         for (const auto& e : fs::directory_iterator(dir)) {
             auto ext = e.path().extension();
             if (ext == ".yaml" || ext == ".json") files.push_back(e.path());
@@ -363,7 +422,8 @@ TEST(Schema, DocsConfigMdIsUpToDate) {
         std::ofstream(doc) << expected;
         return;
     }
-    EXPECT_EQ(ss.str(), expected) << "regenerate with: CT_UPDATE_DOCS=1 config_tests --gtest_filter=Schema.*";
+    EXPECT_EQ(ss.str(), expected)
+        << "regenerate with: CT_UPDATE_DOCS=1 config_tests --gtest_filter=Schema.*";
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Naming rules of spec §4 with the worked examples, and the safety of directory names.
-#include <gtest/gtest.h>
-
 #include "dispatcher/node_names.hpp"
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -13,7 +13,8 @@ TEST(NodeId, WorkedExamples) {
     EXPECT_EQ(node_id_for_accepted_path("/tmp/forwarder.sock", 12), "tmp-forwardersock@12");
     EXPECT_EQ(node_id_for_connected_path("/tmp/cardano-node-1.sock"), "tmp-cardano-node-1sock");
     EXPECT_EQ(node_id_for_tcp("127.0.0.1:53422"), "127001:53422");
-    EXPECT_EQ(node_id_for_connected_path("/run/pipes/x.sock"), "run-s-xsock") << "upstream deletes \"pipe\"";
+    EXPECT_EQ(node_id_for_connected_path("/run/pipes/x.sock"), "run-s-xsock")
+        << "upstream deletes \"pipe\"";
 }
 
 TEST(Sanitize, Rules) {

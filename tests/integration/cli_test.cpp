@@ -37,7 +37,8 @@ TEST(Cli, UnknownOptionIsAnError) {
 }
 
 TEST(Cli, BadSeverityIsAnError) {
-    auto r = run_to_end(tracer, {"-c", fixtures + "/minimal.yaml", "--min-log-severity", "Silence"});
+    auto r =
+        run_to_end(tracer, {"-c", fixtures + "/minimal.yaml", "--min-log-severity", "Silence"});
     EXPECT_EQ(r.status, 1);
     EXPECT_NE(r.err.find("Silence"), std::string::npos);
 }
@@ -81,7 +82,8 @@ TEST(Cli, PrintConfigJsonParsesBackToTheSameConfig) {
     EXPECT_EQ(j["loRequestNum"], 100);
     EXPECT_EQ(j["networkMagic"], 764824073);
     ct::test::write_file(dir / "printed.json", first.out);
-    auto second = run_to_end(tracer, {"-c", (dir / "printed.json").string(), "--print-config", "json"});
+    auto second =
+        run_to_end(tracer, {"-c", (dir / "printed.json").string(), "--print-config", "json"});
     ASSERT_EQ(second.status, 0) << second.err;
     EXPECT_EQ(nlohmann::json::parse(second.out), j);
 }
@@ -91,8 +93,10 @@ TEST(Cli, PrintConfigYamlParsesBackToTheSameConfig) {
     auto yaml = run_to_end(tracer, {"-c", fixtures + "/minimal.yaml", "--print-config", "yaml"});
     ASSERT_EQ(yaml.status, 0) << yaml.err;
     ct::test::write_file(dir / "printed.yaml", yaml.out);
-    auto from_yaml = run_to_end(tracer, {"-c", (dir / "printed.yaml").string(), "--print-config", "json"});
-    auto from_orig = run_to_end(tracer, {"-c", fixtures + "/minimal.yaml", "--print-config", "json"});
+    auto from_yaml =
+        run_to_end(tracer, {"-c", (dir / "printed.yaml").string(), "--print-config", "json"});
+    auto from_orig =
+        run_to_end(tracer, {"-c", fixtures + "/minimal.yaml", "--print-config", "json"});
     ASSERT_EQ(from_yaml.status, 0) << from_yaml.err;
     EXPECT_EQ(nlohmann::json::parse(from_yaml.out), nlohmann::json::parse(from_orig.out));
 }

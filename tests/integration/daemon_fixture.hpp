@@ -25,15 +25,18 @@ inline const std::string tracer_exe = CT_TRACER_EXE;
 inline const std::string forwarder_exe = CT_FORWARDER_EXE;
 
 class DaemonTest : public ::testing::Test {
-protected:
+  protected:
     temp_dir dir;
 
     /// Writes the config (YAML) and starts the daemon in the temp dir; waits for the listener
     /// when `wait_for` names a socket path or a TCP port.
     void start_tracer(const std::string& yaml) {
         write_file(dir / "tracer.yaml", yaml);
-        tracer = std::make_unique<child_process>(tracer_exe, std::vector<std::string>{"-c", "tracer.yaml"},
-                                                 dir.path(), "tracer", dir.path());
+        tracer = std::make_unique<child_process>(tracer_exe,
+                                                 std::vector<std::string>{"-c", "tracer.yaml"},
+                                                 dir.path(),
+                                                 "tracer",
+                                                 dir.path());
     }
 
     bool wait_for_socket(const std::string& rel) {
@@ -43,7 +46,8 @@ protected:
         return wait_until([&] { return tcp_port_open(port); }, 10s);
     }
 
-    std::unique_ptr<child_process> run_forwarder(const std::vector<std::string>& args, const std::string& label = "fwd") {
+    std::unique_ptr<child_process> run_forwarder(const std::vector<std::string>& args,
+                                                 const std::string& label = "fwd") {
         return std::make_unique<child_process>(forwarder_exe, args, dir.path(), label, dir.path());
     }
 
@@ -62,7 +66,8 @@ protected:
                 auto s = p.filename().string();
                 auto stem = s.substr(0, s.size() - 5);
                 auto us = stem.find('_');
-                return std::make_pair(stem.substr(0, us), us == std::string::npos ? 0 : std::stoi(stem.substr(us + 1)));
+                return std::make_pair(stem.substr(0, us),
+                                      us == std::string::npos ? 0 : std::stoi(stem.substr(us + 1)));
             };
             return key(a) < key(b);
         });
@@ -91,7 +96,8 @@ protected:
         for (const auto& d : fs::directory_iterator(dir / root)) {
             for (const auto& l : machine_lines(root, d.path().filename().string())) {
                 const auto j = nlohmann::json::parse(l);
-                out[j["data"]["node"].get<std::string>()].push_back(j["data"]["seq"].get<std::uint64_t>());
+                out[j["data"]["node"].get<std::string>()].push_back(
+                    j["data"]["seq"].get<std::uint64_t>());
             }
         }
         return out;
@@ -117,7 +123,9 @@ protected:
         if (HasFailure() && tracer) {
             auto out = tracer->stdout_text();
             if (out.size() > 6000) out = "…" + out.substr(out.size() - 6000);
-            std::cerr << "---- tracer stdout (tail)\n" << out << "\n---- tracer stderr\n" << tracer->stderr_text() << "\n";
+            std::cerr << "---- tracer stdout (tail)\n"
+                      << out << "\n---- tracer stderr\n"
+                      << tracer->stderr_text() << "\n";
         }
     }
 };

@@ -1,15 +1,14 @@
 // The daemon end to end: real cardano-tracer, real trace-forwarder, real sockets and files.
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstring>
 #include <regex>
-#include <thread>
 #include <set>
+#include <thread>
 
 #include "tests/integration/daemon_fixture.hpp"
 
@@ -20,10 +19,13 @@ using nlohmann::json;
 
 std::string config(const std::string& network, const std::string& extra = "") {
     return "networkMagic: 42\n"
-           "network: " + network + "\n"
+           "network: " +
+           network +
+           "\n"
            "logging:\n"
            "- { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
-           "- { logRoot: logs, logMode: FileMode, logFormat: ForHuman }\n" + extra;
+           "- { logRoot: logs, logMode: FileMode, logFormat: ForHuman }\n" +
+           extra;
 }
 
 json summary_of(child_process& fwd) { return json::parse(fwd.stdout_text()); }
@@ -31,11 +33,13 @@ json summary_of(child_process& fwd) { return json::parse(fwd.stdout_text()); }
 TEST_F(DaemonTest, AcceptAtUnixTwoNodesEveryObjectOnceInOrder) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
     ASSERT_TRUE(wait_for_socket("tracer.sock")) << tracer->stderr_text();
-    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "2", "--count", "3000"});
+    auto fwd = run_forwarder(
+        {"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "2", "--count", "3000"});
     ASSERT_EQ(fwd->wait_exit(60s), 0) << fwd->stderr_text();
     for (const std::string node : {"node-1", "node-2"}) {
-        ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / node) && seqs("logs", node).size() >= 3000; }))
-            << node;
+        ASSERT_TRUE(wait_until([&] {
+            return fs::exists(dir / "logs" / node) && seqs("logs", node).size() >= 3000;
+        })) << node;
         EXPECT_EQ(seqs("logs", node), one_to(3000)) << node;
     }
     EXPECT_EQ(stop_tracer(), 0);
@@ -44,7 +48,14 @@ TEST_F(DaemonTest, AcceptAtUnixTwoNodesEveryObjectOnceInOrder) {
 TEST_F(DaemonTest, FileLayoutSymlinksAndExactLineBytes) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--name", "relay-1", "--count", "50"});
+    auto fwd = run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--name",
+                              "relay-1",
+                              "--count",
+                              "50"});
     ASSERT_EQ(fwd->wait_exit(30s), 0) << fwd->stderr_text();
     ASSERT_EQ(stop_tracer(), 0);
 
@@ -55,7 +66,8 @@ TEST_F(DaemonTest, FileLayoutSymlinksAndExactLineBytes) {
     EXPECT_TRUE(target.is_absolute()) << target;
     EXPECT_EQ(target.parent_path(), fs::canonical(node_dir));
     const auto name = target.filename().string();
-    EXPECT_TRUE(std::regex_match(name, std::regex(R"(node-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.json)"))) << name;
+    EXPECT_TRUE(std::regex_match(name, std::regex(R"(node-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.json)")))
+        << name;
 
     const std::string machine = read_file(node_dir / "node.json");
     ASSERT_FALSE(machine.empty());
@@ -74,7 +86,9 @@ TEST_F(DaemonTest, FileLayoutSymlinksAndExactLineBytes) {
         if ((i + 1) % 7 == 0) {
             EXPECT_EQ(hlines[i], mlines[i]);
         } else {
-            EXPECT_EQ(hlines[i], std::string(j["data"]["kind"]) + ": node relay-1 seq " + std::to_string(i + 1));
+            EXPECT_EQ(
+                hlines[i],
+                std::string(j["data"]["kind"]) + ": node relay-1 seq " + std::to_string(i + 1));
         }
     }
 }
@@ -83,11 +97,18 @@ TEST_F(DaemonTest, AcceptAtTcp) {
     const auto port = free_tcp_port();
     start_tracer(config("{ tag: AcceptAt, contents: \"127.0.0.1:" + std::to_string(port) + "\" }"));
     ASSERT_TRUE(wait_for_port(port));
-    auto fwd = run_forwarder({"--connect", "127.0.0.1:" + std::to_string(port), "--network-magic", "42", "--nodes", "2",
-                              "--count", "1000"});
+    auto fwd = run_forwarder({"--connect",
+                              "127.0.0.1:" + std::to_string(port),
+                              "--network-magic",
+                              "42",
+                              "--nodes",
+                              "2",
+                              "--count",
+                              "1000"});
     ASSERT_EQ(fwd->wait_exit(30s), 0) << fwd->stderr_text();
     for (const std::string node : {"node-1", "node-2"}) {
-        ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / node) && seqs("logs", node).size() >= 1000; }));
+        ASSERT_TRUE(wait_until(
+            [&] { return fs::exists(dir / "logs" / node) && seqs("logs", node).size() >= 1000; }));
         EXPECT_EQ(seqs("logs", node), one_to(1000));
     }
     EXPECT_EQ(stop_tracer(), 0);
@@ -96,20 +117,37 @@ TEST_F(DaemonTest, AcceptAtTcp) {
 TEST_F(DaemonTest, ConnectToUnixAndTcp) {
     const auto port = free_tcp_port();
     // Nodes listen first (Responder mode), the tracer dials them.
-    auto unix_nodes = run_forwarder({"--accept", "node.sock", "--network-magic", "42", "--nodes", "2", "--name-prefix",
-                                     "unode", "--count", "500"},
+    auto unix_nodes = run_forwarder({"--accept",
+                                     "node.sock",
+                                     "--network-magic",
+                                     "42",
+                                     "--nodes",
+                                     "2",
+                                     "--name-prefix",
+                                     "unode",
+                                     "--count",
+                                     "500"},
                                     "fwd-unix");
-    auto tcp_node = run_forwarder({"--accept", "127.0.0.1:" + std::to_string(port), "--network-magic", "42", "--name",
-                                   "tnode", "--count", "500"},
+    auto tcp_node = run_forwarder({"--accept",
+                                   "127.0.0.1:" + std::to_string(port),
+                                   "--network-magic",
+                                   "42",
+                                   "--name",
+                                   "tnode",
+                                   "--count",
+                                   "500"},
                                   "fwd-tcp");
-    ASSERT_TRUE(wait_for_socket("node.sock.1") && wait_for_socket("node.sock.2") && wait_for_port(port));
-    start_tracer(config("{ tag: ConnectTo, contents: [\"node.sock.1\", \"node.sock.2\", \"127.0.0.1:" +
-                        std::to_string(port) + "\"] }"));
+    ASSERT_TRUE(wait_for_socket("node.sock.1") && wait_for_socket("node.sock.2") &&
+                wait_for_port(port));
+    start_tracer(
+        config("{ tag: ConnectTo, contents: [\"node.sock.1\", \"node.sock.2\", \"127.0.0.1:" +
+               std::to_string(port) + "\"] }"));
     EXPECT_EQ(unix_nodes->wait_exit(30s), 0) << unix_nodes->stderr_text();
     EXPECT_EQ(tcp_node->wait_exit(30s), 0) << tcp_node->stderr_text();
     for (const std::string node : {"unode-1", "unode-2", "tnode"}) {
-        ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / node) && seqs("logs", node).size() >= 500; }))
-            << node;
+        ASSERT_TRUE(wait_until([&] {
+            return fs::exists(dir / "logs" / node) && seqs("logs", node).size() >= 500;
+        })) << node;
         EXPECT_EQ(seqs("logs", node), one_to(500)) << node;
     }
     EXPECT_EQ(stop_tracer(), 0);
@@ -117,21 +155,34 @@ TEST_F(DaemonTest, ConnectToUnixAndTcp) {
 
 TEST_F(DaemonTest, ConnectToTcpTwoNodes) {
     const auto p1 = free_tcp_port();
-    auto n1 = run_forwarder({"--accept", "127.0.0.1:" + std::to_string(p1), "--network-magic", "42", "--name", "t1",
-                             "--count", "300"},
+    auto n1 = run_forwarder({"--accept",
+                             "127.0.0.1:" + std::to_string(p1),
+                             "--network-magic",
+                             "42",
+                             "--name",
+                             "t1",
+                             "--count",
+                             "300"},
                             "t1");
     ASSERT_TRUE(wait_for_port(p1));
     const auto p2 = free_tcp_port();
-    auto n2 = run_forwarder({"--accept", "127.0.0.1:" + std::to_string(p2), "--network-magic", "42", "--name", "t2",
-                             "--count", "300"},
+    auto n2 = run_forwarder({"--accept",
+                             "127.0.0.1:" + std::to_string(p2),
+                             "--network-magic",
+                             "42",
+                             "--name",
+                             "t2",
+                             "--count",
+                             "300"},
                             "t2");
     ASSERT_TRUE(wait_for_port(p2));
-    start_tracer(config("{ tag: ConnectTo, contents: [\"127.0.0.1:" + std::to_string(p1) + "\", \"127.0.0.1:" +
-                        std::to_string(p2) + "\"] }"));
+    start_tracer(config("{ tag: ConnectTo, contents: [\"127.0.0.1:" + std::to_string(p1) +
+                        "\", \"127.0.0.1:" + std::to_string(p2) + "\"] }"));
     EXPECT_EQ(n1->wait_exit(30s), 0);
     EXPECT_EQ(n2->wait_exit(30s), 0);
     for (const std::string node : {"t1", "t2"}) {
-        ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / node) && seqs("logs", node).size() >= 300; }));
+        ASSERT_TRUE(wait_until(
+            [&] { return fs::exists(dir / "logs" / node) && seqs("logs", node).size() >= 300; }));
         EXPECT_EQ(seqs("logs", node), one_to(300));
     }
     EXPECT_EQ(stop_tracer(), 0);
@@ -140,10 +191,19 @@ TEST_F(DaemonTest, ConnectToTcpTwoNodes) {
 TEST_F(DaemonTest, RotationWithTinyLimitsInBothFormats) {
     // Ports of upstream's L1–L3: a 100-byte limit, checked every second.
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })",
-                        "loRequestNum: 1\nrotation: { rpFrequencySecs: 1, rpLogLimitBytes: 100, rpKeepFilesNum: 10, rpMaxAgeMinutes: 60 }\n"));
+                        "loRequestNum: 1\nrotation: { rpFrequencySecs: 1, rpLogLimitBytes: 100, "
+                        "rpKeepFilesNum: 10, rpMaxAgeMinutes: 60 }\n"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--name", "r", "--rate", "25",
-                              "--size", "100"});
+    auto fwd = run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--name",
+                              "r",
+                              "--rate",
+                              "25",
+                              "--size",
+                              "100"});
     auto count = [&](const std::string& ext) {
         std::size_t n = 0;
         if (!fs::exists(dir / "logs/r")) return n;
@@ -163,7 +223,11 @@ TEST_F(DaemonTest, RotationWithTinyLimitsInBothFormats) {
 
 TEST_F(DaemonTest, MinLogSeverityFiltersOwnMessages) {
     write_file(dir / "tracer.yaml", config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
-    child_process t(tracer_exe, {"-c", "tracer.yaml", "--min-log-severity", "Warning"}, dir.path(), "quiet", dir.path());
+    child_process t(tracer_exe,
+                    {"-c", "tracer.yaml", "--min-log-severity", "Warning"},
+                    dir.path(),
+                    "quiet",
+                    dir.path());
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     t.signal(SIGTERM);
     ASSERT_EQ(t.wait_exit(10s), 0);
@@ -173,19 +237,22 @@ TEST_F(DaemonTest, MinLogSeverityFiltersOwnMessages) {
         if (l.empty() || l[0] != '{') continue;  // " Program is stopping, please wait..."
         const auto j = json::parse(l);
         EXPECT_TRUE(j["sev"] != "Info" && j["sev"] != "Debug" && j["sev"] != "Notice") << l;
-        for (const char* key : {"at", "ns", "data", "sev", "thread", "host"}) EXPECT_TRUE(j.contains(key)) << l;
+        for (const char* key : {"at", "ns", "data", "sev", "thread", "host"})
+            EXPECT_TRUE(j.contains(key)) << l;
         saw_config = saw_config || j["ns"] == "Tracer.ConfigIs";
     }
     EXPECT_TRUE(saw_config);
 }
 
 TEST_F(DaemonTest, ConnectToReconnectsAfterNodeRestart) {
-    auto first = run_forwarder({"--accept", "node.sock", "--network-magic", "42", "--name", "n", "--count", "100"}, "f1");
+    auto first = run_forwarder(
+        {"--accept", "node.sock", "--network-magic", "42", "--name", "n", "--count", "100"}, "f1");
     ASSERT_TRUE(wait_for_socket("node.sock"));
     start_tracer(config(R"({ tag: ConnectTo, contents: ["node.sock"] })"));
     ASSERT_EQ(first->wait_exit(30s), 0);
     // The node is gone; a new one comes up at the same path and the tracer dials it again.
-    auto second = run_forwarder({"--accept", "node.sock", "--network-magic", "42", "--name", "n", "--count", "100"}, "f2");
+    auto second = run_forwarder(
+        {"--accept", "node.sock", "--network-magic", "42", "--name", "n", "--count", "100"}, "f2");
     ASSERT_EQ(second->wait_exit(30s), 0) << second->stderr_text();
     ASSERT_TRUE(wait_until([&] { return machine_lines("logs", "n").size() >= 200; }));
     // Each connection starts a new file; both runs are complete.
@@ -196,26 +263,40 @@ TEST_F(DaemonTest, ConnectToReconnectsAfterNodeRestart) {
 TEST_F(DaemonTest, FallbackNameWithoutNodeInfo) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--no-node-info", "--count", "20"});
+    auto fwd = run_forwarder(
+        {"--connect", "tracer.sock", "--network-magic", "42", "--no-node-info", "--count", "20"});
     ASSERT_EQ(fwd->wait_exit(30s), 0);
-    ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / "tracersock_0"); })) << tracer->stdout_text();
+    ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / "tracersock_0"); }))
+        << tracer->stdout_text();
     EXPECT_EQ(seqs("logs", "tracersock_0"), one_to(20));
     EXPECT_EQ(stop_tracer(), 0);
 }
 
 TEST_F(DaemonTest, StressFiveNodesWithRotationNothingLostNothingDuplicated) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })",
-                        "rotation: { rpFrequencySecs: 1, rpLogLimitBytes: 2000000, rpKeepFilesNum: 100, rpMaxAgeMinutes: 60 }\n"));
+                        "rotation: { rpFrequencySecs: 1, rpLogLimitBytes: 2000000, rpKeepFilesNum: "
+                        "100, rpMaxAgeMinutes: 60 }\n"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     // Paced so that the stream spans several rotation checks (one per second).
-    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "5", "--count", "45000",
-                              "--rate", std::to_string(15000 / slowdown), "--queue-size", "100000"});
+    auto fwd = run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--nodes",
+                              "5",
+                              "--count",
+                              "45000",
+                              "--rate",
+                              std::to_string(15000 / slowdown),
+                              "--queue-size",
+                              "100000"});
     ASSERT_EQ(fwd->wait_exit(120s), 0) << fwd->stderr_text();
     const auto sum = summary_of(*fwd);
     for (const auto& n : sum["nodes"]) {
         const std::string node = n["name"];
         EXPECT_EQ(n["overflow_drops"], 0);
-        ASSERT_TRUE(wait_until([&] { return seqs("logs", node).size() >= 45000; }, 30s * slowdown)) << node;
+        ASSERT_TRUE(wait_until([&] { return seqs("logs", node).size() >= 45000; }, 30s * slowdown))
+            << node;
         EXPECT_EQ(seqs("logs", node), one_to(45000)) << node;
         std::size_t files = 0;
         for (const auto& e : fs::directory_iterator(dir / "logs" / node)) {
@@ -229,8 +310,16 @@ TEST_F(DaemonTest, StressFiveNodesWithRotationNothingLostNothingDuplicated) {
 TEST_F(DaemonTest, SigtermWhileTenNodesStreamKeepsEverythingHandedOver) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "10", "--rate",
-                              std::to_string(2000 / slowdown / slowdown), "--queue-size", "100000"});
+    auto fwd = run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--nodes",
+                              "10",
+                              "--rate",
+                              std::to_string(2000 / slowdown / slowdown),
+                              "--queue-size",
+                              "100000"});
     ASSERT_TRUE(wait_until([&] { return fs::exists(dir / "logs" / "node-10"); }));
     std::this_thread::sleep_for(500ms);  // let them stream (not a synchronisation wait)
     const auto t0 = std::chrono::steady_clock::now();
@@ -249,14 +338,41 @@ TEST_F(DaemonTest, SigtermWhileTenNodesStreamKeepsEverythingHandedOver) {
 TEST_F(DaemonTest, MisbehavingPeersDoNotDisturbOthers) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto good = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--name", "good", "--rate", "500",
-                               "--duration", "6"},
+    auto good = run_forwarder({"--connect",
+                               "tracer.sock",
+                               "--network-magic",
+                               "42",
+                               "--name",
+                               "good",
+                               "--rate",
+                               "500",
+                               "--duration",
+                               "6"},
                               "good");
     std::vector<std::unique_ptr<child_process>> bad;
-    for (const std::string m : {"wrong-magic", "garbage", "truncated-sdu", "zero-length-sdu", "unknown-protocol",
-                                "invalid-cbor", "invalid-utf8", "huge-string", "disconnect-mid-message"}) {
-        bad.push_back(run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--name-prefix", m,
-                                     "--nodes", "2", "--misbehave", m, "--count", "10", "--duration", "3"},
+    for (const std::string m : {"wrong-magic",
+                                "garbage",
+                                "truncated-sdu",
+                                "zero-length-sdu",
+                                "unknown-protocol",
+                                "invalid-cbor",
+                                "invalid-utf8",
+                                "huge-string",
+                                "disconnect-mid-message"}) {
+        bad.push_back(run_forwarder({"--connect",
+                                     "tracer.sock",
+                                     "--network-magic",
+                                     "42",
+                                     "--name-prefix",
+                                     m,
+                                     "--nodes",
+                                     "2",
+                                     "--misbehave",
+                                     m,
+                                     "--count",
+                                     "10",
+                                     "--duration",
+                                     "3"},
                                     "bad-" + m));
     }
     for (auto& b : bad) b->wait_exit(15s);
@@ -276,7 +392,8 @@ TEST_F(DaemonTest, MisbehavingPeersDoNotDisturbOthers) {
 TEST_F(DaemonTest, TwoHundredConnectionsAtOnce) {
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "200", "--count", "50"});
+    auto fwd = run_forwarder(
+        {"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "200", "--count", "50"});
     ASSERT_EQ(fwd->wait_exit(60s * slowdown), 0) << fwd->stderr_text();
     // Under heavy load a node's NodeInfo may come after the 10 s naming deadline (its directory
     // is then named after the connection), so group by the node named inside each trace.
@@ -306,7 +423,8 @@ TEST_F(DaemonTest, StaleSocketIsReplacedLiveSocketIsAnError) {
         ::close(fd);
     }
     start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })", "socketMode: \"0600\"\n"));
-    ASSERT_TRUE(wait_until([&] { return tracer->stdout_text().find("Tracer.SockListen") != std::string::npos; }));
+    ASSERT_TRUE(wait_until(
+        [&] { return tracer->stdout_text().find("Tracer.SockListen") != std::string::npos; }));
     struct stat st {};
     ASSERT_EQ(::stat((dir / "tracer.sock").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);

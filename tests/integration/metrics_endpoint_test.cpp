@@ -1,7 +1,7 @@
 // The HTTP endpoints of the real daemon fed by simulated nodes, and a real Prometheus server
 // that discovers the nodes through /targets and scrapes them.
-#include <nlohmann/json.hpp>
 #include <csignal>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -19,18 +19,33 @@ struct MetricsEndpointTest : DaemonTest {
     void start_all() {
         prom_port = free_tcp_port();
         ekg_port = free_tcp_port();
-        start_tracer("networkMagic: 42\n"
-                     "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-                     "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
-                     "hasPrometheus: { epHost: 127.0.0.1, epPort: " + std::to_string(prom_port) + " }\n"
-                     "hasEKG: { epHost: 127.0.0.1, epPort: " + std::to_string(ekg_port) + " }\n"
-                     "prometheusLabels: { env: test }\n"
-                     "metricsHelp: { blockNum: \"Number of blocks in this chain fragment.\" }\n"
-                     "ekgRequestFreq: 0.2\n");
+        start_tracer(
+            "networkMagic: 42\n"
+            "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+            "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
+            "hasPrometheus: { epHost: 127.0.0.1, epPort: " +
+            std::to_string(prom_port) +
+            " }\n"
+            "hasEKG: { epHost: 127.0.0.1, epPort: " +
+            std::to_string(ekg_port) +
+            " }\n"
+            "prometheusLabels: { env: test }\n"
+            "metricsHelp: { blockNum: \"Number of blocks in this chain fragment.\" }\n"
+            "ekgRequestFreq: 0.2\n");
         ASSERT_TRUE(wait_for_socket("tracer.sock"));
         ASSERT_TRUE(wait_for_port(prom_port));
-        nodes = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--nodes", "2", "--name-prefix",
-                               "relay", "--rate", "50", "--metrics", "12"});
+        nodes = run_forwarder({"--connect",
+                               "tracer.sock",
+                               "--network-magic",
+                               "42",
+                               "--nodes",
+                               "2",
+                               "--name-prefix",
+                               "relay",
+                               "--rate",
+                               "50",
+                               "--metrics",
+                               "12"});
         ASSERT_TRUE(wait_until([&] {
             auto r = http_get(prom_port, "/", {"Accept: application/json"});
             return r && r->body.find("relay-2") != std::string::npos;
@@ -47,7 +62,8 @@ TEST_F(MetricsEndpointTest, PrometheusRoutes) {
     auto root = http_get(prom_port, "/");  // no Accept: JSON
     ASSERT_TRUE(root);
     EXPECT_EQ(root->status, 200);
-    EXPECT_EQ(json::parse(root->body), json::parse(R"({"relay-1":"/relay-1","relay-2":"/relay-2"})"));
+    EXPECT_EQ(json::parse(root->body),
+              json::parse(R"({"relay-1":"/relay-1","relay-2":"/relay-2"})"));
     auto html = http_get(prom_port, "/", {"Accept: text/html"});
     EXPECT_NE(html->headers.find("text/html;charset=utf-8"), std::string::npos);
 
@@ -62,8 +78,10 @@ TEST_F(MetricsEndpointTest, PrometheusRoutes) {
 
     auto node = http_get(prom_port, "/relay-1");
     EXPECT_EQ(node->status, 200);
-    EXPECT_NE(node->headers.find("application/openmetrics-text;version=1.0.0;charset=utf-8"), std::string::npos);
-    EXPECT_NE(node->body.find("# TYPE cardano_node_metrics_blockNum_int gauge\n# HELP cardano_node_metrics_blockNum_int "
+    EXPECT_NE(node->headers.find("application/openmetrics-text;version=1.0.0;charset=utf-8"),
+              std::string::npos);
+    EXPECT_NE(node->body.find("# TYPE cardano_node_metrics_blockNum_int gauge\n# HELP "
+                              "cardano_node_metrics_blockNum_int "
                               "Number of blocks in this chain fragment.\n"),
               std::string::npos)
         << node->body;
@@ -85,10 +103,11 @@ TEST_F(MetricsEndpointTest, PrometheusRoutes) {
     // promtool accepts the aggregated exposition.
     if (fs::exists("/usr/bin/promtool")) {
         write_file(dir / "all.prom", all->body);
-        const std::string cmd = "/usr/bin/promtool check metrics < " + (dir / "all.prom").string() + " > " +
-                                (dir / "promtool.out").string() + " 2>&1";
+        const std::string cmd = "/usr/bin/promtool check metrics < " + (dir / "all.prom").string() +
+                                " > " + (dir / "promtool.out").string() + " 2>&1";
         (void)std::system(cmd.c_str());
-        EXPECT_EQ(read_file(dir / "promtool.out").find("error"), std::string::npos) << read_file(dir / "promtool.out");
+        EXPECT_EQ(read_file(dir / "promtool.out").find("error"), std::string::npos)
+            << read_file(dir / "promtool.out");
     }
 }
 
@@ -102,7 +121,8 @@ TEST_F(MetricsEndpointTest, EkgRoutes) {
     EXPECT_EQ(j["ekg"]["server_timestamp_ms"]["type"], "c");
     auto one = http_get(ekg_port, "/relay-2/rts/gc/num_gcs", {"Accept: application/json"});
     EXPECT_EQ(json::parse(one->body)["type"], "c");
-    EXPECT_EQ(http_get(ekg_port, "/relay-2/no/such", {"Accept: application/json"})->body, "\"Metric not found\"");
+    EXPECT_EQ(http_get(ekg_port, "/relay-2/no/such", {"Accept: application/json"})->body,
+              "\"Metric not found\"");
     auto page = http_get(ekg_port, "/relay-2", {"Accept: text/html"});
     EXPECT_NE(page->body.find("<title>EKG metrics</title>"), std::string::npos);
     EXPECT_EQ(http_get(ekg_port, "/ghost")->body, "Not found: \"ghost\"");
@@ -120,14 +140,20 @@ TEST_F(MetricsEndpointTest, RealPrometheusDiscoversAndScrapesNodes) {
     if (!fs::exists("/usr/bin/prometheus")) GTEST_SKIP() << "Debian's prometheus is not installed";
     start_all();
     const auto port = free_tcp_port();
-    write_file(dir / "prometheus.yml", "global:\n  scrape_interval: 1s\n"
-                                       "scrape_configs:\n  - job_name: tracer\n    http_sd_configs:\n"
-                                       "      - url: http://127.0.0.1:" + std::to_string(prom_port) + "/targets\n"
-                                       "        refresh_interval: 1s\n");
+    write_file(dir / "prometheus.yml",
+               "global:\n  scrape_interval: 1s\n"
+               "scrape_configs:\n  - job_name: tracer\n    http_sd_configs:\n"
+               "      - url: http://127.0.0.1:" +
+                   std::to_string(prom_port) +
+                   "/targets\n"
+                   "        refresh_interval: 1s\n");
     child_process prom("/usr/bin/prometheus",
-                       {"--config.file=prometheus.yml", "--storage.tsdb.path=tsdb",
+                       {"--config.file=prometheus.yml",
+                        "--storage.tsdb.path=tsdb",
                         "--web.listen-address=127.0.0.1:" + std::to_string(port)},
-                       dir.path(), "prometheus", dir.path());
+                       dir.path(),
+                       "prometheus",
+                       dir.path());
     std::set<std::string> names;
     std::string last;
     const bool scraped = wait_until(
@@ -137,7 +163,8 @@ TEST_F(MetricsEndpointTest, RealPrometheusDiscoversAndScrapesNodes) {
             if (!r || r->status != 200) return false;
             names.clear();
             const auto reply = json::parse(r->body);  // keep it alive while iterating
-            for (const auto& s : reply["data"]["result"]) names.insert(s["metric"]["node_name"].get<std::string>());
+            for (const auto& s : reply["data"]["result"])
+                names.insert(s["metric"]["node_name"].get<std::string>());
             return names.size() == 2;
         },
         60s);

@@ -119,8 +119,12 @@ TEST(CborItem, FindsEndOfEachItem) {
         const char* hex;
         std::size_t len;
     };
-    for (auto [h, len] : {c{"00", 1}, c{"8301f582001864", 7}, c{"9f0102ff", 4}, c{"5f4101ff", 4},
-                          c{"d903e8a2011a66322ec02b1b0000001cbe8d1000", 20}, c{"a10102", 3}}) {
+    for (auto [h, len] : {c{"00", 1},
+                          c{"8301f582001864", 7},
+                          c{"9f0102ff", 4},
+                          c{"5f4101ff", 4},
+                          c{"d903e8a2011a66322ec02b1b0000001cbe8d1000", 20},
+                          c{"a10102", 3}}) {
         auto buf = unhex(h);
         buf += "\x01\x02";  // the next message's bytes
         auto s = scan_cbor_item(buf, 1 << 20);

@@ -89,8 +89,11 @@ TEST(Handshake, UnknownVersionsAreSkippedAndOrderMatters) {
 }
 
 TEST(Vectors, TraceObjectRequestsAndDone) {
-    EXPECT_EQ(encode_trace_objects_request(true, 100), vec("MsgTraceObjectsRequest blocking n=100"));
-    EXPECT_EQ(hex(encode_trace_objects_request(false, 1000)), "8301f4820019" "03e8");
+    EXPECT_EQ(encode_trace_objects_request(true, 100),
+              vec("MsgTraceObjectsRequest blocking n=100"));
+    EXPECT_EQ(hex(encode_trace_objects_request(false, 1000)),
+              "8301f4820019"
+              "03e8");
     EXPECT_EQ(encode_trace_objects_done(), vec("MsgDone (TraceObject/DataPoint)"));
     auto req = decode_trace_objects_request(vec("MsgTraceObjectsRequest blocking n=100"));
     ASSERT_TRUE(req);
@@ -110,8 +113,9 @@ TEST(Vectors, TraceObjectReplyDecodesAndReencodes) {
     const auto& o = objs[0];
     EXPECT_TRUE(o.has_human);
     EXPECT_EQ(o.human, "Hello, world");
-    EXPECT_EQ(o.machine,
-              R"({"at":"2024-05-01T12:00:00.123456Z","ns":"Node.Hello","data":{"kind":"Hello"},"sev":"Info","thread":"42","host":"node1"})");
+    EXPECT_EQ(
+        o.machine,
+        R"({"at":"2024-05-01T12:00:00.123456Z","ns":"Node.Hello","data":{"kind":"Hello"},"sev":"Info","thread":"42","host":"node1"})");
     EXPECT_EQ(o.ns, "Node.Hello");
     EXPECT_EQ(o.sev, severity::info);
     EXPECT_EQ(o.detail, detail_level::normal);
@@ -129,7 +133,9 @@ TEST(Vectors, TraceObjectReplyDecodesAndReencodes) {
 
 TEST(TraceObjects, NothingHumanEmptyNamespaceVariant) {
     // Spec §9.2 variant: toHuman Nothing, empty namespace, Warning/DMaximum (35 bytes).
-    const auto obj = unhex("89 00 80 62 7b 7d 80 81 03 81 03 d9 03 e8 a2 01 1a 66 32 2e c0 2b 1b 00 00 00 1c be 8d 10 00 61 68 61 37");
+    const auto obj = unhex(
+        "89 00 80 62 7b 7d 80 81 03 81 03 d9 03 e8 a2 01 1a 66 32 2e c0 2b 1b 00 00 00 1c be 8d 10 "
+        "00 61 68 61 37");
     ASSERT_EQ(obj.size(), 35u);
     const std::string msg = unhex("8203") + "\x9f" + obj + "\xff";
     trace_objects_reply_decoder d;
@@ -148,8 +154,9 @@ TEST(TraceObjects, NothingHumanEmptyNamespaceVariant) {
 
 TEST(TraceObjects, HistoricalVariantsDecode) {
     // toMachine as Maybe Text (Just "{}") and a namespace of three segments, definite lists.
-    const std::string obj =
-        unhex("89 00 81 61 68 81 62 7b 7d 83 61 41 61 42 61 43 81 00 81 01 d9 03 e8 a2 01 00 2b 00 61 68 61 31");
+    const std::string obj = unhex(
+        "89 00 81 61 68 81 62 7b 7d 83 61 41 61 42 61 43 81 00 81 01 d9 03 e8 a2 01 00 2b 00 61 68 "
+        "61 31");
     const std::string msg = unhex("82 03 81") + obj;
     trace_objects_reply_decoder d;
     std::vector<trace_object_view> objs;
@@ -198,7 +205,8 @@ TEST(TraceObjects, MalformedRepliesAreErrors) {
     EXPECT_EQ(d.decode(unhex("8301f582001864"), objs), errc::unexpected_message);  // a request
     EXPECT_EQ(d.decode(unhex("9f03ff"), objs), errc::indefinite_not_allowed);
     // Wrong TraceObject arity.
-    EXPECT_EQ(d.decode(unhex("8203 81 88 00 80 60 80 8100 8101 d903e8a20100 2b00 60"), objs), errc::wrong_length);
+    EXPECT_EQ(d.decode(unhex("8203 81 88 00 80 60 80 8100 8101 d903e8a20100 2b00 60"), objs),
+              errc::wrong_length);
     // Severity out of range.
     EXPECT_EQ(d.decode(unhex("8203 81 89 00 80 60 80 8108 8101 d903e8a2010 02b00 60 60"), objs),
               errc::integer_out_of_range);
@@ -206,8 +214,10 @@ TEST(TraceObjects, MalformedRepliesAreErrors) {
     EXPECT_EQ(d.decode(unhex("8203 81 89 00 80 61ff 80 8100 8101 d903e8a2010 02b00 60 60"), objs),
               errc::invalid_utf8);
     // Picoseconds out of range.
-    EXPECT_EQ(d.decode(unhex("8203 81 89 00 80 60 80 8100 8101 d903e8a20100 2b 1b000000e8d4a51000 60 60"), objs),
-              errc::integer_out_of_range);
+    EXPECT_EQ(
+        d.decode(unhex("8203 81 89 00 80 60 80 8100 8101 d903e8a20100 2b 1b000000e8d4a51000 60 60"),
+                 objs),
+        errc::integer_out_of_range);
 }
 
 TEST(Vectors, DataPoints) {
@@ -218,7 +228,8 @@ TEST(Vectors, DataPoints) {
     const std::string json =
         R"({"niName":"node1","niProtocol":"Cardano","niVersion":"10.5.1","niCommit":"0123456789abcdef0123456789abcdef01234567","niStartTime":"2024-05-01T11:59:00.5Z","niSystemStartTime":"2017-09-23T21:44:51Z"})";
     data_points_reply_view v;
-    ASSERT_FALSE(decode_data_points_reply(vec("MsgDataPointsReply [(\"NodeInfo\", Just json)]"), v));
+    ASSERT_FALSE(
+        decode_data_points_reply(vec("MsgDataPointsReply [(\"NodeInfo\", Just json)]"), v));
     ASSERT_EQ(v.values.size(), 1u);
     EXPECT_EQ(v.values[0].first, "NodeInfo");
     ASSERT_TRUE(v.values[0].second);
@@ -226,7 +237,8 @@ TEST(Vectors, DataPoints) {
     EXPECT_EQ(encode_data_points_reply({{"NodeInfo", std::string_view(json)}}),
               vec("MsgDataPointsReply [(\"NodeInfo\", Just json)]"));
 
-    ASSERT_FALSE(decode_data_points_reply(vec("MsgDataPointsReply [(\"NodeStartupInfo\", Nothing)]"), v));
+    ASSERT_FALSE(
+        decode_data_points_reply(vec("MsgDataPointsReply [(\"NodeStartupInfo\", Nothing)]"), v));
     ASSERT_EQ(v.values.size(), 1u);
     EXPECT_FALSE(v.values[0].second);
     EXPECT_EQ(encode_data_points_reply({{"NodeStartupInfo", std::nullopt}}),
@@ -270,17 +282,22 @@ TEST(Vectors, Ekg) {
     EXPECT_EQ(r.entries[1].value.number, 10535841);
     EXPECT_EQ(r.entries[2].value.kind, metric_kind::label);
     EXPECT_EQ(r.entries[2].value.text, "4.9e-2");
-    EXPECT_EQ(encode_ekg_response(r.entries), vec("MsgResp (ResponseMetrics [counter, gauge, label])"));
+    EXPECT_EQ(encode_ekg_response(r.entries),
+              vec("MsgResp (ResponseMetrics [counter, gauge, label])"));
 
     ASSERT_FALSE(decode_ekg_response(vec("MsgResp (ResponseMetrics [])"), r));
     EXPECT_TRUE(r.entries.empty());
     EXPECT_EQ(encode_ekg_response({}), vec("MsgResp (ResponseMetrics [])"));
 
-    for (const char* name : {"MsgReq GetAllMetrics", "MsgReq GetUpdatedMetrics", "MsgReq (GetMetrics [\"rts.gc.num_gcs\"])", "EKG MsgDone"}) {
+    for (const char* name : {"MsgReq GetAllMetrics",
+                             "MsgReq GetUpdatedMetrics",
+                             "MsgReq (GetMetrics [\"rts.gc.num_gcs\"])",
+                             "EKG MsgDone"}) {
         EXPECT_TRUE(decode_ekg_request(vec(name))) << name;
     }
     EXPECT_TRUE(decode_ekg_request(vec("EKG MsgDone"))->done);
-    EXPECT_EQ(decode_ekg_request(vec("MsgReq (GetMetrics [\"rts.gc.num_gcs\"])"))->names.at(0), "rts.gc.num_gcs");
+    EXPECT_EQ(decode_ekg_request(vec("MsgReq (GetMetrics [\"rts.gc.num_gcs\"])"))->names.at(0),
+              "rts.gc.num_gcs");
 }
 
 TEST(Ekg, NegativeGaugeAndMalformed) {
@@ -291,14 +308,16 @@ TEST(Ekg, NegativeGaugeAndMalformed) {
     ASSERT_FALSE(decode_ekg_response(msg, r));
     EXPECT_EQ(r.entries[0].value.number, -5);
     EXPECT_EQ(decode_ekg_response(unhex("8101"), r), errc::unexpected_message);  // MsgDone
-    EXPECT_EQ(decode_ekg_response(unhex("8201 8200 81 82 6161 8203 00"), r), errc::integer_out_of_range);
+    EXPECT_EQ(decode_ekg_response(unhex("8201 8200 81 82 6161 8203 00"), r),
+              errc::integer_out_of_range);
     EXPECT_FALSE(decode_ekg_request(unhex("8200 8201 80")));  // GetMetrics of an empty list
 }
 
 TEST(Describe, ReadableNames) {
     EXPECT_EQ(describe_message(2, vec("MsgTraceObjectsRequest blocking n=100")),
               "MsgTraceObjectsRequest blocking 100");
-    EXPECT_EQ(describe_message(3, vec("MsgDataPointsRequest [\"NodeInfo\"]")), "MsgDataPointsRequest [NodeInfo]");
+    EXPECT_EQ(describe_message(3, vec("MsgDataPointsRequest [\"NodeInfo\"]")),
+              "MsgDataPointsRequest [NodeInfo]");
     EXPECT_EQ(describe_message(1, vec("MsgReq GetUpdatedMetrics")), "MsgReq GetUpdatedMetrics");
     EXPECT_EQ(describe_message(2, unhex("ff")), "undecodable message");
 }

@@ -23,7 +23,9 @@ TEST(Sdu, HeaderMatchesSpecExamples) {
     EXPECT_EQ(hex(out), "1234ac31800000088301011a2d964a09");
     out.clear();
     append_sdus(out, 2, true, unhex("8301f582001864"), 0x1234acf9);
-    EXPECT_EQ(hex(out), "1234acf980020007" "8301f582001864");
+    EXPECT_EQ(hex(out),
+              "1234acf980020007"
+              "8301f582001864");
 
     auto h = decode_sdu_header(unhex("1234ac9580010004").data());
     EXPECT_EQ(h.timestamp_us, 0x1234ac95u);
@@ -102,8 +104,8 @@ TEST(Demuxer, ByteAtATimeAndPartialMessagesAreNotReported) {
 }
 
 TEST(Demuxer, SeveralMessagesInOneSduAndInterleavedProtocols) {
-    const std::string a = unhex("820380");  // DataPoints reply []
-    const std::string b = unhex("8201820080");  // EKG empty response
+    const std::string a = unhex("820380");       // DataPoints reply []
+    const std::string b = unhex("8201820080");   // EKG empty response
     const std::string t = make_reply(1, 20000);  // spans SDUs
     std::string wire;
     append_sdus(wire, 3, true, a + a, 0);  // two messages in one SDU
@@ -138,8 +140,10 @@ TEST(Demuxer, FramingErrors) {
     EXPECT_EQ(feed(false, "00000000 0002 0000"), errc::zero_length_sdu);
     EXPECT_EQ(feed(false, "00000000 0009 0001 00"), errc::unknown_protocol);
     EXPECT_EQ(feed(false, "00000000 0000 0001 00"), errc::unknown_protocol);  // 0 after handshake
-    EXPECT_EQ(feed(false, "00000000 8002 0001 00"), errc::wrong_mode_bit);    // peer connected: M must be 0
-    EXPECT_EQ(feed(true, "00000000 0002 0001 00"), errc::wrong_mode_bit);     // we connected: M must be 1
+    EXPECT_EQ(feed(false, "00000000 8002 0001 00"),
+              errc::wrong_mode_bit);  // peer connected: M must be 0
+    EXPECT_EQ(feed(true, "00000000 0002 0001 00"),
+              errc::wrong_mode_bit);                            // we connected: M must be 1
     EXPECT_FALSE(feed(false, "00000000 0000 0001 80", false));  // handshake: M not checked
     EXPECT_FALSE(feed(false, "00000000 0002 0001 80"));
 }

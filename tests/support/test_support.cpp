@@ -23,7 +23,8 @@ temp_dir::temp_dir() {
     fs::path root = base && *base ? base : "/tmp";
     std::random_device rd;
     for (int i = 0; i < 100; ++i) {
-        auto candidate = root / ("ct-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        auto candidate =
+            root / ("ct-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
         std::error_code ec;
         if (fs::create_directory(candidate, ec)) {
             path_ = candidate;
@@ -36,10 +37,13 @@ temp_dir::temp_dir() {
 temp_dir::~temp_dir() {
     std::error_code ec;
     // Make everything removable again (tests chmod directories).
-    for (auto it = fs::recursive_directory_iterator(path_, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(
+             path_, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
         std::error_code pec;
-        if (it->is_directory(pec)) fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, pec);
+        if (it->is_directory(pec))
+            fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, pec);
     }
     fs::remove_all(path_, ec);
 }
@@ -191,7 +195,8 @@ std::optional<http_reply> http_get(unsigned short port,
     }
     // A header "-Host" means: send no Host header at all; "Host: x" replaces the default.
     bool default_host = true;
-    for (auto& h : extra_headers) default_host = default_host && h != "-Host" && !h.starts_with("Host:");
+    for (auto& h : extra_headers)
+        default_host = default_host && h != "-Host" && !h.starts_with("Host:");
     std::string req = "GET " + target + " HTTP/1.1\r\n";
     if (default_host) req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
     req += "Connection: close\r\n";

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 
 /// A fresh directory under $TMPDIR, removed (recursively) on destruction.
 class temp_dir {
-public:
+  public:
     temp_dir();
     ~temp_dir();
     temp_dir(const temp_dir&) = delete;
@@ -26,7 +26,7 @@ public:
     const fs::path& path() const { return path_; }
     fs::path operator/(const std::string& rel) const { return path_ / rel; }
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -35,7 +35,7 @@ bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds tim
 
 /// A child process with stdout and stderr captured into files.
 class child_process {
-public:
+  public:
     child_process(const std::string& exe,
                   const std::vector<std::string>& args,
                   const fs::path& output_dir,
@@ -53,7 +53,7 @@ public:
     std::string stdout_text() const;
     std::string stderr_text() const;
 
-private:
+  private:
     pid_t pid_ = -1;
     std::optional<int> status_;
     fs::path out_path_, err_path_;

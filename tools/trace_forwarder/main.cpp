@@ -72,7 +72,9 @@ const char* usage =
     "  --misbehave-nodes K   only the first K nodes misbehave (default all)\n"
     "  --summary-file F      also write the exit summary (JSON) to F\n"
     "On exit a one-line JSON summary goes to stdout:\n"
-    "  {\"nodes\":[{\"name\",\"generated\",\"sent\",\"first_seq\",\"last_seq\",\"overflow_drops\",\"connections\"}]}\n";
+    "  "
+    "{\"nodes\":[{\"name\",\"generated\",\"sent\",\"first_seq\",\"last_seq\",\"overflow_drops\","
+    "\"connections\"}]}\n";
 
 std::optional<options> parse(int argc, char** argv) {
     options o;
@@ -82,23 +84,40 @@ std::optional<options> parse(int argc, char** argv) {
             if (i + 1 >= argc) throw std::runtime_error("missing value for " + a);
             return argv[++i];
         };
-        if (a == "--connect") o.connect = val();
-        else if (a == "--accept") o.accept = val();
-        else if (a == "--network-magic") o.magic = static_cast<std::uint32_t>(std::stoul(val()));
-        else if (a == "--nodes") o.nodes = std::stoul(val());
-        else if (a == "--name") o.name = val();
-        else if (a == "--name-prefix") o.name_prefix = val();
-        else if (a == "--count") o.count = std::stoull(val());
-        else if (a == "--rate") o.rate = std::stod(val());
-        else if (a == "--duration") o.duration = std::stod(val());
-        else if (a == "--size") o.size = std::stoul(val());
-        else if (a == "--queue-size") o.queue_size = std::stoul(val());
-        else if (a == "--metrics") o.metrics = std::stoul(val());
-        else if (a == "--no-node-info") o.node_info = false;
-        else if (a == "--host") o.host = val();
-        else if (a == "--misbehave") o.misbehave = val();
-        else if (a == "--misbehave-nodes") o.misbehave_nodes = std::stoul(val());
-        else if (a == "--summary-file") o.summary_file = val();
+        if (a == "--connect")
+            o.connect = val();
+        else if (a == "--accept")
+            o.accept = val();
+        else if (a == "--network-magic")
+            o.magic = static_cast<std::uint32_t>(std::stoul(val()));
+        else if (a == "--nodes")
+            o.nodes = std::stoul(val());
+        else if (a == "--name")
+            o.name = val();
+        else if (a == "--name-prefix")
+            o.name_prefix = val();
+        else if (a == "--count")
+            o.count = std::stoull(val());
+        else if (a == "--rate")
+            o.rate = std::stod(val());
+        else if (a == "--duration")
+            o.duration = std::stod(val());
+        else if (a == "--size")
+            o.size = std::stoul(val());
+        else if (a == "--queue-size")
+            o.queue_size = std::stoul(val());
+        else if (a == "--metrics")
+            o.metrics = std::stoul(val());
+        else if (a == "--no-node-info")
+            o.node_info = false;
+        else if (a == "--host")
+            o.host = val();
+        else if (a == "--misbehave")
+            o.misbehave = val();
+        else if (a == "--misbehave-nodes")
+            o.misbehave_nodes = std::stoul(val());
+        else if (a == "--summary-file")
+            o.summary_file = val();
         else if (a == "-h" || a == "--help") {
             std::cout << usage;
             return std::nullopt;
@@ -106,8 +125,10 @@ std::optional<options> parse(int argc, char** argv) {
             throw std::runtime_error("unknown option " + a);
         }
     }
-    if (o.connect.empty() == o.accept.empty()) throw std::runtime_error("give exactly one of --connect and --accept");
-    if (o.nodes == 0 || o.queue_size == 0) throw std::runtime_error("--nodes and --queue-size must be > 0");
+    if (o.connect.empty() == o.accept.empty())
+        throw std::runtime_error("give exactly one of --connect and --accept");
+    if (o.nodes == 0 || o.queue_size == 0)
+        throw std::runtime_error("--nodes and --queue-size must be > 0");
     return o;
 }
 
@@ -121,7 +142,8 @@ address parse_address(const std::string& s) {
     address a;
     auto colon = s.rfind(':');
     if (colon != std::string::npos && colon > 0 && colon + 1 < s.size() &&
-        s.find_first_not_of("0123456789", colon + 1) == std::string::npos && s.size() - colon <= 6) {
+        s.find_first_not_of("0123456789", colon + 1) == std::string::npos &&
+        s.size() - colon <= 6) {
         a.tcp = true;
         a.host = s.substr(0, colon);
         a.port = static_cast<unsigned short>(std::stoul(s.substr(colon + 1)));
@@ -134,9 +156,14 @@ address parse_address(const std::string& s) {
 using socket_t = asio::generic::stream_protocol::socket;
 
 class node_runtime {
-public:
+  public:
     node_runtime(asio::io_context& ioc, const options& o, std::size_t index)
-        : ioc_(ioc), o_(o), index_(index), node_(make_node_options(o, index)), wake_(ioc), done_signal_(ioc) {
+        : ioc_(ioc),
+          o_(o),
+          index_(index),
+          node_(make_node_options(o, index)),
+          wake_(ioc),
+          done_signal_(ioc) {
         misbehave_ = index < o.misbehave_nodes ? o.misbehave : std::string();
     }
 
@@ -154,10 +181,11 @@ public:
     asio::awaitable<void> generate();
     asio::awaitable<void> tick_metrics();
 
-private:
+  private:
     static ct::forwarder::node_options make_node_options(const options& o, std::size_t i) {
         ct::forwarder::node_options n;
-        n.name = !o.name.empty() && o.nodes == 1 ? o.name : o.name_prefix + "-" + std::to_string(i + 1);
+        n.name =
+            !o.name.empty() && o.nodes == 1 ? o.name : o.name_prefix + "-" + std::to_string(i + 1);
         n.host = o.host;
         n.queue_size = o.queue_size;
         n.mean_size = o.size;
@@ -231,17 +259,23 @@ void node_runtime::try_answer() {
         v.thread = "1";
         proto::encode_trace_object(v, bad);
         std::vector<std::string_view> parts{bad};
-        send(proto::mini_protocol::trace_objects, proto::encode_trace_objects_reply_from_encoded(parts));
+        send(proto::mini_protocol::trace_objects,
+             proto::encode_trace_objects_reply_from_encoded(parts));
         return;
     }
     if (misbehaving("huge-string")) {
-        send(proto::mini_protocol::trace_objects, std::string("\x82\x03\x9f\x89\x00\x80\x7b\x00\x00\x01\x00\x00\x00\x00\x00", 15));
+        send(proto::mini_protocol::trace_objects,
+             std::string("\x82\x03\x9f\x89\x00\x80\x7b\x00\x00\x01\x00\x00\x00\x00\x00", 15));
         return;
     }
     std::string reply = node_.take_reply(n);
     if (misbehaving("disconnect-mid-message")) {
         std::string sdus;
-        proto::append_sdus(sdus, proto::mini_protocol::trace_objects, !we_connected_, reply.substr(0, reply.size() / 2), 0);
+        proto::append_sdus(sdus,
+                           proto::mini_protocol::trace_objects,
+                           !we_connected_,
+                           reply.substr(0, reply.size() / 2),
+                           0);
         outbox_ += sdus;
         wake_.cancel();
         closing_ = true;
@@ -262,7 +296,9 @@ asio::awaitable<void> node_runtime::reader() {
             if (demux_->feed(std::string_view(buf.data(), n))) co_return;
         }
         first = false;
-        for (std::uint16_t p : {proto::mini_protocol::ekg, proto::mini_protocol::trace_objects, proto::mini_protocol::data_points}) {
+        for (std::uint16_t p : {proto::mini_protocol::ekg,
+                                proto::mini_protocol::trace_objects,
+                                proto::mini_protocol::data_points}) {
             for (;;) {
                 auto next = demux_->next_message(p);
                 if (!next) co_return;
@@ -294,7 +330,9 @@ asio::awaitable<void> node_runtime::reader() {
                     for (auto name : req->names) {
                         auto v = node_.data_point(name);
                         values.push_back(v.value_or(""));
-                        reply.emplace_back(name, v ? std::optional<std::string_view>(values.back()) : std::nullopt);
+                        reply.emplace_back(
+                            name,
+                            v ? std::optional<std::string_view>(values.back()) : std::nullopt);
                     }
                     send(p, proto::encode_data_points_reply(reply));
                     demux_->pop_message(p);
@@ -359,7 +397,12 @@ asio::awaitable<void> node_runtime::serve(socket_t sock, bool we_connected) {
     }
     if (we_connected) {
         std::string out;
-        proto::append_sdus(out, 0, false, proto::encode_propose_versions(misbehaving("wrong-magic") ? o_.magic + 1 : o_.magic), 0);
+        proto::append_sdus(
+            out,
+            0,
+            false,
+            proto::encode_propose_versions(misbehaving("wrong-magic") ? o_.magic + 1 : o_.magic),
+            0);
         const bool written = co_await raw_write(out);
         if (!written) co_return;
     }
@@ -421,7 +464,8 @@ asio::awaitable<void> node_runtime::run_initiator(address target) {
         std::optional<socket_t> sock;
         if (target.tcp) {
             asio::ip::tcp::resolver r(ioc_);
-            auto [rec, res] = co_await r.async_resolve(target.host, std::to_string(target.port), nothrow);
+            auto [rec, res] =
+                co_await r.async_resolve(target.host, std::to_string(target.port), nothrow);
             ec = rec;
             if (!ec) {
                 asio::ip::tcp::socket s(ioc_);
@@ -429,18 +473,25 @@ asio::awaitable<void> node_runtime::run_initiator(address target) {
                 ec = cec;
                 if (!ec) {
                     s.set_option(asio::ip::tcp::no_delay(true), ec);
-                    sock.emplace(ioc_, asio::generic::stream_protocol(ep.protocol().family(), SOCK_STREAM), s.release());
+                    sock.emplace(
+                        ioc_,
+                        asio::generic::stream_protocol(ep.protocol().family(), SOCK_STREAM),
+                        s.release());
                 }
             }
         } else {
             asio::local::stream_protocol::socket s(ioc_);
-            std::tie(ec) = co_await s.async_connect(asio::local::stream_protocol::endpoint(target.path), nothrow);
-            if (!ec) sock.emplace(ioc_, asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), s.release());
+            std::tie(ec) = co_await s.async_connect(
+                asio::local::stream_protocol::endpoint(target.path), nothrow);
+            if (!ec)
+                sock.emplace(
+                    ioc_, asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), s.release());
         }
         if (sock) {
             delay = 1s;
             co_await serve(std::move(*sock), true);
-            if (!misbehave_.empty() && misbehave_ != "invalid-utf8") break;  // one bad connection is enough
+            if (!misbehave_.empty() && misbehave_ != "invalid-utf8")
+                break;  // one bad connection is enough
         }
         if (stopped_ || finished_) break;
         t.expires_after(delay);
@@ -453,20 +504,31 @@ asio::awaitable<void> node_runtime::run_initiator(address target) {
 
 asio::awaitable<void> node_runtime::run_responder(address where) {
     if (where.tcp) {
-        asio::ip::tcp::acceptor acc(ioc_, asio::ip::tcp::endpoint(asio::ip::make_address(where.host == "localhost" ? "127.0.0.1" : where.host), where.port));
+        asio::ip::tcp::acceptor acc(
+            ioc_,
+            asio::ip::tcp::endpoint(
+                asio::ip::make_address(where.host == "localhost" ? "127.0.0.1" : where.host),
+                where.port));
         while (!stopped_ && !finished_) {
             auto [ec, s] = co_await acc.async_accept(nothrow);
             if (ec) break;
             auto ep = s.remote_endpoint(ec);
-            co_await serve(socket_t(ioc_, asio::generic::stream_protocol(ep.protocol().family(), SOCK_STREAM), s.release()), false);
+            co_await serve(
+                socket_t(ioc_,
+                         asio::generic::stream_protocol(ep.protocol().family(), SOCK_STREAM),
+                         s.release()),
+                false);
         }
     } else {
         ::unlink(where.path.c_str());
-        asio::local::stream_protocol::acceptor acc(ioc_, asio::local::stream_protocol::endpoint(where.path));
+        asio::local::stream_protocol::acceptor acc(
+            ioc_, asio::local::stream_protocol::endpoint(where.path));
         while (!stopped_ && !finished_) {
             auto [ec, s] = co_await acc.async_accept(nothrow);
             if (ec) break;
-            co_await serve(socket_t(ioc_, asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), s.release()), false);
+            co_await serve(
+                socket_t(ioc_, asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), s.release()),
+                false);
         }
         ::unlink(where.path.c_str());
     }
@@ -481,7 +543,8 @@ asio::awaitable<void> node_runtime::generate() {
     while (!stopped_ && !all_generated() && !finished_) {
         t.expires_after(10ms);
         co_await t.async_wait(nothrow);
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         const auto due = static_cast<std::uint64_t>(elapsed * o_.rate);
         while (made < due && !all_generated()) {
             node_.generate_one();
@@ -516,7 +579,8 @@ int main(int argc, char** argv) {
 
     asio::io_context ioc(1);
     std::vector<std::unique_ptr<node_runtime>> nodes;
-    for (std::size_t i = 0; i < o.nodes; ++i) nodes.push_back(std::make_unique<node_runtime>(ioc, o, i));
+    for (std::size_t i = 0; i < o.nodes; ++i)
+        nodes.push_back(std::make_unique<node_runtime>(ioc, o, i));
 
     auto stop_all = [&] {
         for (auto& n : nodes) n->stop();
@@ -528,7 +592,8 @@ int main(int argc, char** argv) {
     });
     asio::steady_timer duration_timer(ioc);
     if (o.duration > 0) {
-        duration_timer.expires_after(std::chrono::milliseconds(static_cast<long long>(o.duration * 1000)));
+        duration_timer.expires_after(
+            std::chrono::milliseconds(static_cast<long long>(o.duration * 1000)));
         duration_timer.async_wait([&](boost::system::error_code ec) {
             if (!ec) stop_all();
         });

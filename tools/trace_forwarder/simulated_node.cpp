@@ -22,15 +22,30 @@ struct trace_kind {
 
 // A mix like a relay's: mostly Info chain/fetch/mempool traffic, a little Debug, rare problems.
 constexpr std::array<trace_kind, 10> kinds{{
-    {"ChainDB.AddBlockEvent.AddedToCurrentChain", "AddedToCurrentChain", protocol::severity::notice, 10},
+    {"ChainDB.AddBlockEvent.AddedToCurrentChain",
+     "AddedToCurrentChain",
+     protocol::severity::notice,
+     10},
     {"BlockFetch.Client.CompletedBlockFetch", "CompletedBlockFetch", protocol::severity::info, 20},
     {"ChainSync.Client.DownloadedHeader", "DownloadedHeader", protocol::severity::info, 20},
     {"Mempool.AddedTx", "AddedTx", protocol::severity::info, 20},
     {"Forge.Loop.StartLeadershipCheck", "TraceStartLeadershipCheck", protocol::severity::info, 10},
-    {"Net.PeerSelection.Actions.MonitoringResult", "MonitoringResult", protocol::severity::debug, 8},
-    {"Net.ConnectionManager.Remote.ConnectionManagerCounters", "ConnectionManagerCounters", protocol::severity::info, 6},
-    {"ChainDB.ImmDbEvent.ChunkValidation.ValidatedChunk", "ValidatedChunk", protocol::severity::warning, 3},
-    {"Net.InboundGovernor.Remote.InboundGovernorError", "InboundGovernorError", protocol::severity::error, 2},
+    {"Net.PeerSelection.Actions.MonitoringResult",
+     "MonitoringResult",
+     protocol::severity::debug,
+     8},
+    {"Net.ConnectionManager.Remote.ConnectionManagerCounters",
+     "ConnectionManagerCounters",
+     protocol::severity::info,
+     6},
+    {"ChainDB.ImmDbEvent.ChunkValidation.ValidatedChunk",
+     "ValidatedChunk",
+     protocol::severity::warning,
+     3},
+    {"Net.InboundGovernor.Remote.InboundGovernorError",
+     "InboundGovernorError",
+     protocol::severity::error,
+     2},
     {"Startup.Info", "StartupInfo", protocol::severity::notice, 1},
 }};
 
@@ -43,8 +58,15 @@ std::string aeson_time(std::int64_t seconds, std::uint64_t picoseconds) {
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[96];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(buf,
+                  sizeof buf,
+                  "%04d-%02d-%02dT%02d:%02d:%02d",
+                  tm.tm_year + 1900,
+                  tm.tm_mon + 1,
+                  tm.tm_mday,
+                  tm.tm_hour,
+                  tm.tm_min,
+                  tm.tm_sec);
     std::string out(buf);
     if (picoseconds != 0) {
         char frac[32];
@@ -58,50 +80,80 @@ std::string aeson_time(std::int64_t seconds, std::uint64_t picoseconds) {
 
 simulated_node::simulated_node(node_options opts) : opts_(std::move(opts)), rng_(opts_.seed) {
     const auto now = std::chrono::system_clock::now();
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    const auto secs =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     start_time_ = aeson_time(secs, 500000000000ull);
     // cardano-node's metric names (trace-dispatcher EKG backend, prefix cardano.node.metrics.).
-    const std::array<std::string_view, 12> ints{"blockNum", "slotNum", "epoch", "slotInEpoch", "txsInMempool",
-                                                "mempoolBytes", "connectedPeers", "served.block",
-                                                "peerSelection.Cold", "peerSelection.Warm", "peerSelection.Hot",
+    const std::array<std::string_view, 12> ints{"blockNum",
+                                                "slotNum",
+                                                "epoch",
+                                                "slotInEpoch",
+                                                "txsInMempool",
+                                                "mempoolBytes",
+                                                "connectedPeers",
+                                                "served.block",
+                                                "peerSelection.Cold",
+                                                "peerSelection.Warm",
+                                                "peerSelection.Hot",
                                                 "remainingKESPeriods"};
-    const std::array<std::string_view, 4> reals{"density", "Mem.resident", "RTS.gcLiveBytes", "blockfetchclient.blockdelay"};
-    const std::array<std::string_view, 4> counters{"Forge.forged", "txsProcessedNum", "served.header", "Forge.node-is-leader"};
+    const std::array<std::string_view, 4> reals{
+        "density", "Mem.resident", "RTS.gcLiveBytes", "blockfetchclient.blockdelay"};
+    const std::array<std::string_view, 4> counters{
+        "Forge.forged", "txsProcessedNum", "served.header", "Forge.node-is-leader"};
     for (std::size_t i = 0; metrics_.size() < opts_.metrics; ++i) {
         const std::size_t which = i % 4;
         if (which == 0 || which == 3) {
-            metrics_.push_back({"cardano.node.metrics." + std::string(ints[i % ints.size()]) + "_int" +
-                                    (i >= ints.size() * 2 ? "_" + std::to_string(i) : ""),
-                                protocol::metric_kind::gauge, static_cast<std::int64_t>(i * 100), {}});
+            metrics_.push_back({"cardano.node.metrics." + std::string(ints[i % ints.size()]) +
+                                    "_int" + (i >= ints.size() * 2 ? "_" + std::to_string(i) : ""),
+                                protocol::metric_kind::gauge,
+                                static_cast<std::int64_t>(i * 100),
+                                {}});
         } else if (which == 1) {
-            metrics_.push_back({"cardano.node.metrics." + std::string(reals[i % reals.size()]) + "_real" +
+            metrics_.push_back({"cardano.node.metrics." + std::string(reals[i % reals.size()]) +
+                                    "_real" +
                                     (i >= reals.size() * 4 ? "_" + std::to_string(i) : ""),
-                                protocol::metric_kind::label, 0, "4.9e-2"});
+                                protocol::metric_kind::label,
+                                0,
+                                "4.9e-2"});
         } else {
-            metrics_.push_back({"cardano.node.metrics." + std::string(counters[i % counters.size()]) + "_counter" +
+            metrics_.push_back({"cardano.node.metrics." +
+                                    std::string(counters[i % counters.size()]) + "_counter" +
                                     (i >= counters.size() * 4 ? "_" + std::to_string(i) : ""),
-                                protocol::metric_kind::counter, 0, {}});
+                                protocol::metric_kind::counter,
+                                0,
+                                {}});
         }
     }
     if (opts_.metrics > 0) {
-        metrics_.push_back({"cardano.node.metrics.cardano_build_info", protocol::metric_kind::label, 0,
+        metrics_.push_back({"cardano.node.metrics.cardano_build_info",
+                            protocol::metric_kind::label,
+                            0,
                             "{version=\"10.5.1\",revision=\"0123456789abcdef\"} 1"});
         metrics_.push_back({"rts.gc.num_gcs", protocol::metric_kind::counter, 0, {}});
-        metrics_.push_back({"rts.gc.current_bytes_used", protocol::metric_kind::gauge, 1 << 20, {}});
+        metrics_.push_back(
+            {"rts.gc.current_bytes_used", protocol::metric_kind::gauge, 1 << 20, {}});
     }
     // Names must be unique for a store; drop accidental duplicates.
     std::map<std::string, bool> seen;
     std::erase_if(metrics_, [&](const metric& m) { return !seen.emplace(m.name, true).second; });
 }
 
-std::string simulated_node::machine_json(std::string_view node, std::uint64_t seq, std::string_view ns,
-                                         std::string_view kind, protocol::severity sev, std::string_view at,
-                                         std::string_view thread, std::string_view host, std::size_t target_size) {
+std::string simulated_node::machine_json(std::string_view node,
+                                         std::uint64_t seq,
+                                         std::string_view ns,
+                                         std::string_view kind,
+                                         protocol::severity sev,
+                                         std::string_view at,
+                                         std::string_view thread,
+                                         std::string_view host,
+                                         std::size_t target_size) {
     // trace-dispatcher's TraceMessage: at, ns, data (keys sorted), sev, thread, host.
-    std::string head = "{\"at\":\"" + std::string(at) + "\",\"ns\":" + json_escape(ns) + ",\"data\":{\"kind\":" +
-                       json_escape(kind) + ",\"node\":" + json_escape(node) + ",\"payload\":\"";
-    std::string tail = "\",\"seq\":" + std::to_string(seq) + "},\"sev\":\"" + std::string(protocol::severity_name(sev)) +
-                       "\",\"thread\":\"" + std::string(thread) + "\",\"host\":" + json_escape(host) + "}";
+    std::string head = "{\"at\":\"" + std::string(at) + "\",\"ns\":" + json_escape(ns) +
+                       ",\"data\":{\"kind\":" + json_escape(kind) +
+                       ",\"node\":" + json_escape(node) + ",\"payload\":\"";
+    std::string tail = "\",\"seq\":" + std::to_string(seq) + "},\"sev\":\"" +
+                       std::string(protocol::severity_name(sev)) + "\",\"thread\":\"" +
+                       std::string(thread) + "\",\"host\":" + json_escape(host) + "}";
     const std::size_t fixed = head.size() + tail.size();
     const std::size_t pad = target_size > fixed ? target_size - fixed : 0;
     std::string out;
@@ -127,15 +179,25 @@ void simulated_node::generate_one() {
     }
     const auto now = std::chrono::system_clock::now().time_since_epoch();
     const auto ns_total = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-    protocol::utc_time at{ns_total / 1'000'000'000, static_cast<std::uint64_t>(ns_total % 1'000'000'000) * 1000};
+    protocol::utc_time at{ns_total / 1'000'000'000,
+                          static_cast<std::uint64_t>(ns_total % 1'000'000'000) * 1000};
     // Sizes vary around the mean (±50 %).
-    const std::size_t size = opts_.mean_size / 2 + static_cast<std::size_t>(rng_() % (opts_.mean_size + 1));
+    const std::size_t size =
+        opts_.mean_size / 2 + static_cast<std::size_t>(rng_() % (opts_.mean_size + 1));
     const std::string thread = std::to_string(40 + seq % 8);
-    const std::string machine =
-        machine_json(opts_.name, seq, k->ns, k->kind, k->sev, aeson_time(at.seconds, at.picoseconds), thread, opts_.host, size);
+    const std::string machine = machine_json(opts_.name,
+                                             seq,
+                                             k->ns,
+                                             k->kind,
+                                             k->sev,
+                                             aeson_time(at.seconds, at.picoseconds),
+                                             thread,
+                                             opts_.host,
+                                             size);
     std::string human;
     const bool has_human = seq % 7 != 0;  // some traces have no human rendering
-    if (has_human) human = std::string(k->kind) + ": node " + opts_.name + " seq " + std::to_string(seq);
+    if (has_human)
+        human = std::string(k->kind) + ": node " + opts_.name + " seq " + std::to_string(seq);
 
     protocol::trace_object_view v;
     v.has_human = has_human;
@@ -151,8 +213,8 @@ void simulated_node::generate_one() {
     if (queue_.size() >= opts_.queue_size) {
         // The node's rule: a full queue is dropped as a whole.
         std::cerr << "TraceObject queue overflowed. Dropped " << queue_.size() << " messages from "
-                  << aeson_time(queue_.front().at_seconds, 0) << " to " << aeson_time(queue_.back().at_seconds, 0)
-                  << "\n";
+                  << aeson_time(queue_.front().at_seconds, 0) << " to "
+                  << aeson_time(queue_.back().at_seconds, 0) << "\n";
         drops_ += queue_.size();
         queue_.clear();
     }
@@ -189,10 +251,12 @@ std::optional<std::string> simulated_node::data_point(std::string_view name) con
         return j.dump();
     }
     if (name == "NodeStartupInfo") {
-        return std::string(R"({"suiEra":"Conway","suiSlotLength":1,"suiEpochLength":432000,"suiSlotsPerKESPeriod":129600})");
+        return std::string(
+            R"({"suiEra":"Conway","suiSlotLength":1,"suiEpochLength":432000,"suiSlotsPerKESPeriod":129600})");
     }
     if (name == "NodeAddBlock") {
-        return R"({"tag":"NodeAddBlock","contents":[500,)" + std::to_string(140000000 + ticks_) + R"(,99.87]})";
+        return R"({"tag":"NodeAddBlock","contents":[500,)" + std::to_string(140000000 + ticks_) +
+               R"(,99.87]})";
     }
     return std::nullopt;
 }
@@ -209,11 +273,13 @@ void simulated_node::tick_metrics() {
                 m.number += static_cast<std::int64_t>(1 + i % 5);
                 break;
             case protocol::metric_kind::gauge:
-                m.number += static_cast<std::int64_t>((ticks_ % 2) ? 1 : -1) * static_cast<std::int64_t>(i % 7);
+                m.number += static_cast<std::int64_t>((ticks_ % 2) ? 1 : -1) *
+                            static_cast<std::int64_t>(i % 7);
                 break;
             case protocol::metric_kind::label: {
                 char buf[32];
-                std::snprintf(buf, sizeof buf, "%.4g", 0.01 * static_cast<double>((ticks_ + i) % 100));
+                std::snprintf(
+                    buf, sizeof buf, "%.4g", 0.01 * static_cast<double>((ticks_ + i) % 100));
                 m.text = buf;
                 break;
             }
@@ -221,7 +287,8 @@ void simulated_node::tick_metrics() {
     }
 }
 
-std::string simulated_node::ekg_reply(const protocol::ekg_request& req, ekg_back_buffer& back) const {
+std::string simulated_node::ekg_reply(const protocol::ekg_request& req,
+                                      ekg_back_buffer& back) const {
     std::vector<protocol::ekg_entry_view> out;
     for (const auto& m : metrics_) {
         protocol::metric_value_view v{m.kind, m.number, m.text};
@@ -232,8 +299,8 @@ std::string simulated_node::ekg_reply(const protocol::ekg_request& req, ekg_back
         }
         if (req.kind == protocol::ekg_request_kind::get_updated) {
             auto it = back.last.find(m.name);
-            if (it != back.last.end() && it->second.kind == v.kind && it->second.number == v.number &&
-                it->second.text == v.text) {
+            if (it != back.last.end() && it->second.kind == v.kind &&
+                it->second.number == v.number && it->second.text == v.text) {
                 continue;
             }
         }

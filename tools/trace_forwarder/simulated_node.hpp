@@ -45,7 +45,7 @@ struct ekg_back_buffer {
 };
 
 class simulated_node {
-public:
+  public:
     explicit simulated_node(node_options opts);
 
     const std::string& name() const { return opts_.name; }
@@ -54,7 +54,9 @@ public:
     /// whole queue is dropped first (counted, reported on stderr), as the node does.
     void generate_one();
     std::size_t queued() const { return queue_.size(); }
-    std::size_t room() const { return opts_.queue_size - std::min(opts_.queue_size, queue_.size()); }
+    std::size_t room() const {
+        return opts_.queue_size - std::min(opts_.queue_size, queue_.size());
+    }
 
     /// A MsgTraceObjectsReply with up to `n` of the oldest queued objects (they count as sent).
     std::string take_reply(std::size_t n);
@@ -73,11 +75,17 @@ public:
     std::uint64_t overflow_drops() const { return drops_; }
 
     /// The machine JSON of object `seq` (also used by tests to predict file contents).
-    static std::string machine_json(std::string_view node, std::uint64_t seq, std::string_view ns,
-                                    std::string_view kind, protocol::severity sev, std::string_view at,
-                                    std::string_view thread, std::string_view host, std::size_t target_size);
+    static std::string machine_json(std::string_view node,
+                                    std::uint64_t seq,
+                                    std::string_view ns,
+                                    std::string_view kind,
+                                    protocol::severity sev,
+                                    std::string_view at,
+                                    std::string_view thread,
+                                    std::string_view host,
+                                    std::size_t target_size);
 
-private:
+  private:
     struct metric {
         std::string name;
         protocol::metric_kind kind;

@@ -48,16 +48,18 @@ void spawn_session(const session_runner& runner,
                    self_log& log) {
     auto strand_ex = sock.get_executor();
     const auto id = info.connection_id;
-    asio::co_spawn(strand_ex, runner(std::move(sock), std::move(info)), [&log, id](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log.emit("Error",
-                     own_severity::error,
-                     {{"error", std::string("connection ") + std::to_string(id) + ": " + ex.what()}});
-        }
-    });
+    asio::co_spawn(
+        strand_ex, runner(std::move(sock), std::move(info)), [&log, id](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log.emit("Error",
+                         own_severity::error,
+                         {{"error",
+                           std::string("connection ") + std::to_string(id) + ": " + ex.what()}});
+            }
+        });
 }
 
 }  // namespace
@@ -129,7 +131,8 @@ void listener::bind() {
     if (!ec) tcp_acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) tcp_acceptor_->bind(ep, ec);
     if (!ec) tcp_acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw startup_error("AcceptAt " + where_.to_string() + ": cannot listen: " + ec.message());
+    if (ec)
+        throw startup_error("AcceptAt " + where_.to_string() + ": cannot listen: " + ec.message());
 }
 
 std::string listener::bound_address() const {
@@ -148,7 +151,8 @@ void listener::start() {
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& ex) {
-            log_.emit("Error", own_severity::error, {{"error", std::string("listener: ") + ex.what()}});
+            log_.emit(
+                "Error", own_severity::error, {{"error", std::string("listener: ") + ex.what()}});
         }
     });
 }
@@ -200,9 +204,10 @@ asio::awaitable<void> listener::accept_loop() {
             if (stopped_ || ec == asio::error::operation_aborted) co_return;
             // Typically EMFILE/ENFILE: wait instead of spinning, as upstream restarts the
             // listener with a 1..10 s back-off.
-            log_.emit("ForwardingInterrupted",
-                      own_severity::warning,
-                      {{"conn", where_.to_string()}, {"message", "accept failed: " + ec.message()}});
+            log_.emit(
+                "ForwardingInterrupted",
+                own_severity::warning,
+                {{"conn", where_.to_string()}, {"message", "accept failed: " + ec.message()}});
             backoff.expires_after(delay);
             co_await backoff.async_wait(use_nothrow_awaitable);
             delay = std::min<std::chrono::seconds>(delay * 2, 10s);
@@ -233,7 +238,8 @@ void connector::start() {
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& ex) {
-            log_.emit("Error", own_severity::error, {{"error", std::string("connector: ") + ex.what()}});
+            log_.emit(
+                "Error", own_severity::error, {{"error", std::string("connector: ") + ex.what()}});
         }
     });
 }
@@ -247,7 +253,8 @@ asio::awaitable<void> connector::connect_loop() {
     constexpr auto max_delay = 30s;
     auto delay = 1s;
     while (!stopped_) {
-        log_.emit("SockConnecting", own_severity::info, {{"connectionIncomingAt", target_.to_string()}});
+        log_.emit(
+            "SockConnecting", own_severity::info, {{"connectionIncomingAt", target_.to_string()}});
         const auto started = std::chrono::steady_clock::now();
         auto conn_strand = asio::make_strand(ioc_);
         peer_info info;
@@ -292,9 +299,8 @@ asio::awaitable<void> connector::connect_loop() {
             }
         } else {
             log_.emit("SockConnected", own_severity::info, {{"connectedTo", target_.to_string()}});
-            auto [e] = co_await asio::co_spawn(conn_strand,
-                                               runner_(std::move(*sock), std::move(info)),
-                                               use_nothrow_awaitable);
+            auto [e] = co_await asio::co_spawn(
+                conn_strand, runner_(std::move(*sock), std::move(info)), use_nothrow_awaitable);
             if (e) {
                 try {
                     std::rethrow_exception(e);

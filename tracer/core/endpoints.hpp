@@ -35,7 +35,7 @@ struct endpoint_address {
 };
 
 class listener {
-public:
+  public:
     /// Binds immediately so that start-up errors surface before the daemon reports ready.
     /// `socket_mode` applies to Unix sockets. A stale socket file (nobody listening) is
     /// replaced; a live one is a startup_error.
@@ -46,11 +46,11 @@ public:
              self_log& log);
     ~listener();
 
-    void start();  // spawns the accept loop
-    void stop();   // closes the acceptor; the socket file is removed
+    void start();                       // spawns the accept loop
+    void stop();                        // closes the acceptor; the socket file is removed
     std::string bound_address() const;  // with the real port for TCP port 0
 
-private:
+  private:
     asio::awaitable<void> accept_loop();
     void bind();
 
@@ -66,7 +66,7 @@ private:
 };
 
 class connector {
-public:
+  public:
     connector(asio::io_context& ioc,
               endpoint_address target,
               session_runner runner,
@@ -75,7 +75,7 @@ public:
     void start();
     void stop();
 
-private:
+  private:
     asio::awaitable<void> connect_loop();
 
     asio::io_context& ioc_;

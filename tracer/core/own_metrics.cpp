@@ -40,8 +40,13 @@ struct own_metrics::families {
     prometheus::Gauge* uptime;
 };
 
-own_metrics::own_metrics(const session_counters& sessions, const logs::writer_stats& writer, const reload_counters& reloads)
-    : sessions_(sessions), writer_(writer), reloads_(reloads), registry_(std::make_shared<prometheus::Registry>()),
+own_metrics::own_metrics(const session_counters& sessions,
+                         const logs::writer_stats& writer,
+                         const reload_counters& reloads)
+    : sessions_(sessions),
+      writer_(writer),
+      reloads_(reloads),
+      registry_(std::make_shared<prometheus::Registry>()),
       f_(std::make_unique<families>()) {
     auto& r = *registry_;
     auto gauge = [&](const char* name, const char* help) -> prometheus::Gauge& {
@@ -50,21 +55,35 @@ own_metrics::own_metrics(const session_counters& sessions, const logs::writer_st
     auto counter = [&](const char* name, const char* help) -> prometheus::Counter& {
         return prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
     };
-    f_->connected_nodes = &gauge("cardano_tracer_connected_nodes", "Node connections currently open.");
-    f_->connections = &counter("cardano_tracer_connections_total", "Node connections accepted or established.");
-    f_->handshakes_refused = &counter("cardano_tracer_handshakes_refused_total", "Handshakes refused (e.g. wrong network magic).");
-    f_->protocol_errors = &counter("cardano_tracer_protocol_errors_total", "Connections closed because of a protocol error.");
-    f_->received = &counter("cardano_tracer_trace_objects_received_total", "Trace objects received from nodes.");
-    f_->written = &counter("cardano_tracer_trace_objects_written_total", "Trace objects written to every logging section.");
-    f_->lost = &counter("cardano_tracer_trace_objects_dropped_total", "Trace objects that could not be written at shutdown.");
-    f_->bytes_written = &counter("cardano_tracer_bytes_written_total", "Bytes written to log files.");
-    f_->write_errors = &counter("cardano_tracer_write_errors_total", "Failed log writes (retried).");
-    f_->queue_full = &counter("cardano_tracer_writer_queue_full_total", "Times the writer queue was full and nodes were not asked for more.");
-    f_->queue_depth = &gauge("cardano_tracer_writer_queue_depth", "Batches waiting for the log writer.");
+    f_->connected_nodes =
+        &gauge("cardano_tracer_connected_nodes", "Node connections currently open.");
+    f_->connections =
+        &counter("cardano_tracer_connections_total", "Node connections accepted or established.");
+    f_->handshakes_refused = &counter("cardano_tracer_handshakes_refused_total",
+                                      "Handshakes refused (e.g. wrong network magic).");
+    f_->protocol_errors = &counter("cardano_tracer_protocol_errors_total",
+                                   "Connections closed because of a protocol error.");
+    f_->received = &counter("cardano_tracer_trace_objects_received_total",
+                            "Trace objects received from nodes.");
+    f_->written = &counter("cardano_tracer_trace_objects_written_total",
+                           "Trace objects written to every logging section.");
+    f_->lost = &counter("cardano_tracer_trace_objects_dropped_total",
+                        "Trace objects that could not be written at shutdown.");
+    f_->bytes_written =
+        &counter("cardano_tracer_bytes_written_total", "Bytes written to log files.");
+    f_->write_errors =
+        &counter("cardano_tracer_write_errors_total", "Failed log writes (retried).");
+    f_->queue_full = &counter("cardano_tracer_writer_queue_full_total",
+                              "Times the writer queue was full and nodes were not asked for more.");
+    f_->queue_depth =
+        &gauge("cardano_tracer_writer_queue_depth", "Batches waiting for the log writer.");
     f_->rotations = &counter("cardano_tracer_rotations_total", "Log file rotations.");
-    f_->files_deleted = &counter("cardano_tracer_files_deleted_total", "Log files deleted by the rotation.");
-    f_->reloads = &counter("cardano_tracer_reloads_total", "Configuration reloads (SIGHUP) applied.");
-    f_->reload_failures = &counter("cardano_tracer_reload_failures_total", "Configuration reloads refused.");
+    f_->files_deleted =
+        &counter("cardano_tracer_files_deleted_total", "Log files deleted by the rotation.");
+    f_->reloads =
+        &counter("cardano_tracer_reloads_total", "Configuration reloads (SIGHUP) applied.");
+    f_->reload_failures =
+        &counter("cardano_tracer_reload_failures_total", "Configuration reloads refused.");
     f_->uptime = &gauge("cardano_tracer_uptime_seconds", "Seconds since the daemon started.");
     prometheus::BuildGauge()
         .Name("cardano_tracer_build_info")
@@ -93,7 +112,8 @@ std::string own_metrics::render() {
     raise_to(*f_->files_deleted, writer_.files_deleted);
     raise_to(*f_->reloads, reloads_.reloads);
     raise_to(*f_->reload_failures, reloads_.failures);
-    f_->uptime->Set(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    f_->uptime->Set(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     return prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 

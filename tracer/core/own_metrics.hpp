@@ -27,13 +27,15 @@ struct reload_counters {
 };
 
 class own_metrics {
-public:
-    own_metrics(const session_counters& sessions, const logs::writer_stats& writer, const reload_counters& reloads);
+  public:
+    own_metrics(const session_counters& sessions,
+                const logs::writer_stats& writer,
+                const reload_counters& reloads);
     ~own_metrics();
     /// Text exposition (format 0.0.4) of the daemon's metrics, prefix `cardano_tracer_`.
     std::string render();
 
-private:
+  private:
     struct families;
     const session_counters& sessions_;
     const logs::writer_stats& writer_;

@@ -40,12 +40,16 @@ nlohmann::json sample_resources() {
     }
     std::size_t fds = 0;
     std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
+    for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+         !ec && it != std::filesystem::directory_iterator();
          it.increment(ec)) {
         ++fds;
     }
-    const auto centi = [&](unsigned long long t) { return t * 100 / static_cast<unsigned long long>(ticks); };
-    const unsigned long long rss = rss_pages * static_cast<unsigned long long>(sysconf(_SC_PAGESIZE));
+    const auto centi = [&](unsigned long long t) {
+        return t * 100 / static_cast<unsigned long long>(ticks);
+    };
+    const unsigned long long rss =
+        rss_pages * static_cast<unsigned long long>(sysconf(_SC_PAGESIZE));
     return {{"kind", "ResourceStats"},
             {"CentiCpu", centi(utime + stime)},
             {"CentiGC", 0},

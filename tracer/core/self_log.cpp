@@ -72,8 +72,8 @@ std::string format_utc_now() {
 
 self_log::self_log(own_severity min_severity, std::string host)
     : self_log(min_severity,
-               std::make_shared<spdlog::logger>(
-                   "cardano-tracer", std::make_shared<spdlog::sinks::stdout_sink_mt>()),
+               std::make_shared<spdlog::logger>("cardano-tracer",
+                                                std::make_shared<spdlog::sinks::stdout_sink_mt>()),
                std::move(host)) {}
 
 self_log::self_log(own_severity min_severity,

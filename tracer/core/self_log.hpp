@@ -3,9 +3,9 @@
 // Thread-safe: spdlog's mutex-protected stdout sink serialises whole lines.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <atomic>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -22,7 +22,7 @@ std::string_view severity_name(own_severity s);
 bool parse_own_severity(std::string_view name, own_severity& out);
 
 class self_log {
-public:
+  public:
     /// Writes to stdout. `host` empty = derive it like trace-dispatcher (hostname up to the
     /// first '.', or $TRACE_DISPATCHER_LOGGING_HOSTNAME).
     explicit self_log(own_severity min_severity, std::string host = {});
@@ -35,14 +35,16 @@ public:
 
     /// Emits `Tracer.<name>` with `data` (an object; "kind" is added as "Tracer<name>" when
     /// absent, as cardano-tracer's own traces carry it).
-    void emit(std::string_view name, own_severity sev, nlohmann::json data = nlohmann::json::object());
+    void emit(std::string_view name,
+              own_severity sev,
+              nlohmann::json data = nlohmann::json::object());
 
     /// A raw text line (verbosity Maximum protocol dumps are plain text upstream too).
     void emit_text(std::string_view line);
 
     void flush();
 
-private:
+  private:
     std::atomic<own_severity> min_severity_;
     std::shared_ptr<spdlog::logger> logger_;
     std::string host_;

@@ -6,21 +6,21 @@
 #include <csignal>
 #include <fstream>
 
+#include "config/emit.hpp"
+#include "config/load.hpp"
 #include "dispatcher/node_names.hpp"
 #include "tracer/core/endpoints.hpp"
+#include "tracer/core/own_metrics.hpp"
+#include "tracer/core/resources.hpp"
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session.hpp"
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/settings.hpp"
 #include "tracer/core/startup.hpp"
 #include "tracer/logs/log_writer.hpp"
-#include "tracer/core/own_metrics.hpp"
-#include "tracer/core/resources.hpp"
 #include "tracer/metrics/http_server.hpp"
 #include "tracer/metrics/node_directory.hpp"
 #include "tracer/metrics/routes.hpp"
-#include "config/load.hpp"
-#include "config/emit.hpp"
 
 namespace ct::tracer {
 
@@ -31,12 +31,14 @@ struct server::http_settings {
     std::map<std::string, std::string> sd_labels;
 };
 
-std::shared_ptr<const server::http_settings> server::make_http_settings(const config::tracer_config& c) {
+std::shared_ptr<const server::http_settings> server::make_http_settings(
+    const config::tracer_config& c) {
     auto s = std::make_shared<http_settings>();
     s->exposition.no_suffix = c.metrics_no_suffix;
     if (c.prometheus_labels) s->sd_labels = *c.prometheus_labels;
     if (c.metrics_help_) {
-        if (const auto* inline_map = std::get_if<std::map<std::string, std::string>>(&*c.metrics_help_)) {
+        if (const auto* inline_map =
+                std::get_if<std::map<std::string, std::string>>(&*c.metrics_help_)) {
             s->exposition.help = *inline_map;
         } else {
             // Upstream silently ignores an unreadable help file; we say so.
@@ -44,12 +46,15 @@ std::shared_ptr<const server::http_settings> server::make_http_settings(const co
             std::ifstream in(path);
             auto j = in ? nlohmann::json::parse(in, nullptr, false) : nlohmann::json();
             if (!j.is_object()) {
-                log_.emit("Error", own_severity::warning,
-                          {{"error", "metricsHelp: cannot read a JSON object of help texts from " + path +
-                                         "; serving metrics without HELP lines"}});
+                log_.emit("Error",
+                          own_severity::warning,
+                          {{"error",
+                            "metricsHelp: cannot read a JSON object of help texts from " + path +
+                                "; serving metrics without HELP lines"}});
             } else {
                 for (const auto& [k, v] : j.items()) {
-                    if (v.is_string() && !v.get<std::string>().empty()) s->exposition.help[k] = v.get<std::string>();
+                    if (v.is_string() && !v.get<std::string>().empty())
+                        s->exposition.help[k] = v.get<std::string>();
                 }
             }
         }
@@ -95,13 +100,17 @@ void server::start() {
 
     const auto plan = make_network_plan(*cfg_);
     const bool log_problems = make_session_settings(*cfg_).verbose != verbosity::minimum;
-    log_.emit("StartedAcceptors", own_severity::info, {{"AcceptorsAddr", config::to_json(*cfg_)["network"]}});
+    log_.emit("StartedAcceptors",
+              own_severity::info,
+              {{"AcceptorsAddr", config::to_json(*cfg_)["network"]}});
     if (plan.accept) {
-        listener_ = std::make_unique<listener>(ioc_, plan.addresses.front(), plan.socket_mode, runner, log_);
+        listener_ = std::make_unique<listener>(
+            ioc_, plan.addresses.front(), plan.socket_mode, runner, log_);
         listener_->start();
     } else {
         for (const auto& target : plan.addresses) {
-            connectors_.push_back(std::make_unique<connector>(ioc_, target, runner, log_, log_problems));
+            connectors_.push_back(
+                std::make_unique<connector>(ioc_, target, runner, log_, log_problems));
             connectors_.back()->start();
         }
     }
@@ -119,27 +128,35 @@ void server::start_http() {
         return metrics::tls_files{t.certificate_file, t.certificate_key_file, t.certificate_chain};
     };
     auto endpoint_json = [](const config::endpoint& ep) {
-        return nlohmann::json{{"epHost", ep.host}, {"epPort", ep.port}, {"epForceSSL", ep.force_ssl}};
+        return nlohmann::json{
+            {"epHost", ep.host}, {"epPort", ep.port}, {"epForceSSL", ep.force_ssl}};
     };
     if (cfg_->has_prometheus) {
         const auto& ep = *cfg_->has_prometheus;
         log_.emit("StartedPrometheus", own_severity::info, {{"endpoint", endpoint_json(ep)}});
         auto handler = [this](const metrics::http_request& req) {
             const auto settings = std::atomic_load(&http_settings_);
-            metrics::prometheus_context pctx{*directory_, settings->exposition, settings->sd_labels,
-                                             [this] { return own_metrics_->render(); },
-                                             [this] { return listening_.load() && writer_->healthy(); }};
+            metrics::prometheus_context pctx{
+                *directory_,
+                settings->exposition,
+                settings->sd_labels,
+                [this] { return own_metrics_->render(); },
+                [this] { return listening_.load() && writer_->healthy(); }};
             return metrics::prometheus_route(req, pctx);
         };
-        http_servers_.push_back(std::make_unique<metrics::http_server>(ioc_, "hasPrometheus", ep.host, ep.port,
-                                                                       handler, tls_for(ep)));
+        http_servers_.push_back(std::make_unique<metrics::http_server>(
+            ioc_, "hasPrometheus", ep.host, ep.port, handler, tls_for(ep)));
     }
     if (cfg_->has_ekg) {
         const auto& ep = *cfg_->has_ekg;
-        log_.emit("StartedMonitoring", own_severity::info, {{"endpoint", endpoint_json(ep)}, {"type", "list"}});
-        auto handler = [this](const metrics::http_request& req) { return metrics::ekg_route(req, *directory_); };
-        http_servers_.push_back(
-            std::make_unique<metrics::http_server>(ioc_, "hasEKG", ep.host, ep.port, handler, tls_for(ep)));
+        log_.emit("StartedMonitoring",
+                  own_severity::info,
+                  {{"endpoint", endpoint_json(ep)}, {"type", "list"}});
+        auto handler = [this](const metrics::http_request& req) {
+            return metrics::ekg_route(req, *directory_);
+        };
+        http_servers_.push_back(std::make_unique<metrics::http_server>(
+            ioc_, "hasEKG", ep.host, ep.port, handler, tls_for(ep)));
     }
     for (auto& h : http_servers_) h->start();
 }
@@ -227,8 +244,10 @@ void server::reload() {
         reloads_->failures++;
         nlohmann::json problems = nlohmann::json::array();
         for (const auto& d : result.diagnostics) problems.push_back(d.to_string());
-        log_.emit("ReloadFailed", own_severity::error,
-                  {{"configPath", opts_.config_path}, {"problems", problems},
+        log_.emit("ReloadFailed",
+                  own_severity::error,
+                  {{"configPath", opts_.config_path},
+                   {"problems", problems},
                    {"message", "the running configuration is kept"}});
         sd_notify(0, "READY=1");
         return;
@@ -237,8 +256,14 @@ void server::reload() {
     nlohmann::json refused = nlohmann::json::array();
     const auto before = config::to_json(*cfg_);
     const auto after = config::to_json(*fresh);
-    for (const char* key : {"network", "hasPrometheus", "hasEKG", "hasTimeseries", "tlsCertificate", "ioThreads",
-                            "socketMode", "resourceFreq"}) {
+    for (const char* key : {"network",
+                            "hasPrometheus",
+                            "hasEKG",
+                            "hasTimeseries",
+                            "tlsCertificate",
+                            "ioThreads",
+                            "socketMode",
+                            "resourceFreq"}) {
         if (before[key] != after[key]) refused.push_back(std::string(key) + " (needs a restart)");
     }
     cfg_ = fresh;
@@ -246,7 +271,8 @@ void server::reload() {
     writer_->update_options(make_writer_options(*cfg_));
     std::atomic_store(&http_settings_, make_http_settings(*cfg_));
     reloads_->reloads++;
-    log_.emit("ConfigReloaded", own_severity::warning,
+    log_.emit("ConfigReloaded",
+              own_severity::warning,
               {{"configPath", opts_.config_path}, {"notApplied", refused}});
     log_.emit("ConfigIs", own_severity::warning, {{"config", config::to_json(*cfg_)}});
     sd_notify(0, "READY=1");

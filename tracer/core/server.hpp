@@ -23,7 +23,7 @@ namespace ct::tracer::metrics {
 class node_directory;
 class http_server;
 struct exposition_options;
-}
+}  // namespace ct::tracer::metrics
 
 namespace ct::tracer {
 
@@ -40,7 +40,7 @@ struct server_options {
 };
 
 class server {
-public:
+  public:
     server(std::shared_ptr<const config::tracer_config> cfg, server_options opts, self_log& log);
     ~server();
     server(const server&) = delete;
@@ -50,7 +50,7 @@ public:
     /// and returns the exit status.
     int run();
 
-private:
+  private:
     void start();
     asio::awaitable<void> handle_signals();
     asio::awaitable<void> shutdown();

@@ -9,8 +9,8 @@
 
 #include "dispatcher/node_names.hpp"
 #include "protocol/data_points_codec.hpp"
-#include "protocol/describe.hpp"
 #include "protocol/demuxer.hpp"
+#include "protocol/describe.hpp"
 #include "protocol/ekg_codec.hpp"
 #include "protocol/handshake.hpp"
 #include "protocol/sdu.hpp"
@@ -34,8 +34,8 @@ constexpr std::uint16_t p_trace_objects = 2;
 constexpr std::uint16_t p_data_points = 3;
 
 std::uint32_t timestamp_us() {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-        clock::now().time_since_epoch());
+    auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock::now().time_since_epoch());
     return static_cast<std::uint32_t>(us.count());
 }
 
@@ -52,7 +52,7 @@ asio::awaitable<bool> was_cancelled() {
 }
 
 class session {
-public:
+  public:
     session(stream_socket& sock, peer_info& peer, session_context& ctx)
         : sock_(sock),
           peer_(peer),
@@ -81,7 +81,7 @@ public:
         fail("closed by the tracer (shutdown)", false);
     }
 
-private:
+  private:
     // --- helpers -------------------------------------------------------------------------
     bool quiet_problems() const { return cfg_->verbose == verbosity::minimum; }
     nlohmann::json conn_json() const {
@@ -170,7 +170,8 @@ asio::awaitable<void> session::wait_forever(asio::steady_timer& t) {
 }
 
 asio::awaitable<bool> session::read_into_demux() {
-    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(read_buffer_), use_nothrow_awaitable);
+    auto [ec, n] =
+        co_await sock_.async_read_some(asio::buffer(read_buffer_), use_nothrow_awaitable);
     if (ec) {
         if (ec == asio::error::eof) {
             fail("the node closed the connection", false);
@@ -194,7 +195,8 @@ asio::awaitable<bool> session::handshake() {
         send(p_handshake, proto::encode_propose_versions(cfg_->network_magic));
         std::string buf;
         buf.swap(outbox_);
-        auto [wec, wn] = co_await asio::async_write(sock_, asio::buffer(buf), use_nothrow_awaitable);
+        auto [wec, wn] =
+            co_await asio::async_write(sock_, asio::buffer(buf), use_nothrow_awaitable);
         if (wec) {
             fail("write error: " + wec.message());
             co_return false;
@@ -233,7 +235,8 @@ asio::awaitable<bool> session::handshake() {
         send(p_handshake, decision.reply_payload);
         std::string buf;
         buf.swap(outbox_);
-        auto [wec, wn] = co_await asio::async_write(sock_, asio::buffer(buf), use_nothrow_awaitable);
+        auto [wec, wn] =
+            co_await asio::async_write(sock_, asio::buffer(buf), use_nothrow_awaitable);
         if (!decision.accepted) {
             ctx_.counters.handshakes_refused++;
             if (!quiet_problems()) {
@@ -283,8 +286,9 @@ asio::awaitable<void> session::run() {
     if (ok) {
         store_ = ctx_.directory.add(peer_.connection_id);
         // All three mini-protocols start at once; the tracer speaks first on each.
-        send(p_ekg, proto::encode_ekg_request(cfg_->ekg_full ? proto::ekg_request_kind::get_all
-                                                             : proto::ekg_request_kind::get_updated));
+        send(p_ekg,
+             proto::encode_ekg_request(cfg_->ekg_full ? proto::ekg_request_kind::get_all
+                                                      : proto::ekg_request_kind::get_updated));
         send_trace_request();
         send(p_data_points, proto::encode_data_points_request({}));
         name_timer_.expires_after(cfg_->node_info_timeout);
@@ -507,9 +511,8 @@ asio::awaitable<void> session::delivery_loop() {
 }
 
 asio::awaitable<void> session::ekg_loop() {
-    const auto request =
-        proto::encode_ekg_request(cfg_->ekg_full ? proto::ekg_request_kind::get_all
-                                                 : proto::ekg_request_kind::get_updated);
+    const auto request = proto::encode_ekg_request(
+        cfg_->ekg_full ? proto::ekg_request_kind::get_all : proto::ekg_request_kind::get_updated);
     asio::steady_timer pause(sock_.get_executor());
     for (;;) {
         while (!ekg_response_ready_) {
@@ -568,7 +571,8 @@ asio::awaitable<void> run_session(stream_socket socket, peer_info peer, session_
             });
         };
     };
-    ctx.sessions.add(peer.connection_id, {on_strand(&session::begin_drain), on_strand(&session::force_close)});
+    ctx.sessions.add(peer.connection_id,
+                     {on_strand(&session::begin_drain), on_strand(&session::force_close)});
 
     co_await s.run();
 

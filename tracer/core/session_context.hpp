@@ -59,7 +59,7 @@ struct session_counters {
 
 /// Live sessions, so that shutdown can drain and then close every node socket.
 class session_set {
-public:
+  public:
     struct controls {
         std::function<void()> drain;  // stop asking; close once the outstanding reply is read
         std::function<void()> close;  // close now
@@ -70,14 +70,17 @@ public:
     void close_all();
     std::size_t size() const;
 
-private:
+  private:
     std::vector<controls> snapshot() const;
     mutable std::mutex mutex_;
     std::unordered_map<std::uint64_t, controls> sessions_;
 };
 
 struct session_context {
-    session_context(self_log& l, logs::log_writer& w, dispatcher::node_name_registry& n, metrics::node_directory& d)
+    session_context(self_log& l,
+                    logs::log_writer& w,
+                    dispatcher::node_name_registry& n,
+                    metrics::node_directory& d)
         : log(l), writer(w), names(n), directory(d) {}
 
     self_log& log;
@@ -100,7 +103,7 @@ struct session_context {
     std::uint64_t add_space_waiter(std::function<void()> wake);
     void remove_space_waiter(std::uint64_t token);
 
-private:
+  private:
     std::shared_ptr<const session_settings> settings_;
     std::mutex waiters_mutex_;
     std::unordered_map<std::uint64_t, std::function<void()>> space_waiters_;

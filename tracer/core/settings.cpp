@@ -9,15 +9,16 @@ session_settings make_session_settings(const config::tracer_config& cfg) {
     session_settings s;
     s.network_magic = cfg.network_magic;
     s.request_num = cfg.lo_request_num;
-    s.ekg_period = std::chrono::milliseconds(static_cast<long long>(std::llround(cfg.ekg_request_freq * 1000.0)));
+    s.ekg_period = std::chrono::milliseconds(
+        static_cast<long long>(std::llround(cfg.ekg_request_freq * 1000.0)));
     s.ekg_full = cfg.ekg_request_full;
     s.verbose = cfg.verbosity == config::verbosity_level::minimum   ? verbosity::minimum
                 : cfg.verbosity == config::verbosity_level::maximum ? verbosity::maximum
                                                                     : verbosity::errors_only;
     s.max_message_bytes = static_cast<std::size_t>(cfg.max_message_bytes);
     s.max_ingress_bytes = static_cast<std::size_t>(cfg.max_ingress_bytes);
-    s.handshake_timeout =
-        std::chrono::milliseconds(static_cast<long long>(std::llround(cfg.handshake_timeout_secs * 1000.0)));
+    s.handshake_timeout = std::chrono::milliseconds(
+        static_cast<long long>(std::llround(cfg.handshake_timeout_secs * 1000.0)));
     return s;
 }
 

@@ -18,8 +18,8 @@ loaded_configuration load_configuration(const cli_options& opts) {
     for (const auto& d : result.diagnostics) {
         const bool is_error = d.lvl == config::diagnostic::level::error;
         errors += is_error ? 1 : 0;
-        std::cerr << opts.config_path << ": " << (is_error ? "error: " : "warning: ") << d.to_string()
-                  << "\n";
+        std::cerr << opts.config_path << ": " << (is_error ? "error: " : "warning: ")
+                  << d.to_string() << "\n";
     }
     if (!result.ok() || !result.config) {
         std::cerr << "cardano-tracer: the configuration in " << opts.config_path << " is invalid ("

@@ -5,7 +5,9 @@
 
 namespace ct::tracer::logs {
 
-std::string_view extension(config::log_format f) { return f == config::log_format::for_machine ? "json" : "log"; }
+std::string_view extension(config::log_format f) {
+    return f == config::log_format::for_machine ? "json" : "log";
+}
 
 std::string_view symlink_name(config::log_format f) {
     return f == config::log_format::for_machine ? "node.json" : "node.log";
@@ -15,8 +17,15 @@ std::string make_log_file_name(std::time_t created, config::log_format f, unsign
     std::tm tm{};
     gmtime_r(&created, &tm);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "node-%04d-%02d-%02dT%02d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(buf,
+                  sizeof buf,
+                  "node-%04d-%02d-%02dT%02d-%02d-%02d",
+                  tm.tm_year + 1900,
+                  tm.tm_mon + 1,
+                  tm.tm_mday,
+                  tm.tm_hour,
+                  tm.tm_min,
+                  tm.tm_sec);
     std::string name(buf);
     if (counter > 0) name += "_" + std::to_string(counter);
     name += ".";
@@ -41,8 +50,9 @@ std::optional<log_file_name> parse_log_file_name(std::string_view name, config::
         return ec == std::errc() && p == name.data() + pos + len;
     };
     int y, mo, d, h, mi, s;
-    if (!num(0, 4, y) || name[4] != '-' || !num(5, 2, mo) || name[7] != '-' || !num(8, 2, d) || name[10] != 'T' ||
-        !num(11, 2, h) || name[13] != '-' || !num(14, 2, mi) || name[16] != '-' || !num(17, 2, s)) {
+    if (!num(0, 4, y) || name[4] != '-' || !num(5, 2, mo) || name[7] != '-' || !num(8, 2, d) ||
+        name[10] != 'T' || !num(11, 2, h) || name[13] != '-' || !num(14, 2, mi) ||
+        name[16] != '-' || !num(17, 2, s)) {
         return std::nullopt;
     }
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;

@@ -13,7 +13,7 @@
 
 namespace ct::tracer::logs {
 
-std::string_view extension(config::log_format f);  // "json" or "log"
+std::string_view extension(config::log_format f);     // "json" or "log"
 std::string_view symlink_name(config::log_format f);  // "node.json" / "node.log"
 
 /// `node-YYYY-MM-DDTHH-MM-SS.<ext>` (UTC, as upstream). A second file created in the same

@@ -48,8 +48,16 @@ std::string journal_time(const protocol::utc_time& t) {
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char buf[80];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%012llu", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<unsigned long long>(t.picoseconds));
+    std::snprintf(buf,
+                  sizeof buf,
+                  "%04d-%02d-%02d %02d:%02d:%02d.%012llu",
+                  tm.tm_year + 1900,
+                  tm.tm_mon + 1,
+                  tm.tm_mday,
+                  tm.tm_hour,
+                  tm.tm_min,
+                  tm.tm_sec,
+                  static_cast<unsigned long long>(t.picoseconds));
     return std::string(buf) + "Z";
 }
 
@@ -90,7 +98,8 @@ bool gzip_file(const std::string& src, const std::string& dst, std::string& erro
 
 }  // namespace
 
-log_writer::log_writer(writer_options opts) : opts_(std::move(opts)), capacity_(std::max<std::size_t>(1, opts_.queue_capacity)) {}
+log_writer::log_writer(writer_options opts)
+    : opts_(std::move(opts)), capacity_(std::max<std::size_t>(1, opts_.queue_capacity)) {}
 
 log_writer::~log_writer() { stop(); }
 
@@ -163,7 +172,8 @@ void log_writer::run() {
             std::unique_lock lock(mutex_);
             auto wake_at = next_rotation_check_;
             if (retrying) wake_at = std::min(wake_at, clock::now() + opts_.retry_interval);
-            if (!opts_.rotation) wake_at = retrying ? clock::now() + opts_.retry_interval : clock::time_point::max();
+            if (!opts_.rotation)
+                wake_at = retrying ? clock::now() + opts_.retry_interval : clock::time_point::max();
             if (!retrying) {
                 cv_.wait_until(lock, wake_at, [&] { return !queue_.empty() || stopping_; });
             } else if (!stopping_) {
@@ -174,7 +184,8 @@ void log_writer::run() {
         }
         if (opts_.rotation && clock::now() >= next_rotation_check_) {
             rotation_check();
-            next_rotation_check_ = clock::now() + std::chrono::seconds(opts_.rotation->frequency_secs);
+            next_rotation_check_ =
+                clock::now() + std::chrono::seconds(opts_.rotation->frequency_secs);
         }
         {
             std::lock_guard lock(mutex_);
@@ -204,7 +215,8 @@ void log_writer::run() {
         // lost and order is kept; the full queue then stops the sessions from asking.
         retrying = true;
         if (stopping) {
-            if (stop_deadline == clock::time_point{}) stop_deadline = clock::now() + std::chrono::seconds(3);
+            if (stop_deadline == clock::time_point{})
+                stop_deadline = clock::now() + std::chrono::seconds(3);
             if (clock::now() > stop_deadline) {
                 const auto& b = std::get<trace_batch>(*current);
                 stats_.records_lost += b.records.size();
@@ -233,7 +245,8 @@ bool log_writer::process(item& it) {
     opts_ = std::move(std::get<writer_options>(it));
     // Close files of sections that no longer exist.
     std::set<std::string> keep;
-    for (const auto& s : opts_.sections) keep.insert(s.log_root + '\0' + std::string(extension(s.format)));
+    for (const auto& s : opts_.sections)
+        keep.insert(s.log_root + '\0' + std::string(extension(s.format)));
     for (auto it2 = files_.begin(); it2 != files_.end();) {
         const auto first = it2->first.find('\0');
         if (!keep.contains(it2->first.substr(first + 1))) {
@@ -276,7 +289,8 @@ log_writer::open_file* log_writer::file_for(const trace_batch& b, const section&
     open_file f;
     f.connection_id = b.connection_id;
     f.format = s.format;
-    const std::string dir = (fs::path(s.log_root) / dispatcher::log_directory_name(b.node_name)).string();
+    const std::string dir =
+        (fs::path(s.log_root) / dispatcher::log_directory_name(b.node_name)).string();
     if (!open_new_file(f, dir, s.format)) return nullptr;
     auto& slot = files_[key];
     slot = std::move(f);
@@ -295,7 +309,8 @@ bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log
     const std::time_t now = std::time(nullptr);
     for (unsigned counter = 0; counter < 10000; ++counter) {
         const std::string path = dir + "/" + make_log_file_name(now, fmt, counter);
-        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+        const int fd =
+            ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
         if (fd < 0 && errno == EEXIST) continue;  // never truncate an existing file
         if (fd < 0) {
             report("cannot create the log file " + path + ": " + std::strerror(errno));
@@ -313,7 +328,8 @@ bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log
         const std::string tmp = link + ".tmp";
         ::unlink(tmp.c_str());
         const std::string target = fs::absolute(path).lexically_normal().string();
-        if (::symlink(target.c_str(), tmp.c_str()) != 0 || ::rename(tmp.c_str(), link.c_str()) != 0) {
+        if (::symlink(target.c_str(), tmp.c_str()) != 0 ||
+            ::rename(tmp.c_str(), link.c_str()) != 0) {
             report("cannot update the symlink " + link + ": " + std::strerror(errno));
             ::unlink(tmp.c_str());
         }
@@ -350,7 +366,8 @@ bool log_writer::write_file_section(const trace_batch& b, const section& s) {
     if (!write_all(f->fd, buf, err)) {
         stats_.write_errors++;
         healthy_ = false;
-        report("cannot write to " + f->path + ": " + std::strerror(err) + " (the daemon keeps the trace objects and retries)");
+        report("cannot write to " + f->path + ": " + std::strerror(err) +
+               " (the daemon keeps the trace objects and retries)");
         // Reopen on the next attempt (a new file: the old one may hold a partial batch).
         close_file(*f, false);
         files_.erase(file_key(b.node_name, s));
@@ -363,13 +380,23 @@ bool log_writer::write_file_section(const trace_batch& b, const section& s) {
 
 void log_writer::write_journal_section(const trace_batch& b, const section& s) {
     for (const auto& r : b.records) {
-        const std::string_view msg = s.format == config::log_format::for_human && r.has_human ? b.human(r) : b.machine(r);
+        const std::string_view msg =
+            s.format == config::log_format::for_human && r.has_human ? b.human(r) : b.machine(r);
         const std::string message(msg);
         const std::string ns = b.ns(r).empty() ? std::string("noname") : std::string(b.ns(r));
-        const int rc = sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%d", syslog_priority(r.sev),
-                                       "SYSLOG_IDENTIFIER=%s", b.node_name.c_str(), "NAMESPACE=%s", ns.c_str(),
-                                       "THREAD=%s", std::string(b.thread(r)).c_str(), "TIME=%s",
-                                       journal_time(r.at).c_str(), nullptr);
+        const int rc = sd_journal_send("MESSAGE=%s",
+                                       message.c_str(),
+                                       "PRIORITY=%d",
+                                       syslog_priority(r.sev),
+                                       "SYSLOG_IDENTIFIER=%s",
+                                       b.node_name.c_str(),
+                                       "NAMESPACE=%s",
+                                       ns.c_str(),
+                                       "THREAD=%s",
+                                       std::string(b.thread(r)).c_str(),
+                                       "TIME=%s",
+                                       journal_time(r.at).c_str(),
+                                       nullptr);
         if (rc < 0) {
             stats_.journal_errors++;
             report(std::string("cannot write to the systemd journal: ") + std::strerror(-rc));
@@ -411,7 +438,8 @@ void log_writer::rotation_check() {
         if (!fs::is_directory(root, ec)) continue;
         for (const auto& entry : fs::directory_iterator(root, ec)) {
             std::error_code dec;
-            if (entry.is_directory(dec) && !entry.is_symlink(dec)) clean_directory(entry.path().string(), fmt);
+            if (entry.is_directory(dec) && !entry.is_symlink(dec))
+                clean_directory(entry.path().string(), fmt);
         }
     }
 }
@@ -429,7 +457,9 @@ void log_writer::clean_directory(const std::string& dir, config::log_format fmt)
         }
     }
     if (files.empty()) return;
-    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.parsed < b.parsed; });
+    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+        return a.parsed < b.parsed;
+    });
 
     // The current file is the open one (if any), which is always the newest.
     std::string open_path;

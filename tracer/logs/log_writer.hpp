@@ -57,7 +57,7 @@ struct writer_stats {
 };
 
 class log_writer {
-public:
+  public:
     explicit log_writer(writer_options opts);
     ~log_writer();
     log_writer(const log_writer&) = delete;
@@ -83,7 +83,7 @@ public:
     /// True when the last write to every open file worked (for /readyz).
     bool healthy() const { return healthy_.load(); }
 
-private:
+  private:
     struct disconnect {
         std::uint64_t connection_id;
     };
@@ -126,7 +126,7 @@ private:
     std::thread thread_;
 
     std::map<std::string, open_file> files_;  // key: node name + section
-    std::vector<bool> done_;                    // sections done of the batch being written
+    std::vector<bool> done_;                  // sections done of the batch being written
     std::map<std::string, std::chrono::steady_clock::time_point> last_report_;
     std::chrono::steady_clock::time_point next_rotation_check_{};
     std::atomic<bool> healthy_{true};

@@ -30,8 +30,12 @@ struct trace_batch {
     std::vector<record_ref> records;
 
     void add(const protocol::trace_object_view& o);
-    std::string_view text(std::uint32_t off, std::uint32_t len) const { return std::string_view(arena).substr(off, len); }
-    std::string_view machine(const record_ref& r) const { return text(r.machine_off, r.machine_len); }
+    std::string_view text(std::uint32_t off, std::uint32_t len) const {
+        return std::string_view(arena).substr(off, len);
+    }
+    std::string_view machine(const record_ref& r) const {
+        return text(r.machine_off, r.machine_len);
+    }
     std::string_view human(const record_ref& r) const { return text(r.human_off, r.human_len); }
     std::string_view ns(const record_ref& r) const { return text(r.ns_off, r.ns_len); }
     std::string_view host(const record_ref& r) const { return text(r.host_off, r.host_len); }

@@ -119,7 +119,8 @@ std::string prometheus_name(std::string_view ekg_name, bool no_suffix) {
     for (char c : n) {
         if (c == ' ' || c == '-' || c == '.') {
             out.push_back('_');
-        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_') {
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '_') {
             out.push_back(c);
         }
     }
@@ -127,9 +128,11 @@ std::string prometheus_name(std::string_view ekg_name, bool no_suffix) {
     return out;
 }
 
-std::optional<std::string> help_for(std::string_view ekg_name, const std::map<std::string, std::string>& help) {
+std::optional<std::string> help_for(std::string_view ekg_name,
+                                    const std::map<std::string, std::string>& help) {
     for (const auto& [key, text] : help) {
-        if (!key.empty() && !text.empty() && ekg_name.find(key) != std::string_view::npos) return text;
+        if (!key.empty() && !text.empty() && ekg_name.find(key) != std::string_view::npos)
+            return text;
     }
     return std::nullopt;
 }
@@ -142,7 +145,8 @@ std::string render_node(const metric_snapshot& metrics, const exposition_options
         if (!seen.insert(name).second) continue;  // x_int and x_real both became x
         const auto s = to_sample(m);
         out += "# TYPE " + name + " " + s.type + "\n";
-        if (auto h = help_for(ekg_name, opts.help)) out += "# HELP " + name + " " + escape_help(*h) + "\n";
+        if (auto h = help_for(ekg_name, opts.help))
+            out += "# HELP " + name + " " + escape_help(*h) + "\n";
         out += name;
         if (!s.labels.empty()) out += "{" + s.labels + "}";
         out += " " + s.value + "\n";

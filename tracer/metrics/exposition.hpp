@@ -14,15 +14,16 @@
 namespace ct::tracer::metrics {
 
 struct exposition_options {
-    bool no_suffix = false;                      // metricsNoSuffix
-    std::map<std::string, std::string> help;     // metricsHelp: name fragment -> text
+    bool no_suffix = false;                   // metricsNoSuffix
+    std::map<std::string, std::string> help;  // metricsHelp: name fragment -> text
 };
 
 /// Name transformation of spec §7.1.3 (plus a leading '_' when the result starts with a digit).
 std::string prometheus_name(std::string_view ekg_name, bool no_suffix);
 
 /// HELP text for an EKG name: the first key (sorted) that occurs in the name.
-std::optional<std::string> help_for(std::string_view ekg_name, const std::map<std::string, std::string>& help);
+std::optional<std::string> help_for(std::string_view ekg_name,
+                                    const std::map<std::string, std::string>& help);
 
 /// One node's exposition, ending with "# EOF".
 std::string render_node(const metric_snapshot& metrics, const exposition_options& opts);

@@ -26,7 +26,9 @@ std::string header(const http::request<http::string_body>& req, http::field f) {
 // Serves requests on one connection until the client goes away, idles too long, or breaks
 // the limits.
 template <typename Stream>
-asio::awaitable<void> serve_requests(Stream& stream, const http_server::handler& h, const http_limits& limits) {
+asio::awaitable<void> serve_requests(Stream& stream,
+                                     const http_server::handler& h,
+                                     const http_limits& limits) {
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -42,7 +44,8 @@ asio::awaitable<void> serve_requests(Stream& stream, const http_server::handler&
         r.has_accept = req.find(http::field::accept) != req.end();
         r.accept = header(req, http::field::accept);
         r.host = header(req, http::field::host);
-        if (auto it = req.find("X-Forwarded-Host"); it != req.end()) r.forwarded_host = std::string(it->value());
+        if (auto it = req.find("X-Forwarded-Host"); it != req.end())
+            r.forwarded_host = std::string(it->value());
 
         http_response out;
         try {
@@ -62,7 +65,9 @@ asio::awaitable<void> serve_requests(Stream& stream, const http_server::handler&
     }
 }
 
-asio::ip::address bind_address(asio::io_context& ioc, const std::string& host, const std::string& what) {
+asio::ip::address bind_address(asio::io_context& ioc,
+                               const std::string& host,
+                               const std::string& what) {
     // warp's special host preferences.
     if (host == "*" || host == "*4" || host == "!4") return asio::ip::address_v4::any();
     if (host == "*6" || host == "!6") return asio::ip::address_v6::any();
@@ -137,19 +142,25 @@ http_server::http_server(asio::io_context& ioc,
         }
         impl_->ssl.emplace(asio::ssl::context::tls_server);
         boost::system::error_code ec;
-        impl_->ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                                asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                                asio::ssl::context::no_tlsv1_1);
+        impl_->ssl->set_options(asio::ssl::context::default_workarounds |
+                                asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
+                                asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
         impl_->ssl->use_certificate_chain_file(tls->certificate_file, ec);
-        if (ec) throw endpoint_error(what + ": invalid certificate " + tls->certificate_file + ": " + ec.message());
+        if (ec)
+            throw endpoint_error(what + ": invalid certificate " + tls->certificate_file + ": " +
+                                 ec.message());
         impl_->ssl->use_private_key_file(tls->key_file, asio::ssl::context::pem, ec);
-        if (ec) throw endpoint_error(what + ": invalid private key " + tls->key_file + ": " + ec.message());
+        if (ec)
+            throw endpoint_error(what + ": invalid private key " + tls->key_file + ": " +
+                                 ec.message());
         for (const auto& c : tls->chain) {
             std::ifstream in(c);
             if (!in) throw endpoint_error(what + ": cannot read certificate chain file " + c);
             std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
             impl_->ssl->add_certificate_authority(asio::buffer(pem), ec);
-            if (ec) throw endpoint_error(what + ": invalid chain certificate " + c + ": " + ec.message());
+            if (ec)
+                throw endpoint_error(what + ": invalid chain certificate " + c + ": " +
+                                     ec.message());
         }
     }
     const tcp::endpoint ep(bind_address(ioc, host, what), port);
@@ -158,7 +169,9 @@ http_server::http_server(asio::io_context& ioc,
     if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) impl_->acceptor.bind(ep, ec);
     if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw endpoint_error(what + ": cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    if (ec)
+        throw endpoint_error(what + ": cannot listen on " + host + ":" + std::to_string(port) +
+                             ": " + ec.message());
 }
 
 http_server::~http_server() { stop(); }

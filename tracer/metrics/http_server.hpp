@@ -35,7 +35,7 @@ struct endpoint_error : std::runtime_error {
 };
 
 class http_server {
-public:
+  public:
     using handler = std::function<http_response(const http_request&)>;
 
     /// Binds at once (throws endpoint_error naming `what` on failure).
@@ -52,7 +52,7 @@ public:
     void stop();
     std::uint16_t port() const;
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

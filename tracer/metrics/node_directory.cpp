@@ -35,13 +35,16 @@ std::vector<node_entry> node_directory::list() const {
     }
     std::set<std::string> used;
     for (auto& e : out) {
-        const std::string base = dispatcher::slugify(e.name).empty() ? "node" : dispatcher::slugify(e.name);
+        const std::string base =
+            dispatcher::slugify(e.name).empty() ? "node" : dispatcher::slugify(e.name);
         std::string slug = base;
         for (int k = 2; used.contains(slug); ++k) slug = base + "-" + std::to_string(k);
         used.insert(slug);
         e.slug = slug;
     }
-    std::sort(out.begin(), out.end(), [](const node_entry& a, const node_entry& b) { return a.name < b.name; });
+    std::sort(out.begin(), out.end(), [](const node_entry& a, const node_entry& b) {
+        return a.name < b.name;
+    });
     return out;
 }
 

@@ -22,7 +22,7 @@ struct node_entry {
 };
 
 class node_directory {
-public:
+  public:
     std::shared_ptr<node_metrics> add(std::uint64_t connection_id);
     void set_name(std::uint64_t connection_id, const std::string& name);
     void remove(std::uint64_t connection_id);
@@ -32,7 +32,7 @@ public:
     std::vector<node_entry> list() const;
     std::optional<node_entry> find_by_slug(const std::string& slug) const;
 
-private:
+  private:
     struct item {
         std::string name;
         std::shared_ptr<node_metrics> store;

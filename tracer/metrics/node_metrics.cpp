@@ -36,7 +36,8 @@ metric_snapshot node_metrics::snapshot() const {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    copy["ekg.server_timestamp_ms"] = {protocol::metric_kind::counter, static_cast<std::int64_t>(now), {}};
+    copy["ekg.server_timestamp_ms"] = {
+        protocol::metric_kind::counter, static_cast<std::int64_t>(now), {}};
     return copy;
 }
 

@@ -23,13 +23,13 @@ struct metric_value {
 using metric_snapshot = std::map<std::string, metric_value>;
 
 class node_metrics {
-public:
+  public:
     void apply(const protocol::ekg_response_view& response);
     /// All metrics plus `ekg.server_timestamp_ms` (now, in ms), sorted by name.
     metric_snapshot snapshot() const;
     std::size_t size() const;
 
-private:
+  private:
     mutable std::mutex mutex_;
     metric_snapshot metrics_;
 };

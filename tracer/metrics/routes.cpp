@@ -10,7 +10,9 @@ constexpr const char* html = "text/html;charset=utf-8";
 constexpr const char* json_type = "application/json";
 
 // Upstream negotiates by substring search; a request without Accept counts as JSON.
-bool wants_json(const http_request& r) { return !r.has_accept || r.accept.find("application/json") != std::string::npos; }
+bool wants_json(const http_request& r) {
+    return !r.has_accept || r.accept.find("application/json") != std::string::npos;
+}
 
 std::vector<std::string> segments(const std::string& target) {
     std::string path = target.substr(0, target.find('?'));
@@ -31,17 +33,28 @@ std::string html_escape(const std::string& s) {
     std::string out;
     for (char c : s) {
         switch (c) {
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '&': out += "&amp;"; break;
-            case '"': out += "&quot;"; break;
-            default: out.push_back(c);
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '&':
+                out += "&amp;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out.push_back(c);
         }
     }
     return out;
 }
 
-http_response listing(const http_request& req, const node_directory& nodes, const std::string& title) {
+http_response listing(const http_request& req,
+                      const node_directory& nodes,
+                      const std::string& title) {
     const auto list = nodes.list();
     if (wants_json(req)) {
         nlohmann::json j = nlohmann::json::object();
@@ -49,8 +62,10 @@ http_response listing(const http_request& req, const node_directory& nodes, cons
         return {200, json_type, j.dump()};
     }
     if (list.empty()) return {200, html, "There are no connected nodes yet."};
-    std::string body = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + title + "</title></head><body><ul>";
-    for (const auto& n : list) body += "<li><a href=\"/" + n.slug + "\">" + html_escape(n.name) + "</a></li>";
+    std::string body = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + title +
+                       "</title></head><body><ul>";
+    for (const auto& n : list)
+        body += "<li><a href=\"/" + n.slug + "\">" + html_escape(n.name) + "</a></li>";
     body += "</ul></body></html>";
     return {200, html, body};
 }
@@ -76,7 +91,8 @@ nlohmann::json ekg_tree(const metric_snapshot& metrics) {
         bool ok = true;
         for (;;) {
             const auto dot = name.find('.', start);
-            const std::string part = name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+            const std::string part =
+                name.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
             if (dot == std::string::npos) {
                 if (node->is_object()) (*node)[part] = ekg_leaf(m);
                 break;
@@ -97,13 +113,18 @@ nlohmann::json ekg_tree(const metric_snapshot& metrics) {
 
 const char* ekg_page =
     "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>EKG metrics</title>"
-    "<style>body{font-family:sans-serif}td{padding:2px 8px}tr:nth-child(even){background:#eee}</style>"
+    "<style>body{font-family:sans-serif}td{padding:2px "
+    "8px}tr:nth-child(even){background:#eee}</style>"
     "</head><body><h1 id=\"t\">EKG metrics</h1><table id=\"m\"></table><script>\n"
     "function flat(o,p,out){for(const k in o){const v=o[k],n=p?p+'.'+k:k;"
-    "if(v&&typeof v==='object'&&'type' in v&&'val' in v)out.push([n,v.val]);else flat(v,n,out);}return out;}\n"
-    "async function tick(){try{const r=await fetch(location.pathname,{headers:{Accept:'application/json'}});"
-    "const rows=flat(await r.json(),'',[]).sort();const t=document.getElementById('m');t.textContent='';"
-    "for(const [n,v] of rows){const tr=t.insertRow();tr.insertCell().textContent=n;tr.insertCell().textContent=v;}}"
+    "if(v&&typeof v==='object'&&'type' in v&&'val' in v)out.push([n,v.val]);else "
+    "flat(v,n,out);}return out;}\n"
+    "async function tick(){try{const r=await "
+    "fetch(location.pathname,{headers:{Accept:'application/json'}});"
+    "const rows=flat(await r.json(),'',[]).sort();const "
+    "t=document.getElementById('m');t.textContent='';"
+    "for(const [n,v] of rows){const "
+    "tr=t.insertRow();tr.insertCell().textContent=n;tr.insertCell().textContent=v;}}"
     "catch(e){}}\ntick();setInterval(tick,1000);\n</script></body></html>";
 
 }  // namespace

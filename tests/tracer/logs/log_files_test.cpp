@@ -1,7 +1,7 @@
 // File names and the rotation's deletion plan (spec §5.2, §5.6) with pre-dated files.
-#include <gtest/gtest.h>
-
 #include "tracer/logs/log_files.hpp"
+
+#include <gtest/gtest.h>
 
 namespace {
 
@@ -29,7 +29,8 @@ TEST(LogFileName, FormatAndParse) {
               *parse_log_file_name("node-2026-07-23T08-56-07_1.json", log_format::for_machine));
 }
 
-std::vector<existing_file> files_at(const std::vector<std::time_t>& times, std::uint64_t size = 100) {
+std::vector<existing_file> files_at(const std::vector<std::time_t>& times,
+                                    std::uint64_t size = 100) {
     std::vector<existing_file> out;
     for (auto t : times) {
         auto name = make_log_file_name(t, log_format::for_machine);
@@ -58,7 +59,8 @@ TEST(RotationPlan, KeepFloorAndStopAtFirstYoungFile) {
     rp.max_age_minutes = 10;
     // Oldest first: two old, one young, one old (impossible order in practice, tests the stop),
     // then two kept and the current file.
-    auto files = files_at({now - 3600, now - 3000, now - 60, now - 2000, now - 1500, now - 1000, now - 10});
+    auto files =
+        files_at({now - 3600, now - 3000, now - 60, now - 2000, now - 1500, now - 1000, now - 10});
     auto doomed = plan_deletions(files, rp, now);
     EXPECT_EQ(doomed, (std::vector<std::string>{files[0].name, files[1].name}));
     // All stale, keep 2: the current file and two previous survive.

@@ -1,5 +1,7 @@
 // The log writer on real files in temp dirs: exact bytes, layout, symlink, no truncation,
 // back-pressure, shutdown drain, write failures with retry, rotation with gzip.
+#include "tracer/logs/log_writer.hpp"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -8,7 +10,6 @@
 
 #include "tests/support/test_support.hpp"
 #include "tracer/logs/log_files.hpp"
-#include "tracer/logs/log_writer.hpp"
 
 namespace {
 
@@ -61,7 +62,8 @@ TEST(LogWriter, ExactBytesOfBothFormats) {
     ASSERT_TRUE(w.try_submit(make_batch(1, "relay-1", 1, 3)));
     ASSERT_TRUE(w.try_submit(make_batch(1, "relay-1", 4, 1)));
     w.stop();
-    EXPECT_EQ(read_file(d / "relay-1/node.json"), "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n{\"seq\":4}\n");
+    EXPECT_EQ(read_file(d / "relay-1/node.json"),
+              "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n{\"seq\":4}\n");
     EXPECT_EQ(read_file(d / "relay-1/node.log"), "{\"seq\":1}\nhuman 2\n{\"seq\":3}\nhuman 4\n");
     EXPECT_EQ(w.stats().records_written, 4u);
 }

@@ -18,11 +18,16 @@ struct server_fixture {
     std::thread thread;
     explicit server_fixture(std::optional<tls_files> tls = std::nullopt) {
         server = std::make_unique<http_server>(
-            ioc, "test endpoint", "127.0.0.1", 0,
+            ioc,
+            "test endpoint",
+            "127.0.0.1",
+            0,
             [](const http_request& r) {
-                return http_response{200, "text/plain", "you asked for " + r.target + " accept=" + r.accept};
+                return http_response{
+                    200, "text/plain", "you asked for " + r.target + " accept=" + r.accept};
             },
-            tls, http_limits{8 * 1024, 1024, std::chrono::seconds(2)});
+            tls,
+            http_limits{8 * 1024, 1024, std::chrono::seconds(2)});
         server->start();
         thread = std::thread([this] { ioc.run(); });
     }
@@ -70,8 +75,10 @@ TEST(HttpServer, BindFailureNamesTheEndpoint) {
     server_fixture f;
     boost::asio::io_context other;
     try {
-        http_server second(other, "hasPrometheus", "127.0.0.1", f.server->port(),
-                           [](const http_request&) { return http_response{}; });
+        http_server second(
+            other, "hasPrometheus", "127.0.0.1", f.server->port(), [](const http_request&) {
+                return http_response{};
+            });
         FAIL() << "bound twice";
     } catch (const endpoint_error& e) {
         EXPECT_NE(std::string(e.what()).find("hasPrometheus"), std::string::npos);
@@ -81,18 +88,24 @@ TEST(HttpServer, BindFailureNamesTheEndpoint) {
 TEST(HttpServer, TlsFailsClosedAndServesWithACertificate) {
     temp_dir d;
     boost::asio::io_context io;
-    EXPECT_THROW(http_server(io, "hasPrometheus", "127.0.0.1", 0, [](const http_request&) { return http_response{}; },
-                             tls_files{(d / "missing.pem").string(), (d / "missing.key").string(), {}}),
+    EXPECT_THROW(http_server(
+                     io,
+                     "hasPrometheus",
+                     "127.0.0.1",
+                     0,
+                     [](const http_request&) { return http_response{}; },
+                     tls_files{(d / "missing.pem").string(), (d / "missing.key").string(), {}}),
                  endpoint_error);
-    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + (d / "key.pem").string() + " -out " +
-                            (d / "cert.pem").string() + " -days 1 -subj /CN=localhost > /dev/null 2>&1";
+    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " +
+                            (d / "key.pem").string() + " -out " + (d / "cert.pem").string() +
+                            " -days 1 -subj /CN=localhost > /dev/null 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     server_fixture f(tls_files{(d / "cert.pem").string(), (d / "key.pem").string(), {}});
     // Plain HTTP to a TLS port gets no HTTP answer.
     auto plain = http_get(f.server->port(), "/");
     EXPECT_TRUE(!plain || plain->status == 0);
-    const std::string curl = "curl -sk https://127.0.0.1:" + std::to_string(f.server->port()) + "/tls > " +
-                             (d / "out").string() + " 2>&1";
+    const std::string curl = "curl -sk https://127.0.0.1:" + std::to_string(f.server->port()) +
+                             "/tls > " + (d / "out").string() + " 2>&1";
     ASSERT_EQ(std::system(curl.c_str()), 0);
     EXPECT_EQ(read_file(d / "out"), "you asked for /tls accept=*/*");
 }

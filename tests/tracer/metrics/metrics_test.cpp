@@ -37,8 +37,10 @@ TEST(NodeMetrics, FirstReplyThenDeltas) {
 }
 
 TEST(Exposition, NameTransformation) {
-    EXPECT_EQ(prometheus_name("cardano.node.metrics.blockNum_int", false), "cardano_node_metrics_blockNum_int");
-    EXPECT_EQ(prometheus_name("cardano.node.metrics.blockNum_int", true), "cardano_node_metrics_blockNum");
+    EXPECT_EQ(prometheus_name("cardano.node.metrics.blockNum_int", false),
+              "cardano_node_metrics_blockNum_int");
+    EXPECT_EQ(prometheus_name("cardano.node.metrics.blockNum_int", true),
+              "cardano_node_metrics_blockNum");
     EXPECT_EQ(prometheus_name("a.b_counter", true), "a_b");
     EXPECT_EQ(prometheus_name("a.b_real", true), "a_b");
     EXPECT_EQ(prometheus_name("x_int_real", true), "x_int");
@@ -48,9 +50,11 @@ TEST(Exposition, NameTransformation) {
 }
 
 TEST(Exposition, HelpFirstSortedSubstringWins) {
-    std::map<std::string, std::string> help{{"Mem.resident", "RSS"}, {"epoch", "Epoch"}, {"ep", "short"}, {"blockNum", ""}};
+    std::map<std::string, std::string> help{
+        {"Mem.resident", "RSS"}, {"epoch", "Epoch"}, {"ep", "short"}, {"blockNum", ""}};
     EXPECT_EQ(help_for("cardano.node.metrics.Mem.resident_int", help), "RSS");
-    EXPECT_EQ(help_for("cardano.node.metrics.epoch_int", help), "short") << "\"ep\" sorts before \"epoch\"";
+    EXPECT_EQ(help_for("cardano.node.metrics.epoch_int", help), "short")
+        << "\"ep\" sorts before \"epoch\"";
     EXPECT_FALSE(help_for("cardano.node.metrics.blockNum_int", help)) << "empty texts are dropped";
     EXPECT_FALSE(help_for("rts.gc.num_gcs", help));
 }
@@ -60,10 +64,12 @@ TEST(Exposition, ExactBodyEveryKindTyped) {
     s["cardano.node.metrics.blockNum_int"] = {metric_kind::gauge, 12345678, {}};
     s["cardano.node.metrics.density_real"] = {metric_kind::label, 0, "4.95e-2"};
     s["cardano.node.metrics.Forge.forged_counter"] = {metric_kind::counter, 12, {}};
-    s["cardano.node.metrics.cardano_build_info"] = {metric_kind::label, 0, "{version=\"10.5.1\",revision=\"abc\"} 1"};
+    s["cardano.node.metrics.cardano_build_info"] = {
+        metric_kind::label, 0, "{version=\"10.5.1\",revision=\"abc\"} 1"};
     s["cardano.node.metrics.era"] = {metric_kind::label, 0, "Conway \"x\"\n"};
     exposition_options o;
-    o.help = {{"blockNum", "Number of blocks in this chain fragment."}, {"density", "Line one\nback\\slash"}};
+    o.help = {{"blockNum", "Number of blocks in this chain fragment."},
+              {"density", "Line one\nback\\slash"}};
     EXPECT_EQ(render_node(s, o),
               "# TYPE cardano_node_metrics_Forge_forged_counter counter\n"
               "cardano_node_metrics_Forge_forged_counter 12\n"
@@ -109,7 +115,8 @@ TEST(Exposition, PromtoolAcceptsOurBodies) {
     s["cardano.node.metrics.blockNum_int"] = {metric_kind::gauge, 1, {}};
     s["cardano.node.metrics.density_real"] = {metric_kind::label, 0, "4.95e-2"};
     s["cardano.node.metrics.Forge.forged_counter"] = {metric_kind::counter, 12, {}};
-    s["cardano.node.metrics.cardano_build_info"] = {metric_kind::label, 0, "{version=\"10.5.1\"} 1"};
+    s["cardano.node.metrics.cardano_build_info"] = {
+        metric_kind::label, 0, "{version=\"10.5.1\"} 1"};
     s["cardano.node.metrics.era"] = {metric_kind::label, 0, "Conway"};
     s["rts.gc.num_gcs"] = {metric_kind::counter, 3, {}};
     s["9lives"] = {metric_kind::gauge, 9, {}};
@@ -117,12 +124,13 @@ TEST(Exposition, PromtoolAcceptsOurBodies) {
     o.help = {{"density", "weird \\ help\nwith newline"}};
     ct::test::temp_dir d;
     std::string node = render_node(s, o);
-    node.resize(node.size() - std::string("# EOF\n").size());  // text format 0.0.4 has no EOF marker
+    node.resize(node.size() -
+                std::string("# EOF\n").size());  // text format 0.0.4 has no EOF marker
     ct::test::write_file(d / "node.prom", node);
     ct::test::write_file(d / "all.prom", render_nodes({{"a", s}, {"b", s}}, o));
     for (const char* f : {"node.prom", "all.prom"}) {
-        const std::string cmd = std::string(CT_PROMTOOL) + " check metrics < " + (d / f).string() + " > " +
-                                (d / "out").string() + " 2>&1";
+        const std::string cmd = std::string(CT_PROMTOOL) + " check metrics < " + (d / f).string() +
+                                " > " + (d / "out").string() + " 2>&1";
         const int rc = std::system(cmd.c_str());
         const auto out = ct::test::read_file(d / "out");
         // Lint findings (e.g. counters without _total) are allowed; parse errors are not.
@@ -136,7 +144,10 @@ TEST(Exposition, PromtoolAcceptsOurBodies) {
 
 struct RoutesTest : ::testing::Test {
     node_directory nodes;
-    prometheus_context ctx{nodes, {}, {{"env", "test"}, {"node_name", "ignored"}}, [] { return std::string("own_metric 1\n"); },
+    prometheus_context ctx{nodes,
+                           {},
+                           {{"env", "test"}, {"node_name", "ignored"}},
+                           [] { return std::string("own_metric 1\n"); },
                            [] { return true; }};
     void SetUp() override {
         auto s1 = nodes.add(1);
@@ -169,7 +180,8 @@ TEST_F(RoutesTest, RootListsNodesAsJsonOrHtml) {
     EXPECT_NE(h.body.find("<a href=\"/relay-1\">relay-1</a>"), std::string::npos);
     node_directory empty;
     prometheus_context ectx{empty, {}, {}, {}, {}};
-    EXPECT_EQ(prometheus_route(get("/", "text/html"), ectx).body, "There are no connected nodes yet.");
+    EXPECT_EQ(prometheus_route(get("/", "text/html"), ectx).body,
+              "There are no connected nodes yet.");
     EXPECT_EQ(prometheus_route(get("/"), ectx).body, "{}");
 }
 
@@ -212,7 +224,8 @@ TEST_F(RoutesTest, NodeExpositionAndContentTypes) {
 TEST_F(RoutesTest, AggregateHealthAndReadiness) {
     auto all = prometheus_route(get("/metrics"), ctx);
     EXPECT_EQ(all.status, 200u);
-    EXPECT_NE(all.body.find("cardano_node_metrics_blockNum_int{node_name=\"relay-1\"} 7"), std::string::npos);
+    EXPECT_NE(all.body.find("cardano_node_metrics_blockNum_int{node_name=\"relay-1\"} 7"),
+              std::string::npos);
     EXPECT_NE(all.body.find("own_metric 1"), std::string::npos);
     EXPECT_EQ(prometheus_route(get("/healthz"), ctx).status, 200u);
     EXPECT_EQ(prometheus_route(get("/readyz"), ctx).status, 200u);
@@ -239,14 +252,17 @@ TEST_F(RoutesTest, EqualSlugsStayReachable) {
 TEST_F(RoutesTest, EkgRoutes) {
     auto list = ekg_route(get("/"), nodes);
     EXPECT_EQ(list.content_type, "application/json");
-    EXPECT_EQ(ekg_route(get("/", "text/html"), nodes).body.find("<title>EKG metrics</title>") != std::string::npos, true);
+    EXPECT_EQ(ekg_route(get("/", "text/html"), nodes).body.find("<title>EKG metrics</title>") !=
+                  std::string::npos,
+              true);
     auto tree = ekg_route(get("/relay-1", "application/json"), nodes);
     EXPECT_EQ(tree.status, 200u);
     auto j = nlohmann::json::parse(tree.body);
     EXPECT_EQ(j["cardano"]["node"]["metrics"]["blockNum_int"]["type"], "g");
     EXPECT_EQ(j["cardano"]["node"]["metrics"]["blockNum_int"]["val"], 7);
     EXPECT_EQ(j["ekg"]["server_timestamp_ms"]["type"], "c");
-    auto one = ekg_route(get("/relay-1/cardano/node/metrics/blockNum_int", "application/json"), nodes);
+    auto one =
+        ekg_route(get("/relay-1/cardano/node/metrics/blockNum_int", "application/json"), nodes);
     EXPECT_EQ(one.body, R"({"type":"g","val":7})");
     auto none = ekg_route(get("/relay-1/no/such", "application/json"), nodes);
     EXPECT_EQ(none.status, 404u);
