@@ -9,6 +9,8 @@ bash scripts/setup.sh
 
 jobs=${CT_JOBS:-2}
 
+bash scripts/check-format.sh
+
 echo "== release build"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCT_WARNINGS_AS_ERRORS=ON \
       -DCT_BUILD_TESTS=ON -DCT_BUILD_BENCH=ON
