@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench cardano-tracer trace-forwarder >/dev/null
+cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench cardano-tracer trace-forwarder >/dev/null
 echo "== protocol decoding"
 ./build/bench/protocol_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+echo "== metrics rendering"
+./build/bench/metrics_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== end to end: 5 nodes x 45000 objects (~400 B) through cardano-tracer to ForMachine+ForHuman files"
 work=$(mktemp -d)
 trap 'kill $tracer_pid 2>/dev/null || true; rm -rf "$work"' EXIT

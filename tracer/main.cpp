@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
     try {
         server srv(loaded.config, server_options{opts.config_path, opts.strict}, log);
         return srv.run();
-    } catch (const startup_error& e) {
+    } catch (const std::exception& e) {
+        // Start-up failures (socket in use, HTTP port taken, unreadable TLS certificate).
         log.emit("Error", own_severity::critical, {{"error", e.what()}});
         std::cerr << "cardano-tracer: " << e.what() << "\n";
         return 2;

@@ -177,3 +177,40 @@ TEST_F(MetricsEndpointTest, RealPrometheusDiscoversAndScrapesNodes) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace ct::test;
+
+TEST_F(DaemonTest, HttpPortInUseAndMissingCertificateAreStartupErrors) {
+    const auto port = free_tcp_port();
+    // Something else holds the Prometheus port.
+    child_process holder(CT_FORWARDER_EXE,
+                         {"--accept", "127.0.0.1:" + std::to_string(port), "--count", "1"},
+                         dir.path(),
+                         "holder",
+                         dir.path());
+    ASSERT_TRUE(wait_for_port(port));
+    const std::string base =
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+        "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n";
+    write_file(
+        dir / "busy.yaml",
+        base + "hasPrometheus: { epHost: 127.0.0.1, epPort: " + std::to_string(port) + " }\n");
+    child_process busy(tracer_exe, {"-c", "busy.yaml"}, dir.path(), "busy", dir.path());
+    EXPECT_EQ(busy.wait_exit(10s), 2);
+    EXPECT_NE(busy.stderr_text().find("hasPrometheus"), std::string::npos) << busy.stderr_text();
+
+    const auto free_port = free_tcp_port();
+    write_file(
+        dir / "tls.yaml",
+        base + "hasPrometheus: { epHost: 127.0.0.1, epPort: " + std::to_string(free_port) +
+            ", epForceSSL: true }\n"
+            "tlsCertificate: { certificateFile: missing.pem, certificateKeyFile: missing.key }\n");
+    child_process tls(tracer_exe, {"-c", "tls.yaml"}, dir.path(), "tls", dir.path());
+    EXPECT_EQ(tls.wait_exit(10s), 2);
+    EXPECT_NE(tls.stderr_text().find("missing.pem"), std::string::npos) << tls.stderr_text();
+}
+
+}  // namespace
