@@ -42,14 +42,8 @@ std::string format_double(double v) {
     if (std::isnan(v)) return "NaN";
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    // Prefer the shortest representation that round-trips.
-    for (int prec = 1; prec <= 17; ++prec) {
-        char shorter[64];
-        std::snprintf(shorter, sizeof shorter, "%.*g", prec, v);
-        if (std::strtod(shorter, nullptr) == v) return shorter;
-    }
-    return buf;
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+    return std::string(buf, ec == std::errc() ? end : buf);
 }
 
 // A node "Prometheus" metric is a label `{k="v",...} 1`: split into label text and value.
@@ -139,17 +133,19 @@ std::optional<std::string> help_for(std::string_view ekg_name,
 
 std::string render_node(const metric_snapshot& metrics, const exposition_options& opts) {
     std::string out;
+    out.reserve(metrics.size() * 96);
     std::set<std::string> seen;
     for (const auto& [ekg_name, m] : metrics) {
         const auto name = prometheus_name(ekg_name, opts.no_suffix);
         if (!seen.insert(name).second) continue;  // x_int and x_real both became x
         const auto s = to_sample(m);
-        out += "# TYPE " + name + " " + s.type + "\n";
-        if (auto h = help_for(ekg_name, opts.help))
-            out += "# HELP " + name + " " + escape_help(*h) + "\n";
-        out += name;
-        if (!s.labels.empty()) out += "{" + s.labels + "}";
-        out += " " + s.value + "\n";
+        out.append("# TYPE ").append(name).append(" ").append(s.type).append("\n");
+        if (auto h = help_for(ekg_name, opts.help)) {
+            out.append("# HELP ").append(name).append(" ").append(escape_help(*h)).append("\n");
+        }
+        out.append(name);
+        if (!s.labels.empty()) out.append("{").append(s.labels).append("}");
+        out.append(" ").append(s.value).append("\n");
     }
     out += "# EOF\n";
     return out;
