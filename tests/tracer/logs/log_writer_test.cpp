@@ -218,3 +218,66 @@ TEST(LogWriter, JournalModeNeverCrashes) {
 }
 
 }  // namespace
+
+namespace {
+
+// Files named as if created `ago` seconds before now.
+fs::path predated(const fs::path& dir, std::time_t ago, int counter = 0) {
+    fs::create_directories(dir);
+    const auto p = dir / make_log_file_name(std::time(nullptr) - ago,
+                                            log_format::for_machine,
+                                            static_cast<unsigned>(counter));
+    write_file(p, "{}\n");
+    return p;
+}
+
+TEST(LogWriter, AgeDeletionKeepsNewestAndRemovesIdleDirectories) {
+    temp_dir d;
+    // A node that is gone: four files, the newest 3 h old.
+    const auto gone = d / "gone-node";
+    const auto g1 = predated(gone, 6 * 3600), g2 = predated(gone, 5 * 3600),
+               g3 = predated(gone, 4 * 3600), g4 = predated(gone, 3 * 3600);
+    // A node with old files and a young current one: keep-1 floor, then age.
+    const auto live = d / "live-node";
+    const auto l1 = predated(live, 5 * 3600), l2 = predated(live, 4 * 3600),
+               l3 = predated(live, 3 * 3600), l4 = predated(live, 60);
+    writer_options o;
+    o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
+    ct::config::rotation_params rp;
+    rp.frequency_secs = 1;
+    rp.log_limit_bytes = 1 << 20;
+    rp.keep_files_num = 1;
+    rp.max_age_minutes = 120;
+    rp.remove_idle_dirs = true;
+    o.rotation = rp;
+    log_writer w(o);
+    w.start();
+    EXPECT_TRUE(wait_until([&] { return !fs::exists(gone); }, 5s)) << "idle directory removed";
+    EXPECT_TRUE(wait_until([&] { return !fs::exists(l1) && !fs::exists(l2); }, 5s));
+    w.stop();
+    EXPECT_TRUE(fs::exists(l3)) << "kept by rpKeepFilesNum";
+    EXPECT_TRUE(fs::exists(l4)) << "the newest file is never deleted";
+    (void)g1, (void)g2, (void)g3, (void)g4;
+}
+
+TEST(LogWriter, WithoutIdleRemovalAgeRulesStillApplyToGoneNodes) {
+    temp_dir d;
+    const auto gone = d / "gone-node";
+    const auto g1 = predated(gone, 6 * 3600), g2 = predated(gone, 5 * 3600),
+               g3 = predated(gone, 4 * 3600);
+    writer_options o;
+    o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
+    ct::config::rotation_params rp;
+    rp.frequency_secs = 1;
+    rp.log_limit_bytes = 1 << 20;
+    rp.keep_files_num = 0;
+    rp.max_age_minutes = 60;
+    o.rotation = rp;
+    log_writer w(o);
+    w.start();
+    EXPECT_TRUE(wait_until([&] { return !fs::exists(g1) && !fs::exists(g2); }, 5s));
+    w.stop();
+    EXPECT_TRUE(fs::exists(g3)) << "the newest file of a directory stays";
+}
+
+}  // namespace
