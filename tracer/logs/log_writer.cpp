@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <set>
 
 #include "dispatcher/node_names.hpp"
@@ -18,6 +20,7 @@
 namespace ct::tracer::logs {
 namespace fs = std::filesystem;
 using clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -25,17 +28,28 @@ std::string file_key(const std::string& node, const section& s) {
     return node + '\0' + s.log_root + '\0' + std::string(extension(s.format));
 }
 
-bool write_all(int fd, std::string_view data, int& err) {
+bool write_all(const write_syscall& w, int fd, std::string_view data, int& err) {
     while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
+        errno = 0;
+        const long n = w ? w(fd, data.data(), data.size()) : ::write(fd, data.data(), data.size());
         if (n < 0) {
             if (errno == EINTR) continue;
-            err = errno;
+            err = errno != 0 ? errno : EIO;
+            return false;
+        }
+        if (n == 0) {  // no progress and no error: treat as a full device rather than spin
+            err = ENOSPC;
             return false;
         }
         data.remove_prefix(static_cast<std::size_t>(n));
     }
     return true;
+}
+
+// The size of an open file, 0 if unknown.
+std::uint64_t file_size_of(int fd) {
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
 int syslog_priority(protocol::severity s) {
@@ -61,16 +75,19 @@ std::string journal_time(const protocol::utc_time& t) {
     return std::string(buf) + "Z";
 }
 
+// Compresses into `dst` through a temporary name, so that a partial archive (crash, full
+// disk) never looks like a log file to the rotation.
 bool gzip_file(const std::string& src, const std::string& dst, std::string& error) {
     const int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
     if (in < 0) {
         error = std::strerror(errno);
         return false;
     }
-    gzFile out = gzopen(dst.c_str(), "wb6");
+    const std::string tmp = dst + ".tmp";
+    gzFile out = gzopen(tmp.c_str(), "wb6");
     if (!out) {
         ::close(in);
-        error = "cannot create " + dst;
+        error = "cannot create " + tmp;
         return false;
     }
     char buf[1 << 16];
@@ -91,8 +108,15 @@ bool gzip_file(const std::string& src, const std::string& dst, std::string& erro
         }
     }
     ::close(in);
-    if (gzclose(out) != Z_OK) ok = false;
-    if (!ok) ::unlink(dst.c_str());
+    if (gzclose(out) != Z_OK && ok) {
+        error = "gzip close failed";
+        ok = false;
+    }
+    if (ok && ::rename(tmp.c_str(), dst.c_str()) != 0) {
+        error = std::strerror(errno);
+        ok = false;
+    }
+    if (!ok) ::unlink(tmp.c_str());
     return ok;
 }
 
@@ -121,6 +145,7 @@ void log_writer::stop() {
 bool log_writer::try_submit(trace_batch&& b) {
     {
         std::lock_guard lock(mutex_);
+        if (stopping_) return false;
         if (queued_batches_ >= capacity_) {
             full_signalled_ = true;
             stats_.queue_full++;
@@ -156,6 +181,7 @@ void log_writer::update_options(writer_options opts) {
 void log_writer::report(const std::string& what) {
     // At most one report per distinct problem per interval (spdlog's err_handler idea).
     const auto now = clock::now();
+    if (last_report_.size() > 1000) last_report_.clear();  // bounded, even with odd messages
     auto& last = last_report_[what];
     if (last.time_since_epoch().count() != 0 && now - last < opts_.error_report_interval) return;
     last = now;
@@ -178,6 +204,9 @@ void log_writer::run() {
                 cv_.wait_until(lock, wake_at, [&] { return !queue_.empty() || stopping_; });
             } else if (!stopping_) {
                 cv_.wait_until(lock, wake_at, [&] { return stopping_; });
+            } else {
+                // Shutting down with a failing write: a few quick retries, not a busy loop.
+                cv_.wait_for(lock, std::min<clock::duration>(opts_.retry_interval, 100ms));
             }
             stopping = stopping_;
             if (stopping && queue_.empty()) break;
@@ -278,14 +307,40 @@ bool log_writer::write_batch(const trace_batch& b) {
     if (all_ok) {
         stats_.records_written += b.records.size();
         healthy_ = true;
+        count_node(b.node_name, {1, b.records.size(), 0, 0});
     }
     return all_ok;
+}
+
+void log_writer::count_node(const std::string& node, const node_counts& delta) {
+    std::lock_guard lock(per_node_mutex_);
+    auto& c = per_node_[node];
+    c.batches_written += delta.batches_written;
+    c.records_written += delta.records_written;
+    c.bytes_written += delta.bytes_written;
+    c.write_errors += delta.write_errors;
+}
+
+std::map<std::string, node_counts> log_writer::per_node() const {
+    std::lock_guard lock(per_node_mutex_);
+    return per_node_;
 }
 
 log_writer::open_file* log_writer::file_for(const trace_batch& b, const section& s) {
     const auto key = file_key(b.node_name, s);
     auto it = files_.find(key);
-    if (it != files_.end() && it->second.fd >= 0) return &it->second;
+    if (it != files_.end() && it->second.connection_id != b.connection_id) {
+        // The name now belongs to a new connection (its predecessor's disconnect is still
+        // queued): every connection starts its own file.
+        close_file(it->second, false);
+        files_.erase(it);
+        it = files_.end();
+    }
+    if (it != files_.end()) {
+        if (it->second.fd >= 0 || reopen(it->second)) return &it->second;
+        if (!it->second.path.empty()) return nullptr;  // reported by reopen(); retried later
+        files_.erase(it);  // the file is gone: start a new one below
+    }
     open_file f;
     f.connection_id = b.connection_id;
     f.format = s.format;
@@ -295,6 +350,26 @@ log_writer::open_file* log_writer::file_for(const trace_batch& b, const section&
     auto& slot = files_[key];
     slot = std::move(f);
     return &slot;
+}
+
+bool log_writer::reopen(open_file& f) {
+    // Reopen the same file after a failed write, so that a disk that fills up and frees again
+    // does not leave a trail of new (or empty) files behind.
+    const int fd = ::open(f.path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == ENOENT || err == ENOTDIR) {
+            f.path.clear();  // deleted, or its directory is gone: the caller makes a new file
+            return false;
+        }
+        report("cannot reopen the log file " + f.path + ": " + std::strerror(err));
+        stats_.write_errors++;
+        healthy_ = false;
+        return false;
+    }
+    f.fd = fd;
+    f.file_size = file_size_of(fd);
+    return true;
 }
 
 bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log_format fmt) {
@@ -313,7 +388,7 @@ bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log
             ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
         if (fd < 0 && errno == EEXIST) continue;  // never truncate an existing file
         if (fd < 0) {
-            report("cannot create the log file " + path + ": " + std::strerror(errno));
+            report("cannot create a log file in " + dir + ": " + std::strerror(errno));
             stats_.write_errors++;
             healthy_ = false;
             return false;
@@ -322,6 +397,7 @@ bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log
         f.dir = dir;
         f.path = path;
         f.bytes = 0;
+        f.file_size = 0;
         f.format = fmt;
         // Point node.json / node.log at the new file atomically (absolute target, as upstream).
         const std::string link = dir + "/" + std::string(symlink_name(fmt));
@@ -336,6 +412,7 @@ bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log
         return true;
     }
     report("too many log files created in one second in " + dir);
+    stats_.write_errors++;
     return false;
 }
 
@@ -348,12 +425,15 @@ void log_writer::close_file(open_file& f, bool sync) {
 
 bool log_writer::write_file_section(const trace_batch& b, const section& s) {
     open_file* f = file_for(b, s);
-    if (!f) return false;
+    if (!f) {
+        count_node(b.node_name, {0, 0, 0, 1});
+        return false;
+    }
     // One buffer, one write(2) per batch and file.
     std::string buf;
     std::size_t total = 0;
-    for (const auto& r : b.records) total += r.machine_len + r.human_len + 1;
-    buf.reserve(total + 1);
+    for (const auto& r : b.records) total += std::max(r.machine_len, r.human_len) + 1;
+    buf.reserve(total);
     const bool human = s.format == config::log_format::for_human;
     for (const auto& r : b.records) {
         // Compatibility mode reproduces upstream's "\n" + join("\n") (the same bytes as a
@@ -363,40 +443,60 @@ bool log_writer::write_file_section(const trace_batch& b, const section& s) {
         if (!opts_.leading_empty_line) buf.push_back('\n');
     }
     int err = 0;
-    if (!write_all(f->fd, buf, err)) {
+    if (!write_all(write_, f->fd, buf, err)) {
         stats_.write_errors++;
+        count_node(b.node_name, {0, 0, 0, 1});
         healthy_ = false;
         report("cannot write to " + f->path + ": " + std::strerror(err) +
-               " (the daemon keeps the trace objects and retries)");
-        // Reopen on the next attempt (a new file: the old one may hold a partial batch).
+               " (the trace objects are kept and the write is retried)");
+        // Undo a partial batch so that the retry does not duplicate records, then reopen the
+        // same file on the next attempt. A file that never got a complete batch goes away
+        // (no empty files); the retry creates a new one.
+        if (::ftruncate(f->fd, static_cast<off_t>(f->file_size)) != 0) {
+            report("cannot undo a partial write to " + f->path + ": " + std::strerror(errno));
+        }
         close_file(*f, false);
-        files_.erase(file_key(b.node_name, s));
+        if (f->file_size == 0 && ::unlink(f->path.c_str()) == 0) f->path.clear();
+        if (f->path.empty()) files_.erase(file_key(b.node_name, s));
         return false;
     }
     f->bytes += buf.size();
+    f->file_size += buf.size();
     stats_.bytes_written += buf.size();
+    count_node(b.node_name, {0, 0, buf.size(), 0});
     return true;
 }
 
 void log_writer::write_journal_section(const trace_batch& b, const section& s) {
+    // sd_journal_sendv takes the fields as given: no printf parsing, no NUL truncation, and
+    // multi-line messages stay one entry.
+    std::string fields;
     for (const auto& r : b.records) {
         const std::string_view msg =
             s.format == config::log_format::for_human && r.has_human ? b.human(r) : b.machine(r);
-        const std::string message(msg);
-        const std::string ns = b.ns(r).empty() ? std::string("noname") : std::string(b.ns(r));
-        const int rc = sd_journal_send("MESSAGE=%s",
-                                       message.c_str(),
-                                       "PRIORITY=%d",
-                                       syslog_priority(r.sev),
-                                       "SYSLOG_IDENTIFIER=%s",
-                                       b.node_name.c_str(),
-                                       "NAMESPACE=%s",
-                                       ns.c_str(),
-                                       "THREAD=%s",
-                                       std::string(b.thread(r)).c_str(),
-                                       "TIME=%s",
-                                       journal_time(r.at).c_str(),
-                                       nullptr);
+        const std::string_view ns = b.ns(r).empty() ? std::string_view("noname") : b.ns(r);
+        const std::string time = journal_time(r.at);
+        const std::string priority = std::to_string(syslog_priority(r.sev));
+        const std::string_view parts[][2] = {{"MESSAGE=", msg},
+                                             {"PRIORITY=", priority},
+                                             {"SYSLOG_IDENTIFIER=", b.node_name},
+                                             {"NAMESPACE=", ns},
+                                             {"THREAD=", b.thread(r)},
+                                             {"TIME=", time}};
+        fields.clear();
+        std::size_t offsets[std::size(parts) + 1] = {};
+        for (std::size_t i = 0; i < std::size(parts); ++i) {
+            offsets[i] = fields.size();
+            fields.append(parts[i][0]);
+            fields.append(parts[i][1]);
+        }
+        offsets[std::size(parts)] = fields.size();
+        iovec iov[std::size(parts)];
+        for (std::size_t i = 0; i < std::size(parts); ++i) {
+            iov[i].iov_base = fields.data() + offsets[i];
+            iov[i].iov_len = offsets[i + 1] - offsets[i];
+        }
+        const int rc = sd_journal_sendv(iov, static_cast<int>(std::size(iov)));
         if (rc < 0) {
             stats_.journal_errors++;
             report(std::string("cannot write to the systemd journal: ") + std::strerror(-rc));
@@ -433,15 +533,29 @@ void log_writer::rotation_check() {
     for (const auto& s : opts_.sections) {
         if (s.mode == config::log_mode::file_mode) roots.emplace(s.log_root, s.format);
     }
+    std::set<std::string> dirs;
     for (const auto& [root, fmt] : roots) {
         std::error_code ec;
         if (!fs::is_directory(root, ec)) continue;
         for (const auto& entry : fs::directory_iterator(root, ec)) {
             std::error_code dec;
-            if (entry.is_directory(dec) && !entry.is_symlink(dec))
+            if (entry.is_directory(dec) && !entry.is_symlink(dec)) {
                 clean_directory(entry.path().string(), fmt);
+                dirs.insert(entry.path().string());
+            }
         }
     }
+    if (rp.remove_idle_dirs) {
+        for (const auto& dir : dirs) remove_if_idle(dir);
+    }
+}
+
+std::set<std::string> log_writer::open_paths_in(const std::string& dir) const {
+    std::set<std::string> out;
+    for (const auto& [key, f] : files_) {
+        if (f.dir == dir && !f.path.empty()) out.insert(f.path);
+    }
+    return out;
 }
 
 void log_writer::clean_directory(const std::string& dir, config::log_format fmt) {
@@ -450,7 +564,7 @@ void log_writer::clean_directory(const std::string& dir, config::log_format fmt)
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         std::error_code fec;
-        if (!entry.is_regular_file(fec)) continue;
+        if (!entry.is_regular_file(fec) || entry.is_symlink(fec)) continue;
         const auto name = entry.path().filename().string();
         if (auto parsed = parse_log_file_name(name, fmt)) {
             files.push_back({name, *parsed, static_cast<std::uint64_t>(entry.file_size(fec))});
@@ -461,30 +575,24 @@ void log_writer::clean_directory(const std::string& dir, config::log_format fmt)
         return a.parsed < b.parsed;
     });
 
-    // The current file is the open one (if any), which is always the newest.
-    std::string open_path;
-    for (const auto& [key, f] : files_) {
-        if (f.fd >= 0 && f.dir == dir && f.format == fmt) open_path = f.path;
-    }
+    // Files with a handle (normally just the newest) are current and never touched, even if a
+    // clock step made an older name sort last.
+    const auto open = open_paths_in(dir);
     const std::time_t now = std::time(nullptr);
+    std::set<std::string> deleted;
     for (const auto& name : plan_deletions(files, rp, now)) {
         const std::string path = dir + "/" + name;
-        if (path == open_path) continue;
-        if (::unlink(path.c_str()) == 0) stats_.files_deleted++;
-    }
-    if (rp.remove_idle_dirs && open_path.empty()) {
-        const auto newest = files.back().parsed.created;
-        if (now - newest >= static_cast<std::int64_t>(rp.max_age_minutes) * 60) {
-            std::error_code rec;
-            fs::remove_all(dir, rec);
-            return;
+        if (open.contains(path)) continue;
+        if (::unlink(path.c_str()) == 0) {
+            stats_.files_deleted++;
+            deleted.insert(name);
         }
     }
     if (rp.compress) {
         for (std::size_t i = 0; i + 1 < files.size(); ++i) {
-            if (files[i].parsed.compressed) continue;
+            if (files[i].parsed.compressed || deleted.contains(files[i].name)) continue;
             const std::string path = dir + "/" + files[i].name;
-            if (path == open_path || !fs::exists(path)) continue;
+            if (open.contains(path)) continue;
             std::string error;
             if (gzip_file(path, path + ".gz", error)) {
                 ::unlink(path.c_str());
@@ -494,6 +602,39 @@ void log_writer::clean_directory(const std::string& dir, config::log_format fmt)
             }
         }
     }
+}
+
+void log_writer::remove_if_idle(const std::string& dir) {
+    // A node directory goes when nothing writes to it, its newest log file (of any format) is
+    // older than the max age, and it holds nothing but our files: user files are never removed.
+    if (!open_paths_in(dir).empty()) return;
+    const auto max_age = static_cast<std::int64_t>(opts_.rotation->max_age_minutes) * 60;
+    const std::time_t now = std::time(nullptr);
+    std::vector<fs::path> ours;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        const auto name = entry.path().filename().string();
+        std::optional<log_file_name> parsed;
+        for (auto fmt : {config::log_format::for_machine, config::log_format::for_human}) {
+            if (!parsed) parsed = parse_log_file_name(name, fmt);
+            if (name == symlink_name(fmt) || name == std::string(symlink_name(fmt)) + ".tmp") {
+                parsed = log_file_name{};  // a symlink of ours: no age of its own
+                parsed->created = std::numeric_limits<std::time_t>::min();
+            }
+        }
+        if (!parsed) return;
+        if (parsed->created != std::numeric_limits<std::time_t>::min() &&
+            now - parsed->created < max_age)
+            return;
+        ours.push_back(entry.path());
+    }
+    if (ec) return;
+    for (const auto& p : ours) {
+        if (::unlink(p.c_str()) == 0 && p.filename().string().starts_with("node-"))
+            stats_.files_deleted++;
+    }
+    std::error_code rec;
+    fs::remove(dir, rec);  // only if empty: a file that appeared meanwhile keeps it
 }
 
 }  // namespace ct::tracer::logs

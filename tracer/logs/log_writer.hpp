@@ -1,11 +1,27 @@
 // The single log writer: a bounded queue of trace batches drained by one thread that owns
 // every open log file (so rotation and writing never race), writes one buffer per batch and
 // file, rotates, deletes, compresses, and retries after write failures without losing data.
-// try_submit/node_disconnected/update_options are thread-safe; the rest runs on the writer
-// thread.
+// try_submit/node_disconnected/update_options/stats/per_node/healthy are thread-safe; set_*
+// must be called before start(); everything else runs on the writer thread.
+//
+// Decisions that differ from cardano-tracer 0.5.0 (spec §5, §16):
+//  * Every record ends with '\n' and no file starts with an empty line (leading_empty_line
+//    restores upstream's bytes).
+//  * Files are created with O_EXCL and never truncated; a second file in the same second is
+//    named node-<time>_1.<ext>, _2, … (log_files.hpp), which rotation parses and orders.
+//  * A new connection always starts a new file, even when its name was reused before the old
+//    connection's disconnect was processed.
+//  * Age deletion and the caps also run in directories without an open handle (upstream skips
+//    them, so directories of gone nodes are never cleaned); the current file of a directory
+//    (the open one, or the newest) is never deleted.
+//  * A failed write is undone (the file is cut back to its last complete batch), the batch is
+//    kept at the head of the queue and retried every retry_interval; the same file is
+//    reopened, a new one created only if it disappeared. The queue then fills and sessions stop
+//    asking their nodes (back-pressure) instead of dropping trace objects.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -14,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <variant>
@@ -56,6 +73,17 @@ struct writer_stats {
     std::atomic<std::size_t> queue_depth{0};
 };
 
+/// Per-node totals (by node name), for the metrics code.
+struct node_counts {
+    std::uint64_t batches_written = 0;
+    std::uint64_t records_written = 0;
+    std::uint64_t bytes_written = 0;
+    std::uint64_t write_errors = 0;
+};
+
+/// The write(2) the writer uses; tests replace it to inject short writes and ENOSPC.
+using write_syscall = std::function<long(int fd, const char* data, std::size_t size)>;
+
 class log_writer {
   public:
     explicit log_writer(writer_options opts);
@@ -67,12 +95,15 @@ class log_writer {
     void set_error_reporter(std::function<void(std::string_view)> f) { reporter_ = std::move(f); }
     /// Called on the writer thread when a full queue has room again.
     void set_space_callback(std::function<void()> f) { space_callback_ = std::move(f); }
+    /// Fault injection for tests (empty = ::write).
+    void set_write_syscall(write_syscall f) { write_ = std::move(f); }
 
     void start();
     /// Writes everything queued (retrying failed writes for a short while), fsyncs, closes.
     void stop();
 
-    /// Queues a batch; false (and `b` left intact) when the queue is full.
+    /// Queues a batch; false (and `b` left intact) when the queue is full or the writer is
+    /// stopping. After a false the space callback fires once the queue has room again.
     bool try_submit(trace_batch&& b);
     /// Closes that connection's files after its queued batches are written.
     void node_disconnected(std::uint64_t connection_id);
@@ -80,6 +111,8 @@ class log_writer {
     void update_options(writer_options opts);
 
     const writer_stats& stats() const { return stats_; }
+    /// A copy of the per-node totals of names that were written so far.
+    std::map<std::string, node_counts> per_node() const;
     /// True when the last write to every open file worked (for /readyz).
     bool healthy() const { return healthy_.load(); }
 
@@ -90,10 +123,11 @@ class log_writer {
     using item = std::variant<trace_batch, disconnect, writer_options>;
 
     struct open_file {
-        int fd = -1;
+        int fd = -1;  // -1 after a failed write: reopen `path` on the next attempt
         std::string dir;
         std::string path;
-        std::uint64_t bytes = 0;
+        std::uint64_t bytes = 0;      // written through this handle (rotation's measure)
+        std::uint64_t file_size = 0;  // end of the last complete batch
         std::uint64_t connection_id = 0;
         config::log_format format = config::log_format::for_machine;
     };
@@ -105,16 +139,21 @@ class log_writer {
     void write_journal_section(const trace_batch& b, const section& s);
     open_file* file_for(const trace_batch& b, const section& s);
     bool open_new_file(open_file& f, const std::string& dir, config::log_format fmt);
+    bool reopen(open_file& f);
+    void count_node(const std::string& node, const node_counts& delta);
     void close_file(open_file& f, bool sync);
     void close_connection(std::uint64_t id);
     void rotation_check();
     void clean_directory(const std::string& dir, config::log_format fmt);
+    void remove_if_idle(const std::string& dir);
+    std::set<std::string> open_paths_in(const std::string& dir) const;
     void report(const std::string& what);
 
     writer_options opts_;  // writer thread only (after start)
     writer_stats stats_;
     std::function<void(std::string_view)> reporter_;
     std::function<void()> space_callback_;
+    write_syscall write_;
 
     std::mutex mutex_;
     std::condition_variable cv_;
@@ -130,6 +169,8 @@ class log_writer {
     std::map<std::string, std::chrono::steady_clock::time_point> last_report_;
     std::chrono::steady_clock::time_point next_rotation_check_{};
     std::atomic<bool> healthy_{true};
+    mutable std::mutex per_node_mutex_;
+    std::map<std::string, node_counts> per_node_;
 };
 
 }  // namespace ct::tracer::logs
