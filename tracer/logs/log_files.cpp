@@ -5,6 +5,26 @@
 
 namespace ct::tracer::logs {
 
+int syslog_priority(protocol::severity s) { return 7 - static_cast<int>(s); }
+
+std::string journal_time(const protocol::utc_time& t) {
+    const auto secs = static_cast<std::time_t>(t.seconds);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[80];
+    std::snprintf(buf,
+                  sizeof buf,
+                  "%04d-%02d-%02d %02d:%02d:%02d.%012lluZ",
+                  tm.tm_year + 1900,
+                  tm.tm_mon + 1,
+                  tm.tm_mday,
+                  tm.tm_hour,
+                  tm.tm_min,
+                  tm.tm_sec,
+                  static_cast<unsigned long long>(t.picoseconds % 1000000000000ull));
+    return buf;
+}
+
 std::string_view extension(config::log_format f) {
     return f == config::log_format::for_machine ? "json" : "log";
 }

@@ -10,8 +10,14 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "protocol/trace_object.hpp"
 
 namespace ct::tracer::logs {
+
+/// journald PRIORITY of a severity: Emergency 0 … Debug 7 (spec §5.5).
+int syslog_priority(protocol::severity s);
+/// journald TIME field: `%F %T%12QZ`, i.e. "2026-07-23 08:56:07.123456789000Z" (spec §5.5).
+std::string journal_time(const protocol::utc_time& t);
 
 std::string_view extension(config::log_format f);     // "json" or "log"
 std::string_view symlink_name(config::log_format f);  // "node.json" / "node.log"

@@ -52,29 +52,6 @@ std::uint64_t file_size_of(int fd) {
     return ::fstat(fd, &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
 }
 
-int syslog_priority(protocol::severity s) {
-    // Emergency 0 … Debug 7 (spec §5.5).
-    return 7 - static_cast<int>(s);
-}
-
-std::string journal_time(const protocol::utc_time& t) {
-    const std::time_t secs = static_cast<std::time_t>(t.seconds);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[80];
-    std::snprintf(buf,
-                  sizeof buf,
-                  "%04d-%02d-%02d %02d:%02d:%02d.%012llu",
-                  tm.tm_year + 1900,
-                  tm.tm_mon + 1,
-                  tm.tm_mday,
-                  tm.tm_hour,
-                  tm.tm_min,
-                  tm.tm_sec,
-                  static_cast<unsigned long long>(t.picoseconds));
-    return std::string(buf) + "Z";
-}
-
 // Compresses into `dst` through a temporary name, so that a partial archive (crash, full
 // disk) never looks like a log file to the rotation.
 bool gzip_file(const std::string& src, const std::string& dst, std::string& error) {
@@ -245,7 +222,7 @@ void log_writer::run() {
         retrying = true;
         if (stopping) {
             if (stop_deadline == clock::time_point{})
-                stop_deadline = clock::now() + std::chrono::seconds(3);
+                stop_deadline = clock::now() + opts_.stop_grace;
             if (clock::now() > stop_deadline) {
                 const auto& b = std::get<trace_batch>(*current);
                 stats_.records_lost += b.records.size();
@@ -253,6 +230,7 @@ void log_writer::run() {
                        " trace objects of " + b.node_name + " could not be written");
                 std::lock_guard lock(mutex_);
                 --queued_batches_;
+                stats_.queue_depth = queued_batches_;
                 retrying = false;
                 continue;
             }
@@ -339,7 +317,7 @@ log_writer::open_file* log_writer::file_for(const trace_batch& b, const section&
     if (it != files_.end()) {
         if (it->second.fd >= 0 || reopen(it->second)) return &it->second;
         if (!it->second.path.empty()) return nullptr;  // reported by reopen(); retried later
-        files_.erase(it);  // the file is gone: start a new one below
+        files_.erase(it);                              // the file is gone: start a new one below
     }
     open_file f;
     f.connection_id = b.connection_id;

@@ -55,6 +55,8 @@ struct writer_options {
     std::size_t queue_capacity = 1024;  // batches
     std::chrono::milliseconds retry_interval{1000};
     std::chrono::seconds error_report_interval{60};
+    /// How long stop() keeps retrying a batch that cannot be written before counting it lost.
+    std::chrono::milliseconds stop_grace{3000};
 };
 
 /// Counters for the metrics endpoint; read from any thread.

@@ -89,3 +89,44 @@ TEST(RotationPlan, CountAndSizeCaps) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Journal, TimeAndPriority) {
+    // 2026-07-23T08:56:07Z plus 123456789 ns, as picoseconds.
+    ct::protocol::utc_time t{1784796967, 123456789000ull};
+    EXPECT_EQ(journal_time(t), "2026-07-23 08:56:07.123456789000Z");
+    EXPECT_EQ(journal_time({0, 0}), "1970-01-01 00:00:00.000000000000Z");
+    EXPECT_EQ(journal_time({1784796967, 5}), "2026-07-23 08:56:07.000000000005Z");
+    using ct::protocol::severity;
+    EXPECT_EQ(syslog_priority(severity::emergency), 0);
+    EXPECT_EQ(syslog_priority(severity::alert), 1);
+    EXPECT_EQ(syslog_priority(severity::critical), 2);
+    EXPECT_EQ(syslog_priority(severity::error), 3);
+    EXPECT_EQ(syslog_priority(severity::warning), 4);
+    EXPECT_EQ(syslog_priority(severity::notice), 5);
+    EXPECT_EQ(syslog_priority(severity::info), 6);
+    EXPECT_EQ(syslog_priority(severity::debug), 7);
+}
+
+TEST(LogFileName, CounterNamesSortAfterTheirSecondAndBeforeTheNext) {
+    const std::time_t t = 1784796967;
+    std::vector<log_file_name> parsed;
+    for (const auto& n : {make_log_file_name(t, log_format::for_machine),
+                          make_log_file_name(t, log_format::for_machine, 1),
+                          make_log_file_name(t, log_format::for_machine, 10),
+                          make_log_file_name(t + 1, log_format::for_machine)}) {
+        auto p = parse_log_file_name(n, log_format::for_machine);
+        ASSERT_TRUE(p) << n;
+        parsed.push_back(*p);
+    }
+    EXPECT_TRUE(std::is_sorted(parsed.begin(), parsed.end()));
+    EXPECT_LT(parsed[1], parsed[2]) << "numeric, not lexicographic: _1 < _10";
+    EXPECT_FALSE(parse_log_file_name("node-2026-07-23T08-56-07_0.json", log_format::for_machine));
+    EXPECT_FALSE(parse_log_file_name("node-2026-07-23T08-56-07_.json", log_format::for_machine));
+    EXPECT_FALSE(
+        parse_log_file_name("node-2026-07-23T08-56-07.json.gz.tmp", log_format::for_machine))
+        << "partial archives are not log files";
+}
+
+}  // namespace
