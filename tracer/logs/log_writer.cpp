@@ -411,8 +411,10 @@ bool log_writer::write_file_section(const trace_batch& b, const section& s) {
     std::string buf;
     std::size_t total = 0;
     for (const auto& r : b.records) total += std::max(r.machine_len, r.human_len) + 1;
-    buf.reserve(total);
+    buf.reserve(total + 1);
     const bool human = s.format == config::log_format::for_human;
+    // After a reload out of compatibility mode, end the file's last line first.
+    if (!opts_.leading_empty_line && f->unterminated) buf.push_back('\n');
     for (const auto& r : b.records) {
         // Compatibility mode reproduces upstream's "\n" + join("\n") (the same bytes as a
         // newline before every record); the default ends every record with a newline.
@@ -440,6 +442,7 @@ bool log_writer::write_file_section(const trace_batch& b, const section& s) {
     }
     f->bytes += buf.size();
     f->file_size += buf.size();
+    f->unterminated = !buf.empty() && buf.back() != '\n';
     stats_.bytes_written += buf.size();
     count_node(b.node_name, {0, 0, buf.size(), 0});
     return true;

@@ -132,6 +132,7 @@ class log_writer {
         std::uint64_t file_size = 0;  // end of the last complete batch
         std::uint64_t connection_id = 0;
         config::log_format format = config::log_format::for_machine;
+        bool unterminated = false;  // last line lacks its '\n' (leading_empty_line mode)
     };
 
     void run();

@@ -9,7 +9,7 @@ void trace_batch::add(const protocol::trace_object_view& o) {
         len = static_cast<std::uint32_t>(s.size());
         arena.append(s);
     };
-    if (records.empty()) arena.reserve(arena.size() + 512);
+    if (arena.empty()) arena.reserve(512);
     r.has_human = o.has_human;
     if (o.has_human) put(o.human, r.human_off, r.human_len);
     put(o.machine, r.machine_off, r.machine_len);
@@ -19,6 +19,17 @@ void trace_batch::add(const protocol::trace_object_view& o) {
     r.sev = o.sev;
     r.at = o.at;
     records.push_back(r);
+}
+
+void trace_batch::add_all(std::span<const protocol::trace_object_view> objects) {
+    std::size_t bytes = 0;
+    for (const auto& o : objects) {
+        bytes += (o.has_human ? o.human.size() : 0) + o.machine.size() + o.ns.size() +
+                 o.host.size() + o.thread.size();
+    }
+    arena.reserve(arena.size() + bytes);
+    records.reserve(records.size() + objects.size());
+    for (const auto& o : objects) add(o);
 }
 
 }  // namespace ct::tracer::logs

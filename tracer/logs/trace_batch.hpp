@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,7 +30,10 @@ struct trace_batch {
     std::string arena;
     std::vector<record_ref> records;
 
+    /// Copies one record into the arena (amortised: no allocation per record).
     void add(const protocol::trace_object_view& o);
+    /// Copies a whole reply with exactly one arena and one vector allocation.
+    void add_all(std::span<const protocol::trace_object_view> objects);
     std::string_view text(std::uint32_t off, std::uint32_t len) const {
         return std::string_view(arena).substr(off, len);
     }
