@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -45,6 +46,11 @@ json scalar_to_json(const YAML::Node& node) {
         return std::stod(s);  // out of 64-bit range: keep it as a (rejected later) number
     }
     if (std::regex_match(s, float_re)) {
+        // std::stod does not know YAML's spelling of the special values.
+        if (s.find_first_of("nN") != std::string::npos) return std::nan("");
+        if (s.find_first_of("iI") != std::string::npos) {
+            return s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+        }
         try {
             return std::stod(s);
         } catch (...) {
@@ -85,9 +91,14 @@ std::string describe(const json& v) {
             return std::string("bool ") + (v.get<bool>() ? "true" : "false");
         case json::value_t::string:
             return "string " + v.dump();
+        case json::value_t::number_float: {
+            const double x = v.get<double>();
+            if (std::isnan(x)) return "number .nan";
+            if (std::isinf(x)) return x > 0 ? "number .inf" : "number -.inf";
+            return "number " + v.dump();
+        }
         case json::value_t::number_integer:
         case json::value_t::number_unsigned:
-        case json::value_t::number_float:
             return "number " + v.dump();
         case json::value_t::array:
             return "a list";
@@ -182,7 +193,15 @@ class reader {
     }
 
     std::optional<double> number(const json& v, const std::string& path) {
-        if (v.is_number()) return v.get<double>();
+        if (v.is_number()) {
+            const double x = v.get<double>();
+            // YAML's .inf/.nan would not survive emission as JSON (it has no such numbers).
+            if (!std::isfinite(x)) {
+                error(path, "must be a finite number, got " + describe(v));
+                return std::nullopt;
+            }
+            return x;
+        }
         error(path, "expected a number, got " + describe(v));
         return std::nullopt;
     }
@@ -744,7 +763,14 @@ load_result load_json(const json& root, const load_options& opts) {
 
     // Extensions.
     if (const json* v = reader::field(root, "socketMode")) {
-        auto s = fail(r.string(*v, "socketMode"));
+        if (v->is_number()) {
+            // YAML reads an unquoted 0660 as the decimal number 660: say how to fix it.
+            r.error(
+                "socketMode",
+                "expected a quoted string of octal digits such as \"0660\", got " + describe(*v));
+            ok = false;
+        }
+        auto s = v->is_number() ? std::nullopt : fail(r.string(*v, "socketMode"));
         if (s) {
             static const std::regex octal("0?[0-7]{3}");
             if (!std::regex_match(*s, octal)) {

@@ -54,7 +54,7 @@ constexpr std::array entries{
     schema_entry{"forwarderOptions", "verbosity", "Minimum | Maximum", "Minimum", "Re-forwarder verbosity."},
     schema_entry{"forwarderOptions", "maxReconnectDelay", "number (seconds)", "45", "Largest reconnect back-off."},
 
-    schema_entry{"logging[]", "logRoot", "path", "required", "Root directory (relative = against the working directory; ignored in JournalMode)."},
+    schema_entry{"logging[]", "logRoot", "path", "required", "Root directory, ignored in JournalMode. A relative path is made absolute against the working directory at load time; the effective configuration (`--print-config`) shows the absolute path."},
     schema_entry{"logging[]", "logMode", "FileMode | JournalMode", "required", "Files under logRoot, or systemd-journald."},
     schema_entry{"logging[]", "logFormat", "ForMachine | ForHuman", "required", "`.json` files with the node's machine JSON, or `.log` files with the human text (machine JSON when there is none)."},
 

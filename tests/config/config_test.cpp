@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <ostream>
 #include <sstream>
 
 #include "config/emit.hpp"
 #include "config/load.hpp"
 #include "config/schema.hpp"
+#include "config/severity.hpp"
 
 namespace {
 
@@ -128,6 +132,9 @@ struct bad_case {
     std::string path;
     std::string fragment;
 };
+
+// Readable parameter names in test output instead of a byte dump.
+void PrintTo(const bad_case& c, std::ostream* os) { *os << c.path << ": " << c.fragment; }
 
 class ConfigValidation : public ::testing::TestWithParam<bad_case> {};
 
@@ -253,6 +260,61 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{base + "maxMessageBytes: 100\nmaxIngressBytes: 10\n",
                  "maxIngressBytes",
                  "at least maxMessageBytes"},
+        bad_case{base + "loRequestNum: 1.0\n",
+                 "loRequestNum",
+                 "expected an unsigned integer, got number 1.0"},
+        bad_case{base + "ekgRequestFreq: .inf\n", "ekgRequestFreq", "finite number"},
+        bad_case{base + "handshakeTimeoutSecs: .nan\n", "handshakeTimeoutSecs", "finite number"},
+        bad_case{base + "handshakeTimeoutSecs: 0\n", "handshakeTimeoutSecs", "greater than 0"},
+        bad_case{base + "socketMode: 0660\n", "socketMode", "quoted string of octal digits"},
+        bad_case{base + "writerQueueBatches: 0\n", "writerQueueBatches", "greater than 0"},
+        bad_case{base + "maxMessageBytes: -1\n", "maxMessageBytes", "must not be negative"},
+        bad_case{base + "leadingEmptyLine: 1\n", "leadingEmptyLine", "expected true or false"},
+        bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpCompress: "
+                        "\"yes\" }\n",
+                 "rotation.rpCompress",
+                 "expected true or false, got string \"yes\""},
+        bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, "
+                        "rpMaxTotalBytes: 0 }\n",
+                 "rotation.rpMaxTotalBytes",
+                 "greater than 0"},
+        bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpMaxAgeHours: x }\n",
+                 "rotation.rpMaxAgeHours",
+                 "expected an unsigned integer, got string \"x\""},
+        bad_case{base + "rotation: 5\n", "rotation", "expected an object"},
+        bad_case{base + "hasForwarding: [ { tag: AcceptAt, contents: \"/x\" }, null, "
+                        "{ queueSize: \"5\" } ]\n",
+                 "hasForwarding[2].queueSize",
+                 "expected an unsigned integer, got string \"5\""},
+        bad_case{base + "hasForwarding: [ { tag: AcceptAt, contents: \"/x\" }, null, "
+                        "{ verbosity: ErrorsOnly } ]\n",
+                 "hasForwarding[2].verbosity",
+                 "expected one of Minimum, Maximum"},
+        bad_case{base + "hasForwarding: [ { tag: AcceptAt, contents: \"/x\" }, [ChainDB], {} ]\n",
+                 "hasForwarding[1][0]",
+                 "expected a list of namespace segments"},
+        bad_case{"networkMagic: 1\nnetwork: { tag: AcceptAt, contents: \"0.0.0.0:3000\" }\n" +
+                     logs +
+                     "hasForwarding: [ { tag: AcceptAt, contents: \"0.0.0.0:3000\" }, null, {} "
+                     "]\n",
+                 "hasForwarding[0].contents",
+                 "also used by network.contents"},
+        bad_case{"networkMagic: 1\nnetwork: { tag: ConnectTo, contents: [\"/a\", \"\"] }\n" + logs,
+                 "network.contents[1]",
+                 "ConnectTo address is empty"},
+        bad_case{"networkMagic: 1\nnetwork: { tag: AcceptAt }\n" + logs,
+                 "network.contents",
+                 "is required"},
+        bad_case{base + "tlsCertificate: { certificateFile: /c.pem, certificateKeyFile: /k.pem, "
+                        "certificateChain: /i.pem }\n",
+                 "tlsCertificate.certificateChain",
+                 "expected a list of paths"},
+        bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: 3000, epForceSSL: \"true\" }\n",
+                 "hasEKG.epForceSSL",
+                 "expected true or false, got string \"true\""},
+        bad_case{"networkMagic: \"764824073\"\n" + net + logs,
+                 "networkMagic",
+                 "expected an unsigned integer, got string \"764824073\""},
         bad_case{"networkMagic: [1\n", "", "invalid YAML/JSON at line"},
         bad_case{"- 1\n- 2\n", "", "must be an object"}));
 
@@ -319,6 +381,180 @@ TEST(ConfigWarnings, PathThatLooksLikeHostPort) {
     EXPECT_TRUE(r.config->network.addresses[0].is_tcp());
     EXPECT_TRUE(
         has_diag(r, "network.contents", "looks like a socket path", diagnostic::level::warning));
+}
+
+TEST(ConfigLoad, JsonTextKeepsIntegersAndFractionsApartAndNullMeansAbsent) {
+    auto r = load_string(R"({
+  "networkMagic": 42,
+  "network": {"tag": "AcceptAt", "contents": "/tmp/t.sock"},
+  "ekgRequestFreq": 0.25,
+  "hasEKG": null, "rotation": null, "verbosity": null, "resourceFreq": null,
+  "metricsHelp": null, "prometheusLabels": null, "tlsCertificate": null,
+  "hasForwarding": null, "rpMaxFilesNum": null,
+  "logging": [{"logRoot": "/tmp/l", "logMode": "FileMode", "logFormat": "ForHuman"}]
+})");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->network_magic, 42u);
+    EXPECT_DOUBLE_EQ(r.config->ekg_request_freq, 0.25);
+    EXPECT_FALSE(r.config->has_ekg);
+    EXPECT_FALSE(r.config->rotation);
+    EXPECT_EQ(r.config->verbosity, verbosity_level::errors_only);
+    EXPECT_EQ(r.config->logging[0].format, log_format::for_human);
+    // Only the misplaced top-level rpMaxFilesNum draws a warning; nulls are silent.
+    ASSERT_EQ(r.diagnostics.size(), 1u) << dump(r);
+    EXPECT_EQ(r.diagnostics[0].path, "rpMaxFilesNum");
+
+    auto frac = load_string(R"({"networkMagic": 42.5,
+  "network": {"tag": "AcceptAt", "contents": "/tmp/t.sock"},
+  "logging": [{"logRoot": "/tmp/l", "logMode": "FileMode", "logFormat": "ForHuman"}]})");
+    EXPECT_FALSE(frac.ok());
+    EXPECT_TRUE(has_diag(frac, "networkMagic", "got number 42.5")) << dump(frac);
+}
+
+TEST(ConfigLoad, RelativeLogRootDefaultsToTheWorkingDirectory) {
+    auto r = load_string(R"(
+networkMagic: 42
+network: { tag: AcceptAt, contents: tracer.sock }
+logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]
+)");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->logging[0].log_root, (fs::current_path() / "logs").string());
+    EXPECT_EQ(r.config->network.addresses[0].path, "tracer.sock") << "socket paths stay as given";
+}
+
+TEST(ConfigLoad, ForwardingPrefixesOptionsAndHelpMap) {
+    auto r = load_string(base + R"(
+hasForwarding:
+  - { tag: AcceptAt, contents: "/tmp/re.sock" }
+  - [[ChainDB], [BlockFetch, Client]]
+  - { queueSize: 1000, verbosity: Maximum, maxReconnectDelay: 2.5 }
+metricsHelp: { Mem.resident: "Kernel-reported RSS", blockNum: "" }
+prometheusLabels: { environment: mainnet }
+)");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& f = *r.config->has_forwarding;
+    EXPECT_EQ(f.network.addresses[0].path, "/tmp/re.sock");
+    ASSERT_TRUE(f.prefixes);
+    EXPECT_EQ(*f.prefixes,
+              (std::vector<std::vector<std::string>>{{"ChainDB"}, {"BlockFetch", "Client"}}));
+    EXPECT_EQ(f.options.queue_size, 1000u);
+    EXPECT_TRUE(f.options.verbose_maximum);
+    EXPECT_DOUBLE_EQ(f.options.max_reconnect_delay, 2.5);
+    const auto& help = std::get<std::map<std::string, std::string>>(*r.config->metrics_help_);
+    EXPECT_EQ(help, (std::map<std::string, std::string>{{"Mem.resident", "Kernel-reported RSS"}}))
+        << "entries with empty text are dropped";
+    EXPECT_EQ(r.config->prometheus_labels->at("environment"), "mainnet");
+
+    auto defaults = load_string(
+        base + "hasForwarding: [ { tag: AcceptAt, contents: \"/tmp/re.sock\" }, null, {} ]\n");
+    ASSERT_TRUE(defaults.ok()) << dump(defaults);
+    EXPECT_FALSE(defaults.config->has_forwarding->prefixes);
+    EXPECT_EQ(defaults.config->has_forwarding->options, forwarder_options{});
+    EXPECT_EQ(defaults.config->has_forwarding->options.queue_size, 192u);
+    EXPECT_DOUBLE_EQ(defaults.config->has_forwarding->options.max_reconnect_delay, 45.0);
+}
+
+TEST(ConfigLoad, ConnectToDuplicatesAreDialledOnce) {
+    auto r = load_string(
+        "networkMagic: 1\nnetwork: { tag: ConnectTo, contents: [\"/a\", \"h:1\", \"/a\"] }\n" +
+        logs);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_EQ(r.config->network.addresses.size(), 2u);
+    EXPECT_EQ(r.config->network.addresses[0].to_string(), "/a");
+    EXPECT_EQ(r.config->network.addresses[1].to_string(), "h:1");
+}
+
+TEST(ConfigLoad, ExtensionKeysAreRead) {
+    auto r = load_string(base + R"(
+socketMode: "0600"
+maxMessageBytes: 1000
+maxIngressBytes: 2000
+writerQueueBatches: 8
+ioThreads: 4
+leadingEmptyLine: true
+handshakeTimeoutSecs: 2.5
+rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpMaxFilesNum: 5, rpMaxTotalBytes: 999,
+            rpCompress: true, rpRemoveIdleDirs: true }
+)");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& c = *r.config;
+    EXPECT_EQ(c.socket_mode, 0600u);
+    EXPECT_EQ(c.max_message_bytes, 1000u);
+    EXPECT_EQ(c.max_ingress_bytes, 2000u);
+    EXPECT_EQ(c.writer_queue_batches, 8u);
+    EXPECT_EQ(c.io_threads, 4u);
+    EXPECT_TRUE(c.leading_empty_line);
+    EXPECT_DOUBLE_EQ(c.handshake_timeout_secs, 2.5);
+    EXPECT_EQ(c.rotation->max_files_num, 5u);
+    EXPECT_EQ(c.rotation->max_total_bytes, 999u);
+    EXPECT_TRUE(c.rotation->compress);
+    EXPECT_TRUE(c.rotation->remove_idle_dirs);
+}
+
+TEST(ConfigWarnings, BracketedIpv6HostIsKeptAndWarned) {
+    auto r = load_string(
+        "networkMagic: 1\nnetwork: { tag: ConnectTo, contents: [\"[::1]:3000\"] "
+        "}\n" +
+        logs);
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->network.addresses[0].host, "[::1]");
+    EXPECT_TRUE(
+        has_diag(r, "network.contents[0]", "brackets are kept", diagnostic::level::warning));
+}
+
+TEST(ConfigWarnings, StrictRejectsLegacyKeysToo) {
+    load_options strict;
+    strict.strict = true;
+    auto r = load_string(base + "hasRTView: null\n", strict);
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(has_diag(r, "hasRTView", "no longer used"));
+}
+
+TEST(ConfigWarnings, NestedUnknownKeysNameTheirPath) {
+    auto r = load_string(base + R"(
+hasEKG: { epHost: 127.0.0.1, epPort: 3100, epForceSSl: false }
+logging: [ { logRoot: /l, logMode: FileMode, logFormat: ForMachine, logFromat: x } ]
+)");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_TRUE(
+        has_diag(r, "hasEKG.epForceSSl", "did you mean `epForceSSL`", diagnostic::level::warning))
+        << dump(r);
+    EXPECT_TRUE(
+        has_diag(r, "logging[0].logFromat", "did you mean `logFormat`", diagnostic::level::warning))
+        << dump(r);
+}
+
+TEST(ConfigDiagnostic, RendersPathAndMessage) {
+    EXPECT_EQ(
+        (diagnostic{diagnostic::level::error, "rotation.rpLogLimitBytes", "must be greater than 0"})
+            .to_string(),
+        "rotation.rpLogLimitBytes: must be greater than 0");
+    EXPECT_EQ((diagnostic{diagnostic::level::error, "", "cannot read"}).to_string(), "cannot read");
+}
+
+// -------------------------------------------------------------------------------- severity
+
+TEST(Severity, NamesRoundTripInOrder) {
+    const std::array<std::string_view, 8> names{
+        "Debug", "Info", "Notice", "Warning", "Error", "Critical", "Alert", "Emergency"};
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        EXPECT_EQ(to_string(all_severities[i]), names[i]);
+        EXPECT_EQ(parse_severity(names[i]), all_severities[i]);
+        EXPECT_EQ(syslog_priority(all_severities[i]), 7 - static_cast<int>(i));
+    }
+    EXPECT_LT(severity::debug, severity::emergency);
+}
+
+TEST(Severity, ParsesLikeHaskellRead) {
+    EXPECT_EQ(parse_severity(" Warning\n"), severity::warning);
+    EXPECT_EQ(parse_severity("(Info)"), severity::info);
+    EXPECT_EQ(parse_severity("( (Error) )"), severity::error);
+    EXPECT_FALSE(parse_severity("info"));
+    EXPECT_FALSE(parse_severity("INFO"));
+    EXPECT_FALSE(parse_severity("Silence"));
+    EXPECT_FALSE(parse_severity(""));
+    EXPECT_FALSE(parse_severity("(Info"));
+    EXPECT_FALSE(parse_severity("Info Debug"));
 }
 
 // ------------------------------------------------------------------------------- addresses
