@@ -130,4 +130,19 @@ std::vector<std::string> plan_deletions(const std::vector<existing_file>& files,
     return doomed;
 }
 
+std::vector<std::string> plan_total_bytes(const std::vector<existing_file>& files,
+                                          const std::set<std::string>& current,
+                                          std::uint64_t max_total_bytes) {
+    std::uint64_t total = 0;
+    for (const auto& f : files) total += f.size;
+    std::vector<std::string> doomed;
+    for (const auto& f : files) {
+        if (total <= max_total_bytes) break;
+        if (current.contains(f.name)) continue;
+        doomed.push_back(f.name);
+        total -= f.size;
+    }
+    return doomed;
+}
+
 }  // namespace ct::tracer::logs

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <ctime>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,5 +49,11 @@ struct existing_file {
 std::vector<std::string> plan_deletions(const std::vector<existing_file>& files,
                                         const config::rotation_params& rp,
                                         std::time_t now);
+
+/// The rpMaxTotalBytes cap over a whole node directory (all formats, `files` sorted oldest
+/// first): the oldest files that are not `current` go until the total fits.
+std::vector<std::string> plan_total_bytes(const std::vector<existing_file>& files,
+                                          const std::set<std::string>& current,
+                                          std::uint64_t max_total_bytes);
 
 }  // namespace ct::tracer::logs

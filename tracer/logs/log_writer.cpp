@@ -510,18 +510,18 @@ void log_writer::rotation_check() {
         }
     }
     // Deletion, caps and compression in every node directory of every FileMode root.
-    std::set<std::pair<std::string, config::log_format>> roots;
+    std::map<std::string, std::set<config::log_format>> roots;
     for (const auto& s : opts_.sections) {
-        if (s.mode == config::log_mode::file_mode) roots.emplace(s.log_root, s.format);
+        if (s.mode == config::log_mode::file_mode) roots[s.log_root].insert(s.format);
     }
     std::set<std::string> dirs;
-    for (const auto& [root, fmt] : roots) {
+    for (const auto& [root, formats] : roots) {
         std::error_code ec;
         if (!fs::is_directory(root, ec)) continue;
         for (const auto& entry : fs::directory_iterator(root, ec)) {
             std::error_code dec;
             if (entry.is_directory(dec) && !entry.is_symlink(dec)) {
-                clean_directory(entry.path().string(), fmt);
+                clean_directory(entry.path().string(), formats);
                 dirs.insert(entry.path().string());
             }
         }
@@ -539,41 +539,67 @@ std::set<std::string> log_writer::open_paths_in(const std::string& dir) const {
     return out;
 }
 
-void log_writer::clean_directory(const std::string& dir, config::log_format fmt) {
+void log_writer::clean_directory(const std::string& dir,
+                                 const std::set<config::log_format>& formats) {
     const auto& rp = *opts_.rotation;
-    std::vector<existing_file> files;
+    std::map<config::log_format, std::vector<existing_file>> by_format;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         std::error_code fec;
         if (!entry.is_regular_file(fec) || entry.is_symlink(fec)) continue;
         const auto name = entry.path().filename().string();
-        if (auto parsed = parse_log_file_name(name, fmt)) {
-            files.push_back({name, *parsed, static_cast<std::uint64_t>(entry.file_size(fec))});
+        for (auto fmt : formats) {
+            if (auto parsed = parse_log_file_name(name, fmt)) {
+                by_format[fmt].push_back(
+                    {name, *parsed, static_cast<std::uint64_t>(entry.file_size(fec))});
+            }
         }
     }
-    if (files.empty()) return;
-    std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
-        return a.parsed < b.parsed;
-    });
+    if (by_format.empty()) return;
 
     // Files with a handle (normally just the newest) are current and never touched, even if a
-    // clock step made an older name sort last.
+    // clock step made an older name sort last; without a handle the newest file is current.
     const auto open = open_paths_in(dir);
+    std::set<std::string> current;
+    for (const auto& path : open) current.insert(fs::path(path).filename().string());
     const std::time_t now = std::time(nullptr);
-    std::set<std::string> deleted;
-    for (const auto& name : plan_deletions(files, rp, now)) {
-        const std::string path = dir + "/" + name;
-        if (open.contains(path)) continue;
-        if (::unlink(path.c_str()) == 0) {
-            stats_.files_deleted++;
-            deleted.insert(name);
+    auto remove = [&](const std::string& name) {
+        if (current.contains(name)) return false;
+        if (::unlink((dir + "/" + name).c_str()) != 0) return false;
+        stats_.files_deleted++;
+        return true;
+    };
+    // Age rule, keep-N floor and the count cap per format; the byte cap is per directory.
+    auto per_format = rp;
+    per_format.max_total_bytes.reset();
+    std::vector<existing_file> survivors;
+    for (auto& [fmt, files] : by_format) {
+        std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+            return a.parsed < b.parsed;
+        });
+        current.insert(files.back().name);
+        std::set<std::string> gone;
+        for (const auto& name : plan_deletions(files, per_format, now)) {
+            if (remove(name)) gone.insert(name);
+        }
+        for (auto& f : files) {
+            if (!gone.contains(f.name)) survivors.push_back(std::move(f));
         }
     }
+    std::sort(survivors.begin(), survivors.end(), [](const auto& a, const auto& b) {
+        return a.parsed < b.parsed;
+    });
+    if (rp.max_total_bytes) {
+        std::set<std::string> gone;
+        for (const auto& name : plan_total_bytes(survivors, current, *rp.max_total_bytes)) {
+            if (remove(name)) gone.insert(name);
+        }
+        std::erase_if(survivors, [&](const existing_file& f) { return gone.contains(f.name); });
+    }
     if (rp.compress) {
-        for (std::size_t i = 0; i + 1 < files.size(); ++i) {
-            if (files[i].parsed.compressed || deleted.contains(files[i].name)) continue;
-            const std::string path = dir + "/" + files[i].name;
-            if (open.contains(path)) continue;
+        for (const auto& f : survivors) {
+            if (f.parsed.compressed || current.contains(f.name)) continue;
+            const std::string path = dir + "/" + f.name;
             std::string error;
             if (gzip_file(path, path + ".gz", error)) {
                 ::unlink(path.c_str());

@@ -13,7 +13,11 @@
 //    connection's disconnect was processed.
 //  * Age deletion and the caps also run in directories without an open handle (upstream skips
 //    them, so directories of gone nodes are never cleaned); the current file of a directory
-//    (the open one, or the newest) is never deleted.
+//    and format (the open one, or the newest) is never deleted. rpMaxFilesNum counts per
+//    directory and format, rpMaxTotalBytes per directory (all formats, compressed sizes).
+//  * rpCompress gzips rotated files (node-<time>.json.gz) on this thread between batches;
+//    rpRemoveIdleDirs removes a directory without a handle whose newest file is older than
+//    the max age and which holds nothing but our files and symlinks.
 //  * A failed write is undone (the file is cut back to its last complete batch), the batch is
 //    kept at the head of the queue and retried every retry_interval; the same file is
 //    reopened, a new one created only if it disappeared. The queue then fills and sessions stop
@@ -147,7 +151,7 @@ class log_writer {
     void close_file(open_file& f, bool sync);
     void close_connection(std::uint64_t id);
     void rotation_check();
-    void clean_directory(const std::string& dir, config::log_format fmt);
+    void clean_directory(const std::string& dir, const std::set<config::log_format>& formats);
     void remove_if_idle(const std::string& dir);
     std::set<std::string> open_paths_in(const std::string& dir) const;
     void report(const std::string& what);

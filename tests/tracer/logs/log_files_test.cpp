@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 namespace {
 
 using namespace ct::tracer::logs;
@@ -127,6 +130,30 @@ TEST(LogFileName, CounterNamesSortAfterTheirSecondAndBeforeTheNext) {
     EXPECT_FALSE(
         parse_log_file_name("node-2026-07-23T08-56-07.json.gz.tmp", log_format::for_machine))
         << "partial archives are not log files";
+}
+
+}  // namespace
+
+namespace {
+
+TEST(RotationPlan, TotalBytesCapSpansFormatsAndSparesCurrentFiles) {
+    const std::time_t now = 1784800800;
+    std::vector<existing_file> files;
+    auto add = [&](std::time_t t, log_format f, std::uint64_t size) {
+        auto name = make_log_file_name(t, f);
+        files.push_back({name, *parse_log_file_name(name, f), size});
+    };
+    add(now - 50, log_format::for_machine, 100);
+    add(now - 50, log_format::for_human, 100);
+    add(now - 40, log_format::for_human, 100);  // current .log
+    add(now - 30, log_format::for_machine, 100);
+    add(now - 20, log_format::for_machine, 100);  // current .json
+    const std::set<std::string> current = {files[2].name, files[4].name};
+    EXPECT_EQ(plan_total_bytes(files, current, 300),
+              (std::vector<std::string>{files[0].name, files[1].name}));
+    EXPECT_EQ(plan_total_bytes(files, current, 0),
+              (std::vector<std::string>{files[0].name, files[1].name, files[3].name}));
+    EXPECT_TRUE(plan_total_bytes(files, current, 500).empty());
 }
 
 }  // namespace

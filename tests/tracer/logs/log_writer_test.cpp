@@ -601,3 +601,41 @@ TEST(LogWriter, HotReloadSwapsSectionsBetweenBatches) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(LogWriter, TotalBytesCapCoversBothFormatsOfADirectory) {
+    temp_dir d;
+    const auto dir = d / "n";
+    fs::create_directories(dir);
+    const auto now = std::time(nullptr);
+    auto make = [&](std::time_t ago, log_format f) {
+        const auto p = dir / make_log_file_name(now - ago, f);
+        write_file(p, std::string(100, 'z'));
+        return p;
+    };
+    const auto j1 = make(500, log_format::for_machine), l1 = make(400, log_format::for_human),
+               j2 = make(300, log_format::for_machine), l2 = make(200, log_format::for_human),
+               j3 = make(100, log_format::for_machine), l3 = make(90, log_format::for_human);
+    auto o = both_formats(d.path());
+    ct::config::rotation_params rp;
+    rp.frequency_secs = 1;
+    rp.log_limit_bytes = 1 << 20;
+    rp.keep_files_num = 100;
+    rp.max_age_minutes = 1000;
+    rp.max_total_bytes = 350;  // per directory: 600 bytes in two formats must shrink to 300
+    o.rotation = rp;
+    log_writer w(o);
+    w.start();
+    ASSERT_TRUE(wait_until([&] { return w.stats().files_deleted >= 3; }));
+    w.stop();
+    EXPECT_FALSE(fs::exists(j1));
+    EXPECT_FALSE(fs::exists(l1));
+    EXPECT_FALSE(fs::exists(j2));
+    EXPECT_TRUE(fs::exists(l2));
+    EXPECT_TRUE(fs::exists(j3)) << "current .json";
+    EXPECT_TRUE(fs::exists(l3)) << "current .log";
+    EXPECT_EQ(w.stats().files_deleted, 3u);
+}
+
+}  // namespace
