@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -21,41 +21,102 @@ using json = nlohmann::json;
 
 // ------------------------------------------------------------------ YAML -> JSON value tree
 
-// yaml-cpp keeps every scalar as text; type it like a YAML 1.2 core schema would, except that
-// quoted scalars always stay strings (so `"30"` is a string, as in the JSON it came from).
+// yaml-cpp keeps every scalar as text. Type plain scalars the way cardano-tracer's YAML
+// library (Haskell `yaml`) does, so a file means the same to both: null, ~ and "" are null;
+// y/yes/on/true and n/no/off/false (lower, upper or title case) are booleans; 0x.. and 0o..
+// are integers; a decimal number with digits before any '.' is a number (integer unless it
+// has a fraction or exponent); anything else, and every quoted or !!str scalar, is a string.
+bool is_like(std::string_view s, std::string_view ref) {
+    if (s.size() != ref.size() || s.empty()) return false;
+    if (s == ref) return true;
+    const auto upper = [](char c) { return static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c); };
+    bool all_upper = true;
+    bool title = upper(ref[0]) == s[0];
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        all_upper = all_upper && s[i] == upper(ref[i]);
+        if (i > 0) title = title && s[i] == ref[i];
+    }
+    return all_upper || title;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_octal(char c) { return c >= '0' && c <= '7'; }
+bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+template <typename Pred>
+bool all_of(std::string_view s, Pred pred) {
+    return std::all_of(s.begin(), s.end(), pred);
+}
+
+enum class number_shape { none, integer, fractional };
+
+/// [+-]digits[.digits][(e|E)[+-]digits]: the decimal numbers attoparsec's `scientific` reads.
+number_shape decimal_shape(std::string_view s) {
+    std::size_t i = 0;
+    const auto digits = [&] {
+        const std::size_t start = i;
+        while (i < s.size() && is_digit(s[i])) ++i;
+        return i > start;
+    };
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return number_shape::none;
+    bool fractional = false;
+    if (i < s.size() && s[i] == '.') {
+        ++i;
+        if (!digits()) return number_shape::none;
+        fractional = true;
+    }
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+        ++i;
+        if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+        if (!digits()) return number_shape::none;
+        fractional = true;
+    }
+    if (i != s.size()) return number_shape::none;
+    return fractional ? number_shape::fractional : number_shape::integer;
+}
+
+json unsigned_or_huge(std::string_view digits, int base) {
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v, base);
+    if (ec == std::errc() && p == digits.data() + digits.size()) return v;
+    return HUGE_VAL;  // beyond 64 bits: rejected later as out of range
+}
+
 json scalar_to_json(const YAML::Node& node) {
     const std::string& s = node.Scalar();
-    if (node.Tag() == "!") return s;  // quoted
-    static const std::regex int_re("[-+]?[0-9]+");
-    static const std::regex float_re(
-        R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))");
+    if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") return s;
     if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-    if (s == "true" || s == "True" || s == "TRUE") return true;
-    if (s == "false" || s == "False" || s == "FALSE") return false;
-    if (std::regex_match(s, int_re)) {
+    for (std::string_view t : {"y", "yes", "on", "true"}) {
+        if (is_like(s, t)) return true;
+    }
+    for (std::string_view f : {"n", "no", "off", "false"}) {
+        if (is_like(s, f)) return false;
+    }
+    const std::string_view sv(s);
+    if (sv.size() > 2 && sv.starts_with("0x") && all_of(sv.substr(2), is_hex)) {
+        return unsigned_or_huge(sv.substr(2), 16);
+    }
+    if (sv.size() > 2 && sv.starts_with("0o") && all_of(sv.substr(2), is_octal)) {
+        return unsigned_or_huge(sv.substr(2), 8);
+    }
+    const number_shape shape = decimal_shape(sv);
+    if (shape == number_shape::integer) {
         if (s[0] == '-') {
             std::int64_t v = 0;
             auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
             if (ec == std::errc()) return v;
-        } else {
-            std::uint64_t v = 0;
-            const char* b = s.data() + (s[0] == '+' ? 1 : 0);
-            auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
-            if (ec == std::errc()) return v;
+            return std::strtod(s.c_str(), nullptr);
         }
-        return std::stod(s);  // out of 64-bit range: keep it as a (rejected later) number
+        std::uint64_t v = 0;
+        const char* b = s.data() + (s[0] == '+' ? 1 : 0);
+        auto [p, ec] = std::from_chars(b, s.data() + s.size(), v);
+        if (ec == std::errc()) return v;
+        return std::strtod(s.c_str(), nullptr);  // beyond 64 bits: rejected later as too large
     }
-    if (std::regex_match(s, float_re)) {
-        // std::stod does not know YAML's spelling of the special values.
-        if (s.find_first_of("nN") != std::string::npos) return std::nan("");
-        if (s.find_first_of("iI") != std::string::npos) {
-            return s[0] == '-' ? -HUGE_VAL : HUGE_VAL;
-        }
-        try {
-            return std::stod(s);
-        } catch (...) {
-            return s;
-        }
+    if (shape == number_shape::fractional) {
+        // strtod gives +-HUGE_VAL beyond double range; that is rejected as non-finite later.
+        return std::strtod(s.c_str(), nullptr);
     }
     return s;
 }
@@ -170,6 +231,24 @@ class reader {
             }
             return x;
         }
+        if (v.is_number_float()) {
+            // aeson reads an integral number such as 1.0 or 1e6 into an integer field.
+            const double d = v.get<double>();
+            if (std::isfinite(d) && d == std::floor(d)) {
+                if (d < 0) {
+                    error(path, "must not be negative, got " + v.dump());
+                } else if (d >= 18446744073709551616.0 || static_cast<std::uint64_t>(d) > max) {
+                    error(path, "must be at most " + std::to_string(max) + ", got " + v.dump());
+                } else {
+                    return static_cast<std::uint64_t>(d);
+                }
+                return std::nullopt;
+            }
+            if (std::isinf(d)) {
+                error(path, "is out of range: " + describe(v));
+                return std::nullopt;
+            }
+        }
         if (v.is_number_integer()) {
             error(path, "must not be negative, got " + v.dump());
         } else {
@@ -187,6 +266,16 @@ class reader {
                 return std::nullopt;
             }
             return v.get<std::int64_t>();
+        }
+        if (v.is_number_float()) {
+            const double d = v.get<double>();
+            if (std::isfinite(d) && d == std::floor(d)) {
+                if (d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+                    return static_cast<std::int64_t>(d);
+                }
+                error(path, "is out of range: " + v.dump());
+                return std::nullopt;
+            }
         }
         error(path, "expected an integer, got " + describe(v));
         return std::nullopt;
@@ -772,8 +861,9 @@ load_result load_json(const json& root, const load_options& opts) {
         }
         auto s = v->is_number() ? std::nullopt : fail(r.string(*v, "socketMode"));
         if (s) {
-            static const std::regex octal("0?[0-7]{3}");
-            if (!std::regex_match(*s, octal)) {
+            const bool octal =
+                (s->size() == 3 || (s->size() == 4 && (*s)[0] == '0')) && all_of(*s, is_octal);
+            if (!octal) {
                 r.error("socketMode",
                         "expected an octal file mode such as \"0660\", got " + describe(*v));
                 ok = false;

@@ -139,7 +139,16 @@ std::string render_markdown_reference() {
            " re-forwarder), `epForceSSL` without `tlsCertificate`, and a present but mistyped"
            " optional value (cardano-tracer silently uses the default). Unknown keys and"
            " AcceptAt/ConnectTo strings that parse as `host:port` although they look like a"
-           " path are warnings; `--strict` makes them errors.\n";
+           " path are warnings; `--strict` makes them errors.\n\n"
+           "Unquoted YAML values are typed as cardano-tracer's YAML library types them:"
+           " `null`, `~` and an empty value are null; `y`, `yes`, `on`, `true` and `n`, `no`,"
+           " `off`, `false` (lower, upper or title case) are booleans; `0x1F`, `0o17` and"
+           " decimal numbers (digits before any `.`, so `0.5` but not `.5`) are numbers. Quote"
+           " a value to keep it a string (`socketMode: \"0660\"`). An integer field accepts"
+           " an integral number written with a fraction or exponent (`1.0`, `1e6`), as"
+           " cardano-tracer does; `1.5` is an error. A relative `logRoot` is made absolute"
+           " against the working directory when the file is loaded, and the effective"
+           " configuration shows the absolute path.\n";
     const std::array<std::pair<std::string_view, std::string_view>, 8> sections{{
         {"", "Top level"},
         {"network", "`network` (and the first element of `hasForwarding`)"},

@@ -180,7 +180,6 @@ INSTANTIATE_TEST_SUITE_P(
                  "loRequestNum",
                  "expected an unsigned integer, got string \"10\""},
         bad_case{base + "ekgRequestFreq: 0\n", "ekgRequestFreq", "greater than 0"},
-        bad_case{base + "ekgRequestFull: yes\n", "ekgRequestFull", "expected true or false"},
         bad_case{base + "rotation: { rpLogLimitBytes: 0, rpKeepFilesNum: 1 }\n",
                  "rotation.rpLogLimitBytes",
                  "must be greater than 0"},
@@ -260,11 +259,25 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{base + "maxMessageBytes: 100\nmaxIngressBytes: 10\n",
                  "maxIngressBytes",
                  "at least maxMessageBytes"},
-        bad_case{base + "loRequestNum: 1.0\n",
+        bad_case{base + "loRequestNum: 1.5\n",
                  "loRequestNum",
-                 "expected an unsigned integer, got number 1.0"},
-        bad_case{base + "ekgRequestFreq: .inf\n", "ekgRequestFreq", "finite number"},
-        bad_case{base + "handshakeTimeoutSecs: .nan\n", "handshakeTimeoutSecs", "finite number"},
+                 "expected an unsigned integer, got number 1.5"},
+        bad_case{base + "loRequestNum: 1e5\n", "loRequestNum", "at most 65535"},
+        bad_case{"networkMagic: 18446744073709551616\n" + net + logs,
+                 "networkMagic",
+                 "at most 4294967295"},
+        bad_case{base + "resourceFreq: 1.5\n", "resourceFreq", "expected an integer"},
+        bad_case{base + "ekgRequestFreq: 1e400\n", "ekgRequestFreq", "finite number"},
+        bad_case{base + "ekgRequestFreq: .5\n",
+                 "ekgRequestFreq",
+                 "expected a number, got string \".5\""},
+        bad_case{base + "handshakeTimeoutSecs: .nan\n",
+                 "handshakeTimeoutSecs",
+                 "expected a number, got string \".nan\""},
+        bad_case{base + "hasEKG: { epHost: n, epPort: 3100 }\n",
+                 "hasEKG.epHost",
+                 "expected a string, got bool false"},
+        bad_case{base + "ekgRequestFull: maybe\n", "ekgRequestFull", "expected true or false"},
         bad_case{base + "handshakeTimeoutSecs: 0\n", "handshakeTimeoutSecs", "greater than 0"},
         bad_case{base + "socketMode: 0660\n", "socketMode", "quoted string of octal digits"},
         bad_case{base + "writerQueueBatches: 0\n", "writerQueueBatches", "greater than 0"},
@@ -409,6 +422,35 @@ TEST(ConfigLoad, JsonTextKeepsIntegersAndFractionsApartAndNullMeansAbsent) {
   "logging": [{"logRoot": "/tmp/l", "logMode": "FileMode", "logFormat": "ForHuman"}]})");
     EXPECT_FALSE(frac.ok());
     EXPECT_TRUE(has_diag(frac, "networkMagic", "got number 42.5")) << dump(frac);
+}
+
+TEST(ConfigLoad, ScalarsAreTypedLikeCardanoTracersYamlLibrary) {
+    auto r = load_string(net + logs + R"(
+ekgRequestFull: yes
+metricsNoSuffix: On
+leadingEmptyLine: NO
+loRequestNum: 1.0
+rotation: { rpLogLimitBytes: 1e6, rpKeepFilesNum: 0x0A, rpFrequencySecs: 0o17,
+            rpCompress: Y, rpRemoveIdleDirs: off }
+resourceFreq: 25e2
+networkMagic: +764824073
+prometheusLabels: { a: "yes", b: !!str 12, c: 1x }
+)");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& c = *r.config;
+    EXPECT_TRUE(c.ekg_request_full);
+    EXPECT_TRUE(c.metrics_no_suffix);
+    EXPECT_FALSE(c.leading_empty_line);
+    EXPECT_EQ(c.lo_request_num, 1);
+    EXPECT_EQ(c.rotation->log_limit_bytes, 1000000u);
+    EXPECT_EQ(c.rotation->keep_files_num, 10u);
+    EXPECT_EQ(c.rotation->frequency_secs, 15u);
+    EXPECT_TRUE(c.rotation->compress);
+    EXPECT_FALSE(c.rotation->remove_idle_dirs);
+    EXPECT_EQ(c.resource_freq, 2500u);
+    EXPECT_EQ(c.network_magic, 764824073u);
+    EXPECT_EQ(*c.prometheus_labels,
+              (std::map<std::string, std::string>{{"a", "yes"}, {"b", "12"}, {"c", "1x"}}));
 }
 
 TEST(ConfigLoad, RelativeLogRootDefaultsToTheWorkingDirectory) {
