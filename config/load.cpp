@@ -135,7 +135,30 @@ json yaml_to_json(const YAML::Node& node) {
         }
         case YAML::NodeType::Map: {
             json obj = json::object();
-            for (const auto& kv : node) obj[kv.first.Scalar()] = yaml_to_json(kv.second);
+            std::vector<json> merged;
+            for (const auto& kv : node) {
+                // `<<: *anchor` (YAML merge key), which cardano-tracer's YAML library honours.
+                if (kv.first.IsScalar() && kv.first.Scalar() == "<<" && kv.first.Tag() != "!") {
+                    json m = yaml_to_json(kv.second);
+                    if (m.is_object()) {
+                        merged.push_back(std::move(m));
+                        continue;
+                    }
+                    if (m.is_array() && std::all_of(m.begin(), m.end(), [](const json& e) {
+                            return e.is_object();
+                        })) {
+                        for (auto& e : m) merged.push_back(std::move(e));
+                        continue;
+                    }
+                }
+                obj[kv.first.Scalar()] = yaml_to_json(kv.second);
+            }
+            // Keys written in the mapping win over merged ones; earlier merged maps win too.
+            for (const auto& m : merged) {
+                for (const auto& [k, v] : m.items()) {
+                    if (!obj.contains(k)) obj[k] = v;
+                }
+            }
             return obj;
         }
     }
@@ -995,11 +1018,19 @@ load_result load_string(std::string_view text, const load_options& opts) {
 }
 
 load_result load_file(const std::filesystem::path& file, const load_options& opts) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
+    std::error_code ec;
+    const auto st = std::filesystem::status(file, ec);
+    std::ifstream in;
+    if (!std::filesystem::is_directory(st)) in.open(file, std::ios::binary);
+    if (!in.is_open() || !in) {
+        const char* why = !std::filesystem::exists(st)        ? "no such file"
+                          : std::filesystem::is_directory(st) ? "it is a directory"
+                                                              : "permission denied or unreadable";
         load_result r;
         r.diagnostics.push_back(
-            {diagnostic::level::error, "", "cannot read the configuration file " + file.string()});
+            {diagnostic::level::error,
+             "",
+             "cannot read the configuration file " + file.string() + " (" + why + ")"});
         return r;
     }
     std::ostringstream ss;

@@ -348,6 +348,68 @@ TEST(ConfigValidation, MissingFileNamesTheFile) {
     EXPECT_NE(r.diagnostics[0].message.find("/nonexistent/dir/tracer.yaml"), std::string::npos);
 }
 
+TEST(ConfigValidation, DirectoryInsteadOfFileIsAnError) {
+    auto r = load_file(fs::temp_directory_path());
+    EXPECT_FALSE(r.ok());
+    ASSERT_EQ(r.diagnostics.size(), 1u);
+    EXPECT_NE(r.diagnostics[0].message.find("directory"), std::string::npos) << dump(r);
+}
+
+TEST(ConfigLoad, MergeKeysAndAnchors) {
+    auto r = load_string(R"(
+networkMagic: 1
+network: { tag: AcceptAt, contents: "/tmp/f.sock" }
+ep: &ep { epHost: 127.0.0.1, epPort: 3100 }
+hasEKG: *ep
+hasPrometheus: { <<: *ep, epPort: 3200 }
+logging: [ { logRoot: /tmp/l, logMode: FileMode, logFormat: ForMachine } ]
+)");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->has_ekg->port, 3100);
+    EXPECT_EQ(r.config->has_prometheus->host, "127.0.0.1");
+    EXPECT_EQ(r.config->has_prometheus->port, 3200) << "explicit keys win over merged ones";
+    EXPECT_TRUE(has_diag(r, "ep", "unknown key", diagnostic::level::warning));
+}
+
+TEST(ConfigFixtures, UpstreamShapesMeanWhatTheSpecSays) {
+    const fs::path fx(CT_CONFIG_FIXTURES);
+    auto nix = load_file(fx / "iohk-nix-generic.json");
+    ASSERT_TRUE(nix.ok()) << dump(nix);
+    EXPECT_EQ(nix.config->lo_request_num, 100) << "null means the default";
+    EXPECT_DOUBLE_EQ(nix.config->ekg_request_freq, 1.0);
+    EXPECT_EQ(nix.config->verbosity, verbosity_level::errors_only);
+    EXPECT_EQ(nix.config->has_prometheus->port, 12808);
+    EXPECT_EQ(nix.config->rotation->max_age_minutes, 24u * 60);
+    EXPECT_EQ(nix.config->rotation->keep_files_num, 14u);
+    EXPECT_EQ(nix.config->logging[0].format, log_format::for_human);
+
+    auto nixos = load_file(fx / "nixos-module.json");
+    ASSERT_TRUE(nixos.ok()) << dump(nixos);
+    EXPECT_EQ(nixos.config->logging[0].mode, log_mode::journal_mode);
+
+    auto wb = load_file(fx / "workbench.yaml");
+    ASSERT_TRUE(wb.ok()) << dump(wb);
+    EXPECT_EQ(wb.config->logging[0].log_root, fs::current_path().lexically_normal().string());
+    EXPECT_EQ(wb.config->resource_freq, 1000u);
+    EXPECT_EQ(wb.config->rotation->log_limit_bytes, 1000000000u);
+    EXPECT_TRUE(std::holds_alternative<std::string>(*wb.config->metrics_help_));
+
+    auto active = load_file(fx / "demo-multi-active.json");
+    ASSERT_TRUE(active.ok()) << dump(active);
+    EXPECT_EQ(active.config->network.m, network_config::mode::connect_to);
+    EXPECT_EQ(active.config->network.addresses.size(), 3u);
+
+    auto test = load_file(fx / "test-config.yaml");
+    ASSERT_TRUE(test.ok()) << dump(test);
+    EXPECT_EQ(test.config->network_magic, 42u);
+    EXPECT_EQ(test.config->network.addresses[0].path, "tracer.sock");
+
+    auto minimal_yaml = load_file(fs::path(CT_SOURCE_DIR) / "configuration/minimal-example.yaml");
+    auto minimal_json = load_file(fs::path(CT_SOURCE_DIR) / "configuration/minimal-example.json");
+    ASSERT_TRUE(minimal_yaml.ok() && minimal_json.ok());
+    EXPECT_EQ(*minimal_yaml.config, *minimal_json.config);
+}
+
 TEST(ConfigWarnings, UnknownKeyNamesNearestKnownKey) {
     auto r = load_string(base +
                          "loRequestNumber: 5\nrotation: { rpLogLimitBytes: 1, rpKeepFilesNum: 1, "
