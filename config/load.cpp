@@ -747,6 +747,12 @@ void check_ports(reader& r, const tracer_config& c) {
     }
 }
 
+std::filesystem::path working_directory() {
+    std::error_code ec;
+    auto cwd = std::filesystem::current_path(ec);
+    return ec ? std::filesystem::path("/") : cwd;  // a deleted CWD must not throw at the caller
+}
+
 load_result load_json(const json& root, const load_options& opts) {
     load_result result;
     reader r(result.diagnostics);
@@ -816,11 +822,8 @@ load_result load_json(const json& root, const load_options& opts) {
     }
     if (const json* v = r.required(root, "logging", "")) {
         const std::size_t before = result.diagnostics.size();
-        c.logging =
-            read_logging(r,
-                         *v,
-                         "logging",
-                         opts.base_dir.empty() ? std::filesystem::current_path() : opts.base_dir);
+        c.logging = read_logging(
+            r, *v, "logging", opts.base_dir.empty() ? working_directory() : opts.base_dir);
         for (std::size_t i = before; i < result.diagnostics.size(); ++i) {
             if (result.diagnostics[i].lvl == diagnostic::level::error) ok = false;
         }
@@ -1014,7 +1017,15 @@ load_result load_string(std::string_view text, const load_options& opts) {
         r.diagnostics.push_back({diagnostic::level::error, "", msg.str()});
         return r;
     }
-    return load_json(root, opts);
+    try {
+        return load_json(root, opts);
+    } catch (const std::exception& e) {
+        // Not expected; the contract is diagnostics, never exceptions.
+        load_result r;
+        r.diagnostics.push_back(
+            {diagnostic::level::error, "", std::string("internal error: ") + e.what()});
+        return r;
+    }
 }
 
 load_result load_file(const std::filesystem::path& file, const load_options& opts) {

@@ -731,6 +731,27 @@ TEST(ConfigEmit, RoundTripsThroughJsonAndYaml) {
     }
 }
 
+TEST(ConfigFixtures, DamagedInputsGiveDiagnosticsNotExceptions) {
+    std::size_t failed = 0;
+    for (const auto& f : all_fixtures()) {
+        std::ifstream in(f);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        const std::string text = ss.str();
+        for (std::size_t cut = 0; cut < text.size(); cut += 5) {
+            std::string damaged = text.substr(0, cut);
+            if (cut + 1 < text.size()) damaged += text.substr(cut + 1);  // drop one byte
+            load_result r;
+            EXPECT_NO_THROW(r = load_string(damaged)) << f << " without byte " << cut;
+            if (!r.ok()) {
+                ++failed;
+                EXPECT_FALSE(r.diagnostics.empty()) << f << " without byte " << cut;
+            }
+        }
+    }
+    EXPECT_GT(failed, 0u) << "some damaged input must be rejected";
+}
+
 TEST(ConfigEmit, KeysFollowTheSchemaOrder) {
     auto r = load_file(fs::path(CT_SOURCE_DIR) / "configuration/all-fields.yaml");
     ASSERT_TRUE(r.ok()) << dump(r);
