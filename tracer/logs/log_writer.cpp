@@ -97,10 +97,23 @@ bool gzip_file(const std::string& src, const std::string& dst, std::string& erro
     return ok;
 }
 
+// Two identical sections would write every batch twice into the same file (or journal):
+// keep the first. Journal sections differ only by format (logRoot means nothing there).
+writer_options without_duplicates(writer_options o) {
+    std::vector<section> unique;
+    for (auto s : o.sections) {
+        if (s.mode == config::log_mode::journal_mode) s.log_root.clear();
+        if (std::find(unique.begin(), unique.end(), s) == unique.end()) unique.push_back(s);
+    }
+    o.sections = std::move(unique);
+    return o;
+}
+
 }  // namespace
 
 log_writer::log_writer(writer_options opts)
-    : opts_(std::move(opts)), capacity_(std::max<std::size_t>(1, opts_.queue_capacity)) {}
+    : opts_(without_duplicates(std::move(opts))),
+      capacity_(std::max<std::size_t>(1, opts_.queue_capacity)) {}
 
 log_writer::~log_writer() { stop(); }
 
@@ -249,7 +262,7 @@ bool log_writer::process(item& it) {
         close_connection(d->connection_id);
         return true;
     }
-    opts_ = std::move(std::get<writer_options>(it));
+    opts_ = without_duplicates(std::move(std::get<writer_options>(it)));
     // Close files of sections that no longer exist.
     std::set<std::string> keep;
     for (const auto& s : opts_.sections)

@@ -69,6 +69,17 @@ TEST(LogWriter, ExactBytesOfBothFormats) {
     EXPECT_EQ(w.stats().records_written, 4u);
 }
 
+TEST(LogWriter, DuplicateSectionsWriteOnce) {
+    temp_dir d;
+    auto o = both_formats(d.path());
+    o.sections.push_back(o.sections[0]);
+    log_writer w(o);
+    w.start();
+    ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 2)));
+    w.stop();
+    EXPECT_EQ(read_file(d / "n/node.json"), "{\"seq\":1}\n{\"seq\":2}\n");
+}
+
 TEST(LogWriter, LeadingEmptyLineCompatibility) {
     temp_dir d;
     auto o = both_formats(d.path());
