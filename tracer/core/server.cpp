@@ -189,9 +189,8 @@ int server::run() {
 }
 
 asio::awaitable<void> server::handle_signals() {
-    asio::signal_set signals(ioc_, SIGINT, SIGTERM, SIGHUP);
     for (;;) {
-        auto [ec, sig] = co_await signals.async_wait(use_nothrow_awaitable);
+        auto [ec, sig] = co_await signals_.async_wait(use_nothrow_awaitable);
         if (ec) co_return;
         if (sig == SIGHUP) {
             reload();

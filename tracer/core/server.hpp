@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <string>
 #include <thread>
@@ -66,6 +67,9 @@ class server {
     server_options opts_;
     self_log& log_;
     asio::io_context ioc_;
+    // Registered before anything binds, so a signal that arrives during start-up is queued
+    // rather than killing the process with the default action.
+    asio::signal_set signals_{ioc_, SIGINT, SIGTERM, SIGHUP};
     std::unique_ptr<logs::log_writer> writer_;
     std::unique_ptr<dispatcher::node_name_registry> names_;
     std::unique_ptr<metrics::node_directory> directory_;
