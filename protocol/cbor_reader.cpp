@@ -7,7 +7,7 @@
 
 namespace ct::protocol {
 
-bool valid_utf8(std::string_view s) {
+bool valid_utf8_slow(std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     const std::size_t n = s.size();
     std::size_t i = 0;
@@ -61,72 +61,7 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
-std::error_code cbor_reader::read_head(int& major, std::uint64_t& arg, bool& indefinite) {
-    if (at_end()) return errc::truncated;
-    const auto initial = static_cast<unsigned char>(buf_[pos_]);
-    major = initial >> 5;
-    const unsigned info = initial & 0x1f;
-    indefinite = false;
-    std::size_t extra = 0;
-    if (info < 24) {
-        arg = info;
-    } else if (info <= 27) {
-        extra = std::size_t{1} << (info - 24);
-    } else if (info == 31) {
-        if (major == 0 || major == 1 || major == 6) return errc::malformed_cbor;
-        indefinite = true;
-        arg = 0;
-    } else {
-        return errc::malformed_cbor;
-    }
-    if (buf_.size() - pos_ < 1 + extra) return errc::truncated;
-    if (extra > 0) {
-        arg = 0;
-        for (std::size_t k = 0; k < extra; ++k) {
-            arg = (arg << 8) | static_cast<unsigned char>(buf_[pos_ + 1 + k]);
-        }
-    }
-    pos_ += 1 + extra;
-    return {};
-}
-
-std::error_code cbor_reader::read_break() {
-    if (!peek_break()) return at_end() ? errc::truncated : errc::unexpected_type;
-    ++pos_;
-    return {};
-}
-
-std::error_code cbor_reader::read_uint(std::uint64_t& v) {
-    const auto save = pos_;
-    int major;
-    bool indef;
-    if (auto ec = read_head(major, v, indef)) return ec;
-    if (major != 0) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
-    return {};
-}
-
-std::error_code cbor_reader::read_int(std::int64_t& v) {
-    const auto save = pos_;
-    int major;
-    std::uint64_t arg;
-    bool indef;
-    if (auto ec = read_head(major, arg, indef)) return ec;
-    if (major != 0 && major != 1) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
-    if (arg > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-        pos_ = save;
-        return errc::integer_out_of_range;
-    }
-    v = major == 0 ? static_cast<std::int64_t>(arg) : -1 - static_cast<std::int64_t>(arg);
-    return {};
-}
-
-std::error_code cbor_reader::read_bool(bool& v) {
+decode_status cbor_reader::read_bool(bool& v) {
     if (at_end()) return errc::truncated;
     const auto b = static_cast<unsigned char>(buf_[pos_]);
     if (b != 0xf4 && b != 0xf5) return errc::unexpected_type;
@@ -135,46 +70,7 @@ std::error_code cbor_reader::read_bool(bool& v) {
     return {};
 }
 
-std::error_code cbor_reader::read_tag(std::uint64_t& t) {
-    const auto save = pos_;
-    int major;
-    bool indef;
-    if (auto ec = read_head(major, t, indef)) return ec;
-    if (major != 6) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
-    return {};
-}
-
-std::error_code cbor_reader::read_text(std::string_view& t) {
-    const auto save = pos_;
-    int major;
-    std::uint64_t len;
-    bool indef;
-    if (auto ec = read_head(major, len, indef)) return ec;
-    if (major != 3) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
-    if (indef) {
-        pos_ = save;
-        return errc::indefinite_not_allowed;
-    }
-    if (len > buf_.size() - pos_) {
-        pos_ = save;
-        return errc::truncated;
-    }
-    t = buf_.substr(pos_, static_cast<std::size_t>(len));
-    if (!valid_utf8(t)) {
-        pos_ = save;
-        return errc::invalid_utf8;
-    }
-    pos_ += static_cast<std::size_t>(len);
-    return {};
-}
-
-std::error_code cbor_reader::read_bytes(std::string_view& b) {
+decode_status cbor_reader::read_bytes(std::string_view& b) {
     const auto save = pos_;
     int major;
     std::uint64_t len;
@@ -197,62 +93,7 @@ std::error_code cbor_reader::read_bytes(std::string_view& b) {
     return {};
 }
 
-std::error_code cbor_reader::read_array(std::optional<std::uint64_t>& len) {
-    const auto save = pos_;
-    int major;
-    std::uint64_t n;
-    bool indef;
-    if (auto ec = read_head(major, n, indef)) return ec;
-    if (major != 4) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
-    if (indef) {
-        len.reset();
-    } else {
-        // Each element takes at least one byte: reject absurd lengths early.
-        if (n > buf_.size() - pos_) {
-            pos_ = save;
-            return errc::truncated;
-        }
-        len = n;
-    }
-    return {};
-}
-
-std::error_code cbor_reader::read_definite_array(std::uint64_t& len) {
-    const auto save = pos_;
-    std::optional<std::uint64_t> n;
-    if (auto ec = read_array(n)) return ec;
-    if (!n) {
-        pos_ = save;
-        return errc::indefinite_not_allowed;
-    }
-    len = *n;
-    return {};
-}
-
-std::error_code cbor_reader::read_definite_map(std::uint64_t& len) {
-    const auto save = pos_;
-    int major;
-    bool indef;
-    if (auto ec = read_head(major, len, indef)) return ec;
-    if (major != 5) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
-    if (indef) {
-        pos_ = save;
-        return errc::indefinite_not_allowed;
-    }
-    if (len > (buf_.size() - pos_) / 2) {
-        pos_ = save;
-        return errc::truncated;
-    }
-    return {};
-}
-
-std::error_code cbor_reader::read_number(double& v) {
+decode_status cbor_reader::read_number(double& v) {
     if (at_end()) return errc::truncated;
     const auto initial = static_cast<unsigned char>(buf_[pos_]);
     if ((initial >> 5) <= 1) {
@@ -300,7 +141,7 @@ std::error_code cbor_reader::read_number(double& v) {
     return errc::unexpected_type;
 }
 
-std::error_code cbor_reader::skip(int depth_limit) {
+decode_status cbor_reader::skip(int depth_limit) {
     if (depth_limit <= 0) return errc::too_deeply_nested;
     int major;
     std::uint64_t arg;

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -12,8 +14,28 @@
 
 namespace ct::protocol {
 
-/// Validates UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
-bool valid_utf8(std::string_view s);
+/// Validates UTF-8 from the first byte (no overlongs, no surrogates, at most U+10FFFF).
+bool valid_utf8_slow(std::string_view s);
+
+/// Validates UTF-8. Trace texts are almost all ASCII: that case is checked 16 bytes at a time
+/// here, inline; anything else goes to the full validator.
+inline bool valid_utf8(std::string_view s) {
+    constexpr std::uint64_t high_bits = 0x8080808080808080ull;
+    const char* p = s.data();
+    std::size_t n = s.size();
+    while (n >= 16) {
+        std::uint64_t a, b;
+        std::memcpy(&a, p, 8);
+        std::memcpy(&b, p + 8, 8);
+        if (((a | b) & high_bits) != 0) return valid_utf8_slow(std::string_view(p, n));
+        p += 16;
+        n -= 16;
+    }
+    for (; n > 0; ++p, --n) {
+        if (static_cast<unsigned char>(*p) >= 0x80) return valid_utf8_slow(std::string_view(p, n));
+    }
+    return true;
+}
 
 class cbor_reader {
   public:
@@ -29,32 +51,198 @@ class cbor_reader {
         return static_cast<unsigned char>(buf_[pos_]) >> 5;
     }
     bool peek_break() const { return !at_end() && static_cast<unsigned char>(buf_[pos_]) == 0xff; }
-    std::error_code read_break();
+    decode_status read_break();
 
-    std::error_code read_uint(std::uint64_t& v);
+    decode_status read_uint(std::uint64_t& v);
     /// Major type 0 or 1 within int64 range.
-    std::error_code read_int(std::int64_t& v);
-    std::error_code read_bool(bool& v);
-    std::error_code read_tag(std::uint64_t& t);
+    decode_status read_int(std::int64_t& v);
+    decode_status read_bool(bool& v);
+    decode_status read_tag(std::uint64_t& t);
     /// Definite text string, UTF-8 validated.
-    std::error_code read_text(std::string_view& t);
+    decode_status read_text(std::string_view& t);
     /// Definite byte string.
-    std::error_code read_bytes(std::string_view& b);
+    decode_status read_bytes(std::string_view& b);
     /// Array head: `len` is nullopt for an indefinite array.
-    std::error_code read_array(std::optional<std::uint64_t>& len);
+    decode_status read_array(std::optional<std::uint64_t>& len);
     /// Array head that must be definite.
-    std::error_code read_definite_array(std::uint64_t& len);
-    std::error_code read_definite_map(std::uint64_t& len);
+    decode_status read_definite_array(std::uint64_t& len);
+    decode_status read_definite_map(std::uint64_t& len);
     /// A float (major 7, half/single/double) or an integer, as double.
-    std::error_code read_number(double& v);
+    decode_status read_number(double& v);
     /// Skips one complete data item.
-    std::error_code skip(int depth_limit = 64);
+    decode_status skip(int depth_limit = 64);
 
   private:
-    std::error_code read_head(int& major, std::uint64_t& arg, bool& indefinite);
+    decode_status read_head(int& major, std::uint64_t& arg, bool& indefinite);
 
     std::string_view buf_;
     std::size_t pos_ = 0;
 };
+
+// The hot readers are inline: a trace object is some 25 data items, and a call per item
+// across translation units cost more than the decoding itself.
+
+inline decode_status cbor_reader::read_head(int& major, std::uint64_t& arg, bool& indefinite) {
+    major = 0;  // defined on every path: callers' compilers cannot see that errors return
+    arg = 0;
+    indefinite = false;
+    if (at_end()) return errc::truncated;
+    const auto initial = static_cast<unsigned char>(buf_[pos_]);
+    major = initial >> 5;
+    const unsigned info = initial & 0x1fu;
+    if (info < 24) {
+        arg = info;
+        ++pos_;
+        return {};
+    }
+    if (info <= 27) {
+        const std::size_t extra = std::size_t{1} << (info - 24);
+        if (buf_.size() - pos_ < 1 + extra) return errc::truncated;
+        std::uint64_t v = 0;
+        for (std::size_t k = 0; k < extra; ++k) {
+            v = (v << 8) | static_cast<unsigned char>(buf_[pos_ + 1 + k]);
+        }
+        arg = v;
+        pos_ += 1 + extra;
+        return {};
+    }
+    if (info == 31 && major != 0 && major != 1 && major != 6) {
+        indefinite = true;
+        ++pos_;
+        return {};
+    }
+    return errc::malformed_cbor;
+}
+
+inline decode_status cbor_reader::read_uint(std::uint64_t& v) {
+    const auto save = pos_;
+    int major;
+    bool indef;
+    if (auto ec = read_head(major, v, indef)) return ec;
+    if (major != 0) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    return {};
+}
+
+inline decode_status cbor_reader::read_text(std::string_view& t) {
+    const auto save = pos_;
+    int major;
+    std::uint64_t len;
+    bool indef;
+    if (auto ec = read_head(major, len, indef)) return ec;
+    if (major != 3) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    if (indef) {
+        pos_ = save;
+        return errc::indefinite_not_allowed;
+    }
+    if (len > buf_.size() - pos_) {
+        pos_ = save;
+        return errc::truncated;
+    }
+    const auto text = buf_.substr(pos_, static_cast<std::size_t>(len));
+    if (!valid_utf8(text)) {
+        pos_ = save;
+        return errc::invalid_utf8;
+    }
+    t = text;
+    pos_ += static_cast<std::size_t>(len);
+    return {};
+}
+
+inline decode_status cbor_reader::read_array(std::optional<std::uint64_t>& len) {
+    const auto save = pos_;
+    int major;
+    std::uint64_t n;
+    bool indef;
+    if (auto ec = read_head(major, n, indef)) return ec;
+    if (major != 4) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    if (indef) {
+        len.reset();
+        return {};
+    }
+    // Each element takes at least one byte: reject absurd lengths early.
+    if (n > buf_.size() - pos_) {
+        pos_ = save;
+        return errc::truncated;
+    }
+    len = n;
+    return {};
+}
+
+inline decode_status cbor_reader::read_definite_array(std::uint64_t& len) {
+    const auto save = pos_;
+    std::optional<std::uint64_t> n;
+    if (auto ec = read_array(n)) return ec;
+    if (!n) {
+        pos_ = save;
+        return errc::indefinite_not_allowed;
+    }
+    len = *n;
+    return {};
+}
+
+inline decode_status cbor_reader::read_int(std::int64_t& v) {
+    const auto save = pos_;
+    int major;
+    std::uint64_t arg;
+    bool indef;
+    if (auto ec = read_head(major, arg, indef)) return ec;
+    if (major != 0 && major != 1) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    if (arg > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        pos_ = save;
+        return errc::integer_out_of_range;
+    }
+    v = major == 0 ? static_cast<std::int64_t>(arg) : -1 - static_cast<std::int64_t>(arg);
+    return {};
+}
+
+inline decode_status cbor_reader::read_tag(std::uint64_t& t) {
+    const auto save = pos_;
+    int major;
+    bool indef;
+    if (auto ec = read_head(major, t, indef)) return ec;
+    if (major != 6) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    return {};
+}
+
+inline decode_status cbor_reader::read_definite_map(std::uint64_t& len) {
+    const auto save = pos_;
+    int major;
+    bool indef;
+    if (auto ec = read_head(major, len, indef)) return ec;
+    if (major != 5) {
+        pos_ = save;
+        return errc::unexpected_type;
+    }
+    if (indef) {
+        pos_ = save;
+        return errc::indefinite_not_allowed;
+    }
+    if (len > (buf_.size() - pos_) / 2) {
+        pos_ = save;
+        return errc::truncated;
+    }
+    return {};
+}
+
+inline decode_status cbor_reader::read_break() {
+    if (!peek_break()) return at_end() ? errc::truncated : errc::unexpected_type;
+    ++pos_;
+    return {};
+}
 
 }  // namespace ct::protocol

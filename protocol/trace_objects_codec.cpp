@@ -20,7 +20,7 @@ constexpr std::array<std::string_view, 4> detail_names = {
     } while (0)
 
 // A Generic nullary constructor: `[i]` with i < n.
-std::error_code read_enum(cbor_reader& r, std::uint64_t n, std::uint64_t& v) {
+decode_status read_enum(cbor_reader& r, std::uint64_t n, std::uint64_t& v) {
     std::uint64_t len;
     CT_TRY(r.read_definite_array(len));
     if (len != 1) return errc::wrong_length;
@@ -29,7 +29,7 @@ std::error_code read_enum(cbor_reader& r, std::uint64_t n, std::uint64_t& v) {
     return {};
 }
 
-std::error_code read_time(cbor_reader& r, utc_time& t) {
+decode_status read_time(cbor_reader& r, utc_time& t) {
     std::uint64_t tag;
     CT_TRY(r.read_tag(tag));
     if (tag == 1000) {
