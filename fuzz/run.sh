@@ -8,9 +8,17 @@ CXX=clang++-14 CC=clang-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=
   -DCT_BUILD_FUZZ=ON -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=OFF >/dev/null
 cmake --build build/fuzz -j2 --target fuzz_demuxer fuzz_trace_objects fuzz_ekg fuzz_data_points fuzz_handshake
 python3 fuzz/make_seeds.py build/fuzz/corpus
+failed=0
 for t in fuzz_demuxer fuzz_trace_objects fuzz_ekg fuzz_data_points fuzz_handshake; do
   echo "== $t for ${secs}s"
   mkdir -p "build/fuzz/corpus/$t"
-  "build/fuzz/$t" -max_total_time="$secs" -max_len=70000 -print_final_stats=1 "build/fuzz/corpus/$t" 2>&1 \
-    | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Done)" || true
+  log="build/fuzz/$t.log"
+  # A crash or sanitizer report makes the fuzzer exit non-zero; keep going, report at the end.
+  if ! "build/fuzz/$t" -max_total_time="$secs" -max_len=70000 -print_final_stats=1 \
+       -artifact_prefix="build/fuzz/$t-" "build/fuzz/corpus/$t" >"$log" 2>&1; then
+    failed=1
+    echo "!! $t failed; see $log"
+  fi
+  grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY|Done)" "$log" || true
 done
+exit "$failed"

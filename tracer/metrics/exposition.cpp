@@ -1,15 +1,16 @@
 #include "tracer/metrics/exposition.hpp"
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <set>
+#include <functional>
+#include <vector>
 
 namespace ct::tracer::metrics {
 namespace {
 
-std::string escape_help(std::string_view s) {
-    std::string out;
+void append_escaped_help(std::string& out, std::string_view s) {
     for (char c : s) {
         if (c == '\\') {
             out += "\\\\";
@@ -19,11 +20,9 @@ std::string escape_help(std::string_view s) {
             out.push_back(c);
         }
     }
-    return out;
 }
 
-std::string escape_label_value(std::string_view s) {
-    std::string out;
+void append_escaped_label_value(std::string& out, std::string_view s) {
     for (char c : s) {
         if (c == '\\') {
             out += "\\\\";
@@ -35,15 +34,24 @@ std::string escape_label_value(std::string_view s) {
             out.push_back(c);
         }
     }
-    return out;
 }
 
-std::string format_double(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
-    return std::string(buf, ec == std::errc() ? end : buf);
+void append_double(std::string& out, double v) {
+    if (std::isnan(v)) {
+        out += "NaN";
+    } else if (std::isinf(v)) {
+        out += v > 0 ? "+Inf" : "-Inf";
+    } else {
+        char buf[64];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+        if (ec == std::errc()) out.append(buf, end);
+    }
+}
+
+void append_int(std::string& out, std::int64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, ec == std::errc() ? end : buf);
 }
 
 // A node "Prometheus" metric is a label `{k="v",...} 1`: split into label text and value.
@@ -58,33 +66,171 @@ bool split_labelset(std::string_view text, std::string_view& labels, std::string
     return true;
 }
 
-struct sample_line {
-    std::string type;    // counter | gauge
-    std::string labels;  // without braces
-    std::string value;
-};
+// Counters stay counters; gauges and labels are gauges (upstream types labels `info`, which
+// the text format does not know: a gauge of 1 carrying the labels is the classic equivalent).
+std::string_view family_type_of(protocol::metric_kind k) {
+    return k == protocol::metric_kind::counter ? "counter" : "gauge";
+}
 
-// What one EKG metric becomes: its family type and sample.
-sample_line to_sample(const metric_value& m) {
+// Appends what follows the metric name on a sample line: `{labels}` when the metric has any
+// (after `leading_labels`, e.g. node_name), then ` value`.
+void append_sample_tail(std::string& out, const metric_value& m, std::string_view leading_labels) {
+    std::string_view labels;
+    bool value_label = false;
+    double number = 1;
+    bool have_number = false;
+    bool integral = false;
     switch (m.kind) {
         case protocol::metric_kind::counter:
-            return {"counter", {}, std::to_string(m.number)};
         case protocol::metric_kind::gauge:
-            return {"gauge", {}, std::to_string(m.number)};
+            integral = true;
+            break;
         case protocol::metric_kind::label: {
-            std::string_view labels, value;
+            std::string_view value;
             if (split_labelset(m.text, labels, value)) {
-                // Upstream types these `info`, which the Prometheus text format does not
-                // know; a gauge of 1 with the labels is the classic equivalent.
-                auto num = parse_number(value);
-                return {"gauge", std::string(labels), num ? format_double(*num) : "1"};
+                if (auto num = parse_number(value)) {
+                    number = *num;
+                    have_number = true;
+                }
+            } else if (auto num = parse_number(m.text)) {
+                number = *num;
+                have_number = true;
+            } else {
+                value_label = true;
             }
-            if (auto num = parse_number(m.text)) return {"gauge", {}, format_double(*num)};
-            return {"gauge", "value=\"" + escape_label_value(m.text) + "\"", "1"};
+            break;
         }
     }
-    return {"gauge", {}, "0"};
+    const bool any_labels = !leading_labels.empty() || !labels.empty() || value_label;
+    if (any_labels) {
+        out.push_back('{');
+        out.append(leading_labels);
+        if (!labels.empty()) {
+            if (!leading_labels.empty()) out.push_back(',');
+            out.append(labels);
+        } else if (value_label) {
+            if (!leading_labels.empty()) out.push_back(',');
+            out.append("value=\"");
+            append_escaped_label_value(out, m.text);
+            out.push_back('"');
+        }
+        out.push_back('}');
+    }
+    out.push_back(' ');
+    if (integral) {
+        append_int(out, m.number);
+    } else if (have_number) {
+        append_double(out, number);
+    } else {
+        out.push_back('1');
+    }
+    out.push_back('\n');
 }
+
+// What each byte becomes in a Prometheus name: itself, '_', or nothing (0).
+constexpr std::array<char, 256> name_char_table = [] {
+    std::array<char, 256> t{};
+    for (int c = 0; c < 256; ++c) {
+        const char ch = static_cast<char>(c);
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '_') {
+            t[static_cast<std::size_t>(c)] = ch;
+        } else if (ch == ' ' || ch == '-' || ch == '.') {
+            t[static_cast<std::size_t>(c)] = '_';
+        }
+    }
+    return t;
+}();
+
+void append_prometheus_name(std::string& out, std::string_view ekg_name, bool no_suffix) {
+    std::string_view n = ekg_name;
+    if (no_suffix) {
+        for (std::string_view suffix : {"_int", "_counter", "_real"}) {
+            if (n.ends_with(suffix)) {
+                n.remove_suffix(suffix.size());
+                break;
+            }
+        }
+    }
+    const auto start = out.size();
+    out.resize(start + n.size() + 1);
+    char* w = out.data() + start + 1;  // one spare byte in front for a '_'
+    for (char c : n) {
+        const char m = name_char_table[static_cast<unsigned char>(c)];
+        *w = m;
+        w += m != 0;
+    }
+    const auto len = static_cast<std::size_t>(w - (out.data() + start + 1));
+    const bool needs_underscore = len == 0 || (out[start + 1] >= '0' && out[start + 1] <= '9');
+    if (needs_underscore) {
+        out[start] = '_';
+        out.resize(start + 1 + len);
+    } else {
+        out.erase(start, 1);
+        out.resize(start + len);
+    }
+}
+
+const std::string* find_help(std::string_view ekg_name,
+                             const std::map<std::string, std::string>& help) {
+    for (const auto& [key, text] : help) {
+        if (!key.empty() && !text.empty() && ekg_name.find(key) != std::string_view::npos)
+            return &text;
+    }
+    return nullptr;
+}
+
+// The Prometheus names already used, for the rare EKG names that map to the same one
+// (`x_int` and `x_real` under metricsNoSuffix, `a.b` and `a_b`). Open addressing over names
+// kept in one arena: no allocation per name.
+class name_set {
+  public:
+    explicit name_set(std::size_t expected) {
+        std::size_t cap = 16;
+        while (cap < expected * 2) cap <<= 1;
+        slots_.assign(cap, slot{});
+        arena_.reserve(expected * 48);
+    }
+    /// False when the name is already present.
+    bool insert(std::string_view name) {
+        const std::size_t mask = slots_.size() - 1;
+        for (std::size_t i = std::hash<std::string_view>{}(name)&mask;; i = (i + 1) & mask) {
+            auto& s = slots_[i];
+            if (s.length == 0) {
+                s.offset = arena_.size();
+                s.length = name.size() + 1;  // +1: an empty name still marks the slot used
+                arena_.append(name);
+                if (++used_ * 2 > slots_.size()) grow();
+                return true;
+            }
+            if (s.length == name.size() + 1 &&
+                std::string_view(arena_).substr(s.offset, name.size()) == name)
+                return false;
+        }
+    }
+
+  private:
+    struct slot {
+        std::size_t hash = 0;
+        std::size_t offset = 0;
+        std::size_t length = 0;
+    };
+    void grow() {
+        std::vector<slot> old(slots_.size() * 2);
+        old.swap(slots_);
+        const std::size_t mask = slots_.size() - 1;
+        for (const auto& s : old) {
+            if (s.length == 0) continue;
+            const auto name = std::string_view(arena_).substr(s.offset, s.length - 1);
+            std::size_t i = std::hash<std::string_view>{}(name)&mask;
+            while (slots_[i].length != 0) i = (i + 1) & mask;
+            slots_[i] = s;
+        }
+    }
+    std::vector<slot> slots_;
+    std::string arena_;
+    std::size_t used_ = 0;
+};
 
 }  // namespace
 
@@ -99,53 +245,35 @@ std::optional<double> parse_number(std::string_view text) {
 }
 
 std::string prometheus_name(std::string_view ekg_name, bool no_suffix) {
-    std::string_view n = ekg_name;
-    if (no_suffix) {
-        for (std::string_view suffix : {"_int", "_counter", "_real"}) {
-            if (n.ends_with(suffix)) {
-                n.remove_suffix(suffix.size());
-                break;
-            }
-        }
-    }
     std::string out;
-    out.reserve(n.size() + 1);
-    for (char c : n) {
-        if (c == ' ' || c == '-' || c == '.') {
-            out.push_back('_');
-        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '_') {
-            out.push_back(c);
-        }
-    }
-    if (out.empty() || (out[0] >= '0' && out[0] <= '9')) out.insert(out.begin(), '_');
+    append_prometheus_name(out, ekg_name, no_suffix);
     return out;
 }
 
 std::optional<std::string> help_for(std::string_view ekg_name,
                                     const std::map<std::string, std::string>& help) {
-    for (const auto& [key, text] : help) {
-        if (!key.empty() && !text.empty() && ekg_name.find(key) != std::string_view::npos)
-            return text;
-    }
+    if (const auto* h = find_help(ekg_name, help)) return *h;
     return std::nullopt;
 }
 
 std::string render_node(const metric_snapshot& metrics, const exposition_options& opts) {
     std::string out;
-    out.reserve(metrics.size() * 96);
-    std::set<std::string> seen;
+    out.reserve(metrics.size() * 112 + 8);
+    name_set seen(metrics.size());
+    std::string name;
     for (const auto& [ekg_name, m] : metrics) {
-        const auto name = prometheus_name(ekg_name, opts.no_suffix);
-        if (!seen.insert(name).second) continue;  // x_int and x_real both became x
-        const auto s = to_sample(m);
-        out.append("# TYPE ").append(name).append(" ").append(s.type).append("\n");
-        if (auto h = help_for(ekg_name, opts.help)) {
-            out.append("# HELP ").append(name).append(" ").append(escape_help(*h)).append("\n");
+        name.clear();
+        append_prometheus_name(name, ekg_name, opts.no_suffix);
+        if (!seen.insert(name)) continue;  // x_int and x_real both became x
+        out.append("# TYPE ").append(name).push_back(' ');
+        out.append(family_type_of(m.kind)).push_back('\n');
+        if (const auto* h = find_help(ekg_name, opts.help)) {
+            out.append("# HELP ").append(name).push_back(' ');
+            append_escaped_help(out, *h);
+            out.push_back('\n');
         }
         out.append(name);
-        if (!s.labels.empty()) out.append("{").append(s.labels).append("}");
-        out.append(" ").append(s.value).append("\n");
+        append_sample_tail(out, m, {});
     }
     out += "# EOF\n";
     return out;
@@ -153,37 +281,44 @@ std::string render_node(const metric_snapshot& metrics, const exposition_options
 
 std::string render_nodes(const std::vector<std::pair<std::string, metric_snapshot>>& nodes,
                          const exposition_options& opts) {
-    // Group by family so that each family's TYPE/HELP appears once.
+    // Grouped by family so that each family's TYPE/HELP appears once.
     struct family {
-        std::string type;
-        std::optional<std::string> help;
-        std::vector<std::string> samples;
+        std::string_view type;
+        const std::string* help = nullptr;
+        std::string samples;
     };
-    std::map<std::string, family> families;
+    std::map<std::string, family, std::less<>> families;
+    std::string name, node_label;
     for (const auto& [node, metrics] : nodes) {
-        std::set<std::string> seen;
-        const std::string node_label = "node_name=\"" + escape_label_value(node) + "\"";
+        name_set seen(metrics.size());
+        node_label.assign("node_name=\"");
+        append_escaped_label_value(node_label, node);
+        node_label.push_back('"');
         for (const auto& [ekg_name, m] : metrics) {
-            const auto name = prometheus_name(ekg_name, opts.no_suffix);
-            if (!seen.insert(name).second) continue;
-            const auto s = to_sample(m);
-            auto& f = families[name];
-            if (f.samples.empty()) {
-                f.type = s.type;
-                f.help = help_for(ekg_name, opts.help);
-            } else if (f.type != s.type) {
+            name.clear();
+            append_prometheus_name(name, ekg_name, opts.no_suffix);
+            if (!seen.insert(name)) continue;
+            const auto type = family_type_of(m.kind);
+            auto it = families.find(name);
+            if (it == families.end()) {
+                it = families.emplace(name, family{type, find_help(ekg_name, opts.help), {}}).first;
+            } else if (it->second.type != type) {
                 continue;  // another node uses the name with another type: keep the family valid
             }
-            std::string labels = node_label;
-            if (!s.labels.empty()) labels += "," + s.labels;
-            f.samples.push_back(name + "{" + labels + "} " + s.value);
+            it->second.samples.append(name);
+            append_sample_tail(it->second.samples, m, node_label);
         }
     }
     std::string out;
-    for (const auto& [name, f] : families) {
-        out += "# TYPE " + name + " " + f.type + "\n";
-        if (f.help) out += "# HELP " + name + " " + escape_help(*f.help) + "\n";
-        for (const auto& s : f.samples) out += s + "\n";
+    for (const auto& [fname, f] : families) {
+        out.append("# TYPE ").append(fname).push_back(' ');
+        out.append(f.type).push_back('\n');
+        if (f.help) {
+            out.append("# HELP ").append(fname).push_back(' ');
+            append_escaped_help(out, *f.help);
+            out.push_back('\n');
+        }
+        out.append(f.samples);
     }
     return out;
 }
