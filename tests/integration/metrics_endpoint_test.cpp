@@ -111,6 +111,54 @@ TEST_F(MetricsEndpointTest, PrometheusRoutes) {
     }
 }
 
+// The value of the sample `series` (name plus labels, exactly as exposed), or -1.
+double sample_value(const std::string& exposition, const std::string& series) {
+    for (const auto& line : split_lines(exposition)) {
+        if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+    }
+    return -1;
+}
+
+TEST_F(MetricsEndpointTest, OwnMetricsPerNodeAndRequestTurnaround) {
+    start_all();
+    const auto series = [](const char* family, const char* node) {
+        return std::string(family) + "{node_name=\"" + node + "\"}";
+    };
+    // Both nodes stream at 50 objects/s: their written counts grow, never beyond received.
+    std::string body;
+    ASSERT_TRUE(wait_until([&] {
+        auto r = http_get(prom_port, "/metrics");
+        if (!r) return false;
+        body = r->body;
+        return sample_value(body,
+                            series("cardano_tracer_node_trace_objects_written_total", "relay-2")) >
+                   5 &&
+               sample_value(body, "cardano_tracer_request_turnaround_seconds_count") > 5;
+    }));
+    for (const char* node : {"relay-1", "relay-2"}) {
+        const auto received =
+            sample_value(body, series("cardano_tracer_node_trace_objects_received_total", node));
+        const auto written =
+            sample_value(body, series("cardano_tracer_node_trace_objects_written_total", node));
+        EXPECT_GT(received, 0) << node << "\n" << body;
+        EXPECT_LE(written, received) << node;
+        EXPECT_EQ(
+            sample_value(body, series("cardano_tracer_node_trace_objects_dropped_total", node)), 0);
+        EXPECT_EQ(
+            sample_value(body, series("cardano_tracer_node_trace_objects_filtered_total", node)),
+            0);
+        EXPECT_GT(sample_value(body, series("cardano_tracer_node_bytes_written_total", node)), 0);
+    }
+    // Histogram: cumulative buckets end in +Inf = count.
+    const auto count = sample_value(body, "cardano_tracer_request_turnaround_seconds_count");
+    EXPECT_EQ(sample_value(body, "cardano_tracer_request_turnaround_seconds_bucket{le=\"+Inf\"}"),
+              count);
+    EXPECT_LE(sample_value(body, "cardano_tracer_request_turnaround_seconds_bucket{le=\"1e-05\"}"),
+              sample_value(body, "cardano_tracer_request_turnaround_seconds_bucket{le=\"1\"}"));
+    EXPECT_NE(body.find("# TYPE cardano_tracer_request_turnaround_seconds histogram"),
+              std::string::npos);
+}
+
 TEST_F(MetricsEndpointTest, EkgRoutes) {
     start_all();
     auto tree = http_get(ekg_port, "/relay-2", {"Accept: application/json"});

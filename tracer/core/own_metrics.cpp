@@ -1,12 +1,18 @@
 #include "tracer/core/own_metrics.hpp"
 
+#include <prometheus/client_metric.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <limits>
+#include <map>
+
 #include "tracer/core/cli.hpp"
 #include "tracer/core/session_context.hpp"
+#include "tracer/core/traffic_stats.hpp"
 #include "tracer/logs/log_writer.hpp"
 
 namespace ct::tracer {
@@ -41,10 +47,15 @@ struct own_metrics::families {
 };
 
 own_metrics::own_metrics(const session_counters& sessions,
-                         const logs::writer_stats& writer,
+                         const traffic_registry& traffic,
+                         const latency_histogram& turnaround,
+                         const logs::log_writer& writer,
                          const reload_counters& reloads)
     : sessions_(sessions),
-      writer_(writer),
+      traffic_(traffic),
+      turnaround_(turnaround),
+      log_writer_(writer),
+      writer_(writer.stats()),
       reloads_(reloads),
       registry_(std::make_shared<prometheus::Registry>()),
       f_(std::make_unique<families>()) {
@@ -95,6 +106,65 @@ own_metrics::own_metrics(const session_counters& sessions,
 
 own_metrics::~own_metrics() = default;
 
+// Per-node series come from live maps whose names change as nodes come and go, so they are
+// built as metric families at each scrape rather than registered once.
+void own_metrics::append_node_families(std::vector<prometheus::MetricFamily>& out) const {
+    struct node_row {
+        node_traffic_totals traffic;
+        logs::node_counts written;
+    };
+    std::map<std::string, node_row> rows;
+    for (const auto& [name, t] : traffic_.snapshot()) rows[name].traffic = t;
+    for (const auto& [name, w] : log_writer_.per_node()) rows[name].written = w;
+
+    auto family = [&](const char* name, const char* help, auto value_of) {
+        prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
+        for (const auto& [node, row] : rows) {
+            prometheus::ClientMetric m;
+            m.label.push_back({"node_name", node});
+            m.counter.value = static_cast<double>(value_of(row));
+            f.metric.push_back(std::move(m));
+        }
+        out.push_back(std::move(f));
+    };
+    family("cardano_tracer_node_trace_objects_received_total",
+           "Trace objects received from the node.",
+           [](const node_row& r) { return r.traffic.received; });
+    family("cardano_tracer_node_trace_objects_written_total",
+           "Trace objects of the node written (once per logging section).",
+           [](const node_row& r) { return r.written.records_written; });
+    family("cardano_tracer_node_trace_objects_filtered_total",
+           "Trace objects of the node that routing and filters did not pass.",
+           [](const node_row& r) { return r.traffic.filtered; });
+    family("cardano_tracer_node_trace_objects_dropped_total",
+           "Trace objects the node handed over that could not be written.",
+           [](const node_row& r) { return r.traffic.dropped; });
+    family("cardano_tracer_node_bytes_written_total",
+           "Bytes of the node's log records written.",
+           [](const node_row& r) { return r.written.bytes_written; });
+    family("cardano_tracer_node_write_errors_total",
+           "Failed writes of the node's log records (retried).",
+           [](const node_row& r) { return r.written.write_errors; });
+}
+
+void own_metrics::append_turnaround(std::vector<prometheus::MetricFamily>& out) const {
+    const auto t = turnaround_.snapshot();
+    prometheus::ClientMetric m;
+    m.histogram.sample_count = t.count;
+    m.histogram.sample_sum = t.sum_seconds;
+    for (std::size_t i = 0; i < t.cumulative.size(); ++i) {
+        const double bound = i < latency_histogram::bounds.size()
+                                 ? latency_histogram::bounds[i]
+                                 : std::numeric_limits<double>::infinity();
+        m.histogram.bucket.push_back({t.cumulative[i], bound});
+    }
+    out.push_back({"cardano_tracer_request_turnaround_seconds",
+                   "Time from a TraceObjects reply's arrival to the next request "
+                   "(the node's queue fills meanwhile).",
+                   prometheus::MetricType::Histogram,
+                   {std::move(m)}});
+}
+
 std::string own_metrics::render() {
     std::lock_guard lock(mutex_);
     f_->connected_nodes->Set(static_cast<double>(sessions_.connections_active.load()));
@@ -114,7 +184,10 @@ std::string own_metrics::render() {
     raise_to(*f_->reload_failures, reloads_.failures);
     f_->uptime->Set(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
-    return prometheus::TextSerializer().Serialize(registry_->Collect());
+    auto collected = registry_->Collect();
+    append_node_families(collected);
+    append_turnaround(collected);
+    return prometheus::TextSerializer().Serialize(collected);
 }
 
 }  // namespace ct::tracer

@@ -9,17 +9,22 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace prometheus {
 class Registry;
-}
+struct MetricFamily;
+}  // namespace prometheus
 
 namespace ct::tracer {
 
 struct session_counters;
+class traffic_registry;
+class latency_histogram;
 namespace logs {
 struct writer_stats;
-}
+class log_writer;
+}  // namespace logs
 
 struct reload_counters {
     std::atomic<std::uint64_t> reloads{0};
@@ -29,7 +34,9 @@ struct reload_counters {
 class own_metrics {
   public:
     own_metrics(const session_counters& sessions,
-                const logs::writer_stats& writer,
+                const traffic_registry& traffic,
+                const latency_histogram& turnaround,
+                const logs::log_writer& writer,
                 const reload_counters& reloads);
     ~own_metrics();
     /// Text exposition (format 0.0.4) of the daemon's metrics, prefix `cardano_tracer_`.
@@ -37,7 +44,12 @@ class own_metrics {
 
   private:
     struct families;
+    void append_node_families(std::vector<prometheus::MetricFamily>& out) const;
+    void append_turnaround(std::vector<prometheus::MetricFamily>& out) const;
     const session_counters& sessions_;
+    const traffic_registry& traffic_;
+    const latency_histogram& turnaround_;
+    const logs::log_writer& log_writer_;
     const logs::writer_stats& writer_;
     const reload_counters& reloads_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

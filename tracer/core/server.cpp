@@ -83,7 +83,8 @@ void server::start() {
     directory_ = std::make_unique<metrics::node_directory>();
     ctx_ = std::make_unique<session_context>(log_, *writer_, *names_, *directory_);
     reloads_ = std::make_unique<reload_counters>();
-    own_metrics_ = std::make_unique<own_metrics>(ctx_->counters, writer_->stats(), *reloads_);
+    own_metrics_ = std::make_unique<own_metrics>(
+        ctx_->counters, ctx_->traffic, ctx_->turnaround, *writer_, *reloads_);
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg_)));
     writer_->set_space_callback([ctx = ctx_.get()] { ctx->notify_writer_space(); });
     writer_->start();

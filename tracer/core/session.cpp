@@ -125,6 +125,10 @@ class session {
     bool on_data_points(std::string_view msg);
     void send_trace_request() {
         if (draining_) return;
+        if (reply_at_) {
+            ctx_.turnaround.observe(clock::now() - *reply_at_);
+            reply_at_.reset();
+        }
         request_outstanding_ = true;
         send(p_trace_objects, proto::encode_trace_objects_request(true, cfg_->request_num));
     }
@@ -144,6 +148,10 @@ class session {
     proto::trace_objects_reply_decoder decoder_;
     std::vector<proto::trace_object_view> objects_;
     bool request_outstanding_ = false;
+    clock::time_point last_read_at_{};           // when the last bytes arrived
+    std::optional<clock::time_point> reply_at_;  // last reply, until the next request leaves
+    std::shared_ptr<node_traffic> traffic_;      // once named
+    std::uint64_t received_before_name_ = 0;
     std::deque<logs::trace_batch> pending_;
     asio::steady_timer delivery_signal_;
 
@@ -182,6 +190,7 @@ asio::awaitable<bool> session::read_into_demux() {
         }
         co_return false;
     }
+    last_read_at_ = clock::now();
     if (auto err = demux_.feed(std::string_view(read_buffer_.data(), n))) {
         ctx_.counters.protocol_errors++;
         fail("protocol error: " + err.message());
@@ -362,12 +371,18 @@ bool session::on_trace_objects(std::string_view msg) {
         return false;
     }
     request_outstanding_ = false;
+    reply_at_ = last_read_at_;
     ctx_.counters.batches_received++;
     ctx_.counters.trace_objects_received += objects_.size();
+    if (traffic_) {
+        traffic_->received += objects_.size();
+    } else {
+        received_before_name_ += objects_.size();
+    }
 
     logs::trace_batch batch;
     batch.connection_id = peer_.connection_id;
-    for (const auto& o : objects_) batch.add(o);
+    batch.add_all(objects_);
 
     // Turnaround is the loss metric (the node drops its whole queue on overflow), so the
     // next request leaves before anything is written — unless the writer pushes back or the
@@ -437,6 +452,9 @@ void session::resolve_name(std::optional<std::string> preferred) {
     name_ = ctx_.names.claim(sanitized.empty() ? peer_.node_id : sanitized, peer_.node_id);
     name_resolved_ = true;
     name_timer_.cancel();
+    traffic_ = ctx_.traffic.for_node(name_);
+    traffic_->received += received_before_name_;
+    received_before_name_ = 0;
     // Named from NodeInfo at connection start, so nodes that send metrics but no trace
     // objects are served too (upstream hides them).
     ctx_.directory.set_name(peer_.connection_id, name_);
@@ -539,6 +557,7 @@ asio::awaitable<void> session::flush_pending_after_close() {
             continue;
         }
         if (clock::now() > give_up) {
+            for (const auto& b : pending_) traffic_->dropped += b.records.size();
             ctx_.log.emit("Error",
                           own_severity::error,
                           {{"error",

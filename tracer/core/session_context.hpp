@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tracer/core/net.hpp"
+#include "tracer/core/traffic_stats.hpp"
 
 namespace ct::dispatcher {
 class node_name_registry;
@@ -88,6 +89,8 @@ struct session_context {
     dispatcher::node_name_registry& names;
     metrics::node_directory& directory;  // what the HTTP endpoints list and serve
     session_counters counters;
+    traffic_registry traffic;      // per node name
+    latency_histogram turnaround;  // reply received -> next TraceObjects request sent
     session_set sessions;
 
     std::shared_ptr<const session_settings> settings() const {
