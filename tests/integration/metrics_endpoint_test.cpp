@@ -261,4 +261,76 @@ TEST_F(DaemonTest, HttpPortInUseAndMissingCertificateAreStartupErrors) {
     EXPECT_NE(tls.stderr_text().find("missing.pem"), std::string::npos) << tls.stderr_text();
 }
 
+// Makes a CA, an intermediate signed by it and a server certificate for 127.0.0.1 signed by
+// the intermediate (EC keys: fast), in `dir`.
+bool make_certificates(const fs::path& dir) {
+    write_file(dir / "ca.ext",
+               "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n");
+    write_file(dir / "leaf.ext", "subjectAltName=IP:127.0.0.1\n");
+    const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    const std::string script =
+        "cd '" + dir.string() +
+        "' && exec > openssl.out 2>&1 && set -e\n"
+        "openssl req -x509" +
+        key +
+        " -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign\n"
+        "openssl req" +
+        key +
+        " -keyout int.key -out int.csr -subj /CN=test-intermediate\n"
+        "openssl x509 -req -in int.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out int.pem"
+        " -days 2 -extfile ca.ext\n"
+        "openssl req" +
+        key +
+        " -keyout leaf.key -out leaf.csr -subj /CN=127.0.0.1\n"
+        "openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -out leaf.pem"
+        " -days 2 -extfile leaf.ext\n";
+    write_file(dir / "certs.sh", script);
+    return std::system(("sh '" + (dir / "certs.sh").string() + "'").c_str()) == 0;
+}
+
+TEST_F(DaemonTest, TlsServesWithCertificateChainAndFailsClosed) {
+    ASSERT_TRUE(make_certificates(dir.path())) << read_file(dir / "openssl.out");
+    const auto port = free_tcp_port();
+    const std::string endpoint =
+        "hasPrometheus: { epHost: 127.0.0.1, epPort: " + std::to_string(port) +
+        ", epForceSSL: true }\n";
+    start_tracer(
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+        "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n" +
+        endpoint +
+        "tlsCertificate: { certificateFile: leaf.pem, certificateKeyFile: leaf.key,"
+        " certificateChain: [ int.pem ] }\n");
+    ASSERT_TRUE(wait_for_port(port));
+
+    // A client that trusts only the CA verifies the server: the intermediate was sent.
+    const auto curl = [&](const std::string& url, const std::string& out) {
+        const std::string cmd = "curl -sS --max-time 10 --cacert '" + (dir / "ca.pem").string() +
+                                "' -o '" + (dir / out).string() + "' -w '%{http_code}' '" + url +
+                                "' > '" + (dir / (out + ".code")).string() + "' 2>&1";
+        return std::system(cmd.c_str());
+    };
+    const std::string base = "https://127.0.0.1:" + std::to_string(port);
+    EXPECT_EQ(curl(base + "/healthz", "healthz"), 0) << read_file(dir / "healthz.code");
+    EXPECT_EQ(read_file(dir / "healthz.code"), "200");
+    EXPECT_EQ(curl(base + "/metrics", "metrics"), 0) << read_file(dir / "metrics.code");
+    EXPECT_NE(read_file(dir / "metrics").find("cardano_tracer_build_info"), std::string::npos);
+    // Plain HTTP on the TLS port gets no answer.
+    auto plain = http_get(port, "/healthz");
+    EXPECT_TRUE(!plain || plain->status != 200);
+    EXPECT_EQ(stop_tracer(), 0);
+
+    // Fail closed: a key that does not belong to the certificate is a start-up error.
+    write_file(dir / "bad.yaml",
+               "networkMagic: 42\n"
+               "network: { tag: AcceptAt, contents: \"tracer2.sock\" }\n"
+               "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n" +
+                   endpoint +
+                   "tlsCertificate: { certificateFile: leaf.pem, certificateKeyFile: int.key }\n");
+    child_process bad(tracer_exe, {"-c", "bad.yaml"}, dir.path(), "bad", dir.path());
+    EXPECT_EQ(bad.wait_exit(10s), 2);
+    EXPECT_NE(bad.stderr_text().find("int.key"), std::string::npos) << bad.stderr_text();
+}
+
 }  // namespace

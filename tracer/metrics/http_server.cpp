@@ -1,6 +1,10 @@
 // The only translation unit with Beast (it is slow to compile).
 #include "tracer/metrics/http_server.hpp"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -127,6 +131,29 @@ struct http_server::impl {
     }
 };
 
+namespace {
+
+void add_chain_certificates(asio::ssl::context& ctx,
+                            const std::string& file,
+                            const std::string& what) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "r"), &BIO_free);
+    if (!bio) throw endpoint_error(what + ": cannot read certificate chain file " + file);
+    int added = 0;
+    for (;;) {
+        X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+        if (!cert) break;
+        const long ok = SSL_CTX_add1_chain_cert(ctx.native_handle(), cert);
+        X509_free(cert);  // add1 took its own reference
+        if (ok != 1) throw endpoint_error(what + ": cannot use chain certificate from " + file);
+        ++added;
+    }
+    ERR_clear_error();  // the loop ends with a "no start line" error
+    if (added == 0)
+        throw endpoint_error(what + ": no PEM certificate in certificate chain file " + file);
+}
+
+}  // namespace
+
 http_server::http_server(asio::io_context& ioc,
                          const std::string& what,
                          const std::string& host,
@@ -153,15 +180,13 @@ http_server::http_server(asio::io_context& ioc,
         if (ec)
             throw endpoint_error(what + ": invalid private key " + tls->key_file + ": " +
                                  ec.message());
-        for (const auto& c : tls->chain) {
-            std::ifstream in(c);
-            if (!in) throw endpoint_error(what + ": cannot read certificate chain file " + c);
-            std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-            impl_->ssl->add_certificate_authority(asio::buffer(pem), ec);
-            if (ec)
-                throw endpoint_error(what + ": invalid chain certificate " + c + ": " +
-                                     ec.message());
-        }
+        // certificateChain: intermediate certificates sent to clients after ours (as warp-tls
+        // does), not trust anchors. A file may hold several PEM certificates.
+        for (const auto& c : tls->chain) add_chain_certificates(*impl_->ssl, c, what);
+        // Also catches a key that does not belong to the certificate.
+        if (SSL_CTX_check_private_key(impl_->ssl->native_handle()) != 1)
+            throw endpoint_error(what + ": the private key " + tls->key_file +
+                                 " does not match the certificate " + tls->certificate_file);
     }
     const tcp::endpoint ep(bind_address(ioc, host, what), port);
     boost::system::error_code ec;
