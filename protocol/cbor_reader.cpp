@@ -106,7 +106,7 @@ decode_status cbor_reader::read_number(double& v) {
     const auto* p = reinterpret_cast<const unsigned char*>(buf_.data() + pos_ + 1);
     if (initial == 0xf9) {  // half
         if (avail < 2) return errc::truncated;
-        const unsigned h = (p[0] << 8) | p[1];
+        const unsigned h = (static_cast<unsigned>(p[0]) << 8) | p[1];
         const int exp = (h >> 10) & 0x1f;
         const unsigned mant = h & 0x3ff;
         double val;
