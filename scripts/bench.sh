@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench cardano-tracer trace-forwarder >/dev/null
+cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench scrape_bench cardano-tracer trace-forwarder >/dev/null
 echo "== protocol decoding"
 ./build/bench/protocol_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== metrics rendering"
@@ -33,3 +33,33 @@ import sys
 start, end, lines = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 print(f"objects on disk: {lines} (expected 225000); wall time {end-start:.2f} s; {lines/(end-start):,.0f} objects/s")
 PY
+
+echo "== scrape latency while 10 nodes stream at full speed (Prometheus endpoint, keep-alive client)"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+rm -rf "$work/logs" "$work/tracer.sock"
+cat > "$work/s.yaml" <<YAML
+networkMagic: 42
+network: { tag: AcceptAt, contents: "$work/tracer.sock" }
+logging:
+- { logRoot: "$work/logs", logMode: FileMode, logFormat: ForMachine }
+hasPrometheus: { epHost: 127.0.0.1, epPort: $port }
+ekgRequestFreq: 0.5
+YAML
+./build/bench/cardano-tracer -c "$work/s.yaml" > "$work/tracer2.out" 2>&1 &
+tracer_pid=$!
+for _ in $(seq 100); do [ -S "$work/tracer.sock" ] && break; sleep 0.05; done
+${CT_FWD_NICE:+nice -n $CT_FWD_NICE} ./build/bench/trace-forwarder --connect "$work/tracer.sock" --network-magic 42 --nodes 10 \
+  --metrics 50 --duration 12 > "$work/summary2.json" &
+fwd_pid=$!
+sleep 1
+./build/bench/scrape_bench "$port" 10 /metrics /node-1
+python3 bench/http_histogram.py "$port"
+wait $fwd_pid || true
+python3 - "$work/summary2.json" <<'PY'
+import json, sys
+nodes = json.load(open(sys.argv[1]))["nodes"]
+sent = sum(n["sent"] for n in nodes)
+print(f"meanwhile the 10 nodes handed over {sent:,} objects ({sent / 12:,.0f}/s), overflow drops: "
+      f"{sum(n['overflow_drops'] for n in nodes)}")
+PY
+kill -TERM $tracer_pid; wait $tracer_pid || true

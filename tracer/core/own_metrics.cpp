@@ -58,7 +58,8 @@ own_metrics::own_metrics(const session_counters& sessions,
       writer_(writer.stats()),
       reloads_(reloads),
       registry_(std::make_shared<prometheus::Registry>()),
-      f_(std::make_unique<families>()) {
+      f_(std::make_unique<families>()),
+      http_duration_(std::make_unique<latency_histogram>()) {
     auto& r = *registry_;
     auto gauge = [&](const char* name, const char* help) -> prometheus::Gauge& {
         return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
@@ -147,8 +148,13 @@ void own_metrics::append_node_families(std::vector<prometheus::MetricFamily>& ou
            [](const node_row& r) { return r.written.write_errors; });
 }
 
-void own_metrics::append_turnaround(std::vector<prometheus::MetricFamily>& out) const {
-    const auto t = turnaround_.snapshot();
+void own_metrics::observe_http_request(std::chrono::nanoseconds d) { http_duration_->observe(d); }
+
+void own_metrics::append_histogram(std::vector<prometheus::MetricFamily>& out,
+                                   const char* name,
+                                   const char* help,
+                                   const latency_histogram& h) {
+    const auto t = h.snapshot();
     prometheus::ClientMetric m;
     m.histogram.sample_count = t.count;
     m.histogram.sample_sum = t.sum_seconds;
@@ -158,11 +164,7 @@ void own_metrics::append_turnaround(std::vector<prometheus::MetricFamily>& out) 
                                  : std::numeric_limits<double>::infinity();
         m.histogram.bucket.push_back({t.cumulative[i], bound});
     }
-    out.push_back({"cardano_tracer_request_turnaround_seconds",
-                   "Time from a TraceObjects reply's arrival to the next request "
-                   "(the node's queue fills meanwhile).",
-                   prometheus::MetricType::Histogram,
-                   {std::move(m)}});
+    out.push_back({name, help, prometheus::MetricType::Histogram, {std::move(m)}});
 }
 
 std::string own_metrics::render() {
@@ -186,7 +188,15 @@ std::string own_metrics::render() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     auto collected = registry_->Collect();
     append_node_families(collected);
-    append_turnaround(collected);
+    append_histogram(collected,
+                     "cardano_tracer_request_turnaround_seconds",
+                     "Time from a TraceObjects reply's arrival to the next request "
+                     "(the node's queue fills meanwhile).",
+                     turnaround_);
+    append_histogram(collected,
+                     "cardano_tracer_http_request_duration_seconds",
+                     "Time spent answering an HTTP request (routing and rendering).",
+                     *http_duration_);
     return prometheus::TextSerializer().Serialize(collected);
 }
 

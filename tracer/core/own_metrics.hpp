@@ -41,11 +41,16 @@ class own_metrics {
     ~own_metrics();
     /// Text exposition (format 0.0.4) of the daemon's metrics, prefix `cardano_tracer_`.
     std::string render();
+    /// Time the daemon spent answering one HTTP request (routing and rendering).
+    void observe_http_request(std::chrono::nanoseconds d);
 
   private:
     struct families;
     void append_node_families(std::vector<prometheus::MetricFamily>& out) const;
-    void append_turnaround(std::vector<prometheus::MetricFamily>& out) const;
+    static void append_histogram(std::vector<prometheus::MetricFamily>& out,
+                                 const char* name,
+                                 const char* help,
+                                 const latency_histogram& h);
     const session_counters& sessions_;
     const traffic_registry& traffic_;
     const latency_histogram& turnaround_;
@@ -56,6 +61,7 @@ class own_metrics {
     std::mutex mutex_;
     std::shared_ptr<prometheus::Registry> registry_;
     std::unique_ptr<families> f_;
+    std::unique_ptr<latency_histogram> http_duration_;
 };
 
 }  // namespace ct::tracer

@@ -67,9 +67,11 @@ server::server(std::shared_ptr<const config::tracer_config> cfg, server_options 
 
 server::~server() {
     ioc_.stop();
+    http_ioc_.stop();
     for (auto& t : threads_) {
         if (t.joinable()) t.join();
     }
+    if (http_thread_.joinable()) http_thread_.join();
 }
 
 void server::start() {
@@ -143,10 +145,13 @@ void server::start_http() {
                 settings->sd_labels,
                 [this] { return own_metrics_->render(); },
                 [this] { return listening_.load() && writer_->healthy(); }};
-            return metrics::prometheus_route(req, pctx);
+            const auto t0 = std::chrono::steady_clock::now();
+            auto res = metrics::prometheus_route(req, pctx);
+            own_metrics_->observe_http_request(std::chrono::steady_clock::now() - t0);
+            return res;
         };
         http_servers_.push_back(std::make_unique<metrics::http_server>(
-            ioc_, "hasPrometheus", ep.host, ep.port, handler, tls_for(ep)));
+            http_ioc_, "hasPrometheus", ep.host, ep.port, handler, tls_for(ep)));
     }
     if (cfg_->has_ekg) {
         const auto& ep = *cfg_->has_ekg;
@@ -154,12 +159,16 @@ void server::start_http() {
                   own_severity::info,
                   {{"endpoint", endpoint_json(ep)}, {"type", "list"}});
         auto handler = [this](const metrics::http_request& req) {
-            return metrics::ekg_route(req, *directory_);
+            const auto t0 = std::chrono::steady_clock::now();
+            auto res = metrics::ekg_route(req, *directory_);
+            own_metrics_->observe_http_request(std::chrono::steady_clock::now() - t0);
+            return res;
         };
         http_servers_.push_back(std::make_unique<metrics::http_server>(
-            ioc_, "hasEKG", ep.host, ep.port, handler, tls_for(ep)));
+            http_ioc_, "hasEKG", ep.host, ep.port, handler, tls_for(ep)));
     }
     for (auto& h : http_servers_) h->start();
+    if (!http_servers_.empty()) http_thread_ = std::thread([this] { http_ioc_.run(); });
 }
 
 asio::awaitable<void> server::sample_resources_loop() {
@@ -186,6 +195,7 @@ int server::run() {
         if (t.joinable()) t.join();
     }
     threads_.clear();
+    if (http_thread_.joinable()) http_thread_.join();
     return exit_code_;
 }
 
@@ -212,7 +222,11 @@ asio::awaitable<void> server::shutdown() {
     listening_ = false;
     if (listener_) listener_->stop();
     for (auto& c : connectors_) c->stop();
-    for (auto& h : http_servers_) h->stop();
+    // The HTTP thread owns its sockets: stop it there, then let it finish.
+    asio::post(http_ioc_, [this] {
+        for (auto& h : http_servers_) h->stop();
+        http_ioc_.stop();
+    });
     // Drain first: a session with a request outstanding reads that reply (the node has already
     // taken those objects from its queue) before closing; then close whatever is left.
     ctx_->sessions.drain_all();

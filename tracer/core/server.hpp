@@ -67,6 +67,11 @@ class server {
     server_options opts_;
     self_log& log_;
     asio::io_context ioc_;
+    // HTTP runs on its own thread: a scrape is answered by the thread that saw the request
+    // (no hand-off between threads, whose wake-up dominated latency) and never waits behind
+    // node sessions.
+    asio::io_context http_ioc_{1};
+    std::thread http_thread_;
     // Registered before anything binds, so a signal that arrives during start-up is queued
     // rather than killing the process with the default action.
     asio::signal_set signals_{ioc_, SIGINT, SIGTERM, SIGHUP};

@@ -279,38 +279,33 @@ std::string render_node(const metric_snapshot& metrics, const exposition_options
     return out;
 }
 
-std::string render_nodes(const std::vector<std::pair<std::string, metric_snapshot>>& nodes,
-                         const exposition_options& opts) {
-    // Grouped by family so that each family's TYPE/HELP appears once.
-    struct family {
-        std::string_view type;
-        const std::string* help = nullptr;
-        std::string samples;
-    };
-    std::map<std::string, family, std::less<>> families;
-    std::string name, node_label;
-    for (const auto& [node, metrics] : nodes) {
-        name_set seen(metrics.size());
-        node_label.assign("node_name=\"");
-        append_escaped_label_value(node_label, node);
-        node_label.push_back('"');
-        for (const auto& [ekg_name, m] : metrics) {
-            name.clear();
-            append_prometheus_name(name, ekg_name, opts.no_suffix);
-            if (!seen.insert(name)) continue;
-            const auto type = family_type_of(m.kind);
-            auto it = families.find(name);
-            if (it == families.end()) {
-                it = families.emplace(name, family{type, find_help(ekg_name, opts.help), {}}).first;
-            } else if (it->second.type != type) {
-                continue;  // another node uses the name with another type: keep the family valid
-            }
-            it->second.samples.append(name);
-            append_sample_tail(it->second.samples, m, node_label);
+void multi_node_exposition::add_node(std::string_view node_name, const metric_snapshot& metrics) {
+    name_set seen(metrics.size());
+    node_label_.assign("node_name=\"");
+    append_escaped_label_value(node_label_, node_name);
+    node_label_.push_back('"');
+    for (const auto& [ekg_name, m] : metrics) {
+        name_.clear();
+        append_prometheus_name(name_, ekg_name, opts_.no_suffix);
+        if (!seen.insert(name_)) continue;
+        const auto type = family_type_of(m.kind);
+        auto it = families_.find(name_);
+        if (it == families_.end()) {
+            it = families_.emplace(name_, family{type, find_help(ekg_name, opts_.help), {}}).first;
+        } else if (it->second.type != type) {
+            continue;  // another node uses the name with another type: keep the family valid
         }
+        it->second.samples.append(name_);
+        append_sample_tail(it->second.samples, m, node_label_);
     }
+}
+
+std::string multi_node_exposition::finish() const {
+    std::size_t total = 0;
+    for (const auto& [fname, f] : families_) total += 2 * fname.size() + 32 + f.samples.size();
     std::string out;
-    for (const auto& [fname, f] : families) {
+    out.reserve(total);
+    for (const auto& [fname, f] : families_) {
         out.append("# TYPE ").append(fname).push_back(' ');
         out.append(f.type).push_back('\n');
         if (f.help) {
@@ -321,6 +316,13 @@ std::string render_nodes(const std::vector<std::pair<std::string, metric_snapsho
         out.append(f.samples);
     }
     return out;
+}
+
+std::string render_nodes(const std::vector<std::pair<std::string, metric_snapshot>>& nodes,
+                         const exposition_options& opts) {
+    multi_node_exposition e(opts);
+    for (const auto& [node, metrics] : nodes) e.add_node(node, metrics);
+    return e.finish();
 }
 
 }  // namespace ct::tracer::metrics

@@ -3,6 +3,7 @@
 // body passes `promtool check metrics`. Pure functions; thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,8 +29,28 @@ std::optional<std::string> help_for(std::string_view ekg_name,
 /// One node's exposition, ending with "# EOF".
 std::string render_node(const metric_snapshot& metrics, const exposition_options& opts);
 
-/// Several nodes in one exposition, every sample labelled node_name="<name>" (no "# EOF",
-/// so that more text-format families may follow).
+/// Several nodes in one exposition, every sample labelled node_name="<name>", each family's
+/// TYPE/HELP once, families in name order (no "# EOF", so that more text-format families may
+/// follow). Nodes are added one at a time, so each store is read under its own lock and
+/// nothing is copied out of it.
+class multi_node_exposition {
+  public:
+    explicit multi_node_exposition(const exposition_options& opts) : opts_(opts) {}
+    void add_node(std::string_view node_name, const metric_snapshot& metrics);
+    std::string finish() const;
+
+  private:
+    struct family {
+        std::string_view type;
+        const std::string* help = nullptr;  // into opts_
+        std::string samples;
+    };
+    const exposition_options& opts_;
+    std::map<std::string, family, std::less<>> families_;
+    std::string name_, node_label_;  // reused buffers
+};
+
+/// multi_node_exposition over snapshots (tests, tools).
 std::string render_nodes(const std::vector<std::pair<std::string, metric_snapshot>>& nodes,
                          const exposition_options& opts);
 

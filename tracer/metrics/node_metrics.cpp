@@ -27,17 +27,15 @@ void node_metrics::apply(const protocol::ekg_response_view& response) {
     }
 }
 
+std::int64_t node_metrics::now_ms() {
+    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                         .count());
+}
+
 metric_snapshot node_metrics::snapshot() const {
     metric_snapshot copy;
-    {
-        std::lock_guard lock(mutex_);
-        copy = metrics_;
-    }
-    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-    copy["ekg.server_timestamp_ms"] = {
-        protocol::metric_kind::counter, static_cast<std::int64_t>(now), {}};
+    visit([&](const metric_snapshot& m) { copy = m; });
     return copy;
 }
 

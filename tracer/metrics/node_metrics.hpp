@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include "protocol/ekg_codec.hpp"
 
@@ -27,11 +28,35 @@ class node_metrics {
     void apply(const protocol::ekg_response_view& response);
     /// All metrics plus `ekg.server_timestamp_ms` (now, in ms), sorted by name.
     metric_snapshot snapshot() const;
+    /// Calls f with the same view as snapshot(), under the lock, without copying (scrapes).
+    template <typename F>
+    void visit(F&& f) const {
+        std::lock_guard lock(mutex_);
+        auto [it, fresh] = metrics_.try_emplace(std::string(server_timestamp_name));
+        const metric_value saved = it->second;
+        it->second = {protocol::metric_kind::counter, now_ms(), {}};
+        try {
+            f(static_cast<const metric_snapshot&>(metrics_));
+        } catch (...) {
+            restore(it, fresh, saved);
+            throw;
+        }
+        restore(it, fresh, saved);
+    }
     std::size_t size() const;
 
   private:
+    static constexpr std::string_view server_timestamp_name = "ekg.server_timestamp_ms";
+    static std::int64_t now_ms();
+    void restore(metric_snapshot::iterator it, bool fresh, const metric_value& saved) const {
+        if (fresh) {
+            metrics_.erase(it);
+        } else {
+            it->second = saved;
+        }
+    }
     mutable std::mutex mutex_;
-    metric_snapshot metrics_;
+    mutable metric_snapshot metrics_;  // mutable: visit() stamps the server time in place
 };
 
 }  // namespace ct::tracer::metrics

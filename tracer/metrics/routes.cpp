@@ -149,9 +149,11 @@ http_response prometheus_route(const http_request& req, const prometheus_context
         return {200, json_type, arr.dump()};
     }
     if (first == "metrics" && segs.size() == 1 && !ctx.nodes.find_by_slug("metrics")) {
-        std::vector<std::pair<std::string, metric_snapshot>> all;
-        for (const auto& n : ctx.nodes.list()) all.emplace_back(n.name, n.store->snapshot());
-        std::string body = render_nodes(all, ctx.exposition);
+        multi_node_exposition all(ctx.exposition);
+        for (const auto& n : ctx.nodes.list()) {
+            n.store->visit([&](const metric_snapshot& m) { all.add_node(n.name, m); });
+        }
+        std::string body = all.finish();
         if (ctx.own_metrics) body += ctx.own_metrics();
         return {200, "text/plain;version=0.0.4;charset=utf-8", body};
     }
@@ -163,10 +165,13 @@ http_response prometheus_route(const http_request& req, const prometheus_context
     if (auto node = ctx.nodes.find_by_slug(first)) {
         const bool openmetrics =
             !req.has_accept || req.accept.find("application/openmetrics-text") != std::string::npos;
+        std::string body;
+        node->store->visit(
+            [&](const metric_snapshot& m) { body = render_node(m, ctx.exposition); });
         return {200,
                 openmetrics ? "application/openmetrics-text;version=1.0.0;charset=utf-8"
                             : "text/plain;version=0.0.4;charset=utf-8",
-                render_node(node->store->snapshot(), ctx.exposition)};
+                std::move(body)};
     }
     return {404, text_plain, "Not found: " + first};
 }
