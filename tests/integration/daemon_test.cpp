@@ -244,6 +244,61 @@ TEST_F(DaemonTest, MinLogSeverityFiltersOwnMessages) {
     EXPECT_TRUE(saw_config);
 }
 
+TEST_F(DaemonTest, VerbosityMaximumShowsProtocolMessagesMinimumSilencesProblems) {
+    start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })", "verbosity: Maximum\n"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto fwd =
+        run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--count", "20"});
+    ASSERT_EQ(fwd->wait_exit(30s), 0) << fwd->stderr_text();
+    ASSERT_TRUE(wait_until([&] { return seqs("logs", "node-1").size() == 20; }));
+    ASSERT_EQ(stop_tracer(), 0);
+    const auto maximum = tracer->stdout_text();
+    EXPECT_NE(maximum.find("\"ns\":\"Tracer.MiniProtocolMessage\""), std::string::npos);
+    EXPECT_NE(maximum.find("MsgTraceObjectsRequest"), std::string::npos) << maximum;
+
+    // Minimum: a refused handshake is not reported; Maximum (above) and the default do report.
+    fs::remove(dir / "tracer.sock");
+    start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })", "verbosity: Minimum\n"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto wrong = run_forwarder({"--connect",
+                                "tracer.sock",
+                                "--network-magic",
+                                "42",
+                                "--misbehave",
+                                "wrong-magic",
+                                "--count",
+                                "1"});
+    wrong->wait_exit(30s);
+    ASSERT_EQ(stop_tracer(), 0);
+    EXPECT_EQ(tracer->stdout_text().find("HandshakeRefused"), std::string::npos);
+    EXPECT_EQ(tracer->stdout_text().find("MiniProtocolMessage"), std::string::npos);
+}
+
+TEST_F(DaemonTest, UnwritableLogRootIsReportedAndWritingResumes) {
+    // A regular file where the log root's parent should be: creating directories fails even
+    // for root (ENOTDIR), unlike a chmod.
+    write_file(dir / "blocked", "not a directory");
+    start_tracer(
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+        "logging: [ { logRoot: blocked/logs, logMode: FileMode, logFormat: ForMachine } ]\n");
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto fwd = run_forwarder(
+        {"--connect", "tracer.sock", "--network-magic", "42", "--name", "relay", "--count", "500"});
+    ASSERT_TRUE(wait_until([&] {
+        return tracer->stdout_text().find("cannot create the log directory") != std::string::npos;
+    }));
+    EXPECT_TRUE(tracer->running());
+    fs::remove(dir / "blocked");
+    fs::create_directories(dir / "blocked/logs");
+    ASSERT_EQ(fwd->wait_exit(60s), 0) << fwd->stderr_text();
+    const auto sent = summary_of(*fwd)["nodes"][0]["sent"].get<std::uint64_t>();
+    EXPECT_EQ(sent, 500u);
+    EXPECT_TRUE(wait_until([&] { return seqs("blocked/logs", "relay").size() >= sent; }, 30s));
+    EXPECT_EQ(stop_tracer(), 0);
+    EXPECT_EQ(seqs("blocked/logs", "relay"), one_to(sent));
+}
+
 TEST_F(DaemonTest, ConnectToReconnectsAfterNodeRestart) {
     auto first = run_forwarder(
         {"--accept", "node.sock", "--network-magic", "42", "--name", "n", "--count", "100"}, "f1");
