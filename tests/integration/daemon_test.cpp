@@ -274,6 +274,28 @@ TEST_F(DaemonTest, VerbosityMaximumShowsProtocolMessagesMinimumSilencesProblems)
     EXPECT_EQ(tracer->stdout_text().find("MiniProtocolMessage"), std::string::npos);
 }
 
+TEST_F(DaemonTest, ResourceFreqEmitsResourcesMessages) {
+    start_tracer(config(R"({ tag: AcceptAt, contents: "tracer.sock" })", "resourceFreq: 100\n"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    const auto resources = [&] {
+        std::vector<json> out;
+        for (const auto& l : split_lines(tracer->stdout_text())) {
+            if (l.find("\"Tracer.Resources\"") == std::string::npos) continue;
+            out.push_back(json::parse(l));
+        }
+        return out;
+    };
+    ASSERT_TRUE(wait_until([&] { return resources().size() >= 3; }));  // every 100 ms
+    ASSERT_EQ(stop_tracer(), 0);
+    const auto r = resources().back()["data"];
+    EXPECT_EQ(r["kind"], "ResourceStats");
+    EXPECT_GT(r["RSS"].get<std::int64_t>(), 1 << 20) << r;
+    EXPECT_GE(r["Threads"].get<std::int64_t>(), 2) << r;
+    EXPECT_GE(r["OpenFiles"].get<std::int64_t>(), 3) << r;
+    for (const char* key : {"CentiCpu", "CentiBlkIO", "FsRd", "FsWr"})
+        EXPECT_TRUE(r.contains(key)) << key;
+}
+
 TEST_F(DaemonTest, UnwritableLogRootIsReportedAndWritingResumes) {
     // A regular file where the log root's parent should be: creating directories fails even
     // for root (ENOTDIR), unlike a chmod.
