@@ -95,6 +95,25 @@ TEST(Exposition, NoSuffixCollisionsKeepOneFamily) {
     EXPECT_EQ(render_node(s, o), "# TYPE x gauge\nx 1\n# EOF\n");
 }
 
+TEST(Exposition, ManyCollidingNamesKeepTheFirstOfEach) {
+    // 3000 EKG names, each family name reached twice ("m.N" and "m_N" both become m_N): the
+    // duplicate set grows several times and must keep exactly one sample per family, the one
+    // of the first name in EKG order ("m.N" sorts before "m_N").
+    metric_snapshot s;
+    for (int i = 0; i < 1500; ++i) {
+        s["m." + std::to_string(i)] = {metric_kind::gauge, 1, {}};
+        s["m_" + std::to_string(i)] = {metric_kind::gauge, 2, {}};
+    }
+    const auto text = render_node(s, {});
+    std::size_t types = 0, ones = 0;
+    for (const auto& line : ct::test::split_lines(text)) {
+        types += line.starts_with("# TYPE ");
+        ones += line.starts_with("m_") && line.ends_with(" 1");
+    }
+    EXPECT_EQ(types, 1500u);
+    EXPECT_EQ(ones, 1500u);
+}
+
 TEST(Exposition, AllNodesCarryNodeNameLabel) {
     metric_snapshot a, b;
     a["g_int"] = {metric_kind::gauge, 1, {}};
