@@ -70,29 +70,6 @@ decode_status cbor_reader::read_bool(bool& v) {
     return {};
 }
 
-decode_status cbor_reader::read_bytes(std::string_view& b) {
-    const auto save = pos_;
-    int major;
-    std::uint64_t len;
-    bool indef;
-    if (auto ec = read_head(major, len, indef)) return ec;
-    if (major != 2) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
-    if (indef) {
-        pos_ = save;
-        return errc::indefinite_not_allowed;
-    }
-    if (len > buf_.size() - pos_) {
-        pos_ = save;
-        return errc::truncated;
-    }
-    b = buf_.substr(pos_, static_cast<std::size_t>(len));
-    pos_ += static_cast<std::size_t>(len);
-    return {};
-}
-
 decode_status cbor_reader::read_number(double& v) {
     if (at_end()) return errc::truncated;
     const auto initial = static_cast<unsigned char>(buf_[pos_]);

@@ -74,6 +74,8 @@ class cbor_reader {
 
   private:
     decode_status read_head(int& major, std::uint64_t& arg, bool& indefinite);
+    /// A definite string of major type 2 (bytes) or 3 (text), unvalidated.
+    decode_status read_string(int major_type, std::string_view& out);
 
     std::string_view buf_;
     std::size_t pos_ = 0;
@@ -126,13 +128,13 @@ inline decode_status cbor_reader::read_uint(std::uint64_t& v) {
     return {};
 }
 
-inline decode_status cbor_reader::read_text(std::string_view& t) {
+inline decode_status cbor_reader::read_string(int major_type, std::string_view& out) {
     const auto save = pos_;
     int major;
     std::uint64_t len;
     bool indef;
     if (auto ec = read_head(major, len, indef)) return ec;
-    if (major != 3) {
+    if (major != major_type) {
         pos_ = save;
         return errc::unexpected_type;
     }
@@ -144,15 +146,24 @@ inline decode_status cbor_reader::read_text(std::string_view& t) {
         pos_ = save;
         return errc::truncated;
     }
-    const auto text = buf_.substr(pos_, static_cast<std::size_t>(len));
+    out = buf_.substr(pos_, static_cast<std::size_t>(len));
+    pos_ += static_cast<std::size_t>(len);
+    return {};
+}
+
+inline decode_status cbor_reader::read_text(std::string_view& t) {
+    const auto save = pos_;
+    std::string_view text;
+    if (auto ec = read_string(3, text)) return ec;
     if (!valid_utf8(text)) {
         pos_ = save;
         return errc::invalid_utf8;
     }
     t = text;
-    pos_ += static_cast<std::size_t>(len);
     return {};
 }
+
+inline decode_status cbor_reader::read_bytes(std::string_view& b) { return read_string(2, b); }
 
 inline decode_status cbor_reader::read_array(std::optional<std::uint64_t>& len) {
     const auto save = pos_;
