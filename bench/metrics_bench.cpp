@@ -1,6 +1,10 @@
 // Rendering cost of a node's Prometheus exposition with 500 series.
 #include <benchmark/benchmark.h>
 
+#include "tracer/core/own_metrics.hpp"
+#include "tracer/core/session_context.hpp"
+#include "tracer/core/traffic_stats.hpp"
+#include "tracer/logs/log_writer.hpp"
 #include "tracer/metrics/exposition.hpp"
 
 namespace {
@@ -49,6 +53,29 @@ void RenderAllNodes10x50(benchmark::State& state) {
     }
 }
 BENCHMARK(RenderAllNodes10x50)->Unit(benchmark::kMicrosecond);
+
+// The daemon's own metrics as /metrics appends them: prometheus-cpp registry + 10 nodes'
+// per-node families + two histograms.
+void RenderOwnMetrics10Nodes(benchmark::State& state) {
+    using namespace ct::tracer;
+    session_counters sessions;
+    traffic_registry traffic;
+    latency_histogram turnaround;
+    reload_counters reloads;
+    logs::log_writer writer(logs::writer_options{});
+    std::vector<std::shared_ptr<node_traffic>> nodes;
+    for (int n = 1; n <= 10; ++n) {
+        nodes.push_back(traffic.for_node("node-" + std::to_string(n)));
+        nodes.back()->received += 1000u * static_cast<unsigned>(n);
+        turnaround.observe(std::chrono::microseconds(20 * n));
+    }
+    own_metrics own(sessions, traffic, turnaround, writer, reloads);
+    for (auto _ : state) {
+        auto text = own.render();
+        benchmark::DoNotOptimize(text.data());
+    }
+}
+BENCHMARK(RenderOwnMetrics10Nodes)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
