@@ -101,4 +101,19 @@ TEST(Cli, PrintConfigYamlParsesBackToTheSameConfig) {
     EXPECT_EQ(nlohmann::json::parse(from_yaml.out), nlohmann::json::parse(from_orig.out));
 }
 
+TEST(SystemdUnit, VerifiesCleanlyWithSystemdAnalyze) {
+    // The shipped unit, pointed at the built binary: no unknown keys, no bad sections.
+    auto unit = ct::test::read_file(CT_SYSTEMD_UNIT);
+    const std::string installed = "/usr/local/bin/cardano-tracer";
+    const auto at = unit.find(installed);
+    ASSERT_NE(at, std::string::npos);
+    unit.replace(at, installed.size(), tracer);
+    ct::test::temp_dir dir;
+    ct::test::write_file(dir / "cardano-tracer.service", unit);
+    auto r = run_to_end("/usr/bin/systemd-analyze",
+                        {"verify", (dir / "cardano-tracer.service").string()});
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    EXPECT_EQ(r.out + r.err, "");
+}
+
 }  // namespace
