@@ -1,5 +1,6 @@
 #include "tracer/metrics/exposition.hpp"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -323,10 +324,19 @@ void multi_node_exposition::add_node(std::string_view node_name, const metric_sn
 
 std::string multi_node_exposition::finish() const {
     std::size_t total = 0;
-    for (const auto& [fname, f] : families_) total += 2 * fname.size() + 32 + f.samples.size();
+    std::vector<const std::pair<const std::string, family>*> sorted;
+    sorted.reserve(families_.size());
+    for (const auto& entry : families_) {
+        total += 2 * entry.first.size() + 32 + entry.second.samples.size();
+        sorted.push_back(&entry);
+    }
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+        return a->first < b->first;
+    });
     std::string out;
     out.reserve(total);
-    for (const auto& [fname, f] : families_) {
+    for (const auto* entry : sorted) {
+        const auto& [fname, f] = *entry;
         out.append("# TYPE ").append(fname).push_back(' ');
         out.append(f.type).push_back('\n');
         if (f.help) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "tracer/metrics/node_metrics.hpp"
@@ -46,8 +47,8 @@ class multi_node_exposition {
         std::string samples;
     };
     const exposition_options& opts_;
-    std::map<std::string, family, std::less<>> families_;
-    std::string name_, node_label_;  // reused buffers
+    std::unordered_map<std::string, family> families_;  // sorted by name in finish()
+    std::string name_, node_label_;                     // reused buffers
 };
 
 /// multi_node_exposition over snapshots (tests, tools).
