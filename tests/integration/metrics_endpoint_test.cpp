@@ -48,7 +48,9 @@ struct MetricsEndpointTest : DaemonTest {
                                "12"});
         ASSERT_TRUE(wait_until([&] {
             auto r = http_get(prom_port, "/", {"Accept: application/json"});
-            return r && r->body.find("relay-2") != std::string::npos;
+            // Each connection is named on its own: wait for both.
+            return r && r->body.find("relay-1") != std::string::npos &&
+                   r->body.find("relay-2") != std::string::npos;
         }));
     }
     void TearDown() override {
@@ -130,9 +132,11 @@ TEST_F(MetricsEndpointTest, OwnMetricsPerNodeAndRequestTurnaround) {
         auto r = http_get(prom_port, "/metrics");
         if (!r) return false;
         body = r->body;
-        return sample_value(body,
-                            series("cardano_tracer_node_trace_objects_written_total", "relay-2")) >
-                   5 &&
+        const auto written = [&](const char* node) {
+            return sample_value(body,
+                                series("cardano_tracer_node_trace_objects_written_total", node));
+        };
+        return written("relay-1") > 5 && written("relay-2") > 5 &&
                sample_value(body, "cardano_tracer_request_turnaround_seconds_count") > 5;
     }));
     for (const char* node : {"relay-1", "relay-2"}) {
