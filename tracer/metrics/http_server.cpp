@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -94,11 +95,16 @@ struct http_server::impl {
     tcp::acceptor acceptor;
     std::optional<asio::ssl::context> ssl;
     bool stopped = false;
+    std::atomic<std::size_t> open_connections{0};
 
     impl(asio::io_context& io, std::string w, handler hh, http_limits l)
         : ioc(io), what(std::move(w)), h(std::move(hh)), limits(l), acceptor(io) {}
 
     asio::awaitable<void> session(tcp::socket sock) {
+        struct counted {
+            std::atomic<std::size_t>& n;
+            ~counted() { --n; }
+        } release{open_connections};
         beast::tcp_stream stream(std::move(sock));
         if (!ssl) {
             co_await serve_requests(stream, h, limits);
@@ -125,6 +131,12 @@ struct http_server::impl {
                 co_await t.async_wait(nothrow);
                 continue;
             }
+            if (open_connections.load() >= limits.connections) {
+                boost::system::error_code ignored;
+                sock.close(ignored);  // over the limit: refuse rather than queue
+                continue;
+            }
+            ++open_connections;
             auto ex = sock.get_executor();
             asio::co_spawn(ex, session(std::move(sock)), asio::detached);
         }

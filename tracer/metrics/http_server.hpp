@@ -26,6 +26,9 @@ struct http_limits {
     std::size_t header_bytes = 8 * 1024;
     std::size_t body_bytes = 1024 * 1024;
     std::chrono::seconds idle{30};
+    /// Open connections at most; more are closed at once, so that idle clients cannot use up
+    /// the file descriptors the node connections need.
+    std::size_t connections = 256;
 };
 
 /// Start-up failure of an endpoint (bind error, unreadable certificate): fatal, never a

@@ -16,7 +16,8 @@ struct server_fixture {
     boost::asio::io_context ioc;
     std::unique_ptr<http_server> server;
     std::thread thread;
-    explicit server_fixture(std::optional<tls_files> tls = std::nullopt) {
+    explicit server_fixture(std::optional<tls_files> tls = std::nullopt,
+                            std::size_t max_connections = 256) {
         server = std::make_unique<http_server>(
             ioc,
             "test endpoint",
@@ -27,7 +28,7 @@ struct server_fixture {
                     200, "text/plain", "you asked for " + r.target + " accept=" + r.accept};
             },
             tls,
-            http_limits{8 * 1024, 1024, std::chrono::seconds(2)});
+            http_limits{8 * 1024, 1024, std::chrono::seconds(2), max_connections});
         server->start();
         thread = std::thread([this] { ioc.run(); });
     }
@@ -63,6 +64,35 @@ TEST(HttpServer, SlowClientDoesNotBlockOthers) {
     boost::system::error_code ec;
     slow.read_some(boost::asio::buffer(&c, 1), ec);
     EXPECT_TRUE(ec);
+}
+
+TEST(HttpServer, ConnectionsBeyondTheLimitAreClosedAndRoomReturns) {
+    server_fixture f(std::nullopt, 2);
+    boost::asio::io_context cio;
+    // Two keep-alive clients, each answered once so that the server surely holds them.
+    std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> held;
+    for (int i = 0; i < 2; ++i) {
+        auto s = std::make_unique<boost::asio::ip::tcp::socket>(cio);
+        s->connect({boost::asio::ip::make_address("127.0.0.1"), f.server->port()});
+        boost::asio::write(*s,
+                           boost::asio::buffer(std::string("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")));
+        std::string reply;
+        char buf[512];
+        while (reply.find("you asked for /x") == std::string::npos) {
+            boost::system::error_code ec;
+            const auto n = s->read_some(boost::asio::buffer(buf), ec);
+            ASSERT_FALSE(ec) << ec.message();
+            reply.append(buf, n);
+        }
+        held.push_back(std::move(s));
+    }
+    auto refused = http_get(f.server->port(), "/third");
+    EXPECT_TRUE(!refused || refused->status == 0) << "a third connection was served";
+    held.front()->close();  // room for one more
+    EXPECT_TRUE(wait_until([&] {
+        auto r = http_get(f.server->port(), "/again");
+        return r && r->status == 200;
+    }));
 }
 
 TEST(HttpServer, OversizedHeadersAreRefused) {
