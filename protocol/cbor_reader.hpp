@@ -74,6 +74,8 @@ class cbor_reader {
 
   private:
     decode_status read_head(int& major, std::uint64_t& arg, bool& indefinite);
+    /// A head of major type `major`; on a different type the position is left unchanged.
+    decode_status read_head_of(int major, std::uint64_t& arg, bool& indefinite);
     /// A definite string of major type 2 (bytes) or 3 (text), unvalidated.
     decode_status read_string(int major_type, std::string_view& out);
 
@@ -116,28 +118,27 @@ inline decode_status cbor_reader::read_head(int& major, std::uint64_t& arg, bool
     return errc::malformed_cbor;
 }
 
-inline decode_status cbor_reader::read_uint(std::uint64_t& v) {
+inline decode_status cbor_reader::read_head_of(int major, std::uint64_t& arg, bool& indefinite) {
     const auto save = pos_;
-    int major;
-    bool indef;
-    if (auto ec = read_head(major, v, indef)) return ec;
-    if (major != 0) {
+    int actual;
+    if (auto ec = read_head(actual, arg, indefinite)) return ec;
+    if (actual != major) {
         pos_ = save;
         return errc::unexpected_type;
     }
     return {};
 }
 
+inline decode_status cbor_reader::read_uint(std::uint64_t& v) {
+    bool indef;  // never set for major type 0
+    return read_head_of(0, v, indef);
+}
+
 inline decode_status cbor_reader::read_string(int major_type, std::string_view& out) {
     const auto save = pos_;
-    int major;
     std::uint64_t len;
     bool indef;
-    if (auto ec = read_head(major, len, indef)) return ec;
-    if (major != major_type) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
+    if (auto ec = read_head_of(major_type, len, indef)) return ec;
     if (indef) {
         pos_ = save;
         return errc::indefinite_not_allowed;
@@ -167,14 +168,9 @@ inline decode_status cbor_reader::read_bytes(std::string_view& b) { return read_
 
 inline decode_status cbor_reader::read_array(std::optional<std::uint64_t>& len) {
     const auto save = pos_;
-    int major;
     std::uint64_t n;
     bool indef;
-    if (auto ec = read_head(major, n, indef)) return ec;
-    if (major != 4) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
+    if (auto ec = read_head_of(4, n, indef)) return ec;
     if (indef) {
         len.reset();
         return {};
@@ -219,26 +215,14 @@ inline decode_status cbor_reader::read_int(std::int64_t& v) {
 }
 
 inline decode_status cbor_reader::read_tag(std::uint64_t& t) {
-    const auto save = pos_;
-    int major;
-    bool indef;
-    if (auto ec = read_head(major, t, indef)) return ec;
-    if (major != 6) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
-    return {};
+    bool indef;  // never set for major type 6
+    return read_head_of(6, t, indef);
 }
 
 inline decode_status cbor_reader::read_definite_map(std::uint64_t& len) {
     const auto save = pos_;
-    int major;
     bool indef;
-    if (auto ec = read_head(major, len, indef)) return ec;
-    if (major != 5) {
-        pos_ = save;
-        return errc::unexpected_type;
-    }
+    if (auto ec = read_head_of(5, len, indef)) return ec;
     if (indef) {
         pos_ = save;
         return errc::indefinite_not_allowed;

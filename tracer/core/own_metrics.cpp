@@ -54,8 +54,7 @@ own_metrics::own_metrics(const session_counters& sessions,
     : sessions_(sessions),
       traffic_(traffic),
       turnaround_(turnaround),
-      log_writer_(writer),
-      writer_(writer.stats()),
+      writer_(writer),
       reloads_(reloads),
       registry_(std::make_shared<prometheus::Registry>()),
       f_(std::make_unique<families>()),
@@ -116,7 +115,7 @@ void own_metrics::append_node_families(std::vector<prometheus::MetricFamily>& ou
     };
     std::map<std::string, node_row> rows;
     for (const auto& [name, t] : traffic_.snapshot()) rows[name].traffic = t;
-    for (const auto& [name, w] : log_writer_.per_node()) rows[name].written = w;
+    for (const auto& [name, w] : writer_.per_node()) rows[name].written = w;
 
     auto family = [&](const char* name, const char* help, auto value_of) {
         prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
@@ -169,19 +168,20 @@ void own_metrics::append_histogram(std::vector<prometheus::MetricFamily>& out,
 
 std::string own_metrics::render() {
     std::lock_guard lock(mutex_);
+    const auto& w = writer_.stats();
     f_->connected_nodes->Set(static_cast<double>(sessions_.connections_active.load()));
     raise_to(*f_->connections, sessions_.connections_accepted);
     raise_to(*f_->handshakes_refused, sessions_.handshakes_refused);
     raise_to(*f_->protocol_errors, sessions_.protocol_errors);
     raise_to(*f_->received, sessions_.trace_objects_received);
-    raise_to(*f_->written, writer_.records_written);
-    raise_to(*f_->lost, writer_.records_lost);
-    raise_to(*f_->bytes_written, writer_.bytes_written);
-    raise_to(*f_->write_errors, writer_.write_errors);
-    raise_to(*f_->queue_full, writer_.queue_full);
-    f_->queue_depth->Set(static_cast<double>(writer_.queue_depth.load()));
-    raise_to(*f_->rotations, writer_.rotations);
-    raise_to(*f_->files_deleted, writer_.files_deleted);
+    raise_to(*f_->written, w.records_written);
+    raise_to(*f_->lost, w.records_lost);
+    raise_to(*f_->bytes_written, w.bytes_written);
+    raise_to(*f_->write_errors, w.write_errors);
+    raise_to(*f_->queue_full, w.queue_full);
+    f_->queue_depth->Set(static_cast<double>(w.queue_depth.load()));
+    raise_to(*f_->rotations, w.rotations);
+    raise_to(*f_->files_deleted, w.files_deleted);
     raise_to(*f_->reloads, reloads_.reloads);
     raise_to(*f_->reload_failures, reloads_.failures);
     f_->uptime->Set(

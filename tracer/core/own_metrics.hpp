@@ -22,9 +22,8 @@ struct session_counters;
 class traffic_registry;
 class latency_histogram;
 namespace logs {
-struct writer_stats;
 class log_writer;
-}  // namespace logs
+}
 
 struct reload_counters {
     std::atomic<std::uint64_t> reloads{0};
@@ -54,8 +53,7 @@ class own_metrics {
     const session_counters& sessions_;
     const traffic_registry& traffic_;
     const latency_histogram& turnaround_;
-    const logs::log_writer& log_writer_;
-    const logs::writer_stats& writer_;
+    const logs::log_writer& writer_;
     const reload_counters& reloads_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::mutex mutex_;

@@ -125,6 +125,15 @@ void server::start() {
 
 void server::start_http() {
     std::atomic_store(&http_settings_, make_http_settings(*cfg_));
+    // Every route's answering time goes into cardano_tracer_http_request_duration_seconds.
+    auto timed = [this](auto route) -> metrics::http_server::handler {
+        return [this, route](const metrics::http_request& req) {
+            const auto t0 = std::chrono::steady_clock::now();
+            auto res = route(req);
+            own_metrics_->observe_http_request(std::chrono::steady_clock::now() - t0);
+            return res;
+        };
+    };
     auto tls_for = [&](const config::endpoint& ep) -> std::optional<metrics::tls_files> {
         if (!ep.force_ssl || !cfg_->tls_certificate_) return std::nullopt;
         const auto& t = *cfg_->tls_certificate_;
@@ -145,13 +154,10 @@ void server::start_http() {
                 settings->sd_labels,
                 [this] { return own_metrics_->render(); },
                 [this] { return listening_.load() && writer_->healthy(); }};
-            const auto t0 = std::chrono::steady_clock::now();
-            auto res = metrics::prometheus_route(req, pctx);
-            own_metrics_->observe_http_request(std::chrono::steady_clock::now() - t0);
-            return res;
+            return metrics::prometheus_route(req, pctx);
         };
         http_servers_.push_back(std::make_unique<metrics::http_server>(
-            http_ioc_, "hasPrometheus", ep.host, ep.port, handler, tls_for(ep)));
+            http_ioc_, "hasPrometheus", ep.host, ep.port, timed(handler), tls_for(ep)));
     }
     if (cfg_->has_ekg) {
         const auto& ep = *cfg_->has_ekg;
@@ -159,13 +165,10 @@ void server::start_http() {
                   own_severity::info,
                   {{"endpoint", endpoint_json(ep)}, {"type", "list"}});
         auto handler = [this](const metrics::http_request& req) {
-            const auto t0 = std::chrono::steady_clock::now();
-            auto res = metrics::ekg_route(req, *directory_);
-            own_metrics_->observe_http_request(std::chrono::steady_clock::now() - t0);
-            return res;
+            return metrics::ekg_route(req, *directory_);
         };
         http_servers_.push_back(std::make_unique<metrics::http_server>(
-            http_ioc_, "hasEKG", ep.host, ep.port, handler, tls_for(ep)));
+            http_ioc_, "hasEKG", ep.host, ep.port, timed(handler), tls_for(ep)));
     }
     for (auto& h : http_servers_) h->start();
     if (!http_servers_.empty()) http_thread_ = std::thread([this] { http_ioc_.run(); });

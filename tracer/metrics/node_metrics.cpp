@@ -27,21 +27,18 @@ void node_metrics::apply(const protocol::ekg_response_view& response) {
     }
 }
 
-std::int64_t node_metrics::now_ms() {
-    return static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                         .count());
+void node_metrics::stamp_server_time() const {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    static const std::string name = "ekg.server_timestamp_ms";
+    metrics_[name] = {protocol::metric_kind::counter, static_cast<std::int64_t>(now), {}};
 }
 
 metric_snapshot node_metrics::snapshot() const {
     metric_snapshot copy;
     visit([&](const metric_snapshot& m) { copy = m; });
     return copy;
-}
-
-std::size_t node_metrics::size() const {
-    std::lock_guard lock(mutex_);
-    return metrics_.size();
 }
 
 }  // namespace ct::tracer::metrics

@@ -8,7 +8,6 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <string_view>
 
 #include "protocol/ekg_codec.hpp"
 
@@ -32,31 +31,16 @@ class node_metrics {
     template <typename F>
     void visit(F&& f) const {
         std::lock_guard lock(mutex_);
-        auto [it, fresh] = metrics_.try_emplace(std::string(server_timestamp_name));
-        const metric_value saved = it->second;
-        it->second = {protocol::metric_kind::counter, now_ms(), {}};
-        try {
-            f(static_cast<const metric_snapshot&>(metrics_));
-        } catch (...) {
-            restore(it, fresh, saved);
-            throw;
-        }
-        restore(it, fresh, saved);
+        stamp_server_time();
+        f(static_cast<const metric_snapshot&>(metrics_));
     }
-    std::size_t size() const;
 
   private:
-    static constexpr std::string_view server_timestamp_name = "ekg.server_timestamp_ms";
-    static std::int64_t now_ms();
-    void restore(metric_snapshot::iterator it, bool fresh, const metric_value& saved) const {
-        if (fresh) {
-            metrics_.erase(it);
-        } else {
-            it->second = saved;
-        }
-    }
+    /// Sets `ekg.server_timestamp_ms` to now (nodes do not send that name: the EKG server adds
+    /// it); the entry stays in the map and is refreshed at every read.
+    void stamp_server_time() const;
     mutable std::mutex mutex_;
-    mutable metric_snapshot metrics_;  // mutable: visit() stamps the server time in place
+    mutable metric_snapshot metrics_;  // mutable: reads stamp the server time
 };
 
 }  // namespace ct::tracer::metrics

@@ -1,5 +1,6 @@
 #include "tracer/metrics/routes.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace ct::tracer::metrics {
@@ -148,14 +149,20 @@ http_response prometheus_route(const http_request& req, const prometheus_context
         }
         return {200, json_type, arr.dump()};
     }
-    if (first == "metrics" && segs.size() == 1 && !ctx.nodes.find_by_slug("metrics")) {
-        multi_node_exposition all(ctx.exposition);
-        for (const auto& n : ctx.nodes.list()) {
-            n.store->visit([&](const metric_snapshot& m) { all.add_node(n.name, m); });
+    if (first == "metrics" && segs.size() == 1) {
+        // A node whose slug is "metrics" keeps its route (it was there first upstream).
+        const auto nodes = ctx.nodes.list();
+        const bool shadowed = std::any_of(
+            nodes.begin(), nodes.end(), [](const node_entry& n) { return n.slug == "metrics"; });
+        if (!shadowed) {
+            multi_node_exposition all(ctx.exposition);
+            for (const auto& n : nodes) {
+                n.store->visit([&](const metric_snapshot& m) { all.add_node(n.name, m); });
+            }
+            std::string body = all.finish();
+            if (ctx.own_metrics) body += ctx.own_metrics();
+            return {200, "text/plain;version=0.0.4;charset=utf-8", body};
         }
-        std::string body = all.finish();
-        if (ctx.own_metrics) body += ctx.own_metrics();
-        return {200, "text/plain;version=0.0.4;charset=utf-8", body};
     }
     if (first == "healthz" && segs.size() == 1) return {200, text_plain, "ok\n"};
     if (first == "readyz" && segs.size() == 1) {

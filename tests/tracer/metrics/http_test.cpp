@@ -138,6 +138,28 @@ TEST(HttpServer, TlsFailsClosedAndServesWithACertificate) {
                              "/tls > " + (d / "out").string() + " 2>&1";
     ASSERT_EQ(std::system(curl.c_str()), 0);
     EXPECT_EQ(read_file(d / "out"), "you asked for /tls accept=*/*");
+
+    // certificateChain files must hold PEM certificates; a missing or empty one fails the start.
+    write_file(d / "not-a-chain.pem", "no certificate here\n");
+    const auto with_chain = [&](const std::string& chain) {
+        try {
+            http_server s(
+                io,
+                "hasPrometheus",
+                "127.0.0.1",
+                0,
+                [](const http_request&) { return http_response{}; },
+                tls_files{(d / "cert.pem").string(), (d / "key.pem").string(), {chain}});
+            return std::string("started");
+        } catch (const endpoint_error& e) {
+            return std::string(e.what());
+        }
+    };
+    EXPECT_NE(with_chain((d / "not-a-chain.pem").string()).find("no PEM certificate"),
+              std::string::npos);
+    EXPECT_NE(with_chain((d / "missing-chain.pem").string()).find("cannot read certificate chain"),
+              std::string::npos);
+    EXPECT_EQ(with_chain((d / "cert.pem").string()), "started");
 }
 
 }  // namespace

@@ -260,6 +260,16 @@ TEST_F(RoutesTest, RoutesAreLive) {
     EXPECT_EQ(prometheus_route(get("/late"), ctx).status, 200u);
 }
 
+TEST_F(RoutesTest, NodeWhoseSlugIsMetricsKeepsItsRoute) {
+    auto s = nodes.add(11);
+    nodes.set_name(11, "Metrics");
+    s->apply(response({{"mine_int", {metric_kind::gauge, 3, {}}}}));
+    const auto r = prometheus_route(get("/metrics"), ctx);
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_NE(r.body.find("mine_int 3\n"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("node_name="), std::string::npos) << "the node's own exposition";
+}
+
 TEST_F(RoutesTest, EqualSlugsStayReachable) {
     nodes.add(10);
     nodes.set_name(10, "relay_1");  // slug relay-1 again
