@@ -152,14 +152,25 @@ ojson to_ordered_json(const tracer_config& c) {
     j["ioThreads"] = c.io_threads;
     j["leadingEmptyLine"] = c.leading_empty_line;
     j["handshakeTimeoutSecs"] = c.handshake_timeout_secs;
+    j["shutdownTimeoutSecs"] = c.shutdown_timeout_secs;
+    j["tcpKeepAliveSecs"] = c.tcp_keep_alive_secs;
+    j["maxConnections"] = c.max_connections;
+    j["maxMetricsPerNode"] = c.max_metrics_per_node;
+    j["maxTrackedNodes"] = c.max_tracked_nodes;
     return j;
 }
 
+// The loader refuses text that is not UTF-8; a configuration built otherwise still never
+// makes these throw (invalid bytes become U+FFFD).
+constexpr auto replace_invalid = nlohmann::json::error_handler_t::replace;
+
 nlohmann::json to_json(const tracer_config& c) {
-    return nlohmann::json::parse(to_ordered_json(c).dump());
+    return nlohmann::json::parse(to_ordered_json(c).dump(-1, ' ', false, replace_invalid));
 }
 
-std::string to_json_text(const tracer_config& c) { return to_ordered_json(c).dump(2); }
+std::string to_json_text(const tracer_config& c) {
+    return to_ordered_json(c).dump(2, ' ', false, replace_invalid);
+}
 
 std::string to_yaml_text(const tracer_config& c) {
     YAML::Emitter out;

@@ -437,9 +437,11 @@ std::optional<endpoint> read_endpoint(reader& r, const json& v, const std::strin
     if (const json* port = r.required(v, "epPort", path)) {
         auto p =
             r.uint(*port, reader::join(path, "epPort"), std::numeric_limits<std::uint64_t>::max());
-        if (p && (*p < 1 || *p > 65535)) {
+        // 0 (an extension): any free port; the bound one is in Tracer.StartedPrometheus /
+        // Tracer.StartedMonitoring (boundPort), so tests and scripts never race for a port.
+        if (p && *p > 65535) {
             r.error(reader::join(path, "epPort"),
-                    "must be between 1 and 65535, got " + std::to_string(*p));
+                    "must be between 0 and 65535, got " + std::to_string(*p));
             ok = false;
         } else if (p) {
             ep.port = static_cast<std::uint16_t>(*p);
@@ -724,6 +726,7 @@ std::optional<std::map<std::string, std::string>> read_string_map(reader& r,
 void check_ports(reader& r, const tracer_config& c) {
     std::vector<std::pair<std::string, std::uint16_t>> used;
     auto add = [&](std::string what, std::uint16_t port) {
+        if (port == 0) return;  // any free port: never a duplicate
         for (const auto& [other, p] : used) {
             if (p == port) {
                 r.error(what,
@@ -914,6 +917,13 @@ load_result load_json(const json& root, const load_options& opts) {
     positive("maxIngressBytes", std::numeric_limits<std::uint64_t>::max(), c.max_ingress_bytes);
     positive("writerQueueBatches", 1'000'000, c.writer_queue_batches);
     positive("ioThreads", 64, c.io_threads);
+    positive("maxConnections", 1'000'000, c.max_connections);
+    positive("maxMetricsPerNode", 10'000'000, c.max_metrics_per_node);
+    positive("maxTrackedNodes", 10'000'000, c.max_tracked_nodes);
+    if (const json* v = reader::field(root, "tcpKeepAliveSecs")) {
+        if (auto x = fail(r.uint(*v, "tcpKeepAliveSecs", 86400)))
+            c.tcp_keep_alive_secs = static_cast<std::uint32_t>(*x);
+    }
     if (c.max_ingress_bytes < c.max_message_bytes) {
         r.error("maxIngressBytes",
                 "must be at least maxMessageBytes (" + std::to_string(c.max_message_bytes) + ")");
@@ -929,6 +939,15 @@ load_result load_json(const json& root, const load_options& opts) {
                 ok = false;
             }
             c.handshake_timeout_secs = *x;
+        }
+    }
+    if (const json* v = reader::field(root, "shutdownTimeoutSecs")) {
+        if (auto x = fail(r.number(*v, "shutdownTimeoutSecs"))) {
+            if (!(*x > 0) || *x > 86400) {
+                r.error("shutdownTimeoutSecs", "must be greater than 0 and at most 86400");
+                ok = false;
+            }
+            c.shutdown_timeout_secs = *x;
         }
     }
 
@@ -1004,6 +1023,41 @@ std::optional<address> parse_address(std::string_view text) {
     return a;
 }
 
+namespace {
+
+// YAML scalars are bytes; the configuration is text. A string that is not valid UTF-8 cannot
+// be shown (--print-config, Tracer.ConfigIs) nor used as a path we report, so it is refused
+// here with its field path, before anything else looks at it.
+bool valid_utf8_text(const std::string& s) {
+    try {
+        (void)json(s).dump();  // the strict error handler throws on invalid UTF-8
+        return true;
+    } catch (const json::exception&) {
+        return false;
+    }
+}
+
+void find_invalid_utf8(const json& v, const std::string& path, std::vector<diagnostic>& out) {
+    if (v.is_string()) {
+        if (!valid_utf8_text(v.get_ref<const std::string&>()))
+            out.push_back({diagnostic::level::error, path, "is not valid UTF-8"});
+    } else if (v.is_array()) {
+        for (std::size_t i = 0; i < v.size(); ++i)
+            find_invalid_utf8(v[i], path + "[" + std::to_string(i) + "]", out);
+    } else if (v.is_object()) {
+        for (const auto& [k, item] : v.items()) {
+            if (!valid_utf8_text(k)) {
+                out.push_back(
+                    {diagnostic::level::error, path, "holds a key that is not valid UTF-8"});
+                continue;
+            }
+            find_invalid_utf8(item, path.empty() ? k : path + "." + k, out);
+        }
+    }
+}
+
+}  // namespace
+
 load_result load_string(std::string_view text, const load_options& opts) {
     json root;
     try {
@@ -1018,6 +1072,9 @@ load_result load_string(std::string_view text, const load_options& opts) {
         return r;
     }
     try {
+        load_result r;
+        find_invalid_utf8(root, "", r.diagnostics);
+        if (!r.diagnostics.empty()) return r;
         return load_json(root, opts);
     } catch (const std::exception& e) {
         // Not expected; the contract is diagnostics, never exceptions.

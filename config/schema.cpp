@@ -34,7 +34,12 @@ constexpr std::array entries{
     schema_entry{"", "writerQueueBatches", "integer > 0", "1024", "Capacity of the log writer queue, in batches. When full, the daemon stops asking nodes for more (they buffer) instead of dropping.", o::extension},
     schema_entry{"", "ioThreads", "integer 1..64", "2", "Threads serving network connections.", o::extension},
     schema_entry{"", "leadingEmptyLine", "bool", "false", "Reproduce cardano-tracer's empty line before each batch (compatibility only).", o::extension},
-    schema_entry{"", "handshakeTimeoutSecs", "number > 0", "10", "Time limit of the handshake on TCP connections.", o::extension},
+    schema_entry{"", "handshakeTimeoutSecs", "number > 0", "10", "Time limit of the handshake, on TCP and Unix connections (a silent peer is closed).", o::extension},
+    schema_entry{"", "shutdownTimeoutSecs", "number > 0", "10", "One deadline for SIGTERM/SIGINT: drain the nodes, write and close every file; what is left then is counted and reported as lost.", o::extension},
+    schema_entry{"", "tcpKeepAliveSecs", "integer 0..86400", "60", "TCP keepalive on node connections: first probe after this idle time, then 4 probes 10 s apart (a frozen host is detected in about this + 40 s). 0 turns it off.", o::extension},
+    schema_entry{"", "maxConnections", "integer 1..1000000", "2048", "Node connections at most; more are closed at once and counted (each may buffer maxIngressBytes).", o::extension},
+    schema_entry{"", "maxMetricsPerNode", "integer 1..10000000", "20000", "Distinct EKG metric names kept per node; further names are ignored and counted.", o::extension},
+    schema_entry{"", "maxTrackedNodes", "integer 1..10000000", "10000", "Node names whose per-node statistics are kept; the longest-disconnected ones are forgotten first.", o::extension},
     schema_entry{"", "hasRTView", "any", "-", "No longer used (RTView was removed in 0.5.0).", o::legacy},
     schema_entry{"", "WarnRTViewMissing", "any", "-", "No longer used (iohk-nix generic config).", o::legacy},
     schema_entry{"", "metricsComp", "any", "-", "No longer used (removed in cardano-tracer 0.3.2).", o::legacy},
@@ -43,7 +48,7 @@ constexpr std::array entries{
     schema_entry{"network", "contents", "ADDRESS or [ADDRESS, ...]", "required", "One address for AcceptAt, a non-empty list for ConnectTo."},
 
     schema_entry{"endpoint", "epHost", "string", "required", "Bind address."},
-    schema_entry{"endpoint", "epPort", "integer 1..65535", "required", "TCP port."},
+    schema_entry{"endpoint", "epPort", "integer 0..65535", "required", "TCP port. 0 (an extension) binds any free port and reports it as boundPort in the endpoint's start message."},
     schema_entry{"endpoint", "epForceSSL", "bool", "false", "Serve HTTPS with `tlsCertificate` (a start-up error if it is missing)."},
 
     schema_entry{"tlsCertificate", "certificateFile", "path", "required", "PEM certificate."},

@@ -201,12 +201,12 @@ INSTANTIATE_TEST_SUITE_P(
                  "greater than 0"},
         bad_case{base + "resourceFreq: 0\n", "resourceFreq", "greater than 0"},
         bad_case{base + "resourceFreq: -5\n", "resourceFreq", "greater than 0"},
-        bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: 0 }\n",
+        bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: -1 }\n",
                  "hasEKG.epPort",
-                 "between 1 and 65535"},
+                 "must not be negative"},
         bad_case{base + "hasEKG: { epHost: 127.0.0.1, epPort: 70000 }\n",
                  "hasEKG.epPort",
-                 "between 1 and 65535"},
+                 "between 0 and 65535"},
         bad_case{base + "hasEKG: { epHost: \"\", epPort: 3000 }\n",
                  "hasEKG.epHost",
                  "must not be empty"},
@@ -788,3 +788,36 @@ TEST(Schema, DocsConfigMdIsUpToDate) {
 }
 
 }  // namespace
+
+// Regression (a reload could kill signal handling): text that is not UTF-8 is refused with its
+// field path, and nothing downstream (emit, describe) ever sees it.
+TEST(ConfigValidation, InvalidUtf8IsRefusedWithItsPath) {
+    const std::string bad =
+        "networkMagic: 764824073\n"
+        "network: { tag: AcceptAt, contents: \"/tmp/f.sock\" }\n"
+        "logging:\n"
+        "- { logRoot: \"/tmp/\xff\xfe\", logMode: FileMode, logFormat: ForMachine }\n"
+        "prometheusLabels: { \"k\xc3\": v }\n";
+    const auto r = load_string(bad);
+    EXPECT_FALSE(r.ok());
+    EXPECT_TRUE(has_diag(r, "logging[0].logRoot", "is not valid UTF-8"));
+    EXPECT_TRUE(has_diag(r, "prometheusLabels", "key that is not valid UTF-8"));
+    for (const auto& d : r.diagnostics) (void)nlohmann::json(d.to_string()).dump();
+}
+
+TEST(ConfigEmit, NeverThrowsOnInvalidText) {
+    auto r = load_string(minimal);
+    ASSERT_TRUE(r.ok());
+    auto c = *r.config;
+    c.logging.front().log_root = "/tmp/\xff";
+    EXPECT_NO_THROW((void)to_json(c));
+    EXPECT_NO_THROW((void)to_json_text(c));
+}
+
+TEST(ConfigLoad, PortZeroMeansAnyFreePortAndIsNoDuplicate) {
+    auto r = load_string(minimal +
+                         "hasEKG: { epHost: 127.0.0.1, epPort: 0 }\n"
+                         "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n");
+    ASSERT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].to_string());
+    EXPECT_EQ(r.config->has_ekg->port, 0);
+}

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -220,6 +221,102 @@ std::optional<http_reply> http_get(unsigned short port,
     r.body = resp.substr(head_end + 4);
     if (r.headers.size() > 12) r.status = std::atoi(r.headers.c_str() + 9);
     return r;
+}
+
+keep_alive_client::~keep_alive_client() { disconnect(); }
+
+void keep_alive_client::disconnect() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+bool keep_alive_client::ensure_connected() {
+    if (fd_ >= 0) return true;
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return false;
+    timeval tv{10, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port_);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        disconnect();
+        return false;
+    }
+    ++reconnects_;
+    return true;
+}
+
+bool keep_alive_client::send_partial(const std::string& bytes) {
+    if (!ensure_connected()) return false;
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(bytes.size());
+}
+
+bool keep_alive_client::send_request(const std::string& target) {
+    return send_partial("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port_) +
+                        "\r\n\r\n");
+}
+
+bool keep_alive_client::closed_by_server(std::chrono::milliseconds timeout) {
+    if (fd_ < 0) return true;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    char buf[4096];
+    while (std::chrono::steady_clock::now() < deadline) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+        if (n <= 0) return true;  // bytes of an answer are read and ignored
+    }
+    return false;
+}
+
+std::optional<http_reply> keep_alive_client::get(const std::string& target) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (!send_request(target)) {
+            disconnect();
+            continue;
+        }
+        std::string resp;
+        char buf[8192];
+        std::size_t head_end = std::string::npos;
+        std::size_t body_len = 0;
+        bool failed = false;
+        for (;;) {
+            if (head_end == std::string::npos) {
+                head_end = resp.find("\r\n\r\n");
+                if (head_end != std::string::npos) {
+                    const auto headers = resp.substr(0, head_end);
+                    auto cl = headers.find("Content-Length: ");
+                    if (cl == std::string::npos) cl = headers.find("content-length: ");
+                    body_len =
+                        cl == std::string::npos
+                            ? 0
+                            : static_cast<std::size_t>(std::atoll(headers.c_str() + cl + 16));
+                }
+            }
+            if (head_end != std::string::npos && resp.size() >= head_end + 4 + body_len) break;
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) {
+                failed = true;
+                break;
+            }
+            resp.append(buf, static_cast<std::size_t>(n));
+        }
+        if (failed) {
+            disconnect();
+            if (resp.empty()) continue;  // closed while idle: reconnect once
+            return std::nullopt;
+        }
+        http_reply r;
+        r.headers = resp.substr(0, head_end);
+        r.body = resp.substr(head_end + 4, body_len);
+        if (r.headers.size() > 12) r.status = std::atoi(r.headers.c_str() + 9);
+        if (r.headers.find("Connection: close") != std::string::npos) disconnect();
+        return r;
+    }
+    return std::nullopt;
 }
 
 }  // namespace ct::test

@@ -89,4 +89,31 @@ std::optional<http_reply> http_get(unsigned short port,
                                    const std::string& target,
                                    const std::vector<std::string>& extra_headers = {});
 
+/// An HTTP/1.1 client that keeps its connection open between requests, as Prometheus does.
+/// get() reconnects only when the server closed the connection (reconnects() counts that).
+class keep_alive_client {
+  public:
+    explicit keep_alive_client(unsigned short port) : port_(port) {}
+    ~keep_alive_client();
+    keep_alive_client(const keep_alive_client&) = delete;
+    keep_alive_client& operator=(const keep_alive_client&) = delete;
+
+    std::optional<http_reply> get(const std::string& target);
+    /// Sends only the start of a request and leaves it so (a stalled client).
+    bool send_partial(const std::string& bytes);
+    /// Sends a whole request without reading the answer (a scrape in flight).
+    bool send_request(const std::string& target);
+    /// True once the server closed the connection (read returns 0 or an error).
+    bool closed_by_server(std::chrono::milliseconds timeout);
+    bool connected() const { return fd_ >= 0; }
+    int reconnects() const { return reconnects_; }
+
+  private:
+    bool ensure_connected();
+    void disconnect();
+    unsigned short port_;
+    int fd_ = -1;
+    int reconnects_ = -1;  // the first connection is not a reconnect
+};
+
 }  // namespace ct::test

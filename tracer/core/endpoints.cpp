@@ -77,6 +77,7 @@ listener::listener(asio::io_context& ioc,
                    session_runner runner,
                    self_log& log)
     : ioc_(ioc),
+      strand_(asio::make_strand(ioc)),
       where_(std::move(where)),
       socket_mode_(socket_mode),
       runner_(std::move(runner)),
@@ -104,7 +105,7 @@ void listener::bind() {
         auto parent = std::filesystem::path(path).parent_path();
         if (!parent.empty()) std::filesystem::create_directories(parent, fs_ec);
 
-        unix_acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(ioc_);
+        unix_acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(strand_);
         boost::system::error_code ec;
         asio::local::stream_protocol::endpoint ep(path);
         unix_acceptor_->open(ep.protocol(), ec);
@@ -126,7 +127,7 @@ void listener::bind() {
                             ": cannot resolve the host: " + (ec ? ec.message() : "no address"));
     }
     auto ep = results.begin()->endpoint();
-    tcp_acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(ioc_);
+    tcp_acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(strand_);
     tcp_acceptor_->open(ep.protocol(), ec);
     if (!ec) tcp_acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) tcp_acceptor_->bind(ep, ec);
@@ -146,7 +147,7 @@ std::string listener::bound_address() const {
 
 void listener::start() {
     log_.emit("SockListen", own_severity::info, {{"listenAt", bound_address()}});
-    asio::co_spawn(ioc_, accept_loop(), [this](std::exception_ptr e) {
+    asio::co_spawn(strand_, accept_loop(), [this](std::exception_ptr e) {
         if (!e) return;
         try {
             std::rethrow_exception(e);
@@ -158,18 +159,23 @@ void listener::start() {
 }
 
 void listener::stop() {
-    if (stopped_) return;
-    stopped_ = true;
-    boost::system::error_code ec;
-    if (unix_acceptor_) {
-        unix_acceptor_->close(ec);
-        ::unlink(where_.path.c_str());
+    if (stopped_.exchange(true)) return;
+    if (unix_acceptor_) ::unlink(where_.path.c_str());
+    auto close = [this] {
+        boost::system::error_code ec;
+        if (unix_acceptor_) unix_acceptor_->close(ec);
+        if (tcp_acceptor_) tcp_acceptor_->close(ec);
+    };
+    // From the destructor the loop is over (or its context stopped): close right here.
+    if (strand_.running_in_this_thread() || ioc_.stopped()) {
+        close();
+    } else {
+        asio::post(strand_, close);
     }
-    if (tcp_acceptor_) tcp_acceptor_->close(ec);
 }
 
 asio::awaitable<void> listener::accept_loop() {
-    asio::steady_timer backoff(ioc_);
+    asio::steady_timer backoff(strand_);
     auto delay = 1s;
     while (!stopped_) {
         auto conn_strand = asio::make_strand(ioc_);
@@ -226,14 +232,15 @@ connector::connector(asio::io_context& ioc,
                      self_log& log,
                      bool log_problems)
     : ioc_(ioc),
+      strand_(asio::make_strand(ioc)),
       target_(std::move(target)),
       runner_(std::move(runner)),
       log_(log),
       log_problems_(log_problems),
-      timer_(ioc) {}
+      timer_(strand_) {}
 
 void connector::start() {
-    asio::co_spawn(ioc_, connect_loop(), [this](std::exception_ptr e) {
+    asio::co_spawn(strand_, connect_loop(), [this](std::exception_ptr e) {
         if (!e) return;
         try {
             std::rethrow_exception(e);
@@ -246,7 +253,13 @@ void connector::start() {
 
 void connector::stop() {
     stopped_ = true;
-    asio::post(ioc_, [this] { timer_.cancel(); });
+    asio::post(strand_, [this] {
+        timer_.cancel();
+        boost::system::error_code ec;
+        if (resolving_) resolving_->cancel();
+        if (connecting_tcp_) connecting_tcp_->close(ec);
+        if (connecting_unix_) connecting_unix_->close(ec);
+    });
 }
 
 asio::awaitable<void> connector::connect_loop() {
@@ -264,21 +277,27 @@ asio::awaitable<void> connector::connect_loop() {
         boost::system::error_code ec;
         std::optional<stream_socket> sock;
         if (!target_.is_tcp) {
-            asio::local::stream_protocol::socket s(ioc_);
+            asio::local::stream_protocol::socket s(strand_);
+            connecting_unix_ = &s;
             std::tie(ec) = co_await s.async_connect(
                 asio::local::stream_protocol::endpoint(target_.path), use_nothrow_awaitable);
+            connecting_unix_ = nullptr;
             if (!ec) {
                 info.local_path = target_.path;
                 sock.emplace(to_generic(std::move(s), conn_strand, AF_UNIX));
             }
         } else {
-            asio::ip::tcp::resolver resolver(ioc_);
+            asio::ip::tcp::resolver resolver(strand_);
+            resolving_ = &resolver;
             auto [rec, results] = co_await resolver.async_resolve(
                 target_.host, std::to_string(target_.port), use_nothrow_awaitable);
+            resolving_ = nullptr;
             ec = rec;
-            if (!ec) {
-                asio::ip::tcp::socket s(ioc_);
+            if (!ec && !stopped_) {
+                asio::ip::tcp::socket s(strand_);
+                connecting_tcp_ = &s;
                 auto [cec, ep] = co_await asio::async_connect(s, results, use_nothrow_awaitable);
+                connecting_tcp_ = nullptr;
                 ec = cec;
                 if (!ec) {
                     info.is_tcp = true;

@@ -46,8 +46,10 @@ class listener {
              self_log& log);
     ~listener();
 
-    void start();                       // spawns the accept loop
-    void stop();                        // closes the acceptor; the socket file is removed
+    void start();  // spawns the accept loop
+    /// Thread-safe: closes the acceptor on its strand (the accept loop ends); the socket file
+    /// is removed.
+    void stop();
     std::string bound_address() const;  // with the real port for TCP port 0
 
   private:
@@ -55,6 +57,7 @@ class listener {
     void bind();
 
     asio::io_context& ioc_;
+    strand strand_;  // the acceptor and its loop
     endpoint_address where_;
     unsigned socket_mode_;
     session_runner runner_;
@@ -62,7 +65,7 @@ class listener {
     std::unique_ptr<asio::local::stream_protocol::acceptor> unix_acceptor_;
     std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor_;
     std::uint64_t accepted_ = 0;
-    bool stopped_ = false;
+    std::atomic<bool> stopped_{false};
 };
 
 class connector {
@@ -73,18 +76,25 @@ class connector {
               self_log& log,
               bool log_problems);
     void start();
+    /// Thread-safe: cancels the back-off wait and a connection attempt in progress (on the
+    /// connector's strand); a running session is closed by the session set.
     void stop();
 
   private:
     asio::awaitable<void> connect_loop();
 
     asio::io_context& ioc_;
+    strand strand_;  // the loop, its timer and the attempt in progress
     endpoint_address target_;
     session_runner runner_;
     self_log& log_;
     bool log_problems_;
     asio::steady_timer timer_;
     std::atomic<bool> stopped_{false};
+    // The attempt in progress (strand only), so that stop() can cancel it.
+    asio::ip::tcp::resolver* resolving_ = nullptr;
+    asio::ip::tcp::socket* connecting_tcp_ = nullptr;
+    asio::local::stream_protocol::socket* connecting_unix_ = nullptr;
 };
 
 /// Unique connection ids for the whole process.

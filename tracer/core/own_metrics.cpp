@@ -7,6 +7,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <array>
 #include <limits>
 #include <map>
 
@@ -44,6 +45,9 @@ struct own_metrics::families {
     prometheus::Counter* reloads;
     prometheus::Counter* reload_failures;
     prometheus::Gauge* uptime;
+    std::array<prometheus::Counter*, session_error_kinds> session_errors;
+    prometheus::Counter* connections_refused;
+    prometheus::Counter* lost_at_shutdown;
 };
 
 own_metrics::own_metrics(const session_counters& sessions,
@@ -96,6 +100,20 @@ own_metrics::own_metrics(const session_counters& sessions,
     f_->reload_failures =
         &counter("cardano_tracer_reload_failures_total", "Configuration reloads refused.");
     f_->uptime = &gauge("cardano_tracer_uptime_seconds", "Seconds since the daemon started.");
+    auto& errors = prometheus::BuildCounter()
+                       .Name("cardano_tracer_session_errors_total")
+                       .Help("Node connections that ended with an error, by reason.")
+                       .Register(r);
+    for (std::size_t i = 0; i < session_error_kinds; ++i) {
+        f_->session_errors[i] =
+            &errors.Add({{"reason", std::string(reason_label(static_cast<session_error>(i)))}});
+    }
+    f_->connections_refused =
+        &counter("cardano_tracer_connections_refused_total",
+                 "Node connections closed at once because maxConnections were open.");
+    f_->lost_at_shutdown =
+        &counter("cardano_tracer_trace_objects_lost_at_shutdown_total",
+                 "Trace objects a session still held when the shutdown deadline came.");
     prometheus::BuildGauge()
         .Name("cardano_tracer_build_info")
         .Help("Build information.")
@@ -184,6 +202,10 @@ std::string own_metrics::render() {
     raise_to(*f_->files_deleted, w.files_deleted);
     raise_to(*f_->reloads, reloads_.reloads);
     raise_to(*f_->reload_failures, reloads_.failures);
+    for (std::size_t i = 0; i < session_error_kinds; ++i)
+        raise_to(*f_->session_errors[i], sessions_.session_errors[i]);
+    raise_to(*f_->connections_refused, sessions_.connections_refused);
+    raise_to(*f_->lost_at_shutdown, sessions_.records_lost_at_shutdown);
     f_->uptime->Set(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     auto collected = registry_->Collect();

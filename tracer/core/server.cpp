@@ -63,21 +63,28 @@ std::shared_ptr<const server::http_settings> server::make_http_settings(
 }
 
 server::server(std::shared_ptr<const config::tracer_config> cfg, server_options opts, self_log& log)
-    : cfg_(std::move(cfg)), opts_(std::move(opts)), log_(log) {}
+    : cfg_(cfg), running_(cfg), opts_(std::move(opts)), log_(log) {}
 
 server::~server() {
+    // After run() every context is out of work and this changes nothing. After a failed
+    // start-up (or a forced stop) it stops what is left, then destroys the I/O objects before
+    // their contexts (member order) and the contexts before the state their frames touch.
     ioc_.stop();
     http_ioc_.stop();
     for (auto& t : threads_) {
         if (t.joinable()) t.join();
     }
     if (http_thread_.joinable()) http_thread_.join();
+    http_servers_.clear();
+    listener_.reset();
+    connectors_.clear();
 }
 
 void server::start() {
-    writer_ = std::make_unique<logs::log_writer>(make_writer_options(*cfg_));
+    const auto cfg = config();
+    writer_ = std::make_unique<logs::log_writer>(make_writer_options(*cfg));
     writer_->set_error_reporter([this](std::string_view what) {
-        if (make_session_settings(*cfg_).verbose != verbosity::minimum) {
+        if (ctx_->settings()->verbose != verbosity::minimum) {
             log_.emit("Error", own_severity::error, {{"error", std::string(what)}});
         }
     });
@@ -87,7 +94,7 @@ void server::start() {
     reloads_ = std::make_unique<reload_counters>();
     own_metrics_ = std::make_unique<own_metrics>(
         ctx_->counters, ctx_->traffic, ctx_->turnaround, *writer_, *reloads_);
-    ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg_)));
+    ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg)));
     writer_->set_space_callback([ctx = ctx_.get()] { ctx->notify_writer_space(); });
     writer_->start();
 
@@ -101,11 +108,11 @@ void server::start() {
         co_await run_session(std::move(sock), std::move(peer), *ctx_);
     };
 
-    const auto plan = make_network_plan(*cfg_);
-    const bool log_problems = make_session_settings(*cfg_).verbose != verbosity::minimum;
+    const auto plan = make_network_plan(*cfg);
+    const bool log_problems = make_session_settings(*cfg).verbose != verbosity::minimum;
     log_.emit("StartedAcceptors",
               own_severity::info,
-              {{"AcceptorsAddr", config::to_json(*cfg_)["network"]}});
+              {{"AcceptorsAddr", config::to_json(*cfg)["network"]}});
     if (plan.accept) {
         listener_ = std::make_unique<listener>(
             ioc_, plan.addresses.front(), plan.socket_mode, runner, log_);
@@ -118,13 +125,13 @@ void server::start() {
         }
     }
     listening_ = true;
-    if (cfg_->rotation) log_.emit("StartedLogRotator", own_severity::info);
-    start_http();
-    if (cfg_->resource_freq) asio::co_spawn(ioc_, sample_resources_loop(), asio::detached);
+    if (cfg->rotation) log_.emit("StartedLogRotator", own_severity::info);
+    start_http(*cfg);
+    asio::dispatch(control_, [this, cfg] { restart_resource_loop(*cfg); });
 }
 
-void server::start_http() {
-    std::atomic_store(&http_settings_, make_http_settings(*cfg_));
+void server::start_http(const config::tracer_config& c) {
+    http_settings_.store(make_http_settings(c));
     // Every route's answering time goes into cardano_tracer_http_request_duration_seconds.
     auto timed = [this](auto route) -> metrics::http_server::handler {
         return [this, route](const metrics::http_request& req) {
@@ -135,19 +142,18 @@ void server::start_http() {
         };
     };
     auto tls_for = [&](const config::endpoint& ep) -> std::optional<metrics::tls_files> {
-        if (!ep.force_ssl || !cfg_->tls_certificate_) return std::nullopt;
-        const auto& t = *cfg_->tls_certificate_;
+        if (!ep.force_ssl || !c.tls_certificate_) return std::nullopt;
+        const auto& t = *c.tls_certificate_;
         return metrics::tls_files{t.certificate_file, t.certificate_key_file, t.certificate_chain};
     };
     auto endpoint_json = [](const config::endpoint& ep) {
         return nlohmann::json{
             {"epHost", ep.host}, {"epPort", ep.port}, {"epForceSSL", ep.force_ssl}};
     };
-    if (cfg_->has_prometheus) {
-        const auto& ep = *cfg_->has_prometheus;
-        log_.emit("StartedPrometheus", own_severity::info, {{"endpoint", endpoint_json(ep)}});
+    if (c.has_prometheus) {
+        const auto& ep = *c.has_prometheus;
         auto handler = [this](const metrics::http_request& req) {
-            const auto settings = std::atomic_load(&http_settings_);
+            const auto settings = http_settings_.load();
             metrics::prometheus_context pctx{
                 *directory_,
                 settings->exposition,
@@ -158,28 +164,50 @@ void server::start_http() {
         };
         http_servers_.push_back(std::make_unique<metrics::http_server>(
             http_ioc_, "hasPrometheus", ep.host, ep.port, timed(handler), tls_for(ep)));
+        auto j = endpoint_json(ep);
+        j["boundPort"] = http_servers_.back()->port();  // the real port when epPort is 0
+        log_.emit("StartedPrometheus", own_severity::info, {{"endpoint", j}});
     }
-    if (cfg_->has_ekg) {
-        const auto& ep = *cfg_->has_ekg;
-        log_.emit("StartedMonitoring",
-                  own_severity::info,
-                  {{"endpoint", endpoint_json(ep)}, {"type", "list"}});
+    if (c.has_ekg) {
+        const auto& ep = *c.has_ekg;
         auto handler = [this](const metrics::http_request& req) {
             return metrics::ekg_route(req, *directory_);
         };
         http_servers_.push_back(std::make_unique<metrics::http_server>(
             http_ioc_, "hasEKG", ep.host, ep.port, timed(handler), tls_for(ep)));
+        auto j = endpoint_json(ep);
+        j["boundPort"] = http_servers_.back()->port();
+        log_.emit("StartedMonitoring", own_severity::info, {{"endpoint", j}, {"type", "list"}});
     }
     for (auto& h : http_servers_) h->start();
+    // The thread ends when its context runs out of work (after every endpoint stopped).
     if (!http_servers_.empty()) http_thread_ = std::thread([this] { http_ioc_.run(); });
 }
 
-asio::awaitable<void> server::sample_resources_loop() {
-    asio::steady_timer t(ioc_);
-    for (;;) {
-        log_.emit("Resources", own_severity::info, sample_resources());
-        t.expires_after(std::chrono::milliseconds(*cfg_->resource_freq));
-        auto [ec] = co_await t.async_wait(use_nothrow_awaitable);
+void server::restart_resource_loop(const config::tracer_config& c) {
+    if (resource_timer_) resource_timer_->cancel();
+    resource_timer_.reset();
+    if (!c.resource_freq || stopping_) return;
+    resource_timer_ = std::make_shared<asio::steady_timer>(control_);
+    asio::co_spawn(
+        control_,
+        sample_resources_loop(std::chrono::milliseconds(*c.resource_freq), resource_timer_),
+        asio::detached);
+}
+
+// Runs with the period of the snapshot it was started from, until restart_resource_loop
+// replaces or removes its timer.
+asio::awaitable<void> server::sample_resources_loop(std::chrono::milliseconds period,
+                                                    std::shared_ptr<asio::steady_timer> timer) {
+    while (timer == resource_timer_) {
+        try {
+            log_.emit("Resources", own_severity::info, sample_resources());
+        } catch (const std::exception& e) {
+            log_.emit(
+                "Error", own_severity::error, {{"error", std::string("resources: ") + e.what()}});
+        }
+        timer->expires_after(period);
+        auto [ec] = co_await timer->async_wait(use_nothrow_awaitable);
         if (ec) co_return;
     }
 }
@@ -187,13 +215,18 @@ asio::awaitable<void> server::sample_resources_loop() {
 int server::run() {
     log_.emit("InitStart", own_severity::info);
     start();
-    asio::co_spawn(ioc_, handle_signals(), asio::detached);
+    asio::co_spawn(control_, handle_signals(), [this](std::exception_ptr e) {
+        if (!e) return;
+        // Not expected (the loop catches everything): a daemon that cannot hear SIGTERM any
+        // more must not keep running unnoticed.
+        exit_now(1, "internal error: the signal handler ended with an exception");
+    });
     log_.emit("InitDone", own_severity::info);
     sd_notify(0, "READY=1");
 
-    const unsigned n = std::max(1u, static_cast<unsigned>(cfg_->io_threads));
+    const unsigned n = std::max(1u, static_cast<unsigned>(config()->io_threads));
     for (unsigned i = 1; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    ioc_.run();  // returns when shutdown() has let every operation finish
     for (auto& t : threads_) {
         if (t.joinable()) t.join();
     }
@@ -202,51 +235,119 @@ int server::run() {
     return exit_code_;
 }
 
+void server::exit_now(int status, const std::string& why) {
+    log_.emit("ShutdownForced", own_severity::critical, {{"message", why}, {"exitCode", status}});
+    log_.flush();
+    std::_Exit(status);
+}
+
 asio::awaitable<void> server::handle_signals() {
-    for (;;) {
+    // The shutdown may run to its end before this loop waits again (co_spawn can start it
+    // inline on this strand): hence the flag as well as the cancel.
+    while (!shutdown_done_) {
         auto [ec, sig] = co_await signals_.async_wait(use_nothrow_awaitable);
-        if (ec) co_return;
-        if (sig == SIGHUP) {
-            reload();
-            continue;
+        if (ec || shutdown_done_) co_return;  // cancelled at the end of the shutdown
+        try {
+            if (sig == SIGHUP) {
+                if (stopping_) {
+                    log_.emit("ReloadFailed",
+                              own_severity::warning,
+                              {{"configPath", opts_.config_path},
+                               {"problems", {"the daemon is shutting down"}}});
+                    continue;
+                }
+                reload();
+                continue;
+            }
+            if (stopping_) {
+                exit_now(128 + sig,
+                         std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                             " during the shutdown: exiting at once, without waiting for the "
+                             "nodes and the log files");
+            }
+            stopping_ = true;
+            // The shutdown runs beside this loop, so a second signal is still heard.
+            asio::co_spawn(control_, shutdown(), [this](std::exception_ptr e) {
+                if (e) exit_now(1, "internal error during the shutdown");
+            });
+        } catch (const std::exception& e) {
+            reloads_->failures++;
+            log_.emit("ReloadFailed",
+                      own_severity::error,
+                      {{"configPath", opts_.config_path},
+                       {"problems", {std::string("internal error: ") + e.what()}},
+                       {"message", "the running configuration is kept"}});
         }
-        co_await shutdown();
-        co_return;
     }
 }
 
 asio::awaitable<void> server::shutdown() {
+    using clock = std::chrono::steady_clock;
+    const auto started = clock::now();
+    const auto budget = std::chrono::duration_cast<clock::duration>(
+        std::chrono::duration<double>(config()->shutdown_timeout_secs));
+    const auto deadline = started + budget;
     sd_notify(0, "STOPPING=1");
     log_.emit_text(" Program is stopping, please wait...");
     log_.emit("ShutdownInitiated", own_severity::warning);
 
-    // Stop taking new connections, close node sockets (no MsgDone: a node that receives it
-    // stops forwarding until restarted), let sessions hand their last batches to the writer.
+    // Stop taking new connections and scrapes (every HTTP connection is closed, so the HTTP
+    // context runs out of work), then drain the nodes: a session with a request outstanding
+    // reads that reply (the node has already taken those objects from its queue) before
+    // closing (no MsgDone: a node that receives it stops forwarding until restarted).
     listening_ = false;
     if (listener_) listener_->stop();
     for (auto& c : connectors_) c->stop();
-    // The HTTP thread owns its sockets: stop it there, then let it finish.
-    asio::post(http_ioc_, [this] {
-        for (auto& h : http_servers_) h->stop();
-        http_ioc_.stop();
-    });
-    // Drain first: a session with a request outstanding reads that reply (the node has already
-    // taken those objects from its queue) before closing; then close whatever is left.
+    for (auto& h : http_servers_) h->stop();
+    restart_resource_loop(*config());  // stopping_: only stops it
     ctx_->sessions.drain_all();
-    co_await wait_for_sessions(1500ms);
+    co_await wait_for_sessions(
+        std::min(deadline, started + std::min<clock::duration>(budget / 4, 1500ms)));
     ctx_->sessions.close_all();
-    co_await wait_for_sessions(1500ms);
-    writer_->stop();  // drains the queue, fsyncs and closes every file
-    log_.emit("ShutdownComplete", own_severity::warning);
+    // The writer keeps a quarter of the budget (at most 2 s) for the last batches.
+    const auto writer_reserve = std::min<clock::duration>(budget / 4, 2s);
+    co_await wait_for_sessions(deadline - writer_reserve);
+    // Sessions still holding batches now give up and count them as lost.
+    ctx_->abandon_pending.store(true);
+    co_await wait_for_sessions(deadline - writer_reserve / 2);
+    writer_->begin_stop(deadline);
+    co_await wait_for_writer(deadline + 500ms);  // fsync and close after the last write
+
+    const auto lost_in_sessions = ctx_->counters.records_lost_at_shutdown.load();
+    const bool writer_done = writer_->finished();
+    const auto lost_in_writer =
+        writer_->stats().records_lost.load() + (writer_done ? 0 : writer_->records_pending());
+    const auto lost = lost_in_sessions + lost_in_writer;
+    nlohmann::json j{{"recordsLost", lost},
+                     {"sessionsLeft", ctx_->sessions.size()},
+                     {"seconds", std::chrono::duration<double>(clock::now() - started).count()}};
+    if (!writer_done) {
+        // The writer is blocked (a disk that does not answer): it cannot be joined, so the
+        // process ends here with what it could write.
+        j["message"] = "the log writer did not finish within shutdownTimeoutSecs";
+        log_.emit("ShutdownComplete", own_severity::error, std::move(j));
+        exit_now(1, "shutdown deadline passed with the log writer still busy");
+    }
+    writer_->stop();  // joins the finished thread
+    log_.emit("ShutdownComplete", lost ? own_severity::error : own_severity::warning, std::move(j));
     log_.flush();
-    exit_code_ = 0;
-    ioc_.stop();
+    exit_code_ = lost ? 1 : 0;
+    // Nothing else keeps the contexts busy: run() returns once the last operations end.
+    shutdown_done_ = true;
+    signals_.cancel();
 }
 
-asio::awaitable<void> server::wait_for_sessions(std::chrono::milliseconds budget) {
-    asio::steady_timer t(ioc_);
-    const auto deadline = std::chrono::steady_clock::now() + budget;
+asio::awaitable<void> server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
+    asio::steady_timer t(control_);
     while (ctx_->sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
+        t.expires_after(10ms);
+        co_await t.async_wait(use_nothrow_awaitable);
+    }
+}
+
+asio::awaitable<void> server::wait_for_writer(std::chrono::steady_clock::time_point deadline) {
+    asio::steady_timer t(control_);
+    while (!writer_->finished() && std::chrono::steady_clock::now() < deadline) {
         t.expires_after(10ms);
         co_await t.async_wait(use_nothrow_awaitable);
     }
@@ -254,24 +355,38 @@ asio::awaitable<void> server::wait_for_sessions(std::chrono::milliseconds budget
 
 void server::reload() {
     sd_notify(0, "RELOADING=1");
-    config::load_options lo;
-    lo.strict = opts_.strict;
-    auto result = config::load_file(opts_.config_path, lo);
-    if (!result.ok() || !result.config) {
+    auto refuse = [this](nlohmann::json problems) {
         reloads_->failures++;
-        nlohmann::json problems = nlohmann::json::array();
-        for (const auto& d : result.diagnostics) problems.push_back(d.to_string());
         log_.emit("ReloadFailed",
                   own_severity::error,
                   {{"configPath", opts_.config_path},
-                   {"problems", problems},
+                   {"problems", std::move(problems)},
                    {"message", "the running configuration is kept"}});
-        sd_notify(0, "READY=1");
-        return;
+    };
+    try {
+        config::load_options lo;
+        lo.strict = opts_.strict;
+        auto result = config::load_file(opts_.config_path, lo);
+        if (!result.ok() || !result.config) {
+            nlohmann::json problems = nlohmann::json::array();
+            for (const auto& d : result.diagnostics) problems.push_back(d.to_string());
+            refuse(std::move(problems));
+        } else {
+            apply(std::make_shared<const config::tracer_config>(std::move(*result.config)));
+        }
+    } catch (const std::exception& e) {
+        refuse({std::string("internal error: ") + e.what()});
+    } catch (...) {
+        refuse({"internal error"});
     }
-    auto fresh = std::make_shared<const config::tracer_config>(std::move(*result.config));
+    sd_notify(0, "READY=1");
+}
+
+void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
+    const auto previous = config();
+    // Compared with what runs, so that a change that was not applied is reported again.
     nlohmann::json refused = nlohmann::json::array();
-    const auto before = config::to_json(*cfg_);
+    const auto running = config::to_json(*running_);
     const auto after = config::to_json(*fresh);
     for (const char* key : {"network",
                             "hasPrometheus",
@@ -279,20 +394,19 @@ void server::reload() {
                             "hasTimeseries",
                             "tlsCertificate",
                             "ioThreads",
-                            "socketMode",
-                            "resourceFreq"}) {
-        if (before[key] != after[key]) refused.push_back(std::string(key) + " (needs a restart)");
+                            "socketMode"}) {
+        if (running[key] != after[key]) refused.push_back(std::string(key) + " (needs a restart)");
     }
-    cfg_ = fresh;
-    ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg_)));
-    writer_->update_options(make_writer_options(*cfg_));
-    std::atomic_store(&http_settings_, make_http_settings(*cfg_));
+    cfg_.store(fresh);
+    ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*fresh)));
+    writer_->update_options(make_writer_options(*fresh));
+    http_settings_.store(make_http_settings(*fresh));
+    if (previous->resource_freq != fresh->resource_freq) restart_resource_loop(*fresh);
     reloads_->reloads++;
     log_.emit("ConfigReloaded",
               own_severity::warning,
               {{"configPath", opts_.config_path}, {"notApplied", refused}});
-    log_.emit("ConfigIs", own_severity::warning, {{"config", config::to_json(*cfg_)}});
-    sd_notify(0, "READY=1");
+    log_.emit("ConfigIs", own_severity::warning, {{"config", config::to_json(*fresh)}});
 }
 
 }  // namespace ct::tracer

@@ -48,46 +48,68 @@ class server {
     server& operator=(const server&) = delete;
 
     /// Binds listeners (throws startup_error on failure), serves until SIGINT/SIGTERM, drains
-    /// and returns the exit status.
+    /// and returns the exit status. Returns only when every io_context ran out of work.
     int run();
 
   private:
+    using strand = asio::strand<asio::io_context::executor_type>;
     void start();
     asio::awaitable<void> handle_signals();
     asio::awaitable<void> shutdown();
-    asio::awaitable<void> wait_for_sessions(std::chrono::milliseconds budget);
+    asio::awaitable<void> wait_for_sessions(std::chrono::steady_clock::time_point deadline);
+    asio::awaitable<void> wait_for_writer(std::chrono::steady_clock::time_point deadline);
     void reload();
-    void start_http();
-    asio::awaitable<void> sample_resources_loop();
+    void apply(std::shared_ptr<const config::tracer_config> fresh);
+    void start_http(const config::tracer_config& c);
+    void restart_resource_loop(const config::tracer_config& c);
+    asio::awaitable<void> sample_resources_loop(std::chrono::milliseconds period,
+                                                std::shared_ptr<asio::steady_timer> timer);
+    [[noreturn]] void exit_now(int status, const std::string& why);
     /// Exposition settings (metricsHelp, metricsNoSuffix, prometheusLabels) of a snapshot.
     struct http_settings;
     std::shared_ptr<const http_settings> make_http_settings(const config::tracer_config& c);
+    std::shared_ptr<const config::tracer_config> config() const { return cfg_.load(); }
 
-    std::shared_ptr<const config::tracer_config> cfg_;
+    // The published configuration snapshot, read by every thread; replaced whole on reload.
+    std::atomic<std::shared_ptr<const config::tracer_config>> cfg_;
+    // The snapshot the running listener/connectors and HTTP endpoints were built from (control
+    // strand only): a reload that changes them is compared against this, not against the last
+    // published snapshot, so a change that was not applied is never forgotten.
+    std::shared_ptr<const config::tracer_config> running_;
     server_options opts_;
     self_log& log_;
-    asio::io_context ioc_;
-    // HTTP runs on its own thread: a scrape is answered by the thread that saw the request
-    // (no hand-off between threads, whose wake-up dominated latency) and never waits behind
-    // node sessions.
-    asio::io_context http_ioc_{1};
-    std::thread http_thread_;
-    // Registered before anything binds, so a signal that arrives during start-up is queued
-    // rather than killing the process with the default action.
-    asio::signal_set signals_{ioc_, SIGINT, SIGTERM, SIGHUP};
+
+    // State that coroutines touch. Declared before the io_contexts, so that a frame still
+    // inside a context when it is destroyed (only after a forced stop) finds it alive.
     std::unique_ptr<logs::log_writer> writer_;
     std::unique_ptr<dispatcher::node_name_registry> names_;
     std::unique_ptr<metrics::node_directory> directory_;
     std::unique_ptr<session_context> ctx_;
     std::unique_ptr<reload_counters> reloads_;
     std::unique_ptr<own_metrics> own_metrics_;
-    std::shared_ptr<const http_settings> http_settings_;  // swapped whole on reload
-    std::vector<std::unique_ptr<metrics::http_server>> http_servers_;
+    std::atomic<std::shared_ptr<const http_settings>> http_settings_;  // swapped on reload
     std::atomic<bool> listening_{false};
+    bool stopping_ = false;       // control strand only
+    bool shutdown_done_ = false;  // control strand only
+    int exit_code_ = 0;
+
+    asio::io_context ioc_;
+    // HTTP runs on its own thread: a scrape is answered by the thread that saw the request
+    // (no hand-off between threads, whose wake-up dominated latency) and never waits behind
+    // node sessions.
+    asio::io_context http_ioc_{1};
+    // Signals, reload, shutdown and the resource loop run here, one at a time.
+    strand control_{asio::make_strand(ioc_)};
+    // Registered before anything binds, so a signal that arrives during start-up is queued
+    // rather than killing the process with the default action.
+    asio::signal_set signals_{control_, SIGINT, SIGTERM, SIGHUP};
+    std::shared_ptr<asio::steady_timer> resource_timer_;  // control strand only
+    // I/O objects after their contexts: destroyed first.
+    std::vector<std::unique_ptr<metrics::http_server>> http_servers_;
     std::unique_ptr<listener> listener_;
     std::vector<std::unique_ptr<connector>> connectors_;
+    std::thread http_thread_;
     std::vector<std::thread> threads_;
-    int exit_code_ = 0;
 };
 
 }  // namespace ct::tracer

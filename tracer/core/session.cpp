@@ -1,5 +1,9 @@
 #include "tracer/core/session.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <chrono>
 #include <deque>
@@ -81,6 +85,17 @@ class session {
         fail("closed by the tracer (shutdown)", false);
     }
 
+    /// Why it ended (empty while it runs) and whether that is a problem worth counting.
+    const std::string& reason() const { return reason_; }
+    bool ended_badly() const { return reason_is_problem_ && !reason_.empty(); }
+    session_error error_kind() const { return error_kind_; }
+    /// An exception escaped one of the loops: the session ends as a whole.
+    void fail_internal(const std::string& what) {
+        fail("internal error: " + what, session_error::internal);
+        boost::system::error_code ec;
+        sock_.close(ec);
+    }
+
   private:
     // --- helpers -------------------------------------------------------------------------
     bool quiet_problems() const { return cfg_->verbose == verbosity::minimum; }
@@ -101,12 +116,15 @@ class session {
         j["message"] = proto::describe_message(protocol, payload);
         ctx_.log.emit("MiniProtocolMessage", own_severity::info, std::move(j));
     }
-    void fail(std::string reason, bool problem = true) {
+    // The first reason wins; `kind` counts it in cardano_tracer_session_errors_total.
+    void fail(std::string reason, bool problem = true, session_error kind = session_error::io) {
         if (reason_.empty()) {
             reason_ = std::move(reason);
             reason_is_problem_ = problem;
+            error_kind_ = kind;
         }
     }
+    void fail(std::string reason, session_error kind) { fail(std::move(reason), true, kind); }
 
     // --- phases --------------------------------------------------------------------------
     asio::awaitable<bool> read_into_demux();
@@ -118,6 +136,9 @@ class session {
     asio::awaitable<void> naming_loop();
     asio::awaitable<void> flush_pending_after_close();
     asio::awaitable<void> wait_forever(asio::steady_timer& t);
+    template <typename T>
+    asio::awaitable<T> guarded(asio::awaitable<T> loop);
+    void enable_keep_alive();
 
     bool handle_messages();
     bool on_trace_objects(std::string_view msg);
@@ -168,6 +189,7 @@ class session {
 
     std::string reason_;
     bool reason_is_problem_ = true;
+    session_error error_kind_ = session_error::io;
     bool draining_ = false;
     std::shared_ptr<metrics::node_metrics> store_;  // this node's EKG metrics
 };
@@ -175,6 +197,48 @@ class session {
 asio::awaitable<void> session::wait_forever(asio::steady_timer& t) {
     t.expires_at(clock::time_point::max());
     co_await t.async_wait(use_nothrow_awaitable);
+}
+
+// Runs one loop; an exception becomes the session's end reason and a normal completion, so
+// that `||` cancels the sibling loops.
+template <typename T>
+asio::awaitable<T> session::guarded(asio::awaitable<T> loop) {
+    std::string what;
+    try {
+        co_return co_await std::move(loop);
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
+        what = "unknown exception";
+    }
+    fail_internal(what);
+    co_return T{};
+}
+
+template <>
+asio::awaitable<void> session::guarded(asio::awaitable<void> loop) {
+    std::string what;
+    try {
+        co_await std::move(loop);
+        co_return;
+    } catch (const std::exception& e) {
+        what = e.what();
+    } catch (...) {
+        what = "unknown exception";
+    }
+    fail_internal(what);
+}
+
+void session::enable_keep_alive() {
+    // A node whose host froze is noticed by the kernel: the read fails and the name is freed.
+    const auto idle = cfg_->tcp_keep_alive.count();
+    if (idle <= 0) return;
+    const int fd = sock_.native_handle();
+    const int on = 1, interval = 10, probes = 4, idle_secs = static_cast<int>(idle);
+    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_secs, sizeof idle_secs);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
 }
 
 asio::awaitable<bool> session::read_into_demux() {
@@ -193,7 +257,7 @@ asio::awaitable<bool> session::read_into_demux() {
     last_read_at_ = clock::now();
     if (auto err = demux_.feed(std::string_view(read_buffer_.data(), n))) {
         ctx_.counters.protocol_errors++;
-        fail("protocol error: " + err.message());
+        fail("protocol error: " + err.message(), session_error::protocol);
         co_return false;
     }
     co_return true;
@@ -215,7 +279,7 @@ asio::awaitable<bool> session::handshake() {
         auto next = demux_.next_message(p_handshake);
         if (!next) {
             ctx_.counters.protocol_errors++;
-            fail("handshake: " + next.error().message());
+            fail("handshake: " + next.error().message(), session_error::handshake);
             co_return false;
         }
         if (next->has_value()) break;
@@ -235,7 +299,7 @@ asio::awaitable<bool> session::handshake() {
                 j["reason"] = check.reason;
                 ctx_.log.emit("HandshakeRefused", own_severity::warning, std::move(j));
             }
-            fail("handshake refused: " + check.reason);
+            fail("handshake refused: " + check.reason, session_error::handshake);
             co_return false;
         }
     } else {
@@ -253,7 +317,7 @@ asio::awaitable<bool> session::handshake() {
                 j["reason"] = decision.refuse_reason;
                 ctx_.log.emit("HandshakeRefused", own_severity::warning, std::move(j));
             }
-            fail("handshake refused: " + decision.refuse_reason);
+            fail("handshake refused: " + decision.refuse_reason, session_error::handshake);
             co_return false;
         }
         if (wec) {
@@ -277,19 +341,19 @@ asio::awaitable<void> session::run() {
         }
     }
 
+    if (peer_.is_tcp) enable_keep_alive();
+    // A silent peer is closed after handshakeTimeoutSecs, on TCP and on Unix sockets
+    // (upstream limits TCP only, spec §3.7: a frozen local peer would hold a slot forever).
     bool ok = false;
-    if (peer_.is_tcp) {
-        // The handshake time limit applies to TCP only, as upstream (spec §3.7).
+    {
         asio::steady_timer deadline(sock_.get_executor());
         deadline.expires_after(cfg_->handshake_timeout);
-        auto result = co_await (handshake() || deadline.async_wait(use_nothrow_awaitable));
+        auto result = co_await (guarded(handshake()) || deadline.async_wait(use_nothrow_awaitable));
         if (result.index() == 0) {
             ok = std::get<0>(result);
         } else {
-            fail("handshake timed out");
+            fail("handshake timed out", session_error::timeout);
         }
-    } else {
-        ok = co_await handshake();
     }
 
     if (ok) {
@@ -301,7 +365,10 @@ asio::awaitable<void> session::run() {
         send_trace_request();
         send(p_data_points, proto::encode_data_points_request({}));
         name_timer_.expires_after(cfg_->node_info_timeout);
-        co_await (read_loop() || write_loop() || delivery_loop() || ekg_loop() || naming_loop());
+        // The first loop to end ends them all; an exception in one ends the session too
+        // (guarded), instead of leaving the others waiting on their timers.
+        co_await (guarded(read_loop()) || guarded(write_loop()) || guarded(delivery_loop()) ||
+                  guarded(ekg_loop()) || guarded(naming_loop()));
     }
 
     // Everything the node handed over reaches the writer, even when the connection broke.
@@ -336,7 +403,7 @@ bool session::handle_messages() {
             auto next = demux_.next_message(p);
             if (!next) {
                 ctx_.counters.protocol_errors++;
-                fail("protocol error: " + next.error().message());
+                fail("protocol error: " + next.error().message(), session_error::protocol);
                 return false;
             }
             if (!next->has_value()) break;
@@ -355,19 +422,20 @@ bool session::handle_messages() {
 bool session::on_trace_objects(std::string_view msg) {
     if (!request_outstanding_) {
         ctx_.counters.protocol_errors++;
-        fail("protocol error: a TraceObjects reply without a request");
+        fail("protocol error: a TraceObjects reply without a request", session_error::protocol);
         return false;
     }
     objects_.clear();
     if (auto ec = decoder_.decode(msg, objects_)) {
         ctx_.counters.protocol_errors++;
-        fail("protocol error in TraceObjects reply: " + ec.message());
+        fail("protocol error in TraceObjects reply: " + ec.message(), session_error::protocol);
         return false;
     }
     if (objects_.empty()) {
         // A blocking request must be answered with at least one object (spec §6.2).
         ctx_.counters.protocol_errors++;
-        fail("protocol error: empty TraceObjects reply to a blocking request");
+        fail("protocol error: empty TraceObjects reply to a blocking request",
+             session_error::protocol);
         return false;
     }
     request_outstanding_ = false;
@@ -405,7 +473,7 @@ bool session::on_ekg(std::string_view msg) {
     proto::ekg_response_view response;
     if (auto ec = proto::decode_ekg_response(msg, response)) {
         ctx_.counters.protocol_errors++;
-        fail("protocol error in EKG response: " + ec.message());
+        fail("protocol error in EKG response: " + ec.message(), session_error::protocol);
         return false;
     }
     ctx_.counters.ekg_responses++;
@@ -419,7 +487,7 @@ bool session::on_data_points(std::string_view msg) {
     proto::data_points_reply_view reply;
     if (auto ec = proto::decode_data_points_reply(msg, reply)) {
         ctx_.counters.protocol_errors++;
-        fail("protocol error in DataPoints reply: " + ec.message());
+        fail("protocol error in DataPoints reply: " + ec.message(), session_error::protocol);
         return false;
     }
     switch (dp_expect_) {
@@ -556,6 +624,15 @@ asio::awaitable<void> session::flush_pending_after_close() {
             pending_.pop_front();
             continue;
         }
+        if (ctx_.abandon_pending.load()) {
+            // The shutdown deadline is near: count what could not be handed over.
+            std::uint64_t n = 0;
+            for (const auto& b : pending_) n += b.records.size();
+            ctx_.counters.records_lost_at_shutdown += n;
+            if (traffic_) traffic_->dropped += n;
+            pending_.clear();
+            break;
+        }
         if (clock::now() > give_up) {
             for (const auto& b : pending_) traffic_->dropped += b.records.size();
             ctx_.log.emit("Error",
@@ -575,7 +652,33 @@ asio::awaitable<void> session::flush_pending_after_close() {
 
 asio::awaitable<void> run_session(stream_socket socket, peer_info peer, session_context& ctx) {
     ctx.counters.connections_accepted++;
+    const auto settings = ctx.settings();
+    if (ctx.counters.connections_active.load() >= settings->max_connections) {
+        // Each connection may buffer maxIngressBytes: a cap keeps memory and descriptors
+        // bounded whatever the peers do.
+        ctx.counters.connections_refused++;
+        boost::system::error_code ec;
+        socket.close(ec);
+        co_return;
+    }
     ctx.counters.connections_active++;
+
+    // Everything a connection holds in the daemon is released here, however it ends (a
+    // return, an exception, or the frame destroyed with its io_context).
+    struct release_on_exit {
+        session_context& ctx;
+        stream_socket& socket;
+        const peer_info& peer;
+        ~release_on_exit() {
+            ctx.sessions.remove(peer.connection_id);
+            boost::system::error_code ec;
+            socket.close(ec);
+            ctx.directory.remove(peer.connection_id);
+            ctx.writer.node_disconnected(peer.connection_id);
+            ctx.names.release(peer.node_id);
+            ctx.counters.connections_active--;
+        }
+    } release{ctx, socket, peer};
 
     session s(socket, peer, ctx);
     // Shutdown pokes the session through these; they only run on the session's strand, and
@@ -593,16 +696,24 @@ asio::awaitable<void> run_session(stream_socket socket, peer_info peer, session_
     ctx.sessions.add(peer.connection_id,
                      {on_strand(&session::begin_drain), on_strand(&session::force_close)});
 
-    co_await s.run();
-
-    ctx.sessions.remove(peer.connection_id);
+    std::string internal;
+    try {
+        co_await s.run();
+    } catch (const std::exception& e) {
+        internal = e.what();
+    } catch (...) {
+        internal = "unknown exception";
+    }
+    if (!internal.empty()) {
+        s.fail_internal(internal);
+        ctx.log.emit("Error",
+                     own_severity::error,
+                     {{"error",
+                       "connection " + std::to_string(peer.connection_id) +
+                           " ended by an internal error: " + internal}});
+    }
+    if (s.ended_badly()) ctx.counters.session_errors[static_cast<std::size_t>(s.error_kind())]++;
     handle.reset();
-    boost::system::error_code ec;
-    socket.close(ec);
-    ctx.directory.remove(peer.connection_id);
-    ctx.writer.node_disconnected(peer.connection_id);
-    ctx.names.release(peer.node_id);
-    ctx.counters.connections_active--;
 }
 
 }  // namespace ct::tracer

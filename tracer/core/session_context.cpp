@@ -4,6 +4,22 @@
 
 namespace ct::tracer {
 
+std::string_view reason_label(session_error e) {
+    switch (e) {
+        case session_error::protocol:
+            return "protocol";
+        case session_error::handshake:
+            return "handshake";
+        case session_error::timeout:
+            return "timeout";
+        case session_error::io:
+            return "io";
+        case session_error::internal:
+            return "internal";
+    }
+    return "internal";
+}
+
 void session_set::add(std::uint64_t id, controls c) {
     std::lock_guard lock(mutex_);
     sessions_.emplace(id, std::move(c));

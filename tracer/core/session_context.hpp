@@ -3,6 +3,7 @@
 // member is either immutable, atomic, or internally synchronised).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -41,13 +43,24 @@ struct session_settings {
     verbosity verbose = verbosity::errors_only;
     std::size_t max_message_bytes = 32u << 20;
     std::size_t max_ingress_bytes = 64u << 20;
-    std::chrono::milliseconds handshake_timeout{10000};  // TCP only
+    std::chrono::milliseconds handshake_timeout{10000};  // TCP and Unix
+    std::chrono::seconds tcp_keep_alive{60};             // 0: off
+    std::size_t max_connections = 2048;
+    std::size_t max_metrics_per_node = 20000;
     std::chrono::milliseconds node_info_timeout{10000};
     std::size_t max_batches_before_name = 16;
 };
 
+/// Why a session ended badly (cardano_tracer_session_errors_total{reason}).
+enum class session_error { protocol, handshake, timeout, io, internal };
+inline constexpr std::size_t session_error_kinds = 5;
+std::string_view reason_label(session_error e);
+
 /// Counters of the connection layer (exported as metrics by the metrics issue).
 struct session_counters {
+    std::array<std::atomic<std::uint64_t>, session_error_kinds> session_errors{};
+    std::atomic<std::uint64_t> connections_refused{0};  // over maxConnections
+    std::atomic<std::uint64_t> records_lost_at_shutdown{0};
     std::atomic<std::uint64_t> connections_accepted{0};
     std::atomic<std::uint64_t> connections_active{0};
     std::atomic<std::uint64_t> handshakes_refused{0};
@@ -92,6 +105,9 @@ struct session_context {
     traffic_registry traffic;      // per node name
     latency_histogram turnaround;  // reply received -> next TraceObjects request sent
     session_set sessions;
+    /// Set by the shutdown when its deadline nears: sessions stop waiting for writer space and
+    /// count what they still hold as lost.
+    std::atomic<bool> abandon_pending{false};
 
     std::shared_ptr<const session_settings> settings() const {
         return std::atomic_load(&settings_);

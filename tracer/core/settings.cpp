@@ -19,6 +19,9 @@ session_settings make_session_settings(const config::tracer_config& cfg) {
     s.max_ingress_bytes = static_cast<std::size_t>(cfg.max_ingress_bytes);
     s.handshake_timeout = std::chrono::milliseconds(
         static_cast<long long>(std::llround(cfg.handshake_timeout_secs * 1000.0)));
+    s.tcp_keep_alive = std::chrono::seconds(cfg.tcp_keep_alive_secs);
+    s.max_connections = cfg.max_connections;
+    s.max_metrics_per_node = cfg.max_metrics_per_node;
     return s;
 }
 

@@ -123,13 +123,24 @@ void log_writer::start() {
 }
 
 void log_writer::stop() {
+    begin_stop(clock::now() + opts_.stop_grace);
+    if (thread_.joinable()) thread_.join();
+}
+
+void log_writer::begin_stop(clock::time_point deadline) {
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ && !thread_.joinable()) return;
+        if (stopping_) return;  // the first deadline holds
         stopping_ = true;
+        stop_deadline_ = deadline;
     }
     cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t log_writer::records_pending() const {
+    const auto received = stats_.records_received.load();
+    const auto done = stats_.records_written.load() + stats_.records_lost.load();
+    return received > done ? received - done : 0;
 }
 
 bool log_writer::try_submit(trace_batch&& b) {
@@ -234,8 +245,10 @@ void log_writer::run() {
         // lost and order is kept; the full queue then stops the sessions from asking.
         retrying = true;
         if (stopping) {
-            if (stop_deadline == clock::time_point{})
-                stop_deadline = clock::now() + opts_.stop_grace;
+            if (stop_deadline == clock::time_point{}) {
+                std::lock_guard lock(mutex_);
+                stop_deadline = stop_deadline_;
+            }
             if (clock::now() > stop_deadline) {
                 const auto& b = std::get<trace_batch>(*current);
                 stats_.records_lost += b.records.size();
@@ -254,6 +267,7 @@ void log_writer::run() {
     // Shutdown: fsync and close everything.
     for (auto& [key, f] : files_) close_file(f, true);
     files_.clear();
+    finished_ = true;
 }
 
 bool log_writer::process(item& it) {

@@ -107,6 +107,13 @@ class log_writer {
     void start();
     /// Writes everything queued (retrying failed writes for a short while), fsyncs, closes.
     void stop();
+    /// Shutdown without blocking the caller: new batches are refused; what is queued is
+    /// written until `deadline`, then counted in records_lost. finished() turns true when the
+    /// thread is done; stop() then returns at once.
+    void begin_stop(std::chrono::steady_clock::time_point deadline);
+    bool finished() const { return finished_.load(); }
+    /// Records accepted but neither written nor counted lost yet.
+    std::uint64_t records_pending() const;
 
     /// Queues a batch; false (and `b` left intact) when the queue is full or the writer is
     /// stopping. After a false the space callback fires once the queue has room again.
@@ -168,6 +175,8 @@ class log_writer {
     std::size_t queued_batches_ = 0;
     std::size_t capacity_;
     bool stopping_ = false;
+    std::chrono::steady_clock::time_point stop_deadline_{};
+    std::atomic<bool> finished_{false};
     bool full_signalled_ = false;
     std::thread thread_;
 

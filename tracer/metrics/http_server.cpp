@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <fstream>
+#include <map>
+#include <mutex>
 
 namespace ct::tracer::metrics {
 
@@ -87,58 +89,150 @@ asio::ip::address bind_address(asio::io_context& ioc,
 
 }  // namespace
 
-struct http_server::impl {
+// Shared by the server object and every coroutine it started: a session frame that is still
+// suspended when the io_context is destroyed keeps what it touches alive. Sessions register
+// themselves, so that stop() can close each one on its own strand and the io_context runs out
+// of work instead of being destroyed with frames inside.
+struct http_server::impl : std::enable_shared_from_this<impl> {
+    using strand = asio::strand<asio::io_context::executor_type>;
+
     asio::io_context& ioc;
     std::string what;
     handler h;
     http_limits limits;
+    strand acceptor_strand;
     tcp::acceptor acceptor;
     std::optional<asio::ssl::context> ssl;
-    bool stopped = false;
+    std::atomic<bool> stopped{false};
     std::atomic<std::size_t> open_connections{0};
+    std::uint16_t bound_port = 0;  // set once, before start()
+
+    // Live sessions: how to close each one (only ever called on that session's strand).
+    struct live_session {
+        strand executor;
+        std::function<void()> close;
+    };
+    std::mutex sessions_mutex;
+    std::map<std::uint64_t, live_session> sessions;
+    std::uint64_t next_session_id = 0;
 
     impl(asio::io_context& io, std::string w, handler hh, http_limits l)
-        : ioc(io), what(std::move(w)), h(std::move(hh)), limits(l), acceptor(io) {}
+        : ioc(io),
+          what(std::move(w)),
+          h(std::move(hh)),
+          limits(l),
+          acceptor_strand(asio::make_strand(io)),
+          acceptor(acceptor_strand) {}
 
-    asio::awaitable<void> session(tcp::socket sock) {
+    // Registration of one session for the time it runs; refused once stop() has begun.
+    class registration {
+      public:
+        registration(impl& owner, strand ex, std::function<void()> close) : owner_(owner) {
+            std::lock_guard lock(owner_.sessions_mutex);
+            if (owner_.stopped.load()) return;
+            id_ = ++owner_.next_session_id;
+            owner_.sessions.emplace(id_, live_session{std::move(ex), std::move(close)});
+        }
+        ~registration() {
+            if (id_ == 0) return;
+            std::lock_guard lock(owner_.sessions_mutex);
+            owner_.sessions.erase(id_);
+        }
+        registration(const registration&) = delete;
+        registration& operator=(const registration&) = delete;
+        bool active() const { return id_ != 0; }
+
+      private:
+        impl& owner_;
+        std::uint64_t id_ = 0;
+    };
+
+    template <typename Stream>
+    std::function<void()> closer(Stream& stream) {
+        // Runs on the session's strand while the registration (and so `stream`) lives.
+        return [&stream] {
+            beast::error_code ec;
+            beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ec);
+            beast::get_lowest_layer(stream).close();
+        };
+    }
+
+    // `self` is a parameter, not taken in the body: it is then held by the frame from its
+    // creation, even before the first resumption.
+    asio::awaitable<void> session(std::shared_ptr<impl> self, tcp::socket sock, strand ex) {
+        (void)self;
         struct counted {
             std::atomic<std::size_t>& n;
             ~counted() { --n; }
         } release{open_connections};
         beast::tcp_stream stream(std::move(sock));
         if (!ssl) {
+            registration reg(*this, ex, closer(stream));
+            if (!reg.active()) co_return;
             co_await serve_requests(stream, h, limits);
             beast::error_code ec;
             stream.socket().shutdown(tcp::socket::shutdown_both, ec);
             co_return;
         }
         beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), *ssl);
+        registration reg(*this, ex, closer(tls));
+        if (!reg.active()) co_return;
         beast::get_lowest_layer(tls).expires_after(limits.idle);
         auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, nothrow);
         if (ec) co_return;
         co_await serve_requests(tls, h, limits);
+        if (stopped.load()) co_return;  // closed by stop(): no TLS goodbye on a dead socket
         beast::get_lowest_layer(tls).expires_after(std::chrono::seconds(2));
         co_await tls.async_shutdown(nothrow);
     }
 
-    asio::awaitable<void> accept_loop() {
-        for (;;) {
-            auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ioc), nothrow);
+    asio::awaitable<void> accept_loop(std::shared_ptr<impl> self) {
+        asio::steady_timer backoff(acceptor_strand);
+        while (!stopped.load()) {
+            auto ex = asio::make_strand(ioc);
+            auto [ec, sock] = co_await acceptor.async_accept(ex, nothrow);
             if (ec) {
-                if (stopped || ec == asio::error::operation_aborted) co_return;
-                asio::steady_timer t(ioc);
-                t.expires_after(std::chrono::milliseconds(100));  // e.g. EMFILE: do not spin
-                co_await t.async_wait(nothrow);
+                if (stopped.load() || ec == asio::error::operation_aborted) co_return;
+                backoff.expires_after(std::chrono::milliseconds(100));  // e.g. EMFILE: no spin
+                co_await backoff.async_wait(nothrow);
                 continue;
             }
-            if (open_connections.load() >= limits.connections) {
+            if (stopped.load() || open_connections.load() >= limits.connections) {
                 boost::system::error_code ignored;
                 sock.close(ignored);  // over the limit: refuse rather than queue
                 continue;
             }
             ++open_connections;
-            auto ex = sock.get_executor();
-            asio::co_spawn(ex, session(std::move(sock)), asio::detached);
+            asio::co_spawn(ex, session(self, std::move(sock), ex), asio::detached);
+        }
+    }
+
+    // Thread-safe; idempotent. Closes the acceptor and every session on their own strands.
+    void stop() {
+        std::vector<std::pair<std::uint64_t, strand>> to_close;
+        {
+            std::lock_guard lock(sessions_mutex);
+            if (stopped.exchange(true)) return;
+            for (auto& [id, s] : sessions) to_close.emplace_back(id, s.executor);
+        }
+        auto self = shared_from_this();
+        asio::post(acceptor_strand, [self] {
+            boost::system::error_code ec;
+            self->acceptor.close(ec);
+        });
+        for (auto& [id, executor] : to_close) {
+            // Runs on the session's strand, so the session cannot end (and destroy its stream)
+            // while `close` runs; a session that ended meanwhile is no longer registered.
+            asio::post(executor, [self, id = id] {
+                std::function<void()> close;
+                {
+                    std::lock_guard lock(self->sessions_mutex);
+                    auto it = self->sessions.find(id);
+                    if (it == self->sessions.end()) return;
+                    close = it->second.close;
+                }
+                close();
+            });
         }
     }
 };
@@ -173,7 +267,7 @@ http_server::http_server(asio::io_context& ioc,
                          handler h,
                          std::optional<tls_files> tls,
                          http_limits limits)
-    : impl_(std::make_unique<impl>(ioc, what, std::move(h), limits)) {
+    : impl_(std::make_shared<impl>(ioc, what, std::move(h), limits)) {
     if (tls) {
         // Fail closed: a missing or unreadable certificate stops the start.
         for (const auto& f : {tls->certificate_file, tls->key_file}) {
@@ -206,6 +300,7 @@ http_server::http_server(asio::io_context& ioc,
     if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) impl_->acceptor.bind(ep, ec);
     if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (!ec) impl_->bound_port = impl_->acceptor.local_endpoint(ec).port();
     if (ec)
         throw endpoint_error(what + ": cannot listen on " + host + ":" + std::to_string(port) +
                              ": " + ec.message());
@@ -213,18 +308,16 @@ http_server::http_server(asio::io_context& ioc,
 
 http_server::~http_server() { stop(); }
 
-void http_server::start() { asio::co_spawn(impl_->ioc, impl_->accept_loop(), asio::detached); }
+void http_server::start() {
+    asio::co_spawn(impl_->acceptor_strand, impl_->accept_loop(impl_), asio::detached);
+}
 
 void http_server::stop() {
-    if (!impl_ || impl_->stopped) return;
-    impl_->stopped = true;
-    boost::system::error_code ec;
-    impl_->acceptor.close(ec);
+    if (impl_) impl_->stop();
 }
 
-std::uint16_t http_server::port() const {
-    boost::system::error_code ec;
-    return impl_->acceptor.local_endpoint(ec).port();
-}
+std::uint16_t http_server::port() const { return impl_->bound_port; }
+
+std::size_t http_server::open_connections() const { return impl_->open_connections.load(); }
 
 }  // namespace ct::tracer::metrics

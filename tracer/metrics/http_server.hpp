@@ -1,7 +1,6 @@
 // A small HTTP/1.1 server (Boost.Beast, C++20 coroutines) for the Prometheus and EKG
 // endpoints: optional TLS, bounded request size and idle time, one strand per client so a
-// slow client stalls nobody else. start/stop from the owning thread; the handler is called
-// concurrently from io threads.
+// slow client stalls nobody else. The handler is called concurrently from io threads.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -52,12 +51,18 @@ class http_server {
     ~http_server();
 
     void start();
+    /// Thread-safe and idempotent: closes the acceptor and every open connection (keep-alive
+    /// clients, half-sent requests, answers being written), each on its own strand, so the
+    /// io_context runs out of work. Also done by the destructor.
     void stop();
     std::uint16_t port() const;
+    std::size_t open_connections() const;
 
   private:
     struct impl;
-    std::unique_ptr<impl> impl_;
+    // Shared with every coroutine the server started: a frame destroyed late (with its
+    // io_context) never touches freed state.
+    std::shared_ptr<impl> impl_;
 };
 
 }  // namespace ct::tracer::metrics

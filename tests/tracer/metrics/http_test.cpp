@@ -1,6 +1,7 @@
 // The Beast server on real sockets: routes over HTTP, limits, a slow client, TLS.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <thread>
 
@@ -64,6 +65,114 @@ TEST(HttpServer, SlowClientDoesNotBlockOthers) {
     boost::system::error_code ec;
     slow.read_some(boost::asio::buffer(&c, 1), ec);
     EXPECT_TRUE(ec);
+}
+
+// A keep-alive client answered once, so the server surely holds its connection.
+std::unique_ptr<boost::asio::ip::tcp::socket> keep_alive_client(boost::asio::io_context& cio,
+                                                                std::uint16_t port) {
+    auto s = std::make_unique<boost::asio::ip::tcp::socket>(cio);
+    s->connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    boost::asio::write(*s, boost::asio::buffer(std::string("GET /x HTTP/1.1\r\nHost: x\r\n\r\n")));
+    std::string reply;
+    char buf[512];
+    while (reply.find("you asked for /x") == std::string::npos) {
+        boost::system::error_code ec;
+        const auto n = s->read_some(boost::asio::buffer(buf), ec);
+        if (ec) return nullptr;
+        reply.append(buf, n);
+    }
+    return s;
+}
+
+// Regression (use after free at shutdown): stop() must close idle keep-alive clients and
+// half-sent requests so that the io_context runs out of work; before, they stayed until the
+// idle limit and were destroyed with the io_context.
+TEST(HttpServer, StopClosesEveryConnectionAndTheContextRunsOutOfWork) {
+    boost::asio::io_context ioc;
+    http_server server(
+        ioc,
+        "test endpoint",
+        "127.0.0.1",
+        0,
+        [](const http_request& r) {
+            return http_response{200, "text/plain", "you asked for " + r.target};
+        },
+        std::nullopt,
+        http_limits{8 * 1024, 1024, std::chrono::seconds(300), 16});
+    server.start();
+    std::atomic<bool> returned{false};
+    std::thread t([&] {
+        ioc.run();
+        returned = true;
+    });
+    boost::asio::io_context cio;
+    auto idle = keep_alive_client(cio, server.port());
+    ASSERT_TRUE(idle);
+    boost::asio::ip::tcp::socket half(cio);
+    half.connect({boost::asio::ip::make_address("127.0.0.1"), server.port()});
+    boost::asio::write(half, boost::asio::buffer(std::string("GET / HTTP/1.1\r\nHo")));
+    ASSERT_TRUE(wait_until([&] { return server.open_connections() == 2; }));
+    server.stop();
+    EXPECT_TRUE(wait_until([&] { return returned.load(); }));
+    if (!returned) ioc.stop();
+    t.join();
+    EXPECT_EQ(server.open_connections(), 0u);
+    // Both clients see their connection closed.
+    char c;
+    boost::system::error_code ec;
+    idle->read_some(boost::asio::buffer(&c, 1), ec);
+    EXPECT_TRUE(ec);
+    half.read_some(boost::asio::buffer(&c, 1), ec);
+    EXPECT_TRUE(ec);
+}
+
+// Regression: a server destroyed before its io_context while a session is suspended (the
+// frame is destroyed by ~io_context). Under ASan this was a heap-use-after-free.
+TEST(HttpServer, DestroyedBeforeItsContextWithASuspendedSession) {
+    auto ioc = std::make_unique<boost::asio::io_context>();
+    auto server = std::make_unique<http_server>(
+        *ioc, "test endpoint", "127.0.0.1", 0, [](const http_request& r) {
+            return http_response{200, "text/plain", "you asked for " + r.target};
+        });
+    server->start();
+    std::thread t([&] { ioc->run(); });
+    boost::asio::io_context cio;
+    auto idle = keep_alive_client(cio, server->port());
+    ASSERT_TRUE(idle);
+    ASSERT_TRUE(wait_until([&] { return server->open_connections() == 1; }));
+    ioc->stop();  // frames stay suspended inside the context
+    t.join();
+    server.reset();
+    ioc.reset();  // destroys the suspended frames: they must not touch freed memory
+    SUCCEED();
+}
+
+// stop() from another thread while clients keep connecting and asking.
+TEST(HttpServer, StopWhileClientsAreBusyIsClean) {
+    boost::asio::io_context ioc;
+    http_server server(ioc, "test endpoint", "127.0.0.1", 0, [](const http_request& r) {
+        return http_response{200, "text/plain", "you asked for " + r.target};
+    });
+    server.start();
+    std::atomic<bool> returned{false};
+    std::thread t([&] {
+        ioc.run();
+        returned = true;
+    });
+    std::atomic<bool> done{false};
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.emplace_back([&] {
+            while (!done) (void)http_get(server.port(), "/busy");
+        });
+    }
+    ASSERT_TRUE(wait_until([&] { return server.open_connections() > 0; }));
+    server.stop();
+    EXPECT_TRUE(wait_until([&] { return returned.load(); }));
+    done = true;
+    for (auto& c : clients) c.join();
+    if (!returned) ioc.stop();
+    t.join();
 }
 
 TEST(HttpServer, ConnectionsBeyondTheLimitAreClosedAndRoomReturns) {
