@@ -6,10 +6,16 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 CXX=clang++-14 CC=clang-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCT_BUILD_FUZZ=ON -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=OFF >/dev/null
-cmake --build build/fuzz -j2 --target fuzz_demuxer fuzz_trace_objects fuzz_ekg fuzz_data_points fuzz_handshake
+targets="fuzz_demuxer fuzz_trace_objects fuzz_ekg fuzz_data_points fuzz_handshake fuzz_config fuzz_exposition fuzz_http_routes"
+# shellcheck disable=SC2086
+cmake --build build/fuzz -j2 --target $targets
 python3 fuzz/make_seeds.py build/fuzz/corpus
+# Committed seeds (config files, HTTP requests, expositions) join the generated ones.
+for d in fuzz/seeds/*/; do
+  t=$(basename "$d"); mkdir -p "build/fuzz/corpus/$t"; cp -n "$d"* "build/fuzz/corpus/$t/" 2>/dev/null || true
+done
 failed=0
-for t in fuzz_demuxer fuzz_trace_objects fuzz_ekg fuzz_data_points fuzz_handshake; do
+for t in $targets; do
   echo "== $t for ${secs}s"
   mkdir -p "build/fuzz/corpus/$t"
   log="build/fuzz/$t.log"

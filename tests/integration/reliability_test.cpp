@@ -205,5 +205,55 @@ TEST_F(ReliabilityTest, ShutdownEndsWithinItsDeadline) {
     (void)fwd->wait_exit(10s);
 }
 
+// Defect 4: a regular file where one node's directory should be blocks that node only: the
+// other node's objects all reach disk meanwhile, and once the file is removed the first
+// node's objects arrive exactly once, in order.
+TEST_F(ReliabilityTest, OneBlockedNodeDirectoryDoesNotStallTheOthers) {
+    start_tracer(base_config("hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    fs::create_directories(dir / "logs");
+    write_file(dir / "logs" / "stuck", "a regular file where a directory should be");
+    auto stuck = run_forwarder({"--connect",
+                                "tracer.sock",
+                                "--network-magic",
+                                "42",
+                                "--name",
+                                "stuck",
+                                "--count",
+                                "3000",
+                                "--rate",
+                                std::to_string(1000 / slowdown)},
+                               "stuck");
+    ASSERT_TRUE(wait_until([&] {
+        return tracer->stdout_text().find("cannot create the log directory") != std::string::npos;
+    }));
+    auto free_node = run_forwarder(
+        {"--connect", "tracer.sock", "--network-magic", "42", "--name", "free", "--count", "5000"},
+        "free");
+    ASSERT_EQ(free_node->wait_exit(60s), 0) << free_node->stderr_text();
+    ASSERT_TRUE(wait_until([&] { return seqs("logs", "free").size() >= 5000; }));
+    EXPECT_EQ(seqs("logs", "free"), one_to(5000));
+    EXPECT_TRUE(fs::is_regular_file(dir / "logs" / "stuck")) << "still blocked meanwhile";
+    // The stall is visible to the operator.
+    const auto prom = bound_port("Tracer.StartedPrometheus");
+    keep_alive_client scraper(prom);
+    auto own = scraper.get("/metrics");
+    ASSERT_TRUE(own && own->status == 200);
+    EXPECT_NE(own->body.find("cardano_tracer_writer_stalled_seconds{"), std::string::npos);
+    fs::remove(dir / "logs" / "stuck");
+    // Exit status 1 when the node's own queue overflowed while it was not asked.
+    ASSERT_TRUE(stuck->wait_exit(60s));
+    const auto sent =
+        nlohmann::json::parse(stuck->stdout_text())["nodes"][0]["sent"].get<std::uint64_t>();
+    ASSERT_TRUE(wait_until([&] { return seqs("logs", "stuck").size() >= sent; }, 30s));
+    EXPECT_EQ(stop_tracer(), 0);
+    const auto got = seqs("logs", "stuck");
+    // Exactly once and in order: the node's own overflow may have dropped objects it never
+    // sent while it was not asked, but nothing it sent is missing or repeated.
+    EXPECT_EQ(got.size(), sent);
+    EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
+    EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end());
+}
+
 }  // namespace
 }  // namespace ct::test

@@ -163,6 +163,23 @@ void own_metrics::append_node_families(std::vector<prometheus::MetricFamily>& ou
     family("cardano_tracer_node_write_errors_total",
            "Failed writes of the node's log records (retried).",
            [](const node_row& r) { return r.written.write_errors; });
+
+    // Always present (empty when nothing is stalled), so that alerts can rely on the name.
+    prometheus::MetricFamily stalled{"cardano_tracer_writer_stalled_seconds",
+                                     "How long the node's writes to a logging section have been "
+                                     "failing (its batches are parked and retried).",
+                                     prometheus::MetricType::Gauge,
+                                     {}};
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& st : writer_.stalls()) {
+        prometheus::ClientMetric m;
+        m.label.push_back({"node_name", st.node_name});
+        m.label.push_back({"log_root", st.log_root});
+        m.label.push_back({"format", std::string(config::to_string(st.format))});
+        m.gauge.value = std::chrono::duration<double>(now - st.since).count();
+        stalled.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(stalled));
 }
 
 void own_metrics::observe_http_request(std::chrono::nanoseconds d) { http_duration_->observe(d); }

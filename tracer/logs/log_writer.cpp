@@ -147,6 +147,7 @@ bool log_writer::try_submit(trace_batch&& b) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_) return false;
+        if (blocked_.contains(b.connection_id)) return false;  // parked: woken when written
         if (queued_batches_ >= capacity_) {
             full_signalled_ = true;
             stats_.queue_full++;
@@ -190,79 +191,49 @@ void log_writer::report(const std::string& what) {
 }
 
 void log_writer::run() {
-    bool retrying = false;
     clock::time_point stop_deadline{};
+    bool stop_noticed = false;
     for (;;) {
         std::optional<item> current;
         bool stopping = false;
+        bool signal_space = false;
         {
             std::unique_lock lock(mutex_);
-            auto wake_at = next_rotation_check_;
-            if (retrying) wake_at = std::min(wake_at, clock::now() + opts_.retry_interval);
-            if (!opts_.rotation)
-                wake_at = retrying ? clock::now() + opts_.retry_interval : clock::time_point::max();
-            if (!retrying) {
-                cv_.wait_until(lock, wake_at, [&] { return !queue_.empty() || stopping_; });
-            } else if (!stopping_) {
-                cv_.wait_until(lock, wake_at, [&] { return stopping_; });
-            } else {
-                // Shutting down with a failing write: a few quick retries, not a busy loop.
-                cv_.wait_for(lock, std::min<clock::duration>(opts_.retry_interval, 100ms));
-            }
+            auto wake_at = opts_.rotation ? next_rotation_check_ : clock::time_point::max();
+            for (const auto& [id, p] : parked_) wake_at = std::min(wake_at, p.next_retry);
+            if (stopping_ && !parked_.empty())
+                wake_at = std::min(wake_at, clock::now() + 50ms);  // until the deadline
+            cv_.wait_until(lock, wake_at, [&] {
+                return !queue_.empty() || (stopping_ && (parked_.empty() || !stop_noticed));
+            });
             stopping = stopping_;
-            if (stopping && queue_.empty()) break;
+            stop_noticed = stopping;
+            if (stopping && stop_deadline == clock::time_point{}) stop_deadline = stop_deadline_;
+            if (stopping && queue_.empty() && parked_.empty()) break;
+            if (!queue_.empty()) {
+                current = std::move(queue_.front());
+                queue_.pop_front();
+                if (std::holds_alternative<trace_batch>(*current)) {
+                    // Out of the queue at once, even if it is parked below: the other nodes'
+                    // batches keep flowing (a parked connection is refused in try_submit).
+                    --queued_batches_;
+                    stats_.queue_depth = queued_batches_;
+                    if (full_signalled_ && queued_batches_ < capacity_) {
+                        full_signalled_ = false;
+                        signal_space = true;
+                    }
+                }
+            }
         }
+        if (signal_space && space_callback_) space_callback_();
+        const bool past_deadline = stopping && clock::now() > stop_deadline;
         if (opts_.rotation && clock::now() >= next_rotation_check_) {
             rotation_check();
             next_rotation_check_ =
                 clock::now() + std::chrono::seconds(opts_.rotation->frequency_secs);
         }
-        {
-            std::lock_guard lock(mutex_);
-            if (queue_.empty()) continue;
-            current = std::move(queue_.front());
-            queue_.pop_front();
-        }
-        if (!retrying) done_.clear();
-        if (process(*current)) {
-            retrying = false;
-            bool signal = false;
-            {
-                std::lock_guard lock(mutex_);
-                if (std::holds_alternative<trace_batch>(*current)) {
-                    --queued_batches_;
-                    stats_.queue_depth = queued_batches_;
-                    if (full_signalled_ && queued_batches_ < capacity_) {
-                        full_signalled_ = false;
-                        signal = true;
-                    }
-                }
-            }
-            if (signal && space_callback_) space_callback_();
-            continue;
-        }
-        // A write failed: put the item back at the front and retry it later, so nothing is
-        // lost and order is kept; the full queue then stops the sessions from asking.
-        retrying = true;
-        if (stopping) {
-            if (stop_deadline == clock::time_point{}) {
-                std::lock_guard lock(mutex_);
-                stop_deadline = stop_deadline_;
-            }
-            if (clock::now() > stop_deadline) {
-                const auto& b = std::get<trace_batch>(*current);
-                stats_.records_lost += b.records.size();
-                report("shutting down with unwritable logs: " + std::to_string(b.records.size()) +
-                       " trace objects of " + b.node_name + " could not be written");
-                std::lock_guard lock(mutex_);
-                --queued_batches_;
-                stats_.queue_depth = queued_batches_;
-                retrying = false;
-                continue;
-            }
-        }
-        std::lock_guard lock(mutex_);
-        queue_.push_front(std::move(*current));
+        retry_parked(stopping, past_deadline);
+        if (current) handle(*current, past_deadline);
     }
     // Shutdown: fsync and close everything.
     for (auto& [key, f] : files_) close_file(f, true);
@@ -270,13 +241,34 @@ void log_writer::run() {
     finished_ = true;
 }
 
-bool log_writer::process(item& it) {
-    if (auto* b = std::get_if<trace_batch>(&it)) return write_batch(*b);
-    if (auto* d = std::get_if<disconnect>(&it)) {
-        close_connection(d->connection_id);
-        return true;
+void log_writer::handle(item& it, bool past_deadline) {
+    if (auto* b = std::get_if<trace_batch>(&it)) {
+        if (auto p = parked_.find(b->connection_id); p != parked_.end()) {
+            p->second.batches.push_back(std::move(*b));  // behind the parked one: order kept
+            return;
+        }
+        std::vector<section> done;
+        if (write_batch(*b, done)) return;
+        if (past_deadline) {
+            lose(*b);
+            return;
+        }
+        park(std::move(*b), std::move(done));
+        return;
     }
-    opts_ = without_duplicates(std::move(std::get<writer_options>(it)));
+    if (auto* d = std::get_if<disconnect>(&it)) {
+        if (auto p = parked_.find(d->connection_id); p != parked_.end()) {
+            p->second.disconnect_pending = true;  // after its batches are written
+            return;
+        }
+        close_connection(d->connection_id);
+        return;
+    }
+    apply_options(std::move(std::get<writer_options>(it)));
+}
+
+void log_writer::apply_options(writer_options o) {
+    opts_ = without_duplicates(std::move(o));
     // Close files of sections that no longer exist.
     std::set<std::string> keep;
     for (const auto& s : opts_.sections)
@@ -291,27 +283,106 @@ bool log_writer::process(item& it) {
         }
     }
     next_rotation_check_ = clock::now();
-    return true;
+    publish_stalls();
 }
 
-bool log_writer::write_batch(const trace_batch& b) {
-    if (done_.size() != opts_.sections.size()) done_.assign(opts_.sections.size(), false);
+void log_writer::park(trace_batch&& b, std::vector<section> done) {
+    const auto id = b.connection_id;
+    parked p;
+    p.node_name = b.node_name;
+    p.batches.push_back(std::move(b));
+    p.done = std::move(done);
+    p.since = clock::now();
+    p.backoff = opts_.retry_interval;
+    p.next_retry = p.since + p.backoff;
+    parked_.emplace(id, std::move(p));
+    {
+        std::lock_guard lock(mutex_);
+        blocked_.insert(id);
+    }
+    stats_.parked_connections = parked_.size();
+    healthy_ = false;
+    publish_stalls();
+}
+
+void log_writer::retry_parked(bool stopping, bool past_deadline) {
+    if (parked_.empty()) return;
+    const auto now = clock::now();
+    bool unblocked = false;
+    for (auto it = parked_.begin(); it != parked_.end();) {
+        auto& p = it->second;
+        if (past_deadline) {
+            for (const auto& b : p.batches) lose(b);
+            p.batches.clear();
+        } else if (stopping || now >= p.next_retry) {
+            while (!p.batches.empty()) {
+                if (!write_batch(p.batches.front(), p.done)) break;
+                p.batches.pop_front();
+                p.done.clear();
+            }
+            if (!p.batches.empty()) {
+                // Its own schedule, with back-off; the other nodes are not waiting for it.
+                p.backoff = std::min(p.backoff * 2, opts_.retry_interval * 8);
+                p.next_retry = clock::now() + p.backoff;
+            }
+        }
+        if (!p.batches.empty()) {
+            ++it;
+            continue;
+        }
+        if (p.disconnect_pending) close_connection(it->first);
+        {
+            std::lock_guard lock(mutex_);
+            blocked_.erase(it->first);
+        }
+        it = parked_.erase(it);
+        unblocked = true;
+    }
+    stats_.parked_connections = parked_.size();
+    if (parked_.empty()) healthy_ = true;
+    publish_stalls();
+    if (unblocked && space_callback_) space_callback_();
+}
+
+void log_writer::lose(const trace_batch& b) {
+    stats_.records_lost += b.records.size();
+    report("shutting down with unwritable logs: " + std::to_string(b.records.size()) +
+           " trace objects of " + b.node_name + " could not be written");
+}
+
+void log_writer::publish_stalls() {
+    std::vector<writer_stall> out;
+    for (const auto& [id, p] : parked_) {
+        for (const auto& s : opts_.sections) {
+            if (std::find(p.done.begin(), p.done.end(), s) != p.done.end()) continue;
+            if (s.mode == config::log_mode::journal_mode) continue;
+            out.push_back({p.node_name, s.log_root, s.format, p.since});
+        }
+    }
+    std::lock_guard lock(stalls_mutex_);
+    stalls_ = std::move(out);
+}
+
+std::vector<writer_stall> log_writer::stalls() const {
+    std::lock_guard lock(stalls_mutex_);
+    return stalls_;
+}
+
+bool log_writer::write_batch(const trace_batch& b, std::vector<section>& done) {
     bool all_ok = true;
-    for (std::size_t i = 0; i < opts_.sections.size(); ++i) {
-        if (done_[i]) continue;
-        const auto& s = opts_.sections[i];
+    for (const auto& s : opts_.sections) {
+        if (std::find(done.begin(), done.end(), s) != done.end()) continue;
         if (s.mode == config::log_mode::journal_mode) {
             write_journal_section(b, s);
-            done_[i] = true;
+            done.push_back(s);
         } else if (write_file_section(b, s)) {
-            done_[i] = true;
+            done.push_back(s);
         } else {
             all_ok = false;
         }
     }
     if (all_ok) {
         stats_.records_written += b.records.size();
-        healthy_ = true;
         count_node(b.node_name, {1, b.records.size(), 0, 0});
     }
     return all_ok;

@@ -18,10 +18,11 @@
 //  * rpCompress gzips rotated files (node-<time>.json.gz) on this thread between batches;
 //    rpRemoveIdleDirs removes a directory without a handle whose newest file is older than
 //    the max age and which holds nothing but our files and symlinks.
-//  * A failed write is undone (the file is cut back to its last complete batch), the batch is
-//    kept at the head of the queue and retried every retry_interval; the same file is
-//    reopened, a new one created only if it disappeared. The queue then fills and sessions stop
-//    asking their nodes (back-pressure) instead of dropping trace objects.
+//  * A failed write is undone (the file is cut back to its last complete batch) and the
+//    connection is parked: its batches wait in order and are retried with back-off
+//    (retry_interval doubling up to 8x); the same file is reopened, a new one created only if
+//    it disappeared. try_submit refuses a parked connection, so only that node stops being
+//    asked (back-pressure) while every other node keeps flowing; nothing is dropped.
 #pragma once
 
 #include <atomic>
@@ -77,6 +78,15 @@ struct writer_stats {
     std::atomic<std::uint64_t> files_compressed{0};
     std::atomic<std::uint64_t> records_lost{0};  // only if shutdown could not write them
     std::atomic<std::size_t> queue_depth{0};
+    std::atomic<std::size_t> parked_connections{0};  // whose batches wait for a failing file
+};
+
+/// A (node, logging section) whose writes fail: its batches are parked and retried.
+struct writer_stall {
+    std::string node_name;
+    std::string log_root;
+    config::log_format format = config::log_format::for_machine;
+    std::chrono::steady_clock::time_point since;
 };
 
 /// Per-node totals (by node name), for the metrics code.
@@ -126,8 +136,10 @@ class log_writer {
     const writer_stats& stats() const { return stats_; }
     /// A copy of the per-node totals of names that were written so far.
     std::map<std::string, node_counts> per_node() const;
-    /// True when the last write to every open file worked (for /readyz).
+    /// True when no connection is parked on a failing file (for /readyz).
     bool healthy() const { return healthy_.load(); }
+    /// What is stalled now, and since when (thread-safe copy).
+    std::vector<writer_stall> stalls() const;
 
   private:
     struct disconnect {
@@ -146,9 +158,26 @@ class log_writer {
         bool unterminated = false;  // last line lacks its '\n' (leading_empty_line mode)
     };
 
+    // A connection whose batch could not be written in every section: its batches wait here
+    // (in order) and are retried with back-off, while the other connections keep flowing.
+    struct parked {
+        std::string node_name;
+        std::deque<trace_batch> batches;
+        std::vector<section> done;  // sections the first batch already reached
+        std::chrono::steady_clock::time_point since, next_retry;
+        std::chrono::milliseconds backoff{0};
+        bool disconnect_pending = false;
+    };
+
     void run();
-    bool process(item& it);  // false: a write failed, keep the item and retry later
-    bool write_batch(const trace_batch& b);
+    void handle(item& it, bool past_deadline);
+    void apply_options(writer_options o);
+    void park(trace_batch&& b, std::vector<section> done);
+    void retry_parked(bool stopping, bool past_deadline);
+    void lose(const trace_batch& b);
+    void publish_stalls();
+    /// Writes to every section not in `done` (adding those that worked); true when all did.
+    bool write_batch(const trace_batch& b, std::vector<section>& done);
     bool write_file_section(const trace_batch& b, const section& s);
     void write_journal_section(const trace_batch& b, const section& s);
     open_file* file_for(const trace_batch& b, const section& s);
@@ -181,7 +210,10 @@ class log_writer {
     std::thread thread_;
 
     std::map<std::string, open_file> files_;  // key: node name + section
-    std::vector<bool> done_;                  // sections done of the batch being written
+    std::map<std::uint64_t, parked> parked_;  // by connection id (writer thread)
+    std::set<std::uint64_t> blocked_;         // parked connection ids (under mutex_)
+    mutable std::mutex stalls_mutex_;
+    std::vector<writer_stall> stalls_;
     std::map<std::string, std::chrono::steady_clock::time_point> last_report_;
     std::chrono::steady_clock::time_point next_rotation_check_{};
     std::atomic<bool> healthy_{true};

@@ -68,6 +68,83 @@ bool split_labelset(std::string_view text, std::string_view& labels, std::string
     return true;
 }
 
+bool label_name_start(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool label_name_char(char c) { return label_name_start(c) || (c >= '0' && c <= '9'); }
+
+// Parses the inside of a node's label set, `k="v",k2="v2"` (a trailing comma allowed), into
+// names and unescaped values. Anything else is refused: the text comes from a peer and is
+// never copied into the exposition as it is (a '\n' in it would forge samples).
+bool parse_labels(std::string_view s, std::vector<std::pair<std::string_view, std::string>>& out) {
+    std::size_t i = 0;
+    auto skip_spaces = [&] {
+        while (i < s.size() && s[i] == ' ') ++i;
+    };
+    for (;;) {
+        skip_spaces();
+        if (i == s.size()) return true;
+        const auto name_start = i;
+        if (!label_name_start(s[i])) return false;
+        while (i < s.size() && label_name_char(s[i])) ++i;
+        const auto name = s.substr(name_start, i - name_start);
+        skip_spaces();
+        if (i >= s.size() || s[i] != '=') return false;
+        ++i;
+        skip_spaces();
+        if (i >= s.size() || s[i] != '"') return false;
+        ++i;
+        std::string value;
+        for (;;) {
+            if (i >= s.size()) return false;
+            const char c = s[i++];
+            if (c == '"') break;
+            if (c == '\n') return false;
+            if (c == '\\') {
+                if (i >= s.size()) return false;
+                const char e = s[i++];
+                if (e == 'n') {
+                    value.push_back('\n');
+                } else if (e == '\\' || e == '"') {
+                    value.push_back(e);
+                } else {
+                    return false;
+                }
+                continue;
+            }
+            value.push_back(c);
+        }
+        out.emplace_back(name, std::move(value));
+        skip_spaces();
+        if (i == s.size()) return true;
+        if (s[i] != ',') return false;
+        ++i;
+    }
+}
+
+// Appends a node's labels re-escaped; a name already present (e.g. node_name, or a repeat)
+// is skipped, since a duplicate label name makes the whole exposition invalid.
+void append_labels(std::string& out,
+                   const std::vector<std::pair<std::string_view, std::string>>& labels,
+                   std::string_view leading_labels) {
+    bool first = true;
+    for (std::size_t k = 0; k < labels.size(); ++k) {
+        const auto& [name, value] = labels[k];
+        const std::string prefix = std::string(name) + "=\"";
+        if (leading_labels.starts_with(prefix) ||
+            leading_labels.find("," + prefix) != std::string_view::npos)
+            continue;
+        bool repeated = false;
+        for (std::size_t j = 0; j < k; ++j) repeated = repeated || labels[j].first == name;
+        if (repeated) continue;
+        if (!first) out.push_back(',');
+        first = false;
+        out.append(name).append("=\"");
+        append_escaped_label_value(out, value);
+        out.push_back('"');
+    }
+}
+
 // Counters stay counters; gauges and labels are gauges (upstream types labels `info`, which
 // the text format does not know: a gauge of 1 carrying the labels is the classic equivalent).
 std::string_view family_type_of(protocol::metric_kind k) {
@@ -77,7 +154,7 @@ std::string_view family_type_of(protocol::metric_kind k) {
 // Appends what follows the metric name on a sample line: `{labels}` when the metric has any
 // (after `leading_labels`, e.g. node_name), then ` value`.
 void append_sample_tail(std::string& out, const metric_value& m, std::string_view leading_labels) {
-    std::string_view labels;
+    std::vector<std::pair<std::string_view, std::string>> labels;
     bool value_label = false;
     double number = 1;
     bool have_number = false;
@@ -88,16 +165,19 @@ void append_sample_tail(std::string& out, const metric_value& m, std::string_vie
             integral = true;
             break;
         case protocol::metric_kind::label: {
-            std::string_view value;
-            if (split_labelset(m.text, labels, value)) {
+            std::string_view inside, value;
+            if (split_labelset(m.text, inside, value) && parse_labels(inside, labels)) {
                 if (auto num = parse_number(value)) {
                     number = *num;
                     have_number = true;
                 }
             } else if (auto num = parse_number(m.text)) {
+                labels.clear();
                 number = *num;
                 have_number = true;
             } else {
+                // Any other text (including a malformed label set) is the value of one label.
+                labels.clear();
                 value_label = true;
             }
             break;
@@ -108,8 +188,10 @@ void append_sample_tail(std::string& out, const metric_value& m, std::string_vie
         out.push_back('{');
         out.append(leading_labels);
         if (!labels.empty()) {
-            if (!leading_labels.empty()) out.push_back(',');
-            out.append(labels);
+            std::string node_labels;
+            append_labels(node_labels, labels, leading_labels);
+            if (!leading_labels.empty() && !node_labels.empty()) out.push_back(',');
+            out.append(node_labels);
         } else if (value_label) {
             if (!leading_labels.empty()) out.push_back(',');
             out.append("value=\"");

@@ -6,6 +6,12 @@
 namespace ct::tracer::metrics {
 namespace {
 
+// Request headers (Host, X-Forwarded-Host) are hostile text: bytes that are not UTF-8 become
+// U+FFFD instead of an exception.
+std::string to_text(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 constexpr const char* text_plain = "text/plain;charset=utf-8";
 constexpr const char* html = "text/html;charset=utf-8";
 constexpr const char* json_type = "application/json";
@@ -60,7 +66,7 @@ http_response listing(const http_request& req,
     if (wants_json(req)) {
         nlohmann::json j = nlohmann::json::object();
         for (const auto& n : list) j[n.name] = "/" + n.slug;
-        return {200, json_type, j.dump()};
+        return {200, json_type, to_text(j)};
     }
     if (list.empty()) return {200, html, "There are no connected nodes yet."};
     std::string body = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + title +
@@ -147,7 +153,7 @@ http_response prometheus_route(const http_request& req, const prometheus_context
                 arr.push_back({{"targets", {host}}, {"labels", labels}});
             }
         }
-        return {200, json_type, arr.dump()};
+        return {200, json_type, to_text(arr)};
     }
     if (first == "metrics" && segs.size() == 1) {
         // A node whose slug is "metrics" keeps its route (it was there first upstream).
@@ -192,12 +198,12 @@ http_response ekg_route(const http_request& req, const node_directory& nodes) {
     const bool json = req.accept.rfind("application/json", 0) == 0;
     if (!json) return {200, html, ekg_page};
     const auto snap = node->store->snapshot();
-    if (segs.size() == 1) return {200, json_type, ekg_tree(snap).dump()};
+    if (segs.size() == 1) return {200, json_type, to_text(ekg_tree(snap))};
     std::string name;
     for (std::size_t i = 1; i < segs.size(); ++i) name += (i > 1 ? "." : "") + segs[i];
     auto it = snap.find(name);
     if (it == snap.end()) return {404, json_type, "\"Metric not found\""};
-    return {200, json_type, ekg_leaf(it->second).dump()};
+    return {200, json_type, to_text(ekg_leaf(it->second))};
 }
 
 }  // namespace ct::tracer::metrics

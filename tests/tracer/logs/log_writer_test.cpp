@@ -650,3 +650,83 @@ TEST(LogWriter, TotalBytesCapCoversBothFormatsOfADirectory) {
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<int> seqs_in(const fs::path& dir) {
+    std::vector<int> out;
+    for (const auto& f : log_files(dir, ".json")) {
+        for (const auto& l : split_lines(read_file(f))) out.push_back(std::stoi(l.substr(7)));
+    }
+    return out;
+}
+
+std::vector<int> range(int first, int n) {
+    std::vector<int> v;
+    for (int i = first; i < first + n; ++i) v.push_back(i);
+    return v;
+}
+
+// Regression (one node's failure stalled every node): a regular file where node "a"'s
+// directory should be parks only "a"; "b" keeps flowing at full speed; "a" is refused by
+// try_submit (its node stops being asked), listed as stalled, and once the file is gone its
+// objects arrive exactly once, in order.
+TEST(LogWriter, OneNodesFailingDirectoryStallsOnlyThatNode) {
+    temp_dir d;
+    write_file(d / "a", "a regular file where a directory should be");
+    writer_options o;
+    o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
+    o.retry_interval = std::chrono::milliseconds(20);
+    o.queue_capacity = 4;
+    log_writer w(o);
+    std::atomic<int> wakeups{0};
+    w.set_space_callback([&] { ++wakeups; });
+    w.start();
+    ASSERT_TRUE(w.try_submit(make_batch(1, "a", 1, 10)));
+    ASSERT_TRUE(wait_until([&] { return w.stats().parked_connections == 1; }));
+    EXPECT_FALSE(w.try_submit(make_batch(1, "a", 11, 10))) << "a parked node is not asked";
+    // Many more batches of "b" than the queue holds: all written while "a" is blocked.
+    for (int i = 0; i < 100; ++i) {
+        ASSERT_TRUE(wait_until([&] { return w.try_submit(make_batch(2, "b", i * 10 + 1, 10)); }));
+    }
+    ASSERT_TRUE(wait_until([&] { return seqs_in(d / "b").size() == 1000u; }));
+    EXPECT_EQ(seqs_in(d / "b"), range(1, 1000));
+    const auto stalls = w.stalls();
+    ASSERT_EQ(stalls.size(), 1u);
+    EXPECT_EQ(stalls[0].node_name, "a");
+    EXPECT_FALSE(w.healthy());
+    fs::remove(d / "a");
+    ASSERT_TRUE(wait_until([&] { return w.stats().parked_connections == 0; }));
+    ASSERT_TRUE(wait_until([&] { return w.try_submit(make_batch(1, "a", 11, 10)); }));
+    w.stop();
+    EXPECT_EQ(seqs_in(d / "a"), range(1, 20));
+    EXPECT_TRUE(w.stalls().empty());
+    EXPECT_GT(wakeups.load(), 0);
+}
+
+// A disconnect of a parked connection waits for its batches; batches queued behind the parked
+// one keep their order.
+TEST(LogWriter, ParkedConnectionKeepsOrderAndClosesAfterItsBatches) {
+    temp_dir d;
+    write_file(d / "a", "blocked");
+    writer_options o;
+    o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
+    o.retry_interval = std::chrono::milliseconds(20);
+    log_writer w(o);
+    w.start();
+    // Three batches queued before the writer sees the failure.
+    ASSERT_TRUE(w.try_submit(make_batch(1, "a", 1, 5)));
+    (void)w.try_submit(make_batch(1, "a", 6, 5));
+    (void)w.try_submit(make_batch(1, "a", 11, 5));
+    ASSERT_TRUE(wait_until([&] { return w.stats().parked_connections == 1; }));
+    w.node_disconnected(1);
+    fs::remove(d / "a");
+    ASSERT_TRUE(wait_until([&] { return w.stats().parked_connections == 0; }));
+    w.stop();
+    const auto got = seqs_in(d / "a");
+    ASSERT_FALSE(got.empty());
+    EXPECT_EQ(got, range(1, static_cast<int>(got.size())));
+    EXPECT_EQ(w.stats().records_written + w.stats().records_lost, w.stats().records_received);
+}
+
+}  // namespace

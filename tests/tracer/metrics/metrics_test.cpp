@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/support/prom_text_check.hpp"
 #include "tests/support/test_support.hpp"
 #include "tracer/metrics/exposition.hpp"
 #include "tracer/metrics/node_directory.hpp"
@@ -128,6 +129,67 @@ TEST(Exposition, AllNodesCarryNodeNameLabel) {
               "g_int{node_name=\"bp\"} 2\n");
 }
 
+// Regression (a node could forge samples): label texts are parsed and re-escaped, never
+// copied; a label text that is not a clean label set becomes one escaped value.
+TEST(Exposition, LabelTextsCannotInjectLines) {
+    metric_snapshot s;
+    s["a_info"] = {metric_kind::label, 0, "{v=\"1\"} 1\nforged_sample 666\n# EOF\n"};
+    s["b_info"] = {metric_kind::label, 0, "{v=\"x\nforged_sample 666\"} 1"};
+    s["c_info"] = {metric_kind::label, 0, "{v=\"1\"}\nforged_sample 666"};
+    s["d_info"] = {metric_kind::label, 0, "text\nforged_sample 666"};
+    s["e_info"] = {metric_kind::label, 0, "{node_name=\"evil\",v=\"1\",v=\"2\"} 1"};
+    s["f_info"] = {metric_kind::label, 0, "{v=\"a\\\"b\"} 1"};
+    const auto one = render_node(s, {});
+    const auto all = render_nodes({{"n1", s}, {"n2", s}}, {});
+    for (const auto& text : {one, all}) {
+        for (const auto& line : ct::test::split_lines(text))
+            EXPECT_FALSE(line.starts_with("forged_sample")) << text;
+    }
+    EXPECT_EQ(ct::test::check_prom_text(one, true), "") << one;
+    EXPECT_EQ(ct::test::check_prom_text(all, false), "") << all;
+    EXPECT_NE(all.find("e_info{node_name=\"n1\",v=\"1\"} 1"), std::string::npos) << all;
+    EXPECT_NE(one.find("f_info{v=\"a\\\"b\"} 1"), std::string::npos) << one;
+}
+
+// Arbitrary names, label texts and help texts (a seeded generator; the fuzz target explores
+// further): the exposition always parses.
+TEST(Exposition, ArbitraryTextsAlwaysGiveAValidExposition) {
+    std::uint64_t state = 42;
+    auto next = [&] {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<std::uint32_t>(state >> 33);
+    };
+    const std::string alphabet = "ab_.- 9{}=\",\\\n#:é\t";
+    auto text = [&](std::size_t max) {
+        std::string t;
+        const auto n = next() % max;
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto k = next() % alphabet.size();
+            const auto byte = static_cast<unsigned char>(alphabet[k]);
+            if ((byte & 0xc0) == 0x80) continue;  // the second byte of 'é' comes with the first
+            t += alphabet[k];
+            if (byte == 0xc3) t += alphabet[k + 1];
+        }
+        return t;
+    };
+    for (int round = 0; round < 300; ++round) {
+        metric_snapshot s;
+        exposition_options o;
+        for (int m = 0; m < 8; ++m) {
+            const auto kind = static_cast<metric_kind>(next() % 3);
+            std::string label = text(30);
+            if (next() % 2) label = "{" + text(5) + "=\"" + text(10) + "\"} " + text(4);
+            s[text(12)] = {kind, static_cast<std::int64_t>(next()), label};
+        }
+        o.help[text(3)] = text(20);
+        o.no_suffix = next() % 2;
+        const auto one = render_node(s, o);
+        const auto all = render_nodes({{text(8), s}, {text(8), s}}, o);
+        ASSERT_EQ(ct::test::check_prom_text(one, true), "") << one;
+        ASSERT_EQ(ct::test::check_prom_text(all, false), "") << all;
+    }
+}
+
 #ifdef CT_PROMTOOL
 TEST(Exposition, PromtoolAcceptsOurBodies) {
     metric_snapshot s;
@@ -139,6 +201,7 @@ TEST(Exposition, PromtoolAcceptsOurBodies) {
     s["cardano.node.metrics.era"] = {metric_kind::label, 0, "Conway"};
     s["rts.gc.num_gcs"] = {metric_kind::counter, 3, {}};
     s["9lives"] = {metric_kind::gauge, 9, {}};
+    s["forge_attempt"] = {metric_kind::label, 0, "{v=\"1\"} 1\nforged_sample 666\n# EOF"};
     exposition_options o;
     o.help = {{"density", "weird \\ help\nwith newline"}};
     ct::test::temp_dir d;
@@ -302,6 +365,19 @@ TEST_F(RoutesTest, EkgRoutes) {
     auto missing = ekg_route(get("/ghost"), nodes);
     EXPECT_EQ(missing.status, 404u);
     EXPECT_EQ(missing.body, "Not found: \"ghost\"");
+}
+
+}  // namespace
+
+namespace {
+
+// Found by fuzz_http_routes: a Host header that is not UTF-8 made /targets throw (a 500).
+TEST_F(RoutesTest, TargetsWithANonUtf8HostHeader) {
+    auto req = get("/targets");
+    req.host = "bad\xff\x11host";
+    const auto res = prometheus_route(req, ctx);
+    EXPECT_EQ(res.status, 200);
+    EXPECT_TRUE(nlohmann::json::parse(res.body, nullptr, false).is_array()) << res.body;
 }
 
 }  // namespace
