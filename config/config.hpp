@@ -118,7 +118,8 @@ struct tracer_config {
     bool leading_empty_line = false;
     double handshake_timeout_secs = 10;
     double shutdown_timeout_secs = 10;
-    std::uint32_t tcp_keep_alive_secs = 60;  // 0: off
+    std::uint32_t tcp_keep_alive_secs = 60;        // 0: off
+    std::uint32_t peer_silence_timeout_secs = 60;  // 0: off
     std::uint32_t max_connections = 2048;
     std::uint32_t max_metrics_per_node = 20000;
     std::uint32_t max_tracked_nodes = 10000;

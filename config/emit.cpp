@@ -154,6 +154,7 @@ ojson to_ordered_json(const tracer_config& c) {
     j["handshakeTimeoutSecs"] = c.handshake_timeout_secs;
     j["shutdownTimeoutSecs"] = c.shutdown_timeout_secs;
     j["tcpKeepAliveSecs"] = c.tcp_keep_alive_secs;
+    j["peerSilenceTimeoutSecs"] = c.peer_silence_timeout_secs;
     j["maxConnections"] = c.max_connections;
     j["maxMetricsPerNode"] = c.max_metrics_per_node;
     j["maxTrackedNodes"] = c.max_tracked_nodes;

@@ -920,6 +920,10 @@ load_result load_json(const json& root, const load_options& opts) {
     positive("maxConnections", 1'000'000, c.max_connections);
     positive("maxMetricsPerNode", 10'000'000, c.max_metrics_per_node);
     positive("maxTrackedNodes", 10'000'000, c.max_tracked_nodes);
+    if (const json* v = reader::field(root, "peerSilenceTimeoutSecs")) {
+        if (auto x = fail(r.uint(*v, "peerSilenceTimeoutSecs", 86400)))
+            c.peer_silence_timeout_secs = static_cast<std::uint32_t>(*x);
+    }
     if (const json* v = reader::field(root, "tcpKeepAliveSecs")) {
         if (auto x = fail(r.uint(*v, "tcpKeepAliveSecs", 86400)))
             c.tcp_keep_alive_secs = static_cast<std::uint32_t>(*x);

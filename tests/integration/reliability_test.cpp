@@ -4,6 +4,7 @@
 // clone; under ASan a use after free makes the daemon exit non-zero.
 #include <gtest/gtest.h>
 
+#include <boost/asio.hpp>
 #include <csignal>
 
 #include "tests/integration/daemon_fixture.hpp"
@@ -253,6 +254,62 @@ TEST_F(ReliabilityTest, OneBlockedNodeDirectoryDoesNotStallTheOthers) {
     EXPECT_EQ(got.size(), sent);
     EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
     EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end());
+}
+
+// Defect 9: a peer that connects to the Unix socket and says nothing is closed after the
+// handshake deadline (upstream limits TCP only) and counted as a timeout.
+TEST_F(ReliabilityTest, SilentUnixPeerIsClosedAfterTheHandshakeDeadline) {
+    start_tracer(
+        base_config("handshakeTimeoutSecs: 0.5\n"
+                    "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    boost::asio::io_context io;
+    boost::asio::local::stream_protocol::socket silent(io);
+    silent.connect((dir / "tracer.sock").string());
+    char c;
+    boost::system::error_code ec;
+    silent.read_some(boost::asio::buffer(&c, 1), ec);  // returns when the daemon closes it
+    EXPECT_TRUE(ec);
+    keep_alive_client scraper(bound_port("Tracer.StartedPrometheus"));
+    auto own = scraper.get("/metrics");
+    ASSERT_TRUE(own);
+    EXPECT_NE(own->body.find("cardano_tracer_session_errors_total{reason=\"timeout\"} 1"),
+              std::string::npos);
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
+// Defect 9: a node whose process froze (SIGSTOP) stops answering; the daemon closes it after
+// peerSilenceTimeoutSecs and frees its name, so the node's next connection gets its name
+// back instead of a NodeId fallback.
+TEST_F(ReliabilityTest, FrozenNodeIsClosedAndItsNameIsFreeForItsNextConnection) {
+    start_tracer(base_config("peerSilenceTimeoutSecs: 1\nekgRequestFreq: 0.1\n"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    const std::vector<std::string> args = {"--connect",
+                                           "tracer.sock",
+                                           "--network-magic",
+                                           "42",
+                                           "--name",
+                                           "relay-x",
+                                           "--rate",
+                                           "10",
+                                           "--duration",
+                                           "120"};
+    auto frozen = run_forwarder(args, "frozen");
+    ASSERT_TRUE(wait_until([&] { return count("Tracer.AddNewNodeIdMapping") == 1; }));
+    frozen->signal(SIGSTOP);
+    ASSERT_TRUE(wait_until([&] {
+        return tracer->stdout_text().find("the node did not answer") != std::string::npos;
+    }));
+    ASSERT_TRUE(wait_until([&] {
+        return count("Tracer.ConnectionClosed") + count("Tracer.ForwardingInterrupted") >= 1;
+    }));
+    auto back = run_forwarder(args, "back");
+    ASSERT_TRUE(wait_until([&] { return count("Tracer.AddNewNodeIdMapping") == 2; }));
+    EXPECT_EQ(messages("Tracer.AddNewNodeIdMapping")[1]["data"]["nodeName"], "relay-x");
+    frozen->signal(SIGKILL);
+    back->signal(SIGTERM);
+    (void)back->wait_exit(10s);
+    EXPECT_EQ(stop_tracer(), 0);
 }
 
 }  // namespace

@@ -48,6 +48,8 @@ struct own_metrics::families {
     std::array<prometheus::Counter*, session_error_kinds> session_errors;
     prometheus::Counter* connections_refused;
     prometheus::Counter* lost_at_shutdown;
+    prometheus::Counter* ekg_ignored;
+    prometheus::Counter* nodes_forgotten;
 };
 
 own_metrics::own_metrics(const session_counters& sessions,
@@ -114,6 +116,11 @@ own_metrics::own_metrics(const session_counters& sessions,
     f_->lost_at_shutdown =
         &counter("cardano_tracer_trace_objects_lost_at_shutdown_total",
                  "Trace objects a session still held when the shutdown deadline came.");
+    f_->ekg_ignored = &counter("cardano_tracer_ekg_metrics_ignored_total",
+                               "New EKG metric names ignored because the node had "
+                               "maxMetricsPerNode names already.");
+    f_->nodes_forgotten = &counter("cardano_tracer_nodes_forgotten_total",
+                                   "Per-node statistics forgotten (maxTrackedNodes reached).");
     prometheus::BuildGauge()
         .Name("cardano_tracer_build_info")
         .Help("Build information.")
@@ -223,6 +230,8 @@ std::string own_metrics::render() {
         raise_to(*f_->session_errors[i], sessions_.session_errors[i]);
     raise_to(*f_->connections_refused, sessions_.connections_refused);
     raise_to(*f_->lost_at_shutdown, sessions_.records_lost_at_shutdown);
+    raise_to(*f_->ekg_ignored, sessions_.ekg_metrics_ignored);
+    raise_to(*f_->nodes_forgotten, w.nodes_forgotten);
     f_->uptime->Set(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     auto collected = registry_->Collect();

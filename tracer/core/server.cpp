@@ -95,6 +95,7 @@ void server::start() {
     own_metrics_ = std::make_unique<own_metrics>(
         ctx_->counters, ctx_->traffic, ctx_->turnaround, *writer_, *reloads_);
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg)));
+    ctx_->traffic.set_max_names(cfg->max_tracked_nodes);
     writer_->set_space_callback([ctx = ctx_.get()] { ctx->notify_writer_space(); });
     writer_->start();
 
@@ -399,6 +400,7 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
     }
     cfg_.store(fresh);
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*fresh)));
+    ctx_->traffic.set_max_names(fresh->max_tracked_nodes);
     writer_->update_options(make_writer_options(*fresh));
     http_settings_.store(make_http_settings(*fresh));
     if (previous->resource_freq != fresh->resource_freq) restart_resource_loop(*fresh);

@@ -352,12 +352,14 @@ asio::awaitable<void> session::run() {
         if (result.index() == 0) {
             ok = std::get<0>(result);
         } else {
+            // The cancelled handshake may have recorded "closed by the tracer" first.
+            reason_.clear();
             fail("handshake timed out", session_error::timeout);
         }
     }
 
     if (ok) {
-        store_ = ctx_.directory.add(peer_.connection_id);
+        store_ = ctx_.directory.add(peer_.connection_id, cfg_->max_metrics_per_node);
         // All three mini-protocols start at once; the tracer speaks first on each.
         send(p_ekg,
              proto::encode_ekg_request(cfg_->ekg_full ? proto::ekg_request_kind::get_all
@@ -477,7 +479,7 @@ bool session::on_ekg(std::string_view msg) {
         return false;
     }
     ctx_.counters.ekg_responses++;
-    if (store_) store_->apply(response);
+    if (store_) ctx_.counters.ekg_metrics_ignored += store_->apply(response);
     ekg_response_ready_ = true;
     ekg_signal_.cancel();
     return true;
@@ -573,6 +575,7 @@ asio::awaitable<void> session::delivery_loop() {
     } guard{ctx_, token};
 
     for (;;) {
+        if (ctx_.fault_injection) ctx_.fault_injection("delivery");
         bool blocked = false;
         while (name_resolved_ && !pending_.empty()) {
             pending_.front().node_name = name_;
@@ -602,10 +605,27 @@ asio::awaitable<void> session::ekg_loop() {
     asio::steady_timer pause(sock_.get_executor());
     for (;;) {
         while (!ekg_response_ready_) {
-            co_await wait_forever(ekg_signal_);
+            // Liveness of the peer on every transport: a node answers EKG requests within
+            // ekgRequestFreq even when it has no traces; one that stays silent is frozen.
+            const auto silence = cfg_->peer_silence_timeout;
+            if (silence.count() > 0) {
+                ekg_signal_.expires_after(silence);
+            } else {
+                ekg_signal_.expires_at(clock::time_point::max());
+            }
+            auto [ec] = co_await ekg_signal_.async_wait(use_nothrow_awaitable);
             if (const bool c = co_await was_cancelled(); c) co_return;
+            if (!ec && !ekg_response_ready_) {
+                fail("the node did not answer for " + std::to_string(silence.count()) +
+                         " s (peerSilenceTimeoutSecs)",
+                     session_error::timeout);
+                boost::system::error_code ignored;
+                sock_.close(ignored);
+                co_return;
+            }
         }
         ekg_response_ready_ = false;
+        if (ctx_.fault_injection) ctx_.fault_injection("ekg");
         // The next request leaves ekgRequestFreq after each response (spec §8.5).
         pause.expires_after(cfg_->ekg_period);
         co_await pause.async_wait(use_nothrow_awaitable);

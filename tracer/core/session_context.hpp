@@ -45,6 +45,7 @@ struct session_settings {
     std::size_t max_ingress_bytes = 64u << 20;
     std::chrono::milliseconds handshake_timeout{10000};  // TCP and Unix
     std::chrono::seconds tcp_keep_alive{60};             // 0: off
+    std::chrono::seconds peer_silence_timeout{60};       // 0: off
     std::size_t max_connections = 2048;
     std::size_t max_metrics_per_node = 20000;
     std::chrono::milliseconds node_info_timeout{10000};
@@ -61,6 +62,7 @@ struct session_counters {
     std::array<std::atomic<std::uint64_t>, session_error_kinds> session_errors{};
     std::atomic<std::uint64_t> connections_refused{0};  // over maxConnections
     std::atomic<std::uint64_t> records_lost_at_shutdown{0};
+    std::atomic<std::uint64_t> ekg_metrics_ignored{0};  // over maxMetricsPerNode
     std::atomic<std::uint64_t> connections_accepted{0};
     std::atomic<std::uint64_t> connections_active{0};
     std::atomic<std::uint64_t> handshakes_refused{0};
@@ -108,6 +110,9 @@ struct session_context {
     /// Set by the shutdown when its deadline nears: sessions stop waiting for writer space and
     /// count what they still hold as lost.
     std::atomic<bool> abandon_pending{false};
+    /// Fault injection for tests (as the writer's write_syscall): called at each turn of a
+    /// session loop with the loop's name; may throw. Empty in the daemon.
+    std::function<void(std::string_view loop)> fault_injection;
 
     std::shared_ptr<const session_settings> settings() const {
         return std::atomic_load(&settings_);

@@ -20,6 +20,7 @@ session_settings make_session_settings(const config::tracer_config& cfg) {
     s.handshake_timeout = std::chrono::milliseconds(
         static_cast<long long>(std::llround(cfg.handshake_timeout_secs * 1000.0)));
     s.tcp_keep_alive = std::chrono::seconds(cfg.tcp_keep_alive_secs);
+    s.peer_silence_timeout = std::chrono::seconds(cfg.peer_silence_timeout_secs);
     s.max_connections = cfg.max_connections;
     s.max_metrics_per_node = cfg.max_metrics_per_node;
     return s;
@@ -31,6 +32,7 @@ logs::writer_options make_writer_options(const config::tracer_config& cfg) {
     w.rotation = cfg.rotation;
     w.leading_empty_line = cfg.leading_empty_line;
     w.queue_capacity = static_cast<std::size_t>(cfg.writer_queue_batches);
+    w.max_tracked_nodes = cfg.max_tracked_nodes;
     return w;
 }
 

@@ -31,7 +31,12 @@ struct node_traffic_totals {
 /// peers would otherwise grow the map without bound).
 class traffic_registry {
   public:
-    explicit traffic_registry(std::size_t max_names = 4096) : max_names_(max_names) {}
+    explicit traffic_registry(std::size_t max_names = 10000) : max_names_(max_names) {}
+    /// maxTrackedNodes, from the configuration (and each reload).
+    void set_max_names(std::size_t n) {
+        std::lock_guard lock(mutex_);
+        max_names_ = n;
+    }
     /// The counters of `name`, shared by every session that has that name.
     std::shared_ptr<node_traffic> for_node(const std::string& name);
     std::map<std::string, node_traffic_totals> snapshot() const;

@@ -119,12 +119,40 @@ log_writer::~log_writer() { stop(); }
 
 void log_writer::start() {
     next_rotation_check_ = clock::now();
-    thread_ = std::thread([this] { run(); });
+    maintenance_thread_ = std::thread([this] { maintenance_loop(); });
+    thread_ = std::thread([this] { run_guarded(); });
+}
+
+void log_writer::run_guarded() {
+    // A thread never dies silently: an unexpected exception is reported and the loop resumes
+    // (its state lives in members, so nothing queued is lost).
+    for (;;) {
+        try {
+            run();
+            break;
+        } catch (const std::exception& e) {
+            report(std::string("log writer: internal error: ") + e.what());
+        } catch (...) {
+            report("log writer: internal error");
+        }
+        std::this_thread::sleep_for(opts_.retry_interval);
+    }
+    finished_ = true;
+}
+
+void log_writer::stop_maintenance() {
+    {
+        std::lock_guard lock(maintenance_mutex_);
+        maintenance_stop_ = true;
+    }
+    maintenance_cv_.notify_one();
+    if (maintenance_thread_.joinable()) maintenance_thread_.join();
 }
 
 void log_writer::stop() {
     begin_stop(clock::now() + opts_.stop_grace);
     if (thread_.joinable()) thread_.join();
+    stop_maintenance();  // after the writer: it may hand over rotated files until the end
 }
 
 void log_writer::begin_stop(clock::time_point deadline) {
@@ -181,7 +209,9 @@ void log_writer::update_options(writer_options opts) {
 }
 
 void log_writer::report(const std::string& what) {
-    // At most one report per distinct problem per interval (spdlog's err_handler idea).
+    // At most one report per distinct problem per interval (spdlog's err_handler idea). Called
+    // from the writer and the maintenance thread.
+    std::lock_guard lock(report_mutex_);
     const auto now = clock::now();
     if (last_report_.size() > 1000) last_report_.clear();  // bounded, even with odd messages
     auto& last = last_report_[what];
@@ -238,7 +268,6 @@ void log_writer::run() {
     // Shutdown: fsync and close everything.
     for (auto& [key, f] : files_) close_file(f, true);
     files_.clear();
-    finished_ = true;
 }
 
 void log_writer::handle(item& it, bool past_deadline) {
@@ -390,6 +419,21 @@ bool log_writer::write_batch(const trace_batch& b, std::vector<section>& done) {
 
 void log_writer::count_node(const std::string& node, const node_counts& delta) {
     std::lock_guard lock(per_node_mutex_);
+    if (per_node_.size() >= opts_.max_tracked_nodes && !per_node_.contains(node)) {
+        // Peers choose names (and NodeId fallbacks of ephemeral TCP ports are endless): forget
+        // names that have no open file, so the map stays bounded.
+        for (auto it = per_node_.begin();
+             it != per_node_.end() && per_node_.size() >= opts_.max_tracked_nodes;) {
+            const auto open = files_.lower_bound(it->first + '\0');
+            const bool live = open != files_.end() && open->first.starts_with(it->first + '\0');
+            if (live) {
+                ++it;
+            } else {
+                it = per_node_.erase(it);
+                stats_.nodes_forgotten++;
+            }
+        }
+    }
     auto& c = per_node_[node];
     c.batches_written += delta.batches_written;
     c.records_written += delta.records_written;
@@ -479,7 +523,9 @@ bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log
         const std::string link = dir + "/" + std::string(symlink_name(fmt));
         const std::string tmp = link + ".tmp";
         ::unlink(tmp.c_str());
-        const std::string target = fs::absolute(path).lexically_normal().string();
+        std::error_code aec;
+        const auto absolute = fs::absolute(path, aec);
+        const std::string target = (aec ? fs::path(path) : absolute).lexically_normal().string();
         if (::symlink(target.c_str(), tmp.c_str()) != 0 ||
             ::rename(tmp.c_str(), link.c_str()) != 0) {
             report("cannot update the symlink " + link + ": " + std::strerror(errno));
@@ -596,53 +642,102 @@ void log_writer::close_connection(std::uint64_t id) {
 
 void log_writer::rotation_check() {
     const auto& rp = *opts_.rotation;
-    // Size rotation of open files: bytes written through the handle, as upstream.
+    // Size rotation of open files: bytes written through the handle, as upstream. Only the
+    // open of the new file happens here; fsync and close of the old one, and every scan,
+    // deletion and compression run on the maintenance thread.
+    std::vector<int> to_close;
     for (auto& [key, f] : files_) {
         if (f.fd < 0 || f.bytes < rp.log_limit_bytes) continue;
         open_file fresh;
         fresh.connection_id = f.connection_id;
         if (open_new_file(fresh, f.dir, f.format)) {
-            close_file(f, true);
+            to_close.push_back(f.fd);
+            f.fd = -1;
             f = std::move(fresh);
             stats_.rotations++;
         }
     }
-    // Deletion, caps and compression in every node directory of every FileMode root.
-    std::map<std::string, std::set<config::log_format>> roots;
+    maintenance_job job;
+    job.rotation = rp;
     for (const auto& s : opts_.sections) {
-        if (s.mode == config::log_mode::file_mode) roots[s.log_root].insert(s.format);
+        if (s.mode == config::log_mode::file_mode) job.roots[s.log_root].insert(s.format);
     }
+    for (const auto& [key, f] : files_) {
+        if (!f.path.empty()) job.open_paths[f.dir].insert(f.path);
+    }
+    {
+        std::lock_guard lock(maintenance_mutex_);
+        // One pending scan at most: a newer snapshot replaces one not started yet.
+        pending_job_ = std::move(job);
+        for (int fd : to_close) fds_to_close_.push_back(fd);
+    }
+    maintenance_cv_.notify_one();
+}
+
+void log_writer::maintenance_loop() {
+    for (;;) {
+        std::optional<maintenance_job> job;
+        std::vector<int> fds;
+        {
+            std::unique_lock lock(maintenance_mutex_);
+            maintenance_cv_.wait(
+                lock, [&] { return pending_job_ || !fds_to_close_.empty() || maintenance_stop_; });
+            job.swap(pending_job_);
+            fds.swap(fds_to_close_);
+            if (!job && fds.empty() && maintenance_stop_) return;
+        }
+        // Never dies silently: a failure is reported and the next job runs.
+        try {
+            for (int fd : fds) {
+                ::fsync(fd);
+                ::close(fd);
+            }
+            if (job && maintenance_hook_) maintenance_hook_();
+            if (job) run_maintenance(*job);
+        } catch (const std::exception& e) {
+            report(std::string("log maintenance failed: ") + e.what());
+        } catch (...) {
+            report("log maintenance failed");
+        }
+        maintenance_runs_++;
+    }
+}
+
+void log_writer::run_maintenance(const maintenance_job& job) {
+    // Deletion, caps and compression in every node directory of every FileMode root.
     std::set<std::string> dirs;
-    for (const auto& [root, formats] : roots) {
+    for (const auto& [root, formats] : job.roots) {
         std::error_code ec;
         if (!fs::is_directory(root, ec)) continue;
-        for (const auto& entry : fs::directory_iterator(root, ec)) {
+        for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
             std::error_code dec;
-            if (entry.is_directory(dec) && !entry.is_symlink(dec)) {
-                clean_directory(entry.path().string(), formats);
-                dirs.insert(entry.path().string());
+            if (it->is_directory(dec) && !it->is_symlink(dec)) {
+                const auto dir = it->path().string();
+                const auto open = job.open_paths.find(dir);
+                clean_directory(
+                    job.rotation,
+                    dir,
+                    formats,
+                    open == job.open_paths.end() ? std::set<std::string>{} : open->second);
+                dirs.insert(dir);
             }
         }
     }
-    if (rp.remove_idle_dirs) {
-        for (const auto& dir : dirs) remove_if_idle(dir);
+    if (job.rotation.remove_idle_dirs) {
+        for (const auto& dir : dirs) {
+            if (!job.open_paths.contains(dir)) remove_if_idle(job.rotation, dir);
+        }
     }
 }
 
-std::set<std::string> log_writer::open_paths_in(const std::string& dir) const {
-    std::set<std::string> out;
-    for (const auto& [key, f] : files_) {
-        if (f.dir == dir && !f.path.empty()) out.insert(f.path);
-    }
-    return out;
-}
-
-void log_writer::clean_directory(const std::string& dir,
-                                 const std::set<config::log_format>& formats) {
-    const auto& rp = *opts_.rotation;
+void log_writer::clean_directory(const config::rotation_params& rp,
+                                 const std::string& dir,
+                                 const std::set<config::log_format>& formats,
+                                 const std::set<std::string>& open) {
     std::map<config::log_format, std::vector<existing_file>> by_format;
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& entry = *it;
         std::error_code fec;
         if (!entry.is_regular_file(fec) || entry.is_symlink(fec)) continue;
         const auto name = entry.path().filename().string();
@@ -650,6 +745,7 @@ void log_writer::clean_directory(const std::string& dir,
             if (auto parsed = parse_log_file_name(name, fmt)) {
                 by_format[fmt].push_back(
                     {name, *parsed, static_cast<std::uint64_t>(entry.file_size(fec))});
+                if (fec) by_format[fmt].back().size = 0;
             }
         }
     }
@@ -657,7 +753,6 @@ void log_writer::clean_directory(const std::string& dir,
 
     // Files with a handle (normally just the newest) are current and never touched, even if a
     // clock step made an older name sort last; without a handle the newest file is current.
-    const auto open = open_paths_in(dir);
     std::set<std::string> current;
     for (const auto& path : open) current.insert(fs::path(path).filename().string());
     const std::time_t now = std::time(nullptr);
@@ -709,15 +804,15 @@ void log_writer::clean_directory(const std::string& dir,
     }
 }
 
-void log_writer::remove_if_idle(const std::string& dir) {
+void log_writer::remove_if_idle(const config::rotation_params& rp, const std::string& dir) {
     // A node directory goes when nothing writes to it, its newest log file (of any format) is
     // older than the max age, and it holds nothing but our files: user files are never removed.
-    if (!open_paths_in(dir).empty()) return;
-    const auto max_age = static_cast<std::int64_t>(opts_.rotation->max_age_minutes) * 60;
+    const auto max_age = static_cast<std::int64_t>(rp.max_age_minutes) * 60;
     const std::time_t now = std::time(nullptr);
     std::vector<fs::path> ours;
     std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const auto& entry = *it;
         const auto name = entry.path().filename().string();
         std::optional<log_file_name> parsed;
         for (auto fmt : {config::log_format::for_machine, config::log_format::for_human}) {

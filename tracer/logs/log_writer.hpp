@@ -15,7 +15,8 @@
 //    them, so directories of gone nodes are never cleaned); the current file of a directory
 //    and format (the open one, or the newest) is never deleted. rpMaxFilesNum counts per
 //    directory and format, rpMaxTotalBytes per directory (all formats, compressed sizes).
-//  * rpCompress gzips rotated files (node-<time>.json.gz) on this thread between batches;
+//  * rpCompress gzips rotated files (node-<time>.json.gz) on the maintenance thread, which
+//    also runs the scans and deletions (never the thread that writes);
 //    rpRemoveIdleDirs removes a directory without a handle whose newest file is older than
 //    the max age and which holds nothing but our files and symlinks.
 //  * A failed write is undone (the file is cut back to its last complete batch) and the
@@ -57,7 +58,8 @@ struct writer_options {
     std::vector<section> sections;
     std::optional<config::rotation_params> rotation;
     bool leading_empty_line = false;
-    std::size_t queue_capacity = 1024;  // batches
+    std::size_t queue_capacity = 1024;      // batches
+    std::size_t max_tracked_nodes = 10000;  // per-node statistics kept (maxTrackedNodes)
     std::chrono::milliseconds retry_interval{1000};
     std::chrono::seconds error_report_interval{60};
     /// How long stop() keeps retrying a batch that cannot be written before counting it lost.
@@ -79,6 +81,7 @@ struct writer_stats {
     std::atomic<std::uint64_t> records_lost{0};  // only if shutdown could not write them
     std::atomic<std::size_t> queue_depth{0};
     std::atomic<std::size_t> parked_connections{0};  // whose batches wait for a failing file
+    std::atomic<std::uint64_t> nodes_forgotten{0};   // per-node statistics dropped at the cap
 };
 
 /// A (node, logging section) whose writes fail: its batches are parked and retried.
@@ -113,6 +116,8 @@ class log_writer {
     void set_space_callback(std::function<void()> f) { space_callback_ = std::move(f); }
     /// Fault injection for tests (empty = ::write).
     void set_write_syscall(write_syscall f) { write_ = std::move(f); }
+    /// Tests: called on the maintenance thread before each pass (may block or throw).
+    void set_maintenance_hook(std::function<void()> f) { maintenance_hook_ = std::move(f); }
 
     void start();
     /// Writes everything queued (retrying failed writes for a short while), fsyncs, closes.
@@ -138,6 +143,8 @@ class log_writer {
     std::map<std::string, node_counts> per_node() const;
     /// True when no connection is parked on a failing file (for /readyz).
     bool healthy() const { return healthy_.load(); }
+    /// Maintenance passes (scans, deletion, compression) finished so far.
+    std::uint64_t maintenance_runs() const { return maintenance_runs_.load(); }
     /// What is stalled now, and since when (thread-safe copy).
     std::vector<writer_stall> stalls() const;
 
@@ -186,10 +193,23 @@ class log_writer {
     void count_node(const std::string& node, const node_counts& delta);
     void close_file(open_file& f, bool sync);
     void close_connection(std::uint64_t id);
+    // What the maintenance thread needs to know of the writer's state, copied at each
+    // rotation check: it never touches the writer's own members.
+    struct maintenance_job {
+        config::rotation_params rotation;
+        std::map<std::string, std::set<config::log_format>> roots;  // FileMode roots
+        std::map<std::string, std::set<std::string>> open_paths;    // dir -> open files
+    };
+    void run_guarded();
     void rotation_check();
-    void clean_directory(const std::string& dir, const std::set<config::log_format>& formats);
-    void remove_if_idle(const std::string& dir);
-    std::set<std::string> open_paths_in(const std::string& dir) const;
+    void maintenance_loop();
+    void stop_maintenance();
+    void run_maintenance(const maintenance_job& job);
+    void clean_directory(const config::rotation_params& rp,
+                         const std::string& dir,
+                         const std::set<config::log_format>& formats,
+                         const std::set<std::string>& open);
+    void remove_if_idle(const config::rotation_params& rp, const std::string& dir);
     void report(const std::string& what);
 
     writer_options opts_;  // writer thread only (after start)
@@ -197,6 +217,7 @@ class log_writer {
     std::function<void(std::string_view)> reporter_;
     std::function<void()> space_callback_;
     write_syscall write_;
+    std::function<void()> maintenance_hook_;
 
     std::mutex mutex_;
     std::condition_variable cv_;
@@ -214,7 +235,17 @@ class log_writer {
     std::set<std::uint64_t> blocked_;         // parked connection ids (under mutex_)
     mutable std::mutex stalls_mutex_;
     std::vector<writer_stall> stalls_;
+    std::mutex report_mutex_;
     std::map<std::string, std::chrono::steady_clock::time_point> last_report_;
+    // Maintenance (scans, deletion, compression, fsync of rotated files) on its own thread,
+    // so that a slow gzip or a huge directory never stalls the writes.
+    std::thread maintenance_thread_;
+    std::mutex maintenance_mutex_;
+    std::condition_variable maintenance_cv_;
+    std::optional<maintenance_job> pending_job_;
+    std::vector<int> fds_to_close_;
+    bool maintenance_stop_ = false;
+    std::atomic<std::uint64_t> maintenance_runs_{0};
     std::chrono::steady_clock::time_point next_rotation_check_{};
     std::atomic<bool> healthy_{true};
     mutable std::mutex per_node_mutex_;

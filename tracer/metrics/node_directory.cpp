@@ -7,8 +7,9 @@
 
 namespace ct::tracer::metrics {
 
-std::shared_ptr<node_metrics> node_directory::add(std::uint64_t connection_id) {
-    auto store = std::make_shared<node_metrics>();
+std::shared_ptr<node_metrics> node_directory::add(std::uint64_t connection_id,
+                                                  std::size_t max_metrics) {
+    auto store = std::make_shared<node_metrics>(max_metrics);
     std::lock_guard lock(mutex_);
     nodes_[connection_id] = {{}, store};
     return store;

@@ -23,7 +23,9 @@ struct node_entry {
 
 class node_directory {
   public:
-    std::shared_ptr<node_metrics> add(std::uint64_t connection_id);
+    /// `max_metrics`: distinct EKG names kept for this node (maxMetricsPerNode).
+    std::shared_ptr<node_metrics> add(std::uint64_t connection_id, std::size_t max_metrics = 20000);
+
     void set_name(std::uint64_t connection_id, const std::string& name);
     void remove(std::uint64_t connection_id);
 

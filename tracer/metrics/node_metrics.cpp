@@ -4,9 +4,16 @@
 
 namespace ct::tracer::metrics {
 
-void node_metrics::apply(const protocol::ekg_response_view& response) {
+std::size_t node_metrics::apply(const protocol::ekg_response_view& response) {
     std::lock_guard lock(mutex_);
+    std::size_t ignored = 0;
     for (const auto& e : response.entries) {
+        // The server timestamp entry is ours, not the node's.
+        if (metrics_.size() - (stamped_ ? 1 : 0) >= max_names_ &&
+            metrics_.find(std::string(e.name)) == metrics_.end()) {
+            ++ignored;
+            continue;
+        }
         auto [it, fresh] = metrics_.try_emplace(std::string(e.name));
         auto& m = it->second;
         if (fresh || m.kind != e.value.kind) {
@@ -25,6 +32,7 @@ void node_metrics::apply(const protocol::ekg_response_view& response) {
                 break;
         }
     }
+    return ignored;
 }
 
 void node_metrics::stamp_server_time() const {
@@ -33,6 +41,7 @@ void node_metrics::stamp_server_time() const {
                          .count();
     static const std::string name = "ekg.server_timestamp_ms";
     metrics_[name] = {protocol::metric_kind::counter, static_cast<std::int64_t>(now), {}};
+    stamped_ = true;
 }
 
 metric_snapshot node_metrics::snapshot() const {

@@ -24,7 +24,11 @@ using metric_snapshot = std::map<std::string, metric_value>;
 
 class node_metrics {
   public:
-    void apply(const protocol::ekg_response_view& response);
+    /// At most `max_names` distinct names (a peer chooses them); further new names are
+    /// ignored.
+    explicit node_metrics(std::size_t max_names = 20000) : max_names_(max_names) {}
+    /// Returns how many new names were ignored because the store is full.
+    std::size_t apply(const protocol::ekg_response_view& response);
     /// All metrics plus `ekg.server_timestamp_ms` (now, in ms), sorted by name.
     metric_snapshot snapshot() const;
     /// Calls f with the same view as snapshot(), under the lock, without copying (scrapes).
@@ -39,6 +43,8 @@ class node_metrics {
     /// Sets `ekg.server_timestamp_ms` to now (nodes do not send that name: the EKG server adds
     /// it); the entry stays in the map and is refreshed at every read.
     void stamp_server_time() const;
+    std::size_t max_names_;
+    mutable bool stamped_ = false;  // metrics_ holds ekg.server_timestamp_ms
     mutable std::mutex mutex_;
     mutable metric_snapshot metrics_;  // mutable: reads stamp the server time
 };

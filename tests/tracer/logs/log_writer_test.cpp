@@ -730,3 +730,82 @@ TEST(LogWriter, ParkedConnectionKeepsOrderAndClosesAfterItsBatches) {
 }
 
 }  // namespace
+
+namespace {
+
+// Regression (maintenance on the writer thread): while a maintenance pass (scan, gzip) is
+// stuck, every node's batches are still written; a pass that throws is reported and the next
+// one runs (the thread does not die).
+TEST(LogWriter, SlowOrFailingMaintenanceNeverStallsWrites) {
+    temp_dir d;
+    writer_options o;
+    o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
+    ct::config::rotation_params rp;
+    rp.frequency_secs = 1;
+    rp.log_limit_bytes = 1000;
+    rp.max_age_minutes = 60;
+    rp.keep_files_num = 10;
+    rp.compress = true;
+    o.rotation = rp;
+    log_writer w(o);
+    std::mutex m;
+    std::condition_variable cv;
+    bool release = false;
+    std::atomic<int> passes{0};
+    std::vector<std::string> reports;
+    w.set_error_reporter([&](std::string_view what) {
+        std::lock_guard lock(m);
+        reports.emplace_back(what);
+    });
+    w.set_maintenance_hook([&] {
+        if (passes++ == 0) throw std::runtime_error("injected");
+        std::unique_lock lock(m);
+        cv.wait(lock, [&] { return release; });
+    });
+    w.start();
+    ASSERT_TRUE(wait_until([&] { return passes.load() >= 2; }, 15s));  // second pass: stuck
+    for (int i = 0; i < 200; ++i) {
+        ASSERT_TRUE(wait_until([&] { return w.try_submit(make_batch(1, "n", i * 5 + 1, 5)); }));
+    }
+    ASSERT_TRUE(wait_until([&] { return w.stats().records_written == 1000; }));
+    {
+        std::lock_guard lock(m);
+        release = true;
+        EXPECT_NE(std::find_if(reports.begin(),
+                               reports.end(),
+                               [](const std::string& r) {
+                                   return r.find("log maintenance failed: injected") !=
+                                          std::string::npos;
+                               }),
+                  reports.end());
+    }
+    cv.notify_all();
+    w.stop();
+    EXPECT_EQ(w.stats().records_lost, 0u);
+}
+
+}  // namespace
+
+namespace {
+
+// Defect 8: per-node statistics are bounded; names without an open file are forgotten.
+TEST(LogWriter, PerNodeStatisticsAreBounded) {
+    temp_dir d;
+    writer_options o;
+    o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
+    o.max_tracked_nodes = 3;
+    log_writer w(o);
+    w.start();
+    for (int i = 0; i < 20; ++i) {
+        const auto id = static_cast<std::uint64_t>(i + 1);
+        ASSERT_TRUE(wait_until(
+            [&] { return w.try_submit(make_batch(id, "node-" + std::to_string(i), 1, 1)); }));
+        w.node_disconnected(id);
+    }
+    ASSERT_TRUE(wait_until([&] { return w.stats().records_written == 20; }));
+    w.stop();
+    EXPECT_LE(w.per_node().size(), 3u);
+    EXPECT_GE(w.stats().nodes_forgotten, 17u);
+}
+
+}  // namespace

@@ -381,3 +381,23 @@ TEST_F(RoutesTest, TargetsWithANonUtf8HostHeader) {
 }
 
 }  // namespace
+
+namespace {
+
+// Defect 8: a node cannot grow its metric store without bound.
+TEST(NodeMetrics, NewNamesBeyondTheCapAreIgnoredAndCounted) {
+    node_metrics m(5);
+    std::vector<std::string> names;
+    for (int i = 0; i < 20; ++i) names.push_back("m" + std::to_string(i));
+    std::vector<ekg_entry_view> entries;
+    for (const auto& n : names) entries.push_back({n, {metric_kind::gauge, 1, {}}});
+    EXPECT_EQ(m.apply(response(entries)), 15u);
+    // Known names still update; new ones are still refused.
+    EXPECT_EQ(m.apply(response({{"m0", {metric_kind::gauge, 9, {}}}})), 0u);
+    EXPECT_EQ(m.apply(response({{"new", {metric_kind::gauge, 9, {}}}})), 1u);
+    const auto snap = m.snapshot();
+    EXPECT_EQ(snap.at("m0").number, 9);
+    EXPECT_FALSE(snap.contains("new"));
+}
+
+}  // namespace
