@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine and runs every test: unit and integration suites in a
 # release build, then again under AddressSanitizer + UndefinedBehaviorSanitizer.
-# CT_SKIP_SANITIZERS=1 skips the sanitizer pass (faster local runs).
+# CT_SKIP_SANITIZERS=1 skips the sanitizer pass (faster local runs); CT_FUZZ_SECS sets how long
+# each libFuzzer target runs at the end (default 30; 0 skips them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,4 +27,10 @@ if [ "${CT_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== asan+ubsan: unit and integration tests"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan --output-on-failure --no-tests=error -j"$jobs"
+fi
+
+fuzz_secs=${CT_FUZZ_SECS:-30}
+if [ "$fuzz_secs" != 0 ]; then
+  echo "== libFuzzer targets, ${fuzz_secs}s each"
+  bash fuzz/run.sh "$fuzz_secs"
 fi

@@ -109,6 +109,30 @@ class DaemonTest : public ::testing::Test {
         return v;
     }
 
+    /// The port an endpoint of the daemon bound (epPort 0 / AcceptAt host:0), from its start
+    /// message (`ns` Tracer.StartedPrometheus, Tracer.StartedMonitoring or Tracer.SockListen):
+    /// no bind-close-reuse race between tests running in parallel. 0 if not reported in 10 s.
+    unsigned short bound_port(const std::string& ns) {
+        unsigned short port = 0;
+        wait_until([&] {
+            for (const auto& line : split_lines(tracer->stdout_text())) {
+                if (line.find("\"" + ns + "\"") == std::string::npos) continue;
+                auto j = nlohmann::json::parse(line, nullptr, false);
+                if (!j.is_object() || j.value("ns", "") != ns) continue;
+                const auto& d = j["data"];
+                if (d.contains("endpoint")) {
+                    port = d["endpoint"]["boundPort"].get<unsigned short>();
+                } else if (d.contains("listenAt")) {
+                    const auto at = d["listenAt"].get<std::string>();
+                    port = static_cast<unsigned short>(std::stoi(at.substr(at.rfind(':') + 1)));
+                }
+                return port != 0;
+            }
+            return false;
+        });
+        return port;
+    }
+
     /// Stops the daemon with SIGTERM and returns its exit status.
     int stop_tracer() {
         tracer->signal(SIGTERM);

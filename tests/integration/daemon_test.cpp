@@ -94,9 +94,10 @@ TEST_F(DaemonTest, FileLayoutSymlinksAndExactLineBytes) {
 }
 
 TEST_F(DaemonTest, AcceptAtTcp) {
-    const auto port = free_tcp_port();
-    start_tracer(config("{ tag: AcceptAt, contents: \"127.0.0.1:" + std::to_string(port) + "\" }"));
-    ASSERT_TRUE(wait_for_port(port));
+    // Port 0: the daemon binds a free port and reports it (Tracer.SockListen).
+    start_tracer(config("{ tag: AcceptAt, contents: \"127.0.0.1:0\" }"));
+    const auto port = bound_port("Tracer.SockListen");
+    ASSERT_NE(port, 0);
     auto fwd = run_forwarder({"--connect",
                               "127.0.0.1:" + std::to_string(port),
                               "--network-magic",

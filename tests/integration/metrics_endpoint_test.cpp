@@ -17,23 +17,20 @@ struct MetricsEndpointTest : DaemonTest {
     std::unique_ptr<child_process> nodes;
 
     void start_all() {
-        prom_port = free_tcp_port();
-        ekg_port = free_tcp_port();
         start_tracer(
             "networkMagic: 42\n"
             "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
             "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
-            "hasPrometheus: { epHost: 127.0.0.1, epPort: " +
-            std::to_string(prom_port) +
-            " }\n"
-            "hasEKG: { epHost: 127.0.0.1, epPort: " +
-            std::to_string(ekg_port) +
-            " }\n"
+            "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
+            "hasEKG: { epHost: 127.0.0.1, epPort: 0 }\n"
             "prometheusLabels: { env: test }\n"
             "metricsHelp: { blockNum: \"Number of blocks in this chain fragment.\" }\n"
             "ekgRequestFreq: 0.2\n");
         ASSERT_TRUE(wait_for_socket("tracer.sock"));
-        ASSERT_TRUE(wait_for_port(prom_port));
+        prom_port = bound_port("Tracer.StartedPrometheus");
+        ekg_port = bound_port("Tracer.StartedMonitoring");
+        ASSERT_NE(prom_port, 0);
+        ASSERT_NE(ekg_port, 0);
         nodes = run_forwarder({"--connect",
                                "tracer.sock",
                                "--network-magic",
@@ -295,10 +292,8 @@ bool make_certificates(const fs::path& dir) {
 
 TEST_F(DaemonTest, TlsServesWithCertificateChainAndFailsClosed) {
     ASSERT_TRUE(make_certificates(dir.path())) << read_file(dir / "openssl.out");
-    const auto port = free_tcp_port();
     const std::string endpoint =
-        "hasPrometheus: { epHost: 127.0.0.1, epPort: " + std::to_string(port) +
-        ", epForceSSL: true }\n";
+        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0, epForceSSL: true }\n";
     start_tracer(
         "networkMagic: 42\n"
         "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
@@ -306,7 +301,8 @@ TEST_F(DaemonTest, TlsServesWithCertificateChainAndFailsClosed) {
         endpoint +
         "tlsCertificate: { certificateFile: leaf.pem, certificateKeyFile: leaf.key,"
         " certificateChain: [ int.pem ] }\n");
-    ASSERT_TRUE(wait_for_port(port));
+    const auto port = bound_port("Tracer.StartedPrometheus");
+    ASSERT_NE(port, 0);
 
     // A client that trusts only the CA verifies the server: the intermediate was sent.
     const auto curl = [&](const std::string& url, const std::string& out) {

@@ -28,18 +28,6 @@ class ReliabilityTest : public DaemonTest {
     }
     std::size_t count(const std::string& ns) { return messages(ns).size(); }
 
-    /// The port an endpoint bound (epPort 0 in the config): no bind-close-reuse race.
-    unsigned short bound_port(const std::string& ns) {
-        unsigned short port = 0;
-        wait_until([&] {
-            auto m = messages(ns);
-            if (m.empty()) return false;
-            port = m.front()["data"]["endpoint"]["boundPort"].get<unsigned short>();
-            return true;
-        });
-        return port;
-    }
-
     std::string base_config(const std::string& extra = "") {
         return "networkMagic: 42\n"
                "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"

@@ -678,8 +678,8 @@ TEST(LogWriter, OneNodesFailingDirectoryStallsOnlyThatNode) {
     o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
     o.retry_interval = std::chrono::milliseconds(20);
     o.queue_capacity = 4;
+    std::atomic<int> wakeups{0};  // before the writer: its thread uses it until destroyed
     log_writer w(o);
-    std::atomic<int> wakeups{0};
     w.set_space_callback([&] { ++wakeups; });
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "a", 1, 10)));
@@ -747,12 +747,13 @@ TEST(LogWriter, SlowOrFailingMaintenanceNeverStallsWrites) {
     rp.keep_files_num = 10;
     rp.compress = true;
     o.rotation = rp;
-    log_writer w(o);
+    // Declared before the writer: its threads use them until it is destroyed.
     std::mutex m;
     std::condition_variable cv;
     bool release = false;
     std::atomic<int> passes{0};
     std::vector<std::string> reports;
+    log_writer w(o);
     w.set_error_reporter([&](std::string_view what) {
         std::lock_guard lock(m);
         reports.emplace_back(what);
@@ -762,6 +763,19 @@ TEST(LogWriter, SlowOrFailingMaintenanceNeverStallsWrites) {
         std::unique_lock lock(m);
         cv.wait(lock, [&] { return release; });
     });
+    // However the test ends, the stuck pass is released before the writer is destroyed.
+    struct release_on_exit {
+        std::mutex& m;
+        std::condition_variable& cv;
+        bool& release;
+        ~release_on_exit() {
+            {
+                std::lock_guard lock(m);
+                release = true;
+            }
+            cv.notify_all();
+        }
+    } guard{m, cv, release};
     w.start();
     ASSERT_TRUE(wait_until([&] { return passes.load() >= 2; }, 15s));  // second pass: stuck
     for (int i = 0; i < 200; ++i) {

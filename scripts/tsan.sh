@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# ThreadSanitizer pass over the tests that exercise threads: the log writer (writer and
+# maintenance threads), the HTTP server (stop from another thread, keep-alive clients), node
+# sessions, own metrics, and the integration suites (the daemon itself built with TSan).
+# Usage: scripts/tsan.sh   (prints a summary; exit 1 on any report)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCT_SANITIZE=thread \
+      -DCT_BUILD_BENCH=OFF -DCT_BUILD_TESTS=ON >/dev/null
+cmake --build build/tsan -j2
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0"
+ctest --test-dir build/tsan --output-on-failure --no-tests=error -j2 \
+      -R '^(LogWriter|HttpServer|Session|OwnMetrics|TrafficRegistry|DaemonTest|ReliabilityTest|MetricsEndpointTest)\.'
+echo "tsan: no reports"
