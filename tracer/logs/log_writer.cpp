@@ -456,6 +456,23 @@ log_writer::open_file* log_writer::file_for(const trace_batch& b, const section&
         files_.erase(it);
         it = files_.end();
     }
+    if (it != files_.end() && it->second.fd >= 0) {
+        // Someone removed the file or the whole logRoot (an operator, a cleanup job): writing
+        // on into the unlinked inode would lose everything unseen. At most once a second, a
+        // deleted file is replaced by a new one (directories are recreated).
+        auto& f = it->second;
+        const auto now = clock::now();
+        if (now >= f.next_link_check) {
+            f.next_link_check = now + 1s;
+            struct stat st {};
+            if (::fstat(f.fd, &st) == 0 && st.st_nlink == 0) {
+                report("the log file " + f.path + " was removed; writing to a new file");
+                close_file(f, false);
+                files_.erase(it);
+                it = files_.end();
+            }
+        }
+    }
     if (it != files_.end()) {
         if (it->second.fd >= 0 || reopen(it->second)) return &it->second;
         if (!it->second.path.empty()) return nullptr;  // reported by reopen(); retried later

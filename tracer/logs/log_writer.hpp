@@ -163,6 +163,7 @@ class log_writer {
         std::uint64_t connection_id = 0;
         config::log_format format = config::log_format::for_machine;
         bool unterminated = false;  // last line lacks its '\n' (leading_empty_line mode)
+        std::chrono::steady_clock::time_point next_link_check{};  // see file_for()
     };
 
     // A connection whose batch could not be written in every section: its batches wait here
