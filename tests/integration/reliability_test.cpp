@@ -255,7 +255,13 @@ TEST_F(ReliabilityTest, SilentUnixPeerIsClosedAfterTheHandshakeDeadline) {
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     boost::asio::io_context io;
     boost::asio::local::stream_protocol::socket silent(io);
-    silent.connect((dir / "tracer.sock").string());
+    // The socket file appears at bind(), a moment before listen(): retry a refused connect.
+    ASSERT_TRUE(wait_until([&] {
+        boost::system::error_code cec;
+        silent.close(cec);
+        silent.connect((dir / "tracer.sock").string(), cec);
+        return !cec;
+    }));
     char c;
     boost::system::error_code ec;
     silent.read_some(boost::asio::buffer(&c, 1), ec);  // returns when the daemon closes it
