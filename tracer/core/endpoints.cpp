@@ -106,15 +106,32 @@ void listener::bind() {
         if (!parent.empty()) std::filesystem::create_directories(parent, fs_ec);
 
         unix_acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(strand_);
+        // Bound and listening under a temporary name, then renamed: the path appears only when
+        // a connect to it succeeds, and only with its final mode.
+        // (A path too long for the suffix is bound directly: sun_path holds 107 bytes.)
+        const std::string suffixed = path + ".new-" + std::to_string(::getpid());
+        const std::string staging = suffixed.size() < 108 ? suffixed : path;
+        ::unlink(staging.c_str());
         boost::system::error_code ec;
-        asio::local::stream_protocol::endpoint ep(path);
+        asio::local::stream_protocol::endpoint ep(staging);
         unix_acceptor_->open(ep.protocol(), ec);
         if (!ec) unix_acceptor_->bind(ep, ec);
         if (!ec) unix_acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) throw startup_error("AcceptAt " + path + ": cannot listen: " + ec.message());
-        if (::chmod(path.c_str(), static_cast<mode_t>(socket_mode_)) != 0) {
+        if (ec) {
+            ::unlink(staging.c_str());
+            throw startup_error("AcceptAt " + path + ": cannot listen: " + ec.message());
+        }
+        if (::chmod(staging.c_str(), static_cast<mode_t>(socket_mode_)) != 0) {
+            const int err = errno;
+            ::unlink(staging.c_str());
             throw startup_error("AcceptAt " + path +
-                                ": cannot set the socket's mode: " + std::strerror(errno));
+                                ": cannot set the socket's mode: " + std::strerror(err));
+        }
+        if (staging != path && ::rename(staging.c_str(), path.c_str()) != 0) {
+            const int err = errno;
+            ::unlink(staging.c_str());
+            throw startup_error("AcceptAt " + path +
+                                ": cannot create the socket: " + std::strerror(err));
         }
         return;
     }
