@@ -232,6 +232,7 @@ class node_runtime {
     std::optional<proto::trace_objects_request> pending_;
     bool replied_since_request_ = false;
     bool all_sent_acknowledged_ = false;
+    bool node_info_answered_ = false;
     bool finished_ = false;
     bool stopped_ = false;
     bool closing_ = false;
@@ -311,8 +312,12 @@ asio::awaitable<void> node_runtime::reader() {
                     if (all_generated() && node_.queued() == 0 && replied_since_request_) {
                         // The tracer asked again after the last reply: it has read everything.
                         all_sent_acknowledged_ = true;
-                        finished_ = true;
-                        done_signal_.cancel();
+                        // A real node is asked for NodeInfo early and always answers; do not
+                        // leave before that (the tracer would name us by our NodeId).
+                        if (node_info_answered_ || !o_.node_info) {
+                            finished_ = true;
+                            done_signal_.cancel();
+                        }
                     }
                     pending_ = *req;
                     try_answer();
@@ -336,6 +341,11 @@ asio::awaitable<void> node_runtime::reader() {
                     }
                     send(p, proto::encode_data_points_reply(reply));
                     demux_->pop_message(p);
+                    for (auto name : req->names) node_info_answered_ |= name == "NodeInfo";
+                    if (node_info_answered_ && all_sent_acknowledged_ && !finished_) {
+                        finished_ = true;
+                        done_signal_.cancel();
+                    }
                 }
             }
         }
