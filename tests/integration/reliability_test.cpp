@@ -30,6 +30,21 @@ class ReliabilityTest : public DaemonTest {
     }
     std::size_t count(const std::string& ns) { return messages(ns).size(); }
 
+    /// Every object the simulated node reports as sent is on disk exactly once, in order (its
+    /// own queue overflow may have dropped objects it never sent).
+    void expect_sent_exactly_once(child_process& fwd,
+                                  const std::string& root,
+                                  const std::string& node) {
+        const auto sent =
+            nlohmann::json::parse(fwd.stdout_text())["nodes"][0]["sent"].get<std::uint64_t>();
+        ASSERT_TRUE(wait_until([&] { return seqs(root, node).size() >= sent; }, 30s));
+        EXPECT_EQ(stop_tracer(), 0);
+        const auto got = seqs(root, node);
+        EXPECT_EQ(got.size(), sent);
+        EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
+        EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end());
+    }
+
     std::string base_config(const std::string& extra = "") {
         return "networkMagic: 42\n"
                "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
@@ -234,16 +249,7 @@ TEST_F(ReliabilityTest, OneBlockedNodeDirectoryDoesNotStallTheOthers) {
     fs::remove(dir / "logs" / "stuck");
     // Exit status 1 when the node's own queue overflowed while it was not asked.
     ASSERT_TRUE(stuck->wait_exit(60s));
-    const auto sent =
-        nlohmann::json::parse(stuck->stdout_text())["nodes"][0]["sent"].get<std::uint64_t>();
-    ASSERT_TRUE(wait_until([&] { return seqs("logs", "stuck").size() >= sent; }, 30s));
-    EXPECT_EQ(stop_tracer(), 0);
-    const auto got = seqs("logs", "stuck");
-    // Exactly once and in order: the node's own overflow may have dropped objects it never
-    // sent while it was not asked, but nothing it sent is missing or repeated.
-    EXPECT_EQ(got.size(), sent);
-    EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
-    EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end());
+    expect_sent_exactly_once(*stuck, "logs", "stuck");
 }
 
 // Defect 9: a peer that connects to the Unix socket and says nothing is closed after the
@@ -358,14 +364,7 @@ TEST_F(ReliabilityTest, FullDiskResumesWhenSpaceReturnsAndLosesNothing) {
         30s));
     ASSERT_TRUE(disk.resize("64m"));
     ASSERT_TRUE(fwd->wait_exit(60s));
-    const auto sent =
-        nlohmann::json::parse(fwd->stdout_text())["nodes"][0]["sent"].get<std::uint64_t>();
-    ASSERT_TRUE(wait_until([&] { return seqs("small/logs", "full").size() >= sent; }, 30s));
-    EXPECT_EQ(stop_tracer(), 0);
-    const auto got = seqs("small/logs", "full");
-    EXPECT_EQ(got.size(), sent);
-    EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
-    EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end());
+    expect_sent_exactly_once(*fwd, "small/logs", "full");
 }
 
 // Fault: the whole logRoot is removed while a node streams. The daemon notices (within a
