@@ -170,6 +170,14 @@ class node_runtime {
     simulated_node& node() { return node_; }
     bool finished() const { return finished_; }
     std::uint64_t connections() const { return connections_; }
+    // A graceful stop: answer no further request, let the writer flush what was already handed
+    // to the socket layer (those objects count as sent), then close.
+    void begin_stop() {
+        stopped_ = true;
+        closing_ = true;
+        wake_.cancel();
+    }
+    bool flushed() const { return sock_ == nullptr; }
     void stop() {
         stopped_ = true;
         close_socket();
@@ -592,9 +600,28 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < o.nodes; ++i)
         nodes.push_back(std::make_unique<node_runtime>(ioc, o, i));
 
+    // Stopping flushes first, so "sent" in the summary is exactly what reached the socket; a
+    // peer that does not read gets a bounded grace period.
+    asio::steady_timer grace(ioc);
+    bool stopping = false;
+    std::function<void(std::chrono::steady_clock::time_point)> finish_stop =
+        [&](std::chrono::steady_clock::time_point deadline) {
+            bool all = true;
+            for (auto& n : nodes) all = all && n->flushed();
+            if (all || std::chrono::steady_clock::now() >= deadline) {
+                for (auto& n : nodes) n->stop();
+                ioc.stop();
+                return;
+            }
+            grace.expires_after(5ms);
+            grace.async_wait([&, deadline](boost::system::error_code ec) {
+                if (!ec) finish_stop(deadline);
+            });
+        };
     auto stop_all = [&] {
-        for (auto& n : nodes) n->stop();
-        ioc.stop();
+        if (std::exchange(stopping, true)) return;
+        for (auto& n : nodes) n->begin_stop();
+        finish_stop(std::chrono::steady_clock::now() + 2s);
     };
     asio::signal_set signals(ioc, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code ec, int) {
