@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "protocol/severity.hpp"
+
 namespace ct::config {
 
 /// A node address: a Unix socket path or TCP host:port (spec §3.3.1).
@@ -62,6 +64,31 @@ struct forwarding_config {
     bool operator==(const forwarding_config&) const = default;
 };
 
+/// A TraceOptions severity threshold (trace-dispatcher's SeverityF): an object passes iff its
+/// severity is at least `min`; Silence passes nothing.
+struct severity_threshold {
+    bool silence = false;
+    protocol::severity min = protocol::severity::debug;
+    bool operator==(const severity_threshold&) const = default;
+};
+
+/// One TraceOptions entry (spec dispatcher §2.3); unset fields inherit from a shorter prefix.
+struct trace_option {
+    std::optional<severity_threshold> severity;
+    std::optional<double> max_frequency;  // objects/s; 0 removes an inherited limiter
+    bool operator==(const trace_option&) const = default;
+};
+
+/// Namespace (dotted; "" is the root) -> options. A key matches whole segments only.
+using trace_options = std::map<std::string, trace_option>;
+
+/// nodeTraceOptions: a glob pattern on the node name and the rules for matching nodes.
+struct node_trace_options {
+    std::string pattern;
+    trace_options options;
+    bool operator==(const node_trace_options&) const = default;
+};
+
 enum class log_mode { file_mode, journal_mode };
 enum class log_format { for_machine, for_human };
 
@@ -69,7 +96,12 @@ struct logging_params {
     std::string log_root;  // absolute after loading
     log_mode mode = log_mode::file_mode;
     log_format format = log_format::for_machine;
+    trace_options options;  // this section's own TraceOptions (extension)
     bool operator==(const logging_params&) const = default;
+    /// What the section is (its files), independent of its rules and position in the list.
+    bool same_output(const logging_params& o) const {
+        return log_root == o.log_root && mode == o.mode && format == o.format;
+    }
 };
 
 struct rotation_params {
@@ -110,6 +142,8 @@ struct tracer_config {
     std::optional<std::map<std::string, std::string>> prometheus_labels;
 
     // Extensions of this implementation (cardano-tracer ignores unknown keys).
+    trace_options trace_options_;                       // TraceOptions: the whole daemon
+    std::vector<node_trace_options> node_trace_options_;  // in the order written
     unsigned socket_mode = 0660;
     std::uint64_t max_message_bytes = 32ull << 20;
     std::uint64_t max_ingress_bytes = 64ull << 20;
@@ -130,5 +164,9 @@ struct tracer_config {
 std::string_view to_string(log_mode m);
 std::string_view to_string(log_format f);
 std::string_view to_string(verbosity_level v);
+/// "Debug" ... "Emergency", or "Silence".
+std::string_view to_string(const severity_threshold& t);
+/// The maximum number of logging sections (each has one bit in a record's routing mask).
+inline constexpr std::size_t max_logging_sections = 64;
 
 }  // namespace ct::config

@@ -42,6 +42,17 @@ std::string mode_text(unsigned mode) {
     return buf;
 }
 
+ojson trace_options_json(const trace_options& opts) {
+    ojson j = ojson::object();
+    for (const auto& [ns, o] : opts) {
+        ojson e = ojson::object();
+        if (o.severity) e["severity"] = std::string(to_string(*o.severity));
+        if (o.max_frequency) e["maxFrequency"] = *o.max_frequency;
+        j[ns] = e;
+    }
+    return j;
+}
+
 void emit_yaml(YAML::Emitter& out, const ojson& j) {
     switch (j.type()) {
         case ojson::value_t::object:
@@ -116,6 +127,7 @@ ojson to_ordered_json(const tracer_config& c) {
         e["logRoot"] = l.log_root;
         e["logMode"] = std::string(to_string(l.mode));
         e["logFormat"] = std::string(to_string(l.format));
+        if (!l.options.empty()) e["TraceOptions"] = trace_options_json(l.options);
         logging.push_back(e);
     }
     j["logging"] = logging;
@@ -158,6 +170,10 @@ ojson to_ordered_json(const tracer_config& c) {
     j["maxConnections"] = c.max_connections;
     j["maxMetricsPerNode"] = c.max_metrics_per_node;
     j["maxTrackedNodes"] = c.max_tracked_nodes;
+    j["TraceOptions"] = trace_options_json(c.trace_options_);
+    ojson nodes = ojson::object();
+    for (const auto& n : c.node_trace_options_) nodes[n.pattern] = trace_options_json(n.options);
+    j["nodeTraceOptions"] = nodes;
     return j;
 }
 

@@ -17,7 +17,8 @@
 namespace ct::config {
 namespace {
 
-using json = nlohmann::json;
+// Ordered: nodeTraceOptions apply in the order written.
+using json = nlohmann::ordered_json;
 
 // ------------------------------------------------------------------ YAML -> JSON value tree
 
@@ -222,10 +223,11 @@ class reader {
     }
 
     void check_keys(const json& obj, std::string_view object, const std::string& parent) {
-        const auto keys = known_keys(object);
         for (const auto& [k, v] : obj.items()) {
-            if (std::find(keys.begin(), keys.end(), k) != keys.end()) {
-                if (is_legacy_key(object, k)) warn(join(parent, k), "no longer used; ignored");
+            if (const schema_entry* e = find_key(object, k)) {
+                if (e->origin == key_origin::legacy) warn(join(parent, k), "no longer used; ignored");
+                if (e->origin == key_origin::ignored)
+                    warn(join(parent, k), "ignored: " + std::string(e->description));
                 continue;
             }
             auto near = nearest_key(object, k);
@@ -566,6 +568,115 @@ std::optional<forwarding_config> read_forwarding(reader& r,
     return f;
 }
 
+// ------------------------------------------------------------------------ TraceOptions
+
+std::optional<severity_threshold> read_threshold(reader& r, const json& v, const std::string& path) {
+    if (v.is_string()) {
+        const auto& s = v.get_ref<const std::string&>();
+        if (s == "Silence") return severity_threshold{true, protocol::severity::debug};
+        if (auto sev = protocol::parse_severity(s)) return severity_threshold{false, *sev};
+    }
+    r.error(path,
+            "unknown severity " + (v.is_string() ? v.dump() : describe(v)) +
+                " (expected Debug, Info, Notice, Warning, Error, Critical, Alert, Emergency or "
+                "Silence)");
+    return std::nullopt;
+}
+
+/// A namespace key: "" or "_root_" is the root; otherwise dot-separated non-empty segments.
+std::optional<std::string> namespace_key(reader& r, const std::string& key, const std::string& path) {
+    if (key.empty() || key == "_root_") return std::string();
+    bool ok = key.front() != '.' && key.back() != '.' && key.find("..") == std::string::npos;
+    for (char ch : key) ok = ok && ch != ' ' && ch != '\t';
+    if (!ok) {
+        r.error(path,
+                "is not a namespace (dot-separated segments such as ChainDB.AddBlockEvent; \"\" "
+                "or _root_ for the root)");
+        return std::nullopt;
+    }
+    return key;
+}
+
+std::optional<trace_options> read_trace_options(reader& r, const json& v, const std::string& path) {
+    if (!r.object(v, path)) return std::nullopt;
+    trace_options out;
+    bool ok = true;
+    // `""` and `_root_` name the same entry; `_root_` wins field by field (as trace-dispatcher).
+    std::vector<std::pair<std::string, const json*>> entries;
+    const json* root_alias = nullptr;
+    for (const auto& [k, e] : v.items()) {
+        if (k == "_root_") {
+            root_alias = &e;
+        } else {
+            entries.emplace_back(k, &e);
+        }
+    }
+    if (root_alias) entries.emplace_back("_root_", root_alias);
+    for (const auto& [k, e] : entries) {
+        const std::string epath = path + ".\"" + k + "\"";
+        auto key = namespace_key(r, k, epath);
+        if (!key) {
+            ok = false;
+            continue;
+        }
+        if (e->is_null()) continue;
+        if (!r.object(*e, epath)) {
+            ok = false;
+            continue;
+        }
+        r.check_keys(*e, "TraceOptions{}", epath);
+        trace_option& opt = out[*key];
+        if (const json* s = reader::field(*e, "severity")) {
+            if (auto t = read_threshold(r, *s, epath + ".severity")) {
+                opt.severity = *t;
+            } else {
+                ok = false;
+            }
+        }
+        if (const json* f = reader::field(*e, "maxFrequency")) {
+            if (auto x = r.number(*f, epath + ".maxFrequency")) {
+                if (*x < 0) {
+                    r.error(epath + ".maxFrequency",
+                            "must not be negative (0 removes an inherited limit)");
+                    ok = false;
+                } else {
+                    opt.max_frequency = *x;
+                }
+            } else {
+                ok = false;
+            }
+        }
+    }
+    if (!ok) return std::nullopt;
+    return out;
+}
+
+std::vector<node_trace_options> read_node_trace_options(reader& r,
+                                                        const json& v,
+                                                        const std::string& path,
+                                                        bool& ok) {
+    std::vector<node_trace_options> out;
+    if (!r.object(v, path)) {
+        ok = false;
+        return out;
+    }
+    for (const auto& [pattern, rules] : v.items()) {
+        const std::string ppath = path + ".\"" + pattern + "\"";
+        if (pattern.empty()) {
+            r.error(ppath, "a node name pattern must not be empty (use \"*\" for every node)");
+            ok = false;
+            continue;
+        }
+        auto opts = read_trace_options(r, rules, ppath);
+        if (!opts) {
+            ok = false;
+            continue;
+        }
+        out.push_back({pattern, std::move(*opts)});
+    }
+    return out;
+}
+
 std::vector<logging_params> read_logging(reader& r,
                                          const json& v,
                                          const std::string& path,
@@ -608,14 +719,39 @@ std::vector<logging_params> read_logging(reader& r,
             r.error(ipath + ".logRoot", "must not be empty (empty logRoot(s))");
             ok = false;
         }
-        if (!ok) continue;
-        lp.mode = *mode_v;
-        lp.format = *fmt_v;
+        if (ok) {
+            lp.mode = *mode_v;
+            lp.format = *fmt_v;
+        }
+        if (const json* t = reader::field(e, "TraceOptions")) {
+            if (auto opts = read_trace_options(r, *t, ipath + ".TraceOptions")) {
+                lp.options = std::move(*opts);
+            } else {
+                ok = false;
+            }
+        }
+        if (!ok || !root_s) continue;
         std::filesystem::path p(*root_s);
         if (!root_s->empty() && p.is_relative()) p = (base / p);
         lp.log_root = root_s->empty() ? std::string() : p.lexically_normal().string();
         if (lp.log_root.size() > 1 && lp.log_root.back() == '/') lp.log_root.pop_back();
-        if (std::find(out.begin(), out.end(), lp) == out.end()) out.push_back(std::move(lp));
+        if (std::find(out.begin(), out.end(), lp) != out.end()) continue;  // exact duplicate
+        auto same = std::find_if(out.begin(), out.end(), [&](const logging_params& o) {
+            return o.same_output(lp);
+        });
+        if (same != out.end()) {
+            r.error(ipath,
+                    "writes the same files as an earlier section (same logRoot, logMode and "
+                    "logFormat) with other TraceOptions; merge their rules into one section");
+            continue;
+        }
+        if (out.size() == max_logging_sections) {
+            r.error(ipath,
+                    "too many logging sections (at most " + std::to_string(max_logging_sections) +
+                        ")");
+            continue;
+        }
+        out.push_back(std::move(lp));
     }
     return out;
 }
@@ -880,6 +1016,14 @@ load_result load_json(const json& root, const load_options& opts) {
     }
 
     // Extensions.
+    if (const json* v = reader::field(root, "TraceOptions")) {
+        if (auto t = fail(read_trace_options(r, *v, "TraceOptions"))) c.trace_options_ = *t;
+    }
+    // The root's default is explicit, so the effective rules (--print-config) are complete.
+    if (!c.trace_options_[""].severity) c.trace_options_[""].severity = severity_threshold{};
+    if (const json* v = reader::field(root, "nodeTraceOptions")) {
+        c.node_trace_options_ = read_node_trace_options(r, *v, "nodeTraceOptions", ok);
+    }
     if (const json* v = reader::field(root, "socketMode")) {
         if (v->is_number()) {
             // YAML reads an unquoted 0660 as the decimal number 660: say how to fix it.
@@ -1002,6 +1146,10 @@ std::string_view to_string(verbosity_level v) {
             return "Maximum";
     }
     return "ErrorsOnly";
+}
+
+std::string_view to_string(const severity_threshold& t) {
+    return t.silence ? std::string_view("Silence") : protocol::severity_name(t.min);
 }
 
 std::optional<address> parse_address(std::string_view text) {

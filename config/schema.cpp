@@ -41,6 +41,8 @@ constexpr std::array entries{
     schema_entry{"", "maxConnections", "integer 1..1000000", "2048", "Node connections at most; more are closed at once and counted (each may buffer maxIngressBytes).", o::extension},
     schema_entry{"", "maxMetricsPerNode", "integer 1..10000000", "20000", "Distinct EKG metric names kept per node; further names are ignored and counted.", o::extension},
     schema_entry{"", "maxTrackedNodes", "integer 1..10000000", "10000", "Node names whose per-node statistics (received, written, dropped) are kept; beyond it, names without a live connection are forgotten and counted.", o::extension},
+    schema_entry{"", "TraceOptions", "object namespace->options", "{\"\": {severity: Debug}}", "Rules for every node and section, in trace-dispatcher's syntax: keys are namespaces (`\"\"` or `_root_` for the root), the most specific whole-segment prefix wins, per option. See \"Routing and filtering\" below.", o::extension},
+    schema_entry{"", "nodeTraceOptions", "object glob->TraceOptions", "{}", "Rules for the nodes whose name matches the glob (`*`, `?`, `[...]`), applied over `TraceOptions` in the order written.", o::extension},
     schema_entry{"", "hasRTView", "any", "-", "No longer used (RTView was removed in 0.5.0).", o::legacy},
     schema_entry{"", "WarnRTViewMissing", "any", "-", "No longer used (iohk-nix generic config).", o::legacy},
     schema_entry{"", "metricsComp", "any", "-", "No longer used (removed in cardano-tracer 0.3.2).", o::legacy},
@@ -63,6 +65,13 @@ constexpr std::array entries{
     schema_entry{"logging[]", "logRoot", "path", "required", "Root directory, ignored in JournalMode. A relative path is made absolute against the working directory at load time; the effective configuration (`--print-config`) shows the absolute path."},
     schema_entry{"logging[]", "logMode", "FileMode | JournalMode", "required", "Files under logRoot, or systemd-journald."},
     schema_entry{"logging[]", "logFormat", "ForMachine | ForHuman", "required", "`.json` files with the node's machine JSON, or `.log` files with the human text (machine JSON when there is none)."},
+
+    schema_entry{"logging[]", "TraceOptions", "object namespace->options", "{}", "Rules of this section alone, applied over `TraceOptions` and `nodeTraceOptions`.", o::extension},
+
+    schema_entry{"TraceOptions{}", "severity", "Debug ... Emergency | Silence", "inherited (root: Debug)", "An object passes when its severity is at least this; Silence passes nothing."},
+    schema_entry{"TraceOptions{}", "maxFrequency", "number >= 0 (objects/s)", "inherited (root: 0)", "Frequency limiter per node and leaf namespace (trace-dispatcher's algorithm); 0 removes an inherited limit."},
+    schema_entry{"TraceOptions{}", "detail", "DMinimal ... DMaximum", "-", "the detail level is chosen by the node when it renders a message", o::ignored},
+    schema_entry{"TraceOptions{}", "backends", "list", "-", "the daemon routes by logging section (its own TraceOptions)", o::ignored},
 
     schema_entry{"rotation", "rpFrequencySecs", "integer > 0", "60", "Period of the rotation check."},
     schema_entry{"rotation", "rpLogLimitBytes", "integer > 0", "required", "Rotate when the current file has this many bytes."},
@@ -103,17 +112,20 @@ std::vector<std::string_view> known_keys(std::string_view object) {
     return keys;
 }
 
-bool is_legacy_key(std::string_view object, std::string_view key) {
-    return std::any_of(entries.begin(), entries.end(), [&](const schema_entry& e) {
-        return e.object == object && e.key == key && e.origin == key_origin::legacy;
-    });
+const schema_entry* find_key(std::string_view object, std::string_view key) {
+    for (const auto& e : entries) {
+        if (e.object == object && e.key == key) return &e;
+    }
+    return nullptr;
 }
 
 std::string_view nearest_key(std::string_view object, std::string_view unknown) {
     std::string_view best;
     std::size_t best_d = std::max<std::size_t>(3, unknown.size() / 3) + 1;
     for (const auto& e : entries) {
-        if (e.object != object || e.origin == key_origin::legacy) continue;
+        if (e.object != object || e.origin == key_origin::legacy ||
+            e.origin == key_origin::ignored)
+            continue;
         const auto d = edit_distance(unknown, e.key);
         // A key that contains the typo (or vice versa) is a good suggestion too.
         const bool contains = e.key.find(unknown) != std::string_view::npos ||
@@ -163,19 +175,67 @@ std::string render_markdown_reference() {
         {"forwarderOptions", "`hasForwarding` third element (forwarder options)"},
         {"logging[]", "`logging` entries"},
         {"rotation", "`rotation`"},
-        {"-", ""},
+        {"TraceOptions{}",
+         "`TraceOptions` entries (top level, `nodeTraceOptions.<glob>`, `logging[].TraceOptions`)"},
     }};
     for (const auto& [object, title] : sections) {
-        if (object == "-") break;
         out << "\n## " << title << "\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
         for (const auto& e : entries) {
             if (e.object != object) continue;
             out << "| `" << e.key << "` | " << e.type << " | " << e.default_text << " | ";
             if (e.origin == key_origin::extension) out << "*extension.* ";
             if (e.origin == key_origin::legacy) out << "*legacy.* ";
+            if (e.origin == key_origin::ignored) out << "*accepted and ignored:* ";
             out << e.description << " |\n";
         }
     }
+    out << R"(
+## Routing and filtering
+
+Every trace object passes through the dispatcher between decoding and writing. For one object
+of node N with namespace NS (dotted, e.g. `ChainDB.AddBlockEvent.AddedToCurrentChain`) and one
+logging section S, the rules are:
+
+1. Start from the top-level `TraceOptions` map.
+2. Override it, namespace key by namespace key and option by option, with every
+   `nodeTraceOptions` entry whose glob matches N (`*`, `?`, `[...]`, as in a shell), in the
+   order written: a later match wins.
+3. Override the result the same way with S's own `TraceOptions`.
+4. For each option on its own (`severity`, `maxFrequency`), the most specific key that is a
+   whole-segment prefix of NS and sets that option wins: `ChainDB` matches
+   `ChainDB.AddBlockEvent` but not `ChainDBX`; the root `""` (also written `_root_`) matches
+   everything. Without any rule an object passes (root severity `Debug`, no limit).
+
+An object is written to S iff its severity is at least the resolved `severity` (`Silence`
+passes nothing) and, when a `maxFrequency` > 0 applies, the frequency limiter lets it through.
+The limiter is trace-dispatcher's (budget 30, reward clamp 10, reminder every 10 s), kept per
+node and leaf namespace, measured on the objects' own timestamps; it reports
+`Tracer.StartLimiting`, `Tracer.RememberLimiting` and `Tracer.StopLimiting` with the
+suppressed counts. An object that no section takes is counted in
+`cardano_tracer_node_trace_objects_filtered_total` and
+`cardano_tracer_dispatcher_filtered_total{node_name,namespace,reason}` (top-level namespace
+segment; reason `severity` or `limiter`) and never copied. Metrics (EKG) are never filtered.
+
+```yaml
+TraceOptions:                 # the whole daemon
+  "": { severity: Info }
+  ChainDB: { severity: Notice, maxFrequency: 5.0 }
+nodeTraceOptions:             # per node name, glob patterns; applied in the order written
+  "relay-*": { Mempool: { severity: Silence } }
+logging:
+- { logRoot: /var/log/ct, logMode: FileMode, logFormat: ForMachine }   # what the rules keep
+- { logRoot: /var/log/ct-warn, logMode: FileMode, logFormat: ForHuman,
+    TraceOptions: { "": { severity: Warning } } }                      # this section only
+```
+
+Here nothing of `relay-1`'s `Mempool` is kept (the node rule is more specific than every root);
+`bp-1`'s Mempool messages at Info go to the first section; everything at Warning and above goes
+to both sections. A `ChainDB` Notice message goes to *both* sections, at most 5 per second per
+leaf namespace: the daemon's `ChainDB` key is more specific than the second section's root, so
+it wins there too (add `ChainDB: { severity: Warning }` to that section to keep it out). A section keeps its open files when a reload adds, removes or reorders sections: a
+section is what it writes (`logRoot`, `logMode`, `logFormat`), not its position.
+`--print-config` shows the rules as they apply.
+)";
     return out.str();
 }
 

@@ -10,7 +10,9 @@
 
 namespace ct::config {
 
-enum class key_origin { upstream, extension, legacy };
+/// legacy: accepted, "no longer used"; ignored: accepted from another tool's files (a node's
+/// TraceOptions), warned about with the entry's description as the reason.
+enum class key_origin { upstream, extension, legacy, ignored };
 
 struct schema_entry {
     std::string_view object;  // "" = top level, "network", "rotation", "logging[]", ...
@@ -27,8 +29,8 @@ std::span<const schema_entry> schema();
 /// Keys known in `object` (legacy keys included).
 std::vector<std::string_view> known_keys(std::string_view object);
 
-/// Legacy keys of `object` that are accepted and ignored with a "no longer used" warning.
-bool is_legacy_key(std::string_view object, std::string_view key);
+/// The schema entry of `key` in `object`, or nullptr.
+const schema_entry* find_key(std::string_view object, std::string_view key);
 
 /// The known key of `object` closest to `unknown` (edit distance), or "" when none is close.
 std::string_view nearest_key(std::string_view object, std::string_view unknown);

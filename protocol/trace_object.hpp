@@ -7,22 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/severity.hpp"
+
 namespace ct::protocol {
 
-enum class severity : std::uint8_t {
-    debug,
-    info,
-    notice,
-    warning,
-    error,
-    critical,
-    alert,
-    emergency
-};
 enum class detail_level : std::uint8_t { minimal, normal, detailed, maximum };
 
-std::string_view severity_name(severity s);  // "Debug" … "Emergency"
-std::optional<severity> parse_severity(std::string_view name);
 std::string_view detail_level_name(detail_level d);  // "DMinimal" … "DMaximum"
 
 /// UTCTime as serialise encodes it: floor seconds and picoseconds in [0, 10^12).

@@ -9,8 +9,6 @@
 namespace ct::protocol {
 namespace {
 
-constexpr std::array<std::string_view, 8> severity_names = {
-    "Debug", "Info", "Notice", "Warning", "Error", "Critical", "Alert", "Emergency"};
 constexpr std::array<std::string_view, 4> detail_names = {
     "DMinimal", "DNormal", "DDetailed", "DMaximum"};
 
@@ -60,14 +58,6 @@ decode_status read_time(cbor_reader& r, utc_time& t) {
 
 }  // namespace
 
-std::string_view severity_name(severity s) { return severity_names[static_cast<std::size_t>(s)]; }
-
-std::optional<severity> parse_severity(std::string_view name) {
-    for (std::size_t i = 0; i < severity_names.size(); ++i) {
-        if (severity_names[i] == name) return static_cast<severity>(i);
-    }
-    return std::nullopt;
-}
 
 std::string_view detail_level_name(detail_level d) {
     return detail_names[static_cast<std::size_t>(d)];

@@ -26,9 +26,7 @@ int main(int argc, char** argv) {
         return loaded.exit_code;
     }
 
-    own_severity min_sev = own_severity::info;
-    parse_own_severity(opts.min_log_severity, min_sev);
-    self_log log(min_sev);
+    self_log log(ct::protocol::read_severity(opts.min_log_severity).value_or(own_severity::info));
     announce_start(log, opts, *loaded.config);
 
     try {

@@ -13,7 +13,6 @@
 #include "config/emit.hpp"
 #include "config/load.hpp"
 #include "config/schema.hpp"
-#include "config/severity.hpp"
 
 namespace {
 
@@ -636,31 +635,6 @@ TEST(ConfigDiagnostic, RendersPathAndMessage) {
     EXPECT_EQ((diagnostic{diagnostic::level::error, "", "cannot read"}).to_string(), "cannot read");
 }
 
-// -------------------------------------------------------------------------------- severity
-
-TEST(Severity, NamesRoundTripInOrder) {
-    const std::array<std::string_view, 8> names{
-        "Debug", "Info", "Notice", "Warning", "Error", "Critical", "Alert", "Emergency"};
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        EXPECT_EQ(to_string(all_severities[i]), names[i]);
-        EXPECT_EQ(parse_severity(names[i]), all_severities[i]);
-        EXPECT_EQ(syslog_priority(all_severities[i]), 7 - static_cast<int>(i));
-    }
-    EXPECT_LT(severity::debug, severity::emergency);
-}
-
-TEST(Severity, ParsesLikeHaskellRead) {
-    EXPECT_EQ(parse_severity(" Warning\n"), severity::warning);
-    EXPECT_EQ(parse_severity("(Info)"), severity::info);
-    EXPECT_EQ(parse_severity("( (Error) )"), severity::error);
-    EXPECT_FALSE(parse_severity("info"));
-    EXPECT_FALSE(parse_severity("INFO"));
-    EXPECT_FALSE(parse_severity("Silence"));
-    EXPECT_FALSE(parse_severity(""));
-    EXPECT_FALSE(parse_severity("(Info"));
-    EXPECT_FALSE(parse_severity("Info Debug"));
-}
-
 // ------------------------------------------------------------------------------- addresses
 
 TEST(ConfigAddress, ParsingRulesOfSpec) {
@@ -821,3 +795,153 @@ TEST(ConfigLoad, PortZeroMeansAnyFreePortAndIsNoDuplicate) {
     ASSERT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].to_string());
     EXPECT_EQ(r.config->has_ekg->port, 0);
 }
+
+// ------------------------------------------------------------------------ TraceOptions
+
+namespace ct_rules {
+
+severity_threshold at(ct::protocol::severity s) { return {false, s}; }
+const severity_threshold silence{true, ct::protocol::severity::debug};
+
+TEST(ConfigTraceOptions, DaemonNodeAndSectionRulesAreRead) {
+    auto r = load_string(R"(
+networkMagic: 1
+network: { tag: AcceptAt, contents: "/tmp/s.sock" }
+TraceOptions:
+  "": { severity: Info }
+  ChainDB: { severity: Notice, maxFrequency: 5.0 }
+  ChainDB.AddBlockEvent: { maxFrequency: 0 }
+nodeTraceOptions:
+  "relay-*": { Mempool: { severity: Silence } }
+  "bp-[12]": { _root_: { severity: Warning } }
+logging:
+- { logRoot: /tmp/a, logMode: FileMode, logFormat: ForMachine }
+- { logRoot: /tmp/b, logMode: FileMode, logFormat: ForHuman,
+    TraceOptions: { "": { severity: Warning } } }
+)");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& c = *r.config;
+    using ct::protocol::severity;
+    ASSERT_EQ(c.trace_options_.size(), 3u);
+    EXPECT_EQ(c.trace_options_.at("").severity, at(severity::info));
+    EXPECT_FALSE(c.trace_options_.at("").max_frequency);
+    EXPECT_EQ(c.trace_options_.at("ChainDB").severity, at(severity::notice));
+    EXPECT_EQ(c.trace_options_.at("ChainDB").max_frequency, 5.0);
+    EXPECT_FALSE(c.trace_options_.at("ChainDB.AddBlockEvent").severity);
+    EXPECT_EQ(c.trace_options_.at("ChainDB.AddBlockEvent").max_frequency, 0.0);
+    ASSERT_EQ(c.node_trace_options_.size(), 2u);
+    EXPECT_EQ(c.node_trace_options_[0].pattern, "relay-*");  // the order written
+    EXPECT_EQ(c.node_trace_options_[0].options.at("Mempool").severity, silence);
+    EXPECT_EQ(c.node_trace_options_[1].pattern, "bp-[12]");
+    EXPECT_EQ(c.node_trace_options_[1].options.at("").severity, at(severity::warning));
+    ASSERT_EQ(c.logging.size(), 2u);
+    EXPECT_TRUE(c.logging[0].options.empty());
+    EXPECT_EQ(c.logging[1].options.at("").severity, at(severity::warning));
+}
+
+TEST(ConfigTraceOptions, RootDefaultsToDebugAndRootAliasWinsPerField) {
+    auto plain = load_string(minimal);
+    ASSERT_TRUE(plain.ok());
+    ASSERT_EQ(plain.config->trace_options_.size(), 1u);
+    EXPECT_EQ(plain.config->trace_options_.at("").severity, at(ct::protocol::severity::debug));
+
+    auto r = load_string(with(R"(TraceOptions:
+  "": { severity: Info, maxFrequency: 2 }
+  _root_: { severity: Error }
+)"));
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->trace_options_.at("").severity, at(ct::protocol::severity::error));
+    EXPECT_EQ(r.config->trace_options_.at("").max_frequency, 2.0);
+}
+
+TEST(ConfigTraceOptions, ProblemsNameTheField) {
+    struct bad {
+        std::string yaml, path, fragment;
+        diagnostic::level lvl = diagnostic::level::error;
+    };
+    const std::vector<bad> cases{
+        {"TraceOptions: { ChainDB: { severity: Infoo } }\n",
+         "TraceOptions.\"ChainDB\".severity",
+         "unknown severity \"Infoo\""},
+        {"TraceOptions: { ChainDB: { severity: info } }\n",
+         "TraceOptions.\"ChainDB\".severity",
+         "expected Debug, Info"},
+        {"TraceOptions: { ChainDB: { maxFrequency: fast } }\n",
+         "TraceOptions.\"ChainDB\".maxFrequency",
+         "expected a number"},
+        {"TraceOptions: { ChainDB: { maxFrequency: -1 } }\n",
+         "TraceOptions.\"ChainDB\".maxFrequency",
+         "must not be negative"},
+        {"TraceOptions: { ChainDB: Info }\n", "TraceOptions.\"ChainDB\"", "expected an object"},
+        {"TraceOptions: { \"ChainDB.\": { severity: Info } }\n",
+         "TraceOptions.\"ChainDB.\"",
+         "is not a namespace"},
+        {"TraceOptions: { \"A..B\": { severity: Info } }\n",
+         "TraceOptions.\"A..B\"",
+         "is not a namespace"},
+        {"TraceOptions: [1]\n", "TraceOptions", "expected an object"},
+        {"nodeTraceOptions: { \"\": {} }\n", "nodeTraceOptions.\"\"", "must not be empty"},
+        {"nodeTraceOptions: { \"r*\": { Mempool: { severity: Loud } } }\n",
+         "nodeTraceOptions.\"r*\".\"Mempool\".severity",
+         "unknown severity"},
+        {"TraceOptions: { ChainDB: { severty: Info } }\n",
+         "TraceOptions.\"ChainDB\".severty",
+         "did you mean `severity`",
+         diagnostic::level::warning},
+        {"TraceOptions: { ChainDB: { detail: DMaximum } }\n",
+         "TraceOptions.\"ChainDB\".detail",
+         "ignored: the detail level is chosen by the node",
+         diagnostic::level::warning},
+        {"TraceOptions: { ChainDB: { backends: [Forwarder] } }\n",
+         "TraceOptions.\"ChainDB\".backends",
+         "ignored: the daemon routes by logging section",
+         diagnostic::level::warning},
+    };
+    for (const auto& c : cases) {
+        auto r = load_string(with(c.yaml));
+        EXPECT_TRUE(has_diag(r, c.path, c.fragment, c.lvl)) << c.yaml << dump(r);
+        EXPECT_EQ(r.ok(), c.lvl == diagnostic::level::warning) << c.yaml;
+    }
+}
+
+TEST(ConfigTraceOptions, ASectionIsWhatItWritesNotWhereItStands) {
+    const std::string head = "networkMagic: 1\nnetwork: { tag: AcceptAt, contents: s.sock }\n";
+    auto dup = load_string(head + R"(logging:
+- { logRoot: /tmp/a, logMode: FileMode, logFormat: ForMachine, TraceOptions: { "": { severity: Info } } }
+- { logRoot: /tmp/a, logMode: FileMode, logFormat: ForMachine, TraceOptions: { "": { severity: Info } } }
+)");
+    ASSERT_TRUE(dup.ok()) << dump(dup);
+    EXPECT_EQ(dup.config->logging.size(), 1u);  // an exact duplicate is removed
+    auto clash = load_string(head + R"(logging:
+- { logRoot: /tmp/a, logMode: FileMode, logFormat: ForMachine }
+- { logRoot: /tmp/a, logMode: FileMode, logFormat: ForMachine, TraceOptions: { "": { severity: Info } } }
+)");
+    EXPECT_TRUE(has_diag(clash, "logging[1]", "writes the same files as an earlier section"))
+        << dump(clash);
+    std::string many = head + "logging:\n";
+    for (int i = 0; i < 65; ++i)
+        many += "- { logRoot: /tmp/s" + std::to_string(i) +
+                ", logMode: FileMode, logFormat: ForMachine }\n";
+    EXPECT_TRUE(has_diag(load_string(many), "logging[64]", "too many logging sections"));
+}
+
+TEST(ConfigTraceOptions, PrintedRulesReloadToTheSameConfiguration) {
+    auto r = load_string(with(R"(TraceOptions:
+  ChainDB: { severity: Silence, maxFrequency: 2.5 }
+nodeTraceOptions:
+  "z*": { "": { severity: Error } }
+  "a*": { Net: { maxFrequency: 1 } }
+)"));
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto json_text = to_json_text(*r.config);
+    EXPECT_NE(json_text.find("\"Silence\""), std::string::npos) << json_text;
+    // The order written survives (z* before a*), in JSON and YAML.
+    EXPECT_LT(json_text.find("\"z*\""), json_text.find("\"a*\"")) << json_text;
+    for (const auto& text : {json_text, to_yaml_text(*r.config)}) {
+        auto again = load_string(text);
+        ASSERT_TRUE(again.ok()) << dump(again) << text;
+        EXPECT_EQ(*again.config, *r.config) << text;
+    }
+}
+
+}  // namespace ct_rules

@@ -3,18 +3,10 @@
 #include <array>
 #include <string_view>
 
+#include "protocol/severity.hpp"
+
 namespace ct::tracer {
 namespace {
-
-constexpr std::array<std::string_view, 8> severity_names = {
-    "Debug", "Info", "Notice", "Warning", "Error", "Critical", "Alert", "Emergency"};
-
-bool is_severity_name(std::string_view s) {
-    for (auto name : severity_names) {
-        if (name == s) return true;
-    }
-    return false;
-}
 
 cli_outcome fail(std::string text) {
     cli_outcome out;
@@ -106,12 +98,13 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
         } else if (name == "--min-log-severity") {
             std::string sev;
             if (!value(sev)) return fail("The option `--min-log-severity` expects an argument.");
-            if (!is_severity_name(sev)) {
+            const auto parsed = protocol::read_severity(sev);
+            if (!parsed) {
                 return fail("option --min-log-severity: cannot parse value `" + sev +
                             "' (expected one of Debug, Info, Notice, Warning, Error, Critical, "
                             "Alert, Emergency)");
             }
-            opts.min_log_severity = sev;
+            opts.min_log_severity = std::string(protocol::severity_name(*parsed));
             opts.min_log_severity_given = true;
         } else if (name == "--check-config" || name == "--strict") {
             if (inline_value) return fail("The flag `" + std::string(name) + "' takes no value.");

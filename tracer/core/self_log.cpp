@@ -12,9 +12,6 @@
 namespace ct::tracer {
 namespace {
 
-constexpr std::array<std::string_view, 8> names = {
-    "Debug", "Info", "Notice", "Warning", "Error", "Critical", "Alert", "Emergency"};
-
 std::string default_host() {
     if (const char* env = std::getenv("TRACE_DISPATCHER_LOGGING_HOSTNAME"); env && *env) {
         return env;
@@ -34,18 +31,6 @@ std::string thread_number() {
 }
 
 }  // namespace
-
-std::string_view severity_name(own_severity s) { return names[static_cast<std::size_t>(s)]; }
-
-bool parse_own_severity(std::string_view name, own_severity& out) {
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        if (names[i] == name) {
-            out = static_cast<own_severity>(i);
-            return true;
-        }
-    }
-    return false;
-}
 
 std::string format_utc_now() {
     using namespace std::chrono;
@@ -105,7 +90,7 @@ void self_log::emit(std::string_view name, own_severity sev, nlohmann::json data
     line += R"(,"data":)";
     line += data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     line += R"(,"sev":")";
-    line += severity_name(sev);
+    line += protocol::severity_name(sev);
     line += R"(","thread":")";
     line += thread_number();
     line += R"(","host":)";

@@ -9,17 +9,16 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/severity.hpp"
+
 namespace spdlog {
 class logger;
 }
 
 namespace ct::tracer {
 
-/// Severity of own messages; names and order as trace-dispatcher's SeverityS.
-enum class own_severity { debug, info, notice, warning, error, critical, alert, emergency };
-
-std::string_view severity_name(own_severity s);
-bool parse_own_severity(std::string_view name, own_severity& out);
+/// Own messages carry the project's one severity type.
+using own_severity = protocol::severity;
 
 class self_log {
   public:

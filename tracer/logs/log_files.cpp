@@ -5,7 +5,6 @@
 
 namespace ct::tracer::logs {
 
-int syslog_priority(protocol::severity s) { return 7 - static_cast<int>(s); }
 
 std::string journal_time(const protocol::utc_time& t) {
     const auto secs = static_cast<std::time_t>(t.seconds);

@@ -15,8 +15,7 @@
 
 namespace ct::tracer::logs {
 
-/// journald PRIORITY of a severity: Emergency 0 … Debug 7 (spec §5.5).
-int syslog_priority(protocol::severity s);
+using protocol::syslog_priority;  // journald PRIORITY (spec §5.5)
 /// journald TIME field: `%F %T%12QZ`, i.e. "2026-07-23 08:56:07.123456789000Z" (spec §5.5).
 std::string journal_time(const protocol::utc_time& t);
 

@@ -1,8 +1,6 @@
-#include "config/severity.hpp"
+#include "protocol/severity.hpp"
 
-#include <cstddef>
-
-namespace ct::config {
+namespace ct::protocol {
 namespace {
 
 constexpr std::array<std::string_view, 8> names{
@@ -20,23 +18,25 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-std::string_view to_string(severity s) {
+std::string_view severity_name(severity s) {
     const auto i = static_cast<std::size_t>(s);
     return i < names.size() ? names[i] : "Info";
 }
 
-std::optional<severity> parse_severity(std::string_view text) {
+std::optional<severity> parse_severity(std::string_view name) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (name == names[i]) return all_severities[i];
+    }
+    return std::nullopt;
+}
+
+std::optional<severity> read_severity(std::string_view text) {
     text = trim(text);
     // Read accepts any number of redundant parentheses around a nullary constructor.
     while (text.size() >= 2 && text.front() == '(' && text.back() == ')') {
         text = trim(text.substr(1, text.size() - 2));
     }
-    for (std::size_t i = 0; i < names.size(); ++i) {
-        if (text == names[i]) return all_severities[i];
-    }
-    return std::nullopt;
+    return parse_severity(text);
 }
 
-int syslog_priority(severity s) { return 7 - static_cast<int>(s); }
-
-}  // namespace ct::config
+}  // namespace ct::protocol
