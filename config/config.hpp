@@ -142,7 +142,7 @@ struct tracer_config {
     std::optional<std::map<std::string, std::string>> prometheus_labels;
 
     // Extensions of this implementation (cardano-tracer ignores unknown keys).
-    trace_options trace_options_;                       // TraceOptions: the whole daemon
+    trace_options trace_options_;                         // TraceOptions: the whole daemon
     std::vector<node_trace_options> node_trace_options_;  // in the order written
     unsigned socket_mode = 0660;
     std::uint64_t max_message_bytes = 32ull << 20;

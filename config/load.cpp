@@ -225,7 +225,8 @@ class reader {
     void check_keys(const json& obj, std::string_view object, const std::string& parent) {
         for (const auto& [k, v] : obj.items()) {
             if (const schema_entry* e = find_key(object, k)) {
-                if (e->origin == key_origin::legacy) warn(join(parent, k), "no longer used; ignored");
+                if (e->origin == key_origin::legacy)
+                    warn(join(parent, k), "no longer used; ignored");
                 if (e->origin == key_origin::ignored)
                     warn(join(parent, k), "ignored: " + std::string(e->description));
                 continue;
@@ -570,7 +571,9 @@ std::optional<forwarding_config> read_forwarding(reader& r,
 
 // ------------------------------------------------------------------------ TraceOptions
 
-std::optional<severity_threshold> read_threshold(reader& r, const json& v, const std::string& path) {
+std::optional<severity_threshold> read_threshold(reader& r,
+                                                 const json& v,
+                                                 const std::string& path) {
     if (v.is_string()) {
         const auto& s = v.get_ref<const std::string&>();
         if (s == "Silence") return severity_threshold{true, protocol::severity::debug};
@@ -584,7 +587,9 @@ std::optional<severity_threshold> read_threshold(reader& r, const json& v, const
 }
 
 /// A namespace key: "" or "_root_" is the root; otherwise dot-separated non-empty segments.
-std::optional<std::string> namespace_key(reader& r, const std::string& key, const std::string& path) {
+std::optional<std::string> namespace_key(reader& r,
+                                         const std::string& key,
+                                         const std::string& path) {
     if (key.empty() || key == "_root_") return std::string();
     bool ok = key.front() != '.' && key.back() != '.' && key.find("..") == std::string::npos;
     for (char ch : key) ok = ok && ch != ' ' && ch != '\t';
@@ -736,9 +741,8 @@ std::vector<logging_params> read_logging(reader& r,
         lp.log_root = root_s->empty() ? std::string() : p.lexically_normal().string();
         if (lp.log_root.size() > 1 && lp.log_root.back() == '/') lp.log_root.pop_back();
         if (std::find(out.begin(), out.end(), lp) != out.end()) continue;  // exact duplicate
-        auto same = std::find_if(out.begin(), out.end(), [&](const logging_params& o) {
-            return o.same_output(lp);
-        });
+        auto same = std::find_if(
+            out.begin(), out.end(), [&](const logging_params& o) { return o.same_output(lp); });
         if (same != out.end()) {
             r.error(ipath,
                     "writes the same files as an earlier section (same logRoot, logMode and "
@@ -746,9 +750,9 @@ std::vector<logging_params> read_logging(reader& r,
             continue;
         }
         if (out.size() == max_logging_sections) {
-            r.error(ipath,
-                    "too many logging sections (at most " + std::to_string(max_logging_sections) +
-                        ")");
+            r.error(
+                ipath,
+                "too many logging sections (at most " + std::to_string(max_logging_sections) + ")");
             continue;
         }
         out.push_back(std::move(lp));

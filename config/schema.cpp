@@ -123,8 +123,7 @@ std::string_view nearest_key(std::string_view object, std::string_view unknown) 
     std::string_view best;
     std::size_t best_d = std::max<std::size_t>(3, unknown.size() / 3) + 1;
     for (const auto& e : entries) {
-        if (e.object != object || e.origin == key_origin::legacy ||
-            e.origin == key_origin::ignored)
+        if (e.object != object || e.origin == key_origin::legacy || e.origin == key_origin::ignored)
             continue;
         const auto d = edit_distance(unknown, e.key);
         // A key that contains the typo (or vice versa) is a good suggestion too.

@@ -58,7 +58,6 @@ decode_status read_time(cbor_reader& r, utc_time& t) {
 
 }  // namespace
 
-
 std::string_view detail_level_name(detail_level d) {
     return detail_names[static_cast<std::size_t>(d)];
 }

@@ -5,7 +5,6 @@
 
 namespace ct::tracer::logs {
 
-
 std::string journal_time(const protocol::utc_time& t) {
     const auto secs = static_cast<std::time_t>(t.seconds);
     std::tm tm{};
