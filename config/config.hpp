@@ -98,9 +98,11 @@ struct logging_params {
     log_format format = log_format::for_machine;
     trace_options options;  // this section's own TraceOptions (extension)
     bool operator==(const logging_params&) const = default;
-    /// What the section is (its files), independent of its rules and position in the list.
+    /// What the section is (its files, or the journal), independent of its rules and of its
+    /// position in the list. logRoot does not matter in JournalMode.
     bool same_output(const logging_params& o) const {
-        return log_root == o.log_root && mode == o.mode && format == o.format;
+        return mode == o.mode && format == o.format &&
+               (mode == log_mode::journal_mode || log_root == o.log_root);
     }
 };
 

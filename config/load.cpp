@@ -740,9 +740,9 @@ std::vector<logging_params> read_logging(reader& r,
         if (!root_s->empty() && p.is_relative()) p = (base / p);
         lp.log_root = root_s->empty() ? std::string() : p.lexically_normal().string();
         if (lp.log_root.size() > 1 && lp.log_root.back() == '/') lp.log_root.pop_back();
-        if (std::find(out.begin(), out.end(), lp) != out.end()) continue;  // exact duplicate
         auto same = std::find_if(
             out.begin(), out.end(), [&](const logging_params& o) { return o.same_output(lp); });
+        if (same != out.end() && same->options == lp.options) continue;  // a duplicate
         if (same != out.end()) {
             r.error(ipath,
                     "writes the same files as an earlier section (same logRoot, logMode and "

@@ -101,7 +101,11 @@ void node_rules::resolve(std::string_view ns, resolved_route& out) const {
 std::shared_ptr<const routing> routing::build(const config::tracer_config& cfg) {
     auto r = std::make_shared<routing>();
     for (const auto& l : cfg.logging) {
-        r->sections_.push_back({l.log_root, l.mode, l.format});
+        // The journal is one output whatever logRoot says.
+        r->sections_.push_back(
+            {l.mode == config::log_mode::journal_mode ? std::string() : l.log_root,
+             l.mode,
+             l.format});
         r->section_rules_.push_back(l.options);
     }
     r->all_ =

@@ -133,6 +133,18 @@ class DaemonTest : public ::testing::Test {
         return port;
     }
 
+    /// The lines of the daemon's own log with namespace `ns`, parsed.
+    std::vector<nlohmann::json> messages(const std::string& ns) {
+        std::vector<nlohmann::json> out;
+        for (const auto& line : split_lines(tracer->stdout_text())) {
+            if (line.find("\"" + ns + "\"") == std::string::npos) continue;
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            if (j.is_object() && j.value("ns", "") == ns) out.push_back(std::move(j));
+        }
+        return out;
+    }
+    std::size_t count(const std::string& ns) { return messages(ns).size(); }
+
     /// Stops the daemon with SIGTERM and returns its exit status.
     int stop_tracer() {
         tracer->signal(SIGTERM);

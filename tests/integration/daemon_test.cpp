@@ -205,7 +205,7 @@ TEST_F(DaemonTest, RotationWithTinyLimitsInBothFormats) {
                               "25",
                               "--size",
                               "100"});
-    auto count = [&](const std::string& ext) {
+    auto files_with = [&](const std::string& ext) {
         std::size_t n = 0;
         if (!fs::exists(dir / "logs/r")) return n;
         for (const auto& e : fs::directory_iterator(dir / "logs/r")) {
@@ -214,7 +214,7 @@ TEST_F(DaemonTest, RotationWithTinyLimitsInBothFormats) {
         }
         return n;
     };
-    EXPECT_TRUE(wait_until([&] { return count(".json") > 1 && count(".log") > 1; }, 15s));
+    EXPECT_TRUE(wait_until([&] { return files_with(".json") > 1 && files_with(".log") > 1; }, 15s));
     fwd->signal(SIGTERM);
     fwd->wait_exit(10s);
     EXPECT_EQ(stop_tracer(), 0);

@@ -18,18 +18,6 @@ using namespace std::chrono_literals;
 
 class ReliabilityTest : public DaemonTest {
   protected:
-    /// The lines of the daemon's own log with namespace `ns`, parsed.
-    std::vector<nlohmann::json> messages(const std::string& ns) {
-        std::vector<nlohmann::json> out;
-        for (const auto& line : split_lines(tracer->stdout_text())) {
-            if (line.find("\"" + ns + "\"") == std::string::npos) continue;
-            auto j = nlohmann::json::parse(line, nullptr, false);
-            if (j.is_object() && j.value("ns", "") == ns) out.push_back(std::move(j));
-        }
-        return out;
-    }
-    std::size_t count(const std::string& ns) { return messages(ns).size(); }
-
     /// Every object the simulated node reports as sent is on disk exactly once, in order (its
     /// own queue overflow may have dropped objects it never sent).
     void expect_sent_exactly_once(child_process& fwd,

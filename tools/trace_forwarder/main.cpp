@@ -43,6 +43,7 @@ struct options {
     std::string misbehave;
     std::size_t misbehave_nodes = SIZE_MAX;
     std::string summary_file;
+    std::string sent_log;
     std::string host = "simhost";
     unsigned ekg_tick_ms = 500;
 };
@@ -71,6 +72,7 @@ const char* usage =
     "                        disconnect-mid-message\n"
     "  --misbehave-nodes K   only the first K nodes misbehave (default all)\n"
     "  --summary-file F      also write the exit summary (JSON) to F\n"
+    "  --sent-log F          write \"<node> <seq> <namespace> <severity>\" per object sent to F\n"
     "On exit a one-line JSON summary goes to stdout:\n"
     "  "
     "{\"nodes\":[{\"name\",\"generated\",\"sent\",\"first_seq\",\"last_seq\",\"overflow_drops\","
@@ -118,6 +120,8 @@ std::optional<options> parse(int argc, char** argv) {
             o.misbehave_nodes = std::stoul(val());
         else if (a == "--summary-file")
             o.summary_file = val();
+        else if (a == "--sent-log")
+            o.sent_log = val();
         else if (a == "-h" || a == "--help") {
             std::cout << usage;
             return std::nullopt;
@@ -599,6 +603,11 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<node_runtime>> nodes;
     for (std::size_t i = 0; i < o.nodes; ++i)
         nodes.push_back(std::make_unique<node_runtime>(ioc, o, i));
+    std::ofstream sent_log;
+    if (!o.sent_log.empty()) {
+        sent_log.open(o.sent_log);
+        for (auto& n : nodes) n->node().set_sent_log(&sent_log);
+    }
 
     // Stopping flushes first, so "sent" in the summary is exactly what reached the socket; a
     // peer that does not read gets a bounded grace period.

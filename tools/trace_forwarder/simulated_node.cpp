@@ -218,7 +218,7 @@ void simulated_node::generate_one() {
         drops_ += queue_.size();
         queue_.clear();
     }
-    queued_object q{seq, {}, at.seconds};
+    queued_object q{seq, {}, at.seconds, k->ns, k->sev};
     q.encoded.reserve(machine.size() + human.size() + 96);
     protocol::encode_trace_object(v, q.encoded);
     queue_.push_back(std::move(q));
@@ -230,6 +230,12 @@ std::string simulated_node::take_reply(std::size_t n) {
     parts.reserve(k);
     for (std::size_t i = 0; i < k; ++i) parts.push_back(queue_[i].encoded);
     std::string reply = protocol::encode_trace_objects_reply_from_encoded(parts);
+    if (sent_log_) {
+        for (std::size_t i = 0; i < k; ++i) {
+            *sent_log_ << opts_.name << ' ' << queue_[i].seq << ' ' << queue_[i].ns << ' '
+                       << protocol::severity_name(queue_[i].sev) << '\n';
+        }
+    }
     if (k > 0) {
         if (first_sent_ == 0) first_sent_ = queue_.front().seq;
         last_sent_ = queue_[k - 1].seq;

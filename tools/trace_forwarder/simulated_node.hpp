@@ -32,6 +32,8 @@ struct queued_object {
     std::uint64_t seq;
     std::string encoded;  // CBOR of one TraceObject
     std::int64_t at_seconds;
+    std::string_view ns;  // static storage
+    protocol::severity sev = protocol::severity::info;
 };
 
 /// Per-connection EKG state: the back buffer of GetUpdatedMetrics.
@@ -60,6 +62,9 @@ class simulated_node {
 
     /// A MsgTraceObjectsReply with up to `n` of the oldest queued objects (they count as sent).
     std::string take_reply(std::size_t n);
+    /// Every object taken into a reply is also written here as "<node> <seq> <ns> <Severity>"
+    /// (tests and benchmarks check the daemon's output against it). nullptr: off.
+    void set_sent_log(std::ostream* out) { sent_log_ = out; }
 
     /// The JSON of a data point, or nullopt for names the node does not store.
     std::optional<std::string> data_point(std::string_view name) const;
@@ -100,6 +105,7 @@ class simulated_node {
     std::uint64_t generated_ = 0, sent_ = 0, first_sent_ = 0, last_sent_ = 0, drops_ = 0;
     std::string start_time_;
     std::uint64_t ticks_ = 0;
+    std::ostream* sent_log_ = nullptr;
 };
 
 /// aeson-style UTC time: fraction without trailing zeros, omitted when zero.

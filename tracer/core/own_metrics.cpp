@@ -171,6 +171,28 @@ void own_metrics::append_node_families(std::vector<prometheus::MetricFamily>& ou
            "Failed writes of the node's log records (retried).",
            [](const node_row& r) { return r.written.write_errors; });
 
+    prometheus::MetricFamily by_ns{"cardano_tracer_dispatcher_filtered_total",
+                                   "Trace objects no logging section took, by node, top-level "
+                                   "namespace segment and reason (severity or limiter).",
+                                   prometheus::MetricType::Counter,
+                                   {}};
+    for (const auto& [node, segments] : traffic_.filtered_by_namespace()) {
+        for (const auto& [segment, t] : segments) {
+            for (const auto& [reason, value] :
+                 {std::pair<const char*, std::uint64_t>{"severity", t.severity},
+                  {"limiter", t.limiter}}) {
+                if (value == 0) continue;
+                prometheus::ClientMetric m;
+                m.label.push_back({"node_name", node});
+                m.label.push_back({"namespace", segment});
+                m.label.push_back({"reason", reason});
+                m.counter.value = static_cast<double>(value);
+                by_ns.metric.push_back(std::move(m));
+            }
+        }
+    }
+    out.push_back(std::move(by_ns));
+
     // Always present (empty when nothing is stalled), so that alerts can rely on the name.
     prometheus::MetricFamily stalled{"cardano_tracer_writer_stalled_seconds",
                                      "How long the node's writes to a logging section have been "

@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "dispatcher/node_dispatcher.hpp"
 #include "dispatcher/node_names.hpp"
 #include "protocol/data_points_codec.hpp"
 #include "protocol/demuxer.hpp"
@@ -49,6 +50,11 @@ struct session_handle {
     stream_socket* socket = nullptr;
     asio::steady_timer* delivery_signal = nullptr;
 };
+
+/// A TraceObject's timestamp in seconds: the frequency limiters' clock.
+double seconds_of(const proto::utc_time& t) {
+    return static_cast<double>(t.seconds) + static_cast<double>(t.picoseconds) * 1e-12;
+}
 
 asio::awaitable<bool> was_cancelled() {
     auto cs = co_await asio::this_coro::cancellation_state;
@@ -154,6 +160,21 @@ class session {
         send(p_trace_objects, proto::encode_trace_objects_request(true, cfg_->request_num));
     }
     void resolve_name(std::optional<std::string> preferred);
+    /// Picks up a reloaded configuration (once per reply): the next request, the EKG pause
+    /// and the dispatcher's rules follow it.
+    void refresh_settings() {
+        auto fresh = ctx_.settings();
+        if (fresh == cfg_) return;
+        cfg_ = std::move(fresh);
+        if (dispatcher_ && cfg_->routing) dispatcher_->rebind(cfg_->routing);
+    }
+    /// The dispatcher's decision for each object of the reply; filtered ones are not copied.
+    void dispatch_reply(logs::trace_batch& batch);
+    /// A batch received before the node's name was known gets its routes now; false when
+    /// nothing of it is left.
+    bool dispatch_late(logs::trace_batch& batch);
+    void count_filtered(std::uint64_t n);
+    void report_limiter_events();
 
     stream_socket& sock_;
     peer_info& peer_;
@@ -175,6 +196,8 @@ class session {
     std::uint64_t received_before_name_ = 0;
     std::deque<logs::trace_batch> pending_;
     asio::steady_timer delivery_signal_;
+    std::optional<dispatcher::node_dispatcher> dispatcher_;  // once named
+    std::vector<dispatcher::section_mask> masks_;            // per object of a reply
 
     // EKG
     bool ekg_response_ready_ = false;
@@ -450,15 +473,23 @@ bool session::on_trace_objects(std::string_view msg) {
         received_before_name_ += objects_.size();
     }
 
+    refresh_settings();
     logs::trace_batch batch;
     batch.connection_id = peer_.connection_id;
-    batch.add_all(objects_);
+    batch.routing = cfg_->routing;
+    if (dispatcher_) {
+        dispatch_reply(batch);
+    } else {
+        batch.add_all(objects_);
+        // Routed once the name (and so the node's rules) is known.
+        batch.dispatched = name_resolved_;
+    }
 
     // Turnaround is the loss metric (the node drops its whole queue on overflow), so the
     // next request leaves before anything is written — unless the writer pushes back or the
     // node's name is still unknown for too long.
     const bool writer_clear = pending_.empty();
-    pending_.push_back(std::move(batch));
+    if (!batch.records.empty()) pending_.push_back(std::move(batch));
     if (draining_) {
         delivery_signal_.cancel();
         force_close();
@@ -469,6 +500,58 @@ bool session::on_trace_objects(std::string_view msg) {
     }
     delivery_signal_.cancel();
     return true;
+}
+
+void session::dispatch_reply(logs::trace_batch& batch) {
+    masks_.resize(objects_.size());
+    std::uint64_t filtered = 0;
+    for (std::size_t i = 0; i < objects_.size(); ++i) {
+        const auto& o = objects_[i];
+        masks_[i] = dispatcher_->route(o.ns, o.sev, seconds_of(o.at));
+        filtered += masks_[i] == 0;
+    }
+    batch.add_routed(objects_, masks_);
+    count_filtered(filtered);
+    report_limiter_events();
+}
+
+bool session::dispatch_late(logs::trace_batch& batch) {
+    if (batch.dispatched || !dispatcher_) {
+        batch.dispatched = true;
+        return !batch.records.empty();
+    }
+    batch.routing = dispatcher_->rules();
+    std::uint64_t filtered = 0;
+    for (auto& r : batch.records) {
+        r.sections = dispatcher_->route(batch.ns(r), r.sev, seconds_of(r.at));
+        filtered += r.sections == 0;
+    }
+    batch.drop_unrouted();
+    batch.dispatched = true;
+    count_filtered(filtered);
+    report_limiter_events();
+    return !batch.records.empty();
+}
+
+void session::count_filtered(std::uint64_t n) {
+    if (n == 0) return;
+    if (traffic_) traffic_->filtered += n;
+}
+
+void session::report_limiter_events() {
+    auto& events = dispatcher_->events();
+    for (const auto& e : events) {
+        nlohmann::json j{{"nodeName", name_}, {"name", e.ns}};
+        std::string_view what = "StartLimiting";
+        if (e.kind == dispatcher::limiter_report::start) {
+            j["maxFrequency"] = e.max_frequency;
+        } else {
+            what = e.kind == dispatcher::limiter_report::stop ? "StopLimiting" : "RememberLimiting";
+            j["numSuppressed"] = e.suppressed;
+        }
+        ctx_.log.emit(what, own_severity::notice, std::move(j));
+    }
+    events.clear();
 }
 
 bool session::on_ekg(std::string_view msg) {
@@ -525,6 +608,7 @@ void session::resolve_name(std::optional<std::string> preferred) {
     traffic_ = ctx_.traffic.for_node(name_);
     traffic_->received += received_before_name_;
     received_before_name_ = 0;
+    if (cfg_->routing) dispatcher_.emplace(cfg_->routing, name_, traffic_->by_namespace);
     // Named from NodeInfo at connection start, so nodes that send metrics but no trace
     // objects are served too (upstream hides them).
     ctx_.directory.set_name(peer_.connection_id, name_);
@@ -579,6 +663,10 @@ asio::awaitable<void> session::delivery_loop() {
         bool blocked = false;
         while (name_resolved_ && !pending_.empty()) {
             pending_.front().node_name = name_;
+            if (!dispatch_late(pending_.front())) {
+                pending_.pop_front();  // everything in it was filtered
+                continue;
+            }
             if (!ctx_.writer.try_submit(std::move(pending_.front()))) {
                 blocked = true;
                 ctx_.counters.writer_backpressure_waits++;
@@ -640,6 +728,10 @@ asio::awaitable<void> session::flush_pending_after_close() {
     const auto give_up = clock::now() + 30s;
     while (!pending_.empty()) {
         pending_.front().node_name = name_;
+        if (!dispatch_late(pending_.front())) {
+            pending_.pop_front();
+            continue;
+        }
         if (ctx_.writer.try_submit(std::move(pending_.front()))) {
             pending_.pop_front();
             continue;

@@ -20,7 +20,8 @@
 
 namespace ct::dispatcher {
 class node_name_registry;
-}
+class routing;
+}  // namespace ct::dispatcher
 namespace ct::tracer::logs {
 class log_writer;
 }
@@ -50,6 +51,8 @@ struct session_settings {
     std::size_t max_metrics_per_node = 20000;
     std::chrono::milliseconds node_info_timeout{10000};
     std::size_t max_batches_before_name = 16;
+    /// The dispatcher's rules of this snapshot (never empty in the daemon).
+    std::shared_ptr<const dispatcher::routing> routing;
 };
 
 /// Why a session ended badly (cardano_tracer_session_errors_total{reason}).

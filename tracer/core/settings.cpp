@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dispatcher/routing.hpp"
+
 namespace ct::tracer {
 
 session_settings make_session_settings(const config::tracer_config& cfg) {
@@ -23,6 +25,7 @@ session_settings make_session_settings(const config::tracer_config& cfg) {
     s.peer_silence_timeout = std::chrono::seconds(cfg.peer_silence_timeout_secs);
     s.max_connections = cfg.max_connections;
     s.max_metrics_per_node = cfg.max_metrics_per_node;
+    s.routing = dispatcher::routing::build(cfg);
     return s;
 }
 

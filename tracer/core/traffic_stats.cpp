@@ -26,6 +26,21 @@ std::map<std::string, node_traffic_totals> traffic_registry::snapshot() const {
     return out;
 }
 
+std::map<std::string, std::map<std::string, dispatcher::namespace_filter_stats::totals>>
+traffic_registry::filtered_by_namespace() const {
+    std::vector<std::pair<std::string, std::shared_ptr<dispatcher::namespace_filter_stats>>> all;
+    {
+        std::lock_guard lock(mutex_);
+        for (const auto& [name, t] : nodes_) all.emplace_back(name, t->by_namespace);
+    }
+    std::map<std::string, std::map<std::string, dispatcher::namespace_filter_stats::totals>> out;
+    for (const auto& [name, stats] : all) {
+        auto snap = stats->snapshot();
+        if (!snap.empty()) out[name] = std::move(snap);
+    }
+    return out;
+}
+
 void latency_histogram::observe(std::chrono::nanoseconds d) {
     const auto ns = std::max<std::int64_t>(0, d.count());
     const double seconds = static_cast<double>(ns) / 1e9;

@@ -12,12 +12,17 @@
 #include <mutex>
 #include <string>
 
+#include "dispatcher/node_dispatcher.hpp"
+
 namespace ct::tracer {
 
 struct node_traffic {
     std::atomic<std::uint64_t> received{0};
     std::atomic<std::uint64_t> filtered{0};  // by the dispatcher's routing and filters
     std::atomic<std::uint64_t> dropped{0};   // handed over by the node but never written
+    /// The filtered ones by top-level namespace segment and reason.
+    std::shared_ptr<dispatcher::namespace_filter_stats> by_namespace =
+        std::make_shared<dispatcher::namespace_filter_stats>();
 };
 
 struct node_traffic_totals {
@@ -40,6 +45,9 @@ class traffic_registry {
     /// The counters of `name`, shared by every session that has that name.
     std::shared_ptr<node_traffic> for_node(const std::string& name);
     std::map<std::string, node_traffic_totals> snapshot() const;
+    /// Filtered objects by node name, then top-level namespace segment.
+    std::map<std::string, std::map<std::string, dispatcher::namespace_filter_stats::totals>>
+    filtered_by_namespace() const;
 
   private:
     std::size_t max_names_;

@@ -399,13 +399,30 @@ std::vector<writer_stall> log_writer::stalls() const {
 
 bool log_writer::write_batch(const trace_batch& b, std::vector<section>& done) {
     bool all_ok = true;
-    for (const auto& s : opts_.sections) {
+    // The sections of the snapshot the batch was dispatched under (a reload since then does
+    // not re-route it); a batch without one goes to every current section.
+    const auto& sections = b.routing ? b.routing->sections() : opts_.sections;
+    for (std::size_t i = 0; i < sections.size() && i < 64; ++i) {
+        const auto& s = sections[i];
+        const dispatcher::section_mask bit = dispatcher::section_mask{1} << i;
         if (std::find(done.begin(), done.end(), s) != done.end()) continue;
+        const bool wanted = std::any_of(b.records.begin(),
+                                        b.records.end(),
+                                        [&](const record_ref& r) { return r.sections & bit; });
+        if (!wanted) continue;  // no file is opened for a section that gets nothing
         if (s.mode == config::log_mode::journal_mode) {
-            write_journal_section(b, s);
+            write_journal_section(b, s, bit);
             done.push_back(s);
-        } else if (write_file_section(b, s)) {
+        } else if (write_file_section(b, s, bit)) {
             done.push_back(s);
+            if (b.routing && std::find(opts_.sections.begin(), opts_.sections.end(), s) ==
+                                 opts_.sections.end()) {
+                // Dispatched before a reload removed this section: written, then closed.
+                if (auto it = files_.find(file_key(b.node_name, s)); it != files_.end()) {
+                    close_file(it->second, true);
+                    files_.erase(it);
+                }
+            }
         } else {
             all_ok = false;
         }
@@ -562,7 +579,9 @@ void log_writer::close_file(open_file& f, bool sync) {
     f.fd = -1;
 }
 
-bool log_writer::write_file_section(const trace_batch& b, const section& s) {
+bool log_writer::write_file_section(const trace_batch& b,
+                                    const section& s,
+                                    dispatcher::section_mask bit) {
     open_file* f = file_for(b, s);
     if (!f) {
         count_node(b.node_name, {0, 0, 0, 1});
@@ -571,12 +590,15 @@ bool log_writer::write_file_section(const trace_batch& b, const section& s) {
     // One buffer, one write(2) per batch and file.
     std::string buf;
     std::size_t total = 0;
-    for (const auto& r : b.records) total += std::max(r.machine_len, r.human_len) + 1;
+    for (const auto& r : b.records) {
+        if (r.sections & bit) total += std::max(r.machine_len, r.human_len) + 1;
+    }
     buf.reserve(total + 1);
     const bool human = s.format == config::log_format::for_human;
     // After a reload out of compatibility mode, end the file's last line first.
     if (!opts_.leading_empty_line && f->unterminated) buf.push_back('\n');
     for (const auto& r : b.records) {
+        if (!(r.sections & bit)) continue;
         // Compatibility mode reproduces upstream's "\n" + join("\n") (the same bytes as a
         // newline before every record); the default ends every record with a newline.
         if (opts_.leading_empty_line) buf.push_back('\n');
@@ -609,11 +631,14 @@ bool log_writer::write_file_section(const trace_batch& b, const section& s) {
     return true;
 }
 
-void log_writer::write_journal_section(const trace_batch& b, const section& s) {
+void log_writer::write_journal_section(const trace_batch& b,
+                                       const section& s,
+                                       dispatcher::section_mask bit) {
     // sd_journal_sendv takes the fields as given: no printf parsing, no NUL truncation, and
     // multi-line messages stay one entry.
     std::string fields;
     for (const auto& r : b.records) {
+        if (!(r.sections & bit)) continue;
         const std::string_view msg =
             s.format == config::log_format::for_human && r.has_human ? b.human(r) : b.machine(r);
         const std::string_view ns = b.ns(r).empty() ? std::string_view("noname") : b.ns(r);

@@ -47,12 +47,8 @@
 
 namespace ct::tracer::logs {
 
-struct section {
-    std::string log_root;
-    config::log_mode mode = config::log_mode::file_mode;
-    config::log_format format = config::log_format::for_machine;
-    bool operator==(const section&) const = default;
-};
+/// A logging section as the writer sees it: what it writes (see dispatcher::section_id).
+using section = dispatcher::section_id;
 
 struct writer_options {
     std::vector<section> sections;
@@ -186,8 +182,10 @@ class log_writer {
     void publish_stalls();
     /// Writes to every section not in `done` (adding those that worked); true when all did.
     bool write_batch(const trace_batch& b, std::vector<section>& done);
-    bool write_file_section(const trace_batch& b, const section& s);
-    void write_journal_section(const trace_batch& b, const section& s);
+    bool write_file_section(const trace_batch& b, const section& s, dispatcher::section_mask bit);
+    void write_journal_section(const trace_batch& b,
+                               const section& s,
+                               dispatcher::section_mask bit);
     open_file* file_for(const trace_batch& b, const section& s);
     bool open_new_file(open_file& f, const std::string& dir, config::log_format fmt);
     bool reopen(open_file& f);

@@ -2,8 +2,9 @@
 
 namespace ct::tracer::logs {
 
-void trace_batch::add(const protocol::trace_object_view& o) {
+void trace_batch::add(const protocol::trace_object_view& o, dispatcher::section_mask sections) {
     record_ref r;
+    r.sections = sections;
     auto put = [this](std::string_view s, std::uint32_t& off, std::uint32_t& len) {
         off = static_cast<std::uint32_t>(arena.size());
         len = static_cast<std::uint32_t>(s.size());
@@ -30,6 +31,27 @@ void trace_batch::add_all(std::span<const protocol::trace_object_view> objects) 
     arena.reserve(arena.size() + bytes);
     records.reserve(records.size() + objects.size());
     for (const auto& o : objects) add(o);
+}
+
+void trace_batch::add_routed(std::span<const protocol::trace_object_view> objects,
+                             std::span<const dispatcher::section_mask> masks) {
+    std::size_t bytes = 0, kept = 0;
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+        if (masks[i] == 0) continue;
+        const auto& o = objects[i];
+        bytes += (o.has_human ? o.human.size() : 0) + o.machine.size() + o.ns.size() +
+                 o.host.size() + o.thread.size();
+        ++kept;
+    }
+    arena.reserve(arena.size() + bytes);
+    records.reserve(records.size() + kept);
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+        if (masks[i] != 0) add(objects[i], masks[i]);
+    }
+}
+
+void trace_batch::drop_unrouted() {
+    std::erase_if(records, [](const record_ref& r) { return r.sections == 0; });
 }
 
 }  // namespace ct::tracer::logs

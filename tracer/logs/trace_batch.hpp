@@ -1,14 +1,18 @@
 // One TraceObjects reply of one connection, copied once into a single arena so it can cross
-// from the connection's strand to the writer thread without per-record allocations.
-// A plain value; moved, never shared.
+// from the connection's strand to the writer thread without per-record allocations. Each
+// record carries the sections the dispatcher routed it to, as bits into the sections of the
+// routing snapshot it was dispatched under (which travels with the batch, so a reload between
+// dispatch and write changes nothing for it). A plain value; moved, never shared.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "dispatcher/routing.hpp"
 #include "protocol/trace_object.hpp"
 
 namespace ct::tracer::logs {
@@ -22,6 +26,7 @@ struct record_ref {
     bool has_human = false;
     protocol::severity sev = protocol::severity::info;
     protocol::utc_time at;
+    dispatcher::section_mask sections = ~dispatcher::section_mask{0};  // where it goes
 };
 
 struct trace_batch {
@@ -29,11 +34,24 @@ struct trace_batch {
     std::string node_name;  // unique among live connections; set before submission
     std::string arena;
     std::vector<record_ref> records;
+    /// The snapshot whose sections the records' bits index; empty = every section of the
+    /// writer's current configuration (tests, and batches built outside a session).
+    std::shared_ptr<const dispatcher::routing> routing;
+    /// False while the node's name (and so its rules) is unknown: every record is kept and
+    /// the session dispatches the batch once the name is known.
+    bool dispatched = true;
 
     /// Copies one record into the arena (amortised: no allocation per record).
-    void add(const protocol::trace_object_view& o);
+    void add(const protocol::trace_object_view& o,
+             dispatcher::section_mask sections = ~dispatcher::section_mask{0});
     /// Copies a whole reply with exactly one arena and one vector allocation.
     void add_all(std::span<const protocol::trace_object_view> objects);
+    /// Copies the objects whose mask is not 0 (filtered objects are never copied), with one
+    /// arena and one vector allocation. `masks` is parallel to `objects`.
+    void add_routed(std::span<const protocol::trace_object_view> objects,
+                    std::span<const dispatcher::section_mask> masks);
+    /// Removes the records whose mask is 0 (after a late dispatch); the arena stays.
+    void drop_unrouted();
     std::string_view text(std::uint32_t off, std::uint32_t len) const {
         return std::string_view(arena).substr(off, len);
     }

@@ -1,0 +1,228 @@
+// The dispatcher end to end: the real daemon and simulated nodes with a namespace mix; each
+// logging section holds exactly what its rules let through, in order; a reload reaches live
+// connections at their next reply and keeps every open file; the frequency limiter reports.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "protocol/severity.hpp"
+#include "tests/integration/daemon_fixture.hpp"
+
+namespace ct::test {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::severity;
+
+struct sent_object {
+    std::uint64_t seq;
+    std::string ns;
+    severity sev;
+};
+
+class DispatcherTest : public DaemonTest {
+  protected:
+    /// The simulated nodes' --sent-log: node name -> objects in the order sent.
+    std::map<std::string, std::vector<sent_object>> read_sent_log(const std::string& file) {
+        std::map<std::string, std::vector<sent_object>> out;
+        std::istringstream in(read_file(dir / file));
+        std::string node, ns, sev;
+        std::uint64_t seq = 0;
+        while (in >> node >> seq >> ns >> sev) {
+            out[node].push_back({seq, ns, protocol::parse_severity(sev).value()});
+        }
+        return out;
+    }
+    std::string head(const std::string& extra = "") {
+        return "networkMagic: 42\n"
+               "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+               "loRequestNum: 50\n" +
+               extra;
+    }
+};
+
+bool at_least(severity s, severity t) { return static_cast<int>(s) >= static_cast<int>(t); }
+bool under(const std::string& ns, const std::string& prefix) {
+    return ns == prefix || ns.starts_with(prefix + ".");
+}
+
+TEST_F(DispatcherTest, EachSectionHoldsExactlyWhatItsRulesLetThroughInOrder) {
+    start_tracer(head(R"(hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }
+TraceOptions:
+  "": { severity: Info }
+  Mempool: { severity: Warning }
+  Net.PeerSelection: { severity: Silence }
+nodeTraceOptions:
+  "relay-*": { ChainSync: { severity: Silence } }
+logging:
+- { logRoot: logs, logMode: FileMode, logFormat: ForMachine }
+- { logRoot: warn, logMode: FileMode, logFormat: ForMachine,
+    TraceOptions: { "": { severity: Warning } } }
+)"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    const std::string count = std::to_string(600 / slowdown);
+    auto relays = run_forwarder({"--connect",
+                                 "tracer.sock",
+                                 "--network-magic",
+                                 "42",
+                                 "--nodes",
+                                 "2",
+                                 "--name-prefix",
+                                 "relay",
+                                 "--count",
+                                 count,
+                                 "--sent-log",
+                                 "sent-relays.txt"},
+                                "relays");
+    auto bp = run_forwarder({"--connect",
+                             "tracer.sock",
+                             "--network-magic",
+                             "42",
+                             "--name",
+                             "bp",
+                             "--count",
+                             count,
+                             "--sent-log",
+                             "sent-bp.txt"},
+                            "bp");
+    ASSERT_EQ(relays->wait_exit(60s), 0);
+    ASSERT_EQ(bp->wait_exit(60s), 0);
+    auto sent = read_sent_log("sent-relays.txt");
+    sent.merge(read_sent_log("sent-bp.txt"));
+    ASSERT_EQ(sent.size(), 3u);
+
+    // What the rules say, written out by hand for this mix.
+    std::map<std::string, std::vector<std::uint64_t>> want_all, want_warn;
+    std::map<std::string, std::uint64_t> want_filtered, want_mempool_filtered;
+    for (const auto& [node, objects] : sent) {
+        const bool relay = node.starts_with("relay-");
+        for (const auto& o : objects) {
+            bool all = at_least(o.sev, severity::info), warn = at_least(o.sev, severity::warning);
+            if (under(o.ns, "Mempool")) all = warn = at_least(o.sev, severity::warning);
+            if (under(o.ns, "Net.PeerSelection")) all = warn = false;
+            if (relay && under(o.ns, "ChainSync")) all = warn = false;
+            if (all) want_all[node].push_back(o.seq);
+            if (warn) want_warn[node].push_back(o.seq);
+            if (!all && !warn) {
+                ++want_filtered[node];
+                if (under(o.ns, "Mempool")) ++want_mempool_filtered[node];
+            }
+        }
+        ASSERT_GT(want_filtered[node], 0u) << node;  // the mix exercises the rules
+        ASSERT_GT(want_warn[node].size(), 0u) << node;
+    }
+    for (const auto& [node, objects] : sent) {
+        ASSERT_TRUE(wait_until([&] {
+            return seqs("logs", node).size() >= want_all[node].size() &&
+                   seqs("warn", node).size() >= want_warn[node].size();
+        })) << node;
+    }
+    const auto port = bound_port("Tracer.StartedPrometheus");
+    const auto metrics = http_get(port, "/metrics");
+    ASSERT_TRUE(metrics);
+    for (const auto& [node, objects] : sent) {
+        EXPECT_EQ(seqs("logs", node), want_all[node]) << node;
+        EXPECT_EQ(seqs("warn", node), want_warn[node]) << node;
+        EXPECT_NE(
+            metrics->body.find("cardano_tracer_node_trace_objects_filtered_total{node_name=\"" +
+                               node + "\"} " + std::to_string(want_filtered[node])),
+            std::string::npos)
+            << node << "\n"
+            << metrics->body;
+        if (want_mempool_filtered[node] > 0) {
+            EXPECT_NE(metrics->body.find("cardano_tracer_dispatcher_filtered_total{node_name=\"" +
+                                         node + "\",namespace=\"Mempool\",reason=\"severity\"} " +
+                                         std::to_string(want_mempool_filtered[node])),
+                      std::string::npos)
+                << node;
+        }
+    }
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
+TEST_F(DispatcherTest, AReloadReachesLiveConnectionsAndKeepsEveryOpenFile) {
+    const std::string all = "- { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n";
+    const std::string warn_silent =
+        "- { logRoot: warn, logMode: FileMode, logFormat: ForMachine,\n"
+        "    TraceOptions: { \"\": { severity: Silence } } }\n";
+    const std::string warn_open = "- { logRoot: warn, logMode: FileMode, logFormat: ForMachine }\n";
+    start_tracer(head("logging:\n" + all + warn_silent));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto fwd = run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--name",
+                              "n",
+                              "--rate",
+                              std::to_string(100 / slowdown),
+                              "--duration",
+                              "60"});
+    ASSERT_TRUE(wait_until([&] { return seqs("logs", "n").size() >= 20; }));
+    EXPECT_FALSE(fs::exists(dir / "warn" / "n"));  // Silence: not even a directory
+
+    // The sections swap places and the second opens up; the node stays connected.
+    write_file(dir / "tracer.yaml", head("logging:\n" + warn_open + all));
+    tracer->signal(SIGHUP);
+    ASSERT_TRUE(wait_until([&] { return count("Tracer.ConfigReloaded") == 1; }));
+    ASSERT_TRUE(wait_until([&] { return seqs("warn", "n").size() >= 20; }));
+    fwd->signal(SIGTERM);
+    ASSERT_EQ(fwd->wait_exit(10s), 0);
+    const auto summary = nlohmann::json::parse(fwd->stdout_text())["nodes"][0];
+    EXPECT_EQ(summary["connections"].get<int>(), 1);
+    const auto sent = summary["sent"].get<std::uint64_t>();
+    ASSERT_TRUE(wait_until([&] { return seqs("logs", "n").size() >= sent; }));
+    EXPECT_EQ(stop_tracer(), 0);
+
+    // Section `logs` moved from first to second place and kept its one file, gap-free.
+    EXPECT_EQ(seqs("logs", "n"), one_to(sent));
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir / "logs" / "n"))
+        files += e.path().filename().string().starts_with("node-");
+    EXPECT_EQ(files, 1u);
+    // Section `warn` got a gap-free tail, from the first reply after the reload.
+    const auto tail = seqs("warn", "n");
+    ASSERT_FALSE(tail.empty());
+    EXPECT_GT(tail.front(), 1u);
+    for (std::size_t i = 1; i < tail.size(); ++i) EXPECT_EQ(tail[i], tail[i - 1] + 1);
+    EXPECT_EQ(tail.back(), sent);
+}
+
+TEST_F(DispatcherTest, TheFrequencyLimiterSuppressesAndReports) {
+    start_tracer(head(R"(TraceOptions:
+  "": { maxFrequency: 2 }
+logging:
+- { logRoot: logs, logMode: FileMode, logFormat: ForMachine }
+)"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto fwd = run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--name",
+                              "n",
+                              "--rate",
+                              "400",
+                              "--duration",
+                              "3"});
+    ASSERT_EQ(fwd->wait_exit(30s), 0);
+    const auto sent =
+        nlohmann::json::parse(fwd->stdout_text())["nodes"][0]["sent"].get<std::uint64_t>();
+    ASSERT_TRUE(wait_until([&] { return count("Tracer.StartLimiting") > 0; }));
+    EXPECT_EQ(stop_tracer(), 0);
+    const auto kept = seqs("logs", "n");
+    // 10 namespaces at 2/s each for ~3 s, plus the bursts before limiting starts.
+    EXPECT_LT(kept.size(), sent / 4) << sent;
+    EXPECT_TRUE(std::is_sorted(kept.begin(), kept.end()));
+    const auto start = messages("Tracer.StartLimiting").front();
+    EXPECT_EQ(start["sev"], "Notice");
+    EXPECT_EQ(start["data"]["nodeName"], "n");
+    EXPECT_EQ(start["data"]["maxFrequency"], 2.0);
+    EXPECT_FALSE(start["data"]["name"].get<std::string>().empty());
+}
+
+}  // namespace
+}  // namespace ct::test
