@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Prints the project's performance figures: protocol decoding (Google Benchmark) and
+# Prints the project's performance figures: protocol decoding and dispatching (Google Benchmark) and
 # end-to-end throughput (5 simulated nodes × 45 000 trace objects through the daemon to disk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench scrape_bench cardano-tracer trace-forwarder >/dev/null
+cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench dispatcher_bench scrape_bench cardano-tracer trace-forwarder >/dev/null
 echo "== protocol decoding"
 ./build/bench/protocol_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+echo "== dispatcher: 30 rules, 3 sections, per-node rules (cost per trace object, allocations)"
+./build/bench/dispatcher_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== metrics rendering"
 ./build/bench/metrics_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== end to end: 5 nodes x 45000 objects (~400 B) through cardano-tracer to ForMachine+ForHuman files"
