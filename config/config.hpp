@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "config/legacy_tables.hpp"
 #include "protocol/severity.hpp"
 
 namespace ct::config {
@@ -90,7 +91,9 @@ struct node_trace_options {
 };
 
 enum class log_mode { file_mode, journal_mode };
-enum class log_format { for_machine, for_human };
+/// ForMachine and ForHuman as cardano-tracer writes them; DispatcherHuman is trace-dispatcher's
+/// human line, LegacyText and LegacyJson the old node's iohk-monitoring lines.
+enum class log_format { for_machine, for_human, dispatcher_human, legacy_text, legacy_json };
 
 struct logging_params {
     std::string log_root;  // absolute after loading
@@ -146,6 +149,8 @@ struct tracer_config {
     // Extensions of this implementation (cardano-tracer ignores unknown keys).
     trace_options trace_options_;                         // TraceOptions: the whole daemon
     std::vector<node_trace_options> node_trace_options_;  // in the order written
+    std::optional<std::string> legacy_namespaces_file;    // null: the built-in table
+    legacy_namespace_table legacy_namespaces;             // the table in force
     unsigned socket_mode = 0660;
     std::uint64_t max_message_bytes = 32ull << 20;
     std::uint64_t max_ingress_bytes = 64ull << 20;
@@ -165,6 +170,8 @@ struct tracer_config {
 
 std::string_view to_string(log_mode m);
 std::string_view to_string(log_format f);
+/// The extension of a format's files: "json" (ForMachine, LegacyJson) or "log".
+std::string_view file_extension(log_format f);
 std::string_view to_string(verbosity_level v);
 /// "Debug" ... "Emergency", or "Silence".
 std::string_view to_string(const severity_threshold& t);

@@ -174,6 +174,7 @@ ojson to_ordered_json(const tracer_config& c) {
     ojson nodes = ojson::object();
     for (const auto& n : c.node_trace_options_) nodes[n.pattern] = trace_options_json(n.options);
     j["nodeTraceOptions"] = nodes;
+    j["legacyNamespaces"] = optional_json(c.legacy_namespaces_file);
     return j;
 }
 

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -222,8 +223,13 @@ class reader {
         return v;
     }
 
-    void check_keys(const json& obj, std::string_view object, const std::string& parent) {
+    /// Warns about unknown keys; `also_known` accepts keys handled elsewhere (legacy switches).
+    void check_keys(const json& obj,
+                    std::string_view object,
+                    const std::string& parent,
+                    const std::function<bool(const std::string&)>& also_known = {}) {
         for (const auto& [k, v] : obj.items()) {
+            if (also_known && also_known(k)) continue;
             if (const schema_entry* e = find_key(object, k)) {
                 if (e->origin == key_origin::legacy)
                     warn(join(parent, k), "no longer used; ignored");
@@ -602,27 +608,52 @@ std::optional<std::string> namespace_key(reader& r,
     return key;
 }
 
-std::optional<trace_options> read_trace_options(reader& r, const json& v, const std::string& path) {
+bool is_legacy_logger_key(std::string_view k) {
+    return k == "cardano.node" || k.starts_with("cardano.node.");
+}
+
+std::optional<trace_options> read_trace_options(reader& r,
+                                                const json& v,
+                                                const std::string& path,
+                                                const legacy_namespace_table& legacy) {
     if (!r.object(v, path)) return std::nullopt;
     trace_options out;
     bool ok = true;
-    // `""` and `_root_` name the same entry; `_root_` wins field by field (as trace-dispatcher).
+    // Keys naming a legacy logger first (translated to its new prefixes), then new keys, then
+    // `_root_`: a later entry wins field by field, so explicit new names beat translations and
+    // `_root_` beats `""` (as trace-dispatcher merges them).
     std::vector<std::pair<std::string, const json*>> entries;
     const json* root_alias = nullptr;
     for (const auto& [k, e] : v.items()) {
+        if (is_legacy_logger_key(k)) entries.emplace_back(k, &e);
+    }
+    for (const auto& [k, e] : v.items()) {
         if (k == "_root_") {
             root_alias = &e;
-        } else {
+        } else if (!is_legacy_logger_key(k)) {
             entries.emplace_back(k, &e);
         }
     }
     if (root_alias) entries.emplace_back("_root_", root_alias);
     for (const auto& [k, e] : entries) {
         const std::string epath = path + ".\"" + k + "\"";
-        auto key = namespace_key(r, k, epath);
-        if (!key) {
-            ok = false;
-            continue;
+        std::vector<std::string> keys;
+        if (is_legacy_logger_key(k)) {
+            keys = legacy.prefixes_of_logger(k);
+            if (keys.empty()) {
+                r.error(epath,
+                        "unknown legacy logger (not in the legacy namespace table, " +
+                            legacy.source + ")");
+                ok = false;
+                continue;
+            }
+        } else {
+            auto key = namespace_key(r, k, epath);
+            if (!key) {
+                ok = false;
+                continue;
+            }
+            keys.push_back(*key);
         }
         if (e->is_null()) continue;
         if (!r.object(*e, epath)) {
@@ -630,7 +661,7 @@ std::optional<trace_options> read_trace_options(reader& r, const json& v, const 
             continue;
         }
         r.check_keys(*e, "TraceOptions{}", epath);
-        trace_option& opt = out[*key];
+        trace_option opt;
         if (const json* s = reader::field(*e, "severity")) {
             if (auto t = read_threshold(r, *s, epath + ".severity")) {
                 opt.severity = *t;
@@ -651,15 +682,74 @@ std::optional<trace_options> read_trace_options(reader& r, const json& v, const 
                 ok = false;
             }
         }
+        for (const auto& key : keys) {
+            trace_option& slot = out[key];
+            if (opt.severity) slot.severity = opt.severity;
+            if (opt.max_frequency) slot.max_frequency = opt.max_frequency;
+        }
     }
     if (!ok) return std::nullopt;
+    return out;
+}
+
+/// `over` wins key by key, option by option.
+void merge_over(trace_options& base, const trace_options& over) {
+    for (const auto& [ns, o] : over) {
+        auto& slot = base[ns];
+        if (o.severity) slot.severity = o.severity;
+        if (o.max_frequency) slot.max_frequency = o.max_frequency;
+    }
+}
+
+/// An old node config's `TraceXxx: bool` (or `DebugXxx`) switch, not a key of our schema.
+bool looks_like_switch(std::string_view object, const std::string& k) {
+    const bool shape = (k.starts_with("Trace") || k.starts_with("Debug")) && k.size() > 5 &&
+                       k[5] >= 'A' && k[5] <= 'Z';
+    return shape && !find_key(object, k);
+}
+
+/// The switches of `obj`, as rules: false is Silence on every new prefix of the switch, true
+/// is `on` there (the default severity). Unknown switches are reported by name.
+trace_options read_switches(reader& r,
+                            const json& obj,
+                            std::string_view object,
+                            const std::string& parent,
+                            const legacy_namespace_table& legacy,
+                            severity_threshold on,
+                            bool& ok) {
+    trace_options out;
+    for (const auto& [k, v] : obj.items()) {
+        if (!looks_like_switch(object, k)) continue;
+        const std::string path = reader::join(parent, k);
+        if (!legacy.knows_switch(k)) {
+            r.warn(path,
+                   "unknown legacy switch (not in the legacy namespace table, " + legacy.source +
+                       "); ignored");
+            continue;
+        }
+        if (v.is_null()) continue;
+        auto b = r.boolean(v, path);
+        if (!b) {
+            ok = false;
+            continue;
+        }
+        const auto prefixes = legacy.prefixes_of_switch(k);
+        if (prefixes.empty()) {
+            r.warn(path, "legacy switch without an equivalent in new tracing; ignored");
+            continue;
+        }
+        for (const auto& p : prefixes) {
+            out[p].severity = *b ? on : severity_threshold{true, protocol::severity::debug};
+        }
+    }
     return out;
 }
 
 std::vector<node_trace_options> read_node_trace_options(reader& r,
                                                         const json& v,
                                                         const std::string& path,
-                                                        bool& ok) {
+                                                        bool& ok,
+                                                        const legacy_namespace_table& legacy) {
     std::vector<node_trace_options> out;
     if (!r.object(v, path)) {
         ok = false;
@@ -672,7 +762,7 @@ std::vector<node_trace_options> read_node_trace_options(reader& r,
             ok = false;
             continue;
         }
-        auto opts = read_trace_options(r, rules, ppath);
+        auto opts = read_trace_options(r, rules, ppath, legacy);
         if (!opts) {
             ok = false;
             continue;
@@ -685,7 +775,9 @@ std::vector<node_trace_options> read_node_trace_options(reader& r,
 std::vector<logging_params> read_logging(reader& r,
                                          const json& v,
                                          const std::string& path,
-                                         const std::filesystem::path& base) {
+                                         const std::filesystem::path& base,
+                                         const legacy_namespace_table& legacy,
+                                         severity_threshold daemon_root) {
     std::vector<logging_params> out;
     if (!v.is_array()) {
         r.error(path, "expected a non-empty list of logging sections, got " + describe(v));
@@ -699,7 +791,9 @@ std::vector<logging_params> read_logging(reader& r,
         const std::string ipath = path + "[" + std::to_string(i) + "]";
         const json& e = v[i];
         if (!r.object(e, ipath)) continue;
-        r.check_keys(e, "logging[]", ipath);
+        r.check_keys(e, "logging[]", ipath, [](const std::string& k) {
+            return looks_like_switch("logging[]", k);
+        });
         logging_params lp;
         bool ok = true;
         const json* root = r.required(e, "logRoot", ipath);
@@ -715,9 +809,12 @@ std::vector<logging_params> read_logging(reader& r,
                            : std::nullopt;
         auto fmt_v = fmt ? r.one_of(*fmt,
                                     ipath + ".logFormat",
-                                    std::array<std::pair<std::string_view, log_format>, 2>{
+                                    std::array<std::pair<std::string_view, log_format>, 5>{
                                         {{"ForMachine", log_format::for_machine},
-                                         {"ForHuman", log_format::for_human}}})
+                                         {"ForHuman", log_format::for_human},
+                                         {"DispatcherHuman", log_format::dispatcher_human},
+                                         {"LegacyText", log_format::legacy_text},
+                                         {"LegacyJson", log_format::legacy_json}}})
                          : std::nullopt;
         if (!root_s || !mode_v || !fmt_v) ok = false;
         if (ok && *mode_v == log_mode::file_mode && root_s->empty()) {
@@ -728,13 +825,22 @@ std::vector<logging_params> read_logging(reader& r,
             lp.mode = *mode_v;
             lp.format = *fmt_v;
         }
+        trace_options explicit_rules;
         if (const json* t = reader::field(e, "TraceOptions")) {
-            if (auto opts = read_trace_options(r, *t, ipath + ".TraceOptions")) {
-                lp.options = std::move(*opts);
+            if (auto opts = read_trace_options(r, *t, ipath + ".TraceOptions", legacy)) {
+                explicit_rules = std::move(*opts);
             } else {
                 ok = false;
             }
         }
+        // Switches of an old node config inside the section, then its explicit rules.
+        const auto root_rule = explicit_rules.find("");
+        const severity_threshold on =
+            root_rule != explicit_rules.end() && root_rule->second.severity
+                ? *root_rule->second.severity
+                : daemon_root;
+        lp.options = read_switches(r, e, "logging[]", ipath, legacy, on, ok);
+        merge_over(lp.options, explicit_rules);
         if (!ok || !root_s) continue;
         std::filesystem::path p(*root_s);
         if (!root_s->empty() && p.is_relative()) p = (base / p);
@@ -743,6 +849,19 @@ std::vector<logging_params> read_logging(reader& r,
         auto same = std::find_if(
             out.begin(), out.end(), [&](const logging_params& o) { return o.same_output(lp); });
         if (same != out.end() && same->options == lp.options) continue;  // a duplicate
+        auto clash = std::find_if(out.begin(), out.end(), [&](const logging_params& o) {
+            return o.mode == log_mode::file_mode && lp.mode == log_mode::file_mode &&
+                   o.log_root == lp.log_root && o.format != lp.format &&
+                   file_extension(o.format) == file_extension(lp.format);
+        });
+        if (clash != out.end()) {
+            r.error(ipath + ".logFormat",
+                    std::string(to_string(lp.format)) + " and " +
+                        std::string(to_string(clash->format)) + " both write node-*." +
+                        std::string(file_extension(lp.format)) +
+                        " files; give one of them another logRoot");
+            continue;
+        }
         if (same != out.end()) {
             r.error(ipath,
                     "writes the same files as an earlier section (same logRoot, logMode and "
@@ -896,6 +1015,31 @@ std::filesystem::path working_directory() {
     return ec ? std::filesystem::path("/") : cwd;  // a deleted CWD must not throw at the caller
 }
 
+legacy_namespace_table builtin_namespace_table() {
+    std::vector<table_problem> problems;
+    auto t = parse_legacy_namespaces(builtin_legacy_namespaces(), "built-in", problems);
+    return t;  // tests keep the shipped file free of problems
+}
+
+std::optional<legacy_namespace_table> read_namespace_table_file(reader& r,
+                                                                const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        r.error("legacyNamespaces", "cannot read " + path);
+        return std::nullopt;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    std::vector<table_problem> problems;
+    auto t = parse_legacy_namespaces(ss.str(), path, problems);
+    for (const auto& p : problems) {
+        r.error("legacyNamespaces",
+                path + (p.line ? ":" + std::to_string(p.line) : std::string()) + ": " + p.message);
+    }
+    if (!problems.empty()) return std::nullopt;
+    return t;
+}
+
 load_result load_json(const json& root, const load_options& opts) {
     load_result result;
     reader r(result.diagnostics);
@@ -912,7 +1056,38 @@ load_result load_json(const json& root, const load_options& opts) {
                     describe(root));
         return result;
     }
-    r.check_keys(root, "", "");
+    r.check_keys(root, "", "", [](const std::string& k) { return looks_like_switch("", k); });
+
+    // The legacy namespace table comes first: rule keys and switches are translated with it.
+    c.legacy_namespaces = builtin_namespace_table();
+    if (const json* v = reader::field(root, "legacyNamespaces")) {
+        if (auto path = fail(r.string(*v, "legacyNamespaces"))) {
+            std::filesystem::path p(*path);
+            if (p.is_relative())
+                p = (opts.base_dir.empty() ? working_directory() : opts.base_dir) / p;
+            c.legacy_namespaces_file = p.lexically_normal().string();
+            if (auto t = fail(read_namespace_table_file(r, *c.legacy_namespaces_file)))
+                c.legacy_namespaces = std::move(*t);
+        }
+    }
+    // The daemon's rules before the sections: a section's `TraceXxx: true` means the daemon's
+    // root severity unless the section sets its own.
+    {
+        trace_options explicit_rules;
+        if (const json* v = reader::field(root, "TraceOptions")) {
+            if (auto t = fail(read_trace_options(r, *v, "TraceOptions", c.legacy_namespaces)))
+                explicit_rules = *t;
+        }
+        const auto root_rule = explicit_rules.find("");
+        const severity_threshold on =
+            root_rule != explicit_rules.end() && root_rule->second.severity
+                ? *root_rule->second.severity
+                : severity_threshold{};
+        c.trace_options_ = read_switches(r, root, "", "", c.legacy_namespaces, on, ok);
+        merge_over(c.trace_options_, explicit_rules);
+        // The root's default is explicit, so the effective rules (--print-config) are complete.
+        if (!c.trace_options_[""].severity) c.trace_options_[""].severity = severity_threshold{};
+    }
 
     if (const json* v = r.required(root, "networkMagic", "")) {
         if (auto x = fail(r.uint(*v, "networkMagic", std::numeric_limits<std::uint32_t>::max()))) {
@@ -965,8 +1140,12 @@ load_result load_json(const json& root, const load_options& opts) {
     }
     if (const json* v = r.required(root, "logging", "")) {
         const std::size_t before = result.diagnostics.size();
-        c.logging = read_logging(
-            r, *v, "logging", opts.base_dir.empty() ? working_directory() : opts.base_dir);
+        c.logging = read_logging(r,
+                                 *v,
+                                 "logging",
+                                 opts.base_dir.empty() ? working_directory() : opts.base_dir,
+                                 c.legacy_namespaces,
+                                 *c.trace_options_.at("").severity);
         for (std::size_t i = before; i < result.diagnostics.size(); ++i) {
             if (result.diagnostics[i].lvl == diagnostic::level::error) ok = false;
         }
@@ -1020,13 +1199,9 @@ load_result load_json(const json& root, const load_options& opts) {
     }
 
     // Extensions.
-    if (const json* v = reader::field(root, "TraceOptions")) {
-        if (auto t = fail(read_trace_options(r, *v, "TraceOptions"))) c.trace_options_ = *t;
-    }
-    // The root's default is explicit, so the effective rules (--print-config) are complete.
-    if (!c.trace_options_[""].severity) c.trace_options_[""].severity = severity_threshold{};
     if (const json* v = reader::field(root, "nodeTraceOptions")) {
-        c.node_trace_options_ = read_node_trace_options(r, *v, "nodeTraceOptions", ok);
+        c.node_trace_options_ =
+            read_node_trace_options(r, *v, "nodeTraceOptions", ok, c.legacy_namespaces);
     }
     if (const json* v = reader::field(root, "socketMode")) {
         if (v->is_number()) {
@@ -1138,7 +1313,23 @@ std::string_view to_string(log_mode m) {
     return m == log_mode::file_mode ? "FileMode" : "JournalMode";
 }
 std::string_view to_string(log_format f) {
-    return f == log_format::for_machine ? "ForMachine" : "ForHuman";
+    switch (f) {
+        case log_format::for_machine:
+            return "ForMachine";
+        case log_format::for_human:
+            return "ForHuman";
+        case log_format::dispatcher_human:
+            return "DispatcherHuman";
+        case log_format::legacy_text:
+            return "LegacyText";
+        case log_format::legacy_json:
+            return "LegacyJson";
+    }
+    return "ForMachine";
+}
+
+std::string_view file_extension(log_format f) {
+    return f == log_format::for_machine || f == log_format::legacy_json ? "json" : "log";
 }
 std::string_view to_string(verbosity_level v) {
     switch (v) {

@@ -43,6 +43,7 @@ constexpr std::array entries{
     schema_entry{"", "maxTrackedNodes", "integer 1..10000000", "10000", "Node names whose per-node statistics (received, written, dropped) are kept; beyond it, names without a live connection are forgotten and counted.", o::extension},
     schema_entry{"", "TraceOptions", "object namespace->options", "{\"\": {severity: Debug}}", "Rules for every node and section, in trace-dispatcher's syntax: keys are namespaces (`\"\"` or `_root_` for the root), the most specific whole-segment prefix wins, per option. See \"Routing and filtering\" below.", o::extension},
     schema_entry{"", "nodeTraceOptions", "object glob->TraceOptions", "{}", "Rules for the nodes whose name matches the glob (`*`, `?`, `[...]`), applied over `TraceOptions` in the order written.", o::extension},
+    schema_entry{"", "legacyNamespaces", "path or null", "null (the built-in table)", "The legacy namespace table (new namespace prefix, legacy logger, TraceXxx switch per line; see legacy/namespaces.txt): it names LegacyText/LegacyJson loggers and translates `cardano.node.X` rule keys and `TraceXxx: bool` switches. A broken file is a configuration error naming the file and line.", o::extension},
     schema_entry{"", "hasRTView", "any", "-", "No longer used (RTView was removed in 0.5.0).", o::legacy},
     schema_entry{"", "WarnRTViewMissing", "any", "-", "No longer used (iohk-nix generic config).", o::legacy},
     schema_entry{"", "metricsComp", "any", "-", "No longer used (removed in cardano-tracer 0.3.2).", o::legacy},
@@ -64,7 +65,7 @@ constexpr std::array entries{
 
     schema_entry{"logging[]", "logRoot", "path", "required", "Root directory, ignored in JournalMode. A relative path is made absolute against the working directory at load time; the effective configuration (`--print-config`) shows the absolute path."},
     schema_entry{"logging[]", "logMode", "FileMode | JournalMode", "required", "Files under logRoot, or systemd-journald."},
-    schema_entry{"logging[]", "logFormat", "ForMachine | ForHuman", "required", "`.json` files with the node's machine JSON, or `.log` files with the human text (machine JSON when there is none)."},
+    schema_entry{"logging[]", "logFormat", "ForMachine | ForHuman | DispatcherHuman | LegacyText | LegacyJson", "required", "ForMachine: `.json` files with the node's machine JSON. ForHuman: `.log` files with the human text (machine JSON when there is none). Extensions: DispatcherHuman (`.log`), trace-dispatcher's `[time][host:ns](Sev,thread) text`; LegacyText (`.log`), the old node's `[host:cardano.node.Logger:Sev:thread] [time UTC] text`; LegacyJson (`.json`), the old node's JSON line. See \"Log formats\" below."},
 
     schema_entry{"logging[]", "TraceOptions", "object namespace->options", "{}", "Rules of this section alone, applied over `TraceOptions` and `nodeTraceOptions`.", o::extension},
 
@@ -234,6 +235,33 @@ leaf namespace: the daemon's `ChainDB` key is more specific than the second sect
 it wins there too (add `ChainDB: { severity: Warning }` to that section to keep it out). A section keeps its open files when a reload adds, removes or reorders sections: a
 section is what it writes (`logRoot`, `logMode`, `logFormat`), not its position.
 `--print-config` shows the rules as they apply.
+
+## Log formats
+
+| `logFormat` | files | one line per trace object |
+|---|---|---|
+| `ForMachine` | `node-*.json` | the node's machine JSON, byte for byte (cardano-tracer) |
+| `ForHuman` | `node-*.log` | the node's human text, or the machine JSON when it has none (cardano-tracer) |
+| `DispatcherHuman` | `node-*.log` | trace-dispatcher's human line: `[2022-10-31 19:58:52.1234Z][bprod1:BlockFetch.Decision.Decline](Info,174) text` (time truncated to 4 digits; without a human text, `{"data":<the machine data object>}`) |
+| `LegacyText` | `node-*.log` | the old node's text line: `[bprod1:cardano.node.BlockFetchDecision:Info:174] [2022-10-31 19:58:52.12 UTC] text` (host up to its first dot, at most 8 characters; without a human text, the machine data object) |
+| `LegacyJson` | `node-*.json` | the old node's JSON line: `{"at":"2022-10-31T19:58:52.12Z","env":"","ns":["cardano.node.BlockFetchDecision"],"data":{...},"app":[],"msg":"text","pid":"","loc":null,"host":"bprod1","sev":"Info","thread":"174"}` |
+
+The legacy logger of a namespace is that of its longest prefix in the legacy namespace table
+(`legacyNamespaces`, built in from legacy/namespaces.txt), else `cardano.node.<first segment>`.
+`env` and `pid` are empty (the daemon does not know the node's process). Two formats that write
+the same extension need different `logRoot`s. The journal (`JournalMode`) takes the same
+formats for its `MESSAGE` field.
+
+## Legacy rule keys and switches
+
+A `TraceOptions` key may name a legacy logger (`cardano.node.ChainDB`): it stands for every new
+prefix of that logger in the table (`ChainDB` and `ChainDB.ReplayBlock`); a new-style key in the
+same map wins over it field by field. The switches of an old node configuration are accepted at
+the top level and inside a logging section: `TraceChainDb: false` is `severity: Silence` on the
+switch's prefixes, `TraceMempool: true` is the root severity of that map (the section's, else the
+daemon's) there; explicit `TraceOptions` win over switches. A switch new tracing has no
+equivalent for (`TraceDnsResolver`) and an unknown one (`TraceChainDB`) are warnings naming it;
+an unknown legacy logger in a rule key is an error. `--print-config` shows the translated rules.
 )";
     return out.str();
 }

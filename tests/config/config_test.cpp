@@ -13,6 +13,7 @@
 #include "config/emit.hpp"
 #include "config/load.hpp"
 #include "config/schema.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace {
 
@@ -945,3 +946,99 @@ nodeTraceOptions:
 }
 
 }  // namespace ct_rules
+
+// ------------------------------------------------------------------ legacy nomenclature
+
+namespace ct_legacy {
+
+using ct::protocol::severity;
+using ct::test::temp_dir;
+using ct::test::write_file;
+const severity_threshold silence{true, severity::debug};
+
+TEST(ConfigLegacy, LegacyLoggerKeysAndSwitchesBecomeRules) {
+    auto r = load_string(R"(networkMagic: 1
+network: { tag: AcceptAt, contents: s.sock }
+TraceChainDb: false
+TraceMempool: true
+TraceDnsResolver: true
+TraceChainDB: false
+TraceOptions:
+  "": { severity: Notice }
+  cardano.node.ChainSyncClient: { severity: Warning }
+  cardano.node.Mux: { maxFrequency: 3 }
+  Net.Mux.Remote: { severity: Error }
+logging:
+- { logRoot: /a, logMode: FileMode, logFormat: LegacyText, TraceForge: false }
+)");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto& t = r.config->trace_options_;
+    EXPECT_EQ(t.at("ChainDB").severity, silence);
+    EXPECT_EQ(t.at("ChainDB.ReplayBlock").severity, silence);
+    // true: the prefixes at the daemon's root severity.
+    EXPECT_EQ(t.at("Mempool").severity, (severity_threshold{false, severity::notice}));
+    EXPECT_EQ(t.at("ChainSync.Client").severity, (severity_threshold{false, severity::warning}));
+    // A legacy logger key and an explicit new key: the new one wins per field.
+    EXPECT_EQ(t.at("Net.Mux.Remote").max_frequency, 3.0);
+    EXPECT_EQ(t.at("Net.Mux.Remote").severity, (severity_threshold{false, severity::error}));
+    EXPECT_EQ(r.config->logging[0].format, log_format::legacy_text);
+    EXPECT_EQ(r.config->logging[0].options.at("Forge.Loop").severity, silence);
+    EXPECT_FALSE(r.config->logging[0].options.contains("Forge.StateInfo"))
+        << "TraceForgeStateInfo is its own switch";
+    EXPECT_TRUE(
+        has_diag(r, "TraceDnsResolver", "without an equivalent", diagnostic::level::warning));
+    EXPECT_TRUE(has_diag(r, "TraceChainDB", "unknown legacy switch", diagnostic::level::warning));
+    // Printed as the translated rules, which load back to the same configuration.
+    auto again = load_string(to_yaml_text(*r.config));
+    ASSERT_TRUE(again.ok()) << dump(again);
+    EXPECT_EQ(*again.config, *r.config);
+}
+
+TEST(ConfigLegacy, UnknownLegacyLoggerAndBadSwitchValueAreErrors) {
+    auto r =
+        load_string(with("TraceOptions: { cardano.node.NoSuchThing: { severity: Info } }\n"
+                         "TraceMempool: maybe\n"));
+    EXPECT_TRUE(has_diag(r, "TraceOptions.\"cardano.node.NoSuchThing\"", "unknown legacy logger"))
+        << dump(r);
+    EXPECT_TRUE(has_diag(r, "TraceMempool", "expected true or false")) << dump(r);
+}
+
+TEST(ConfigLegacy, AnOperatorTableReplacesTheShippedOneAndItsProblemsNameFileAndLine) {
+    temp_dir d;
+    write_file(d / "ns.txt", "# mine\nMy.Prefix  MyLogger  TraceMine\n");
+    auto r = load_string(with("legacyNamespaces: " + (d / "ns.txt").string() +
+                              "\nTraceMine: false\nTraceOptions: { cardano.node.MyLogger: { "
+                              "maxFrequency: 1 } }\n"));
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->trace_options_.at("My.Prefix").severity, silence);
+    EXPECT_EQ(r.config->trace_options_.at("My.Prefix").max_frequency, 1.0);
+    EXPECT_EQ(r.config->legacy_namespaces.source, (d / "ns.txt").string());
+    write_file(d / "bad.txt", "A B C\nA B\n");
+    auto bad = load_string(with("legacyNamespaces: " + (d / "bad.txt").string() + "\n"));
+    EXPECT_TRUE(
+        has_diag(bad, "legacyNamespaces", (d / "bad.txt").string() + ":2: expected 3 columns"))
+        << dump(bad);
+    auto missing = load_string(with("legacyNamespaces: /nonexistent/ns.txt\n"));
+    EXPECT_TRUE(has_diag(missing, "legacyNamespaces", "cannot read /nonexistent/ns.txt"));
+}
+
+TEST(ConfigLegacy, FormatsThatShareAnExtensionNeedTheirOwnRoot) {
+    auto r = load_string(R"(networkMagic: 1
+network: { tag: AcceptAt, contents: s.sock }
+logging:
+- { logRoot: /a, logMode: FileMode, logFormat: ForHuman }
+- { logRoot: /a, logMode: FileMode, logFormat: LegacyText }
+- { logRoot: /a, logMode: FileMode, logFormat: ForMachine }
+- { logRoot: /b, logMode: FileMode, logFormat: LegacyJson }
+- { logRoot: /c, logMode: FileMode, logFormat: DispatcherHuman }
+)");
+    EXPECT_TRUE(
+        has_diag(r, "logging[1].logFormat", "LegacyText and ForHuman both write node-*.log"))
+        << dump(r);
+    EXPECT_EQ(std::count_if(r.diagnostics.begin(),
+                            r.diagnostics.end(),
+                            [](const diagnostic& d) { return d.lvl == diagnostic::level::error; }),
+              1);
+}
+
+}  // namespace ct_legacy

@@ -36,6 +36,7 @@ logs::writer_options make_writer_options(const config::tracer_config& cfg) {
     w.leading_empty_line = cfg.leading_empty_line;
     w.queue_capacity = static_cast<std::size_t>(cfg.writer_queue_batches);
     w.max_tracked_nodes = cfg.max_tracked_nodes;
+    w.legacy_names = std::make_shared<const config::legacy_namespace_table>(cfg.legacy_namespaces);
     return w;
 }
 

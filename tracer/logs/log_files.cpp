@@ -23,12 +23,10 @@ std::string journal_time(const protocol::utc_time& t) {
     return buf;
 }
 
-std::string_view extension(config::log_format f) {
-    return f == config::log_format::for_machine ? "json" : "log";
-}
+std::string_view extension(config::log_format f) { return config::file_extension(f); }
 
 std::string_view symlink_name(config::log_format f) {
-    return f == config::log_format::for_machine ? "node.json" : "node.log";
+    return config::file_extension(f) == "json" ? "node.json" : "node.log";
 }
 
 std::string make_log_file_name(std::time_t created, config::log_format f, unsigned counter) {

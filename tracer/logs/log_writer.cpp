@@ -113,6 +113,7 @@ writer_options without_duplicates(writer_options o) {
 
 log_writer::log_writer(writer_options opts)
     : opts_(without_duplicates(std::move(opts))),
+      formatter_(opts_.legacy_names),
       capacity_(std::max<std::size_t>(1, opts_.queue_capacity)) {}
 
 log_writer::~log_writer() { stop(); }
@@ -298,6 +299,7 @@ void log_writer::handle(item& it, bool past_deadline) {
 
 void log_writer::apply_options(writer_options o) {
     opts_ = without_duplicates(std::move(o));
+    formatter_.set_legacy_names(opts_.legacy_names);
     // Close files of sections that no longer exist.
     std::set<std::string> keep;
     for (const auto& s : opts_.sections)
@@ -593,8 +595,9 @@ bool log_writer::write_file_section(const trace_batch& b,
     for (const auto& r : b.records) {
         if (r.sections & bit) total += std::max(r.machine_len, r.human_len) + 1;
     }
+    if (s.format != config::log_format::for_machine && s.format != config::log_format::for_human)
+        total += total / 2;  // the legacy and dispatcher formats add a header per record
     buf.reserve(total + 1);
-    const bool human = s.format == config::log_format::for_human;
     // After a reload out of compatibility mode, end the file's last line first.
     if (!opts_.leading_empty_line && f->unterminated) buf.push_back('\n');
     for (const auto& r : b.records) {
@@ -602,7 +605,7 @@ bool log_writer::write_file_section(const trace_batch& b,
         // Compatibility mode reproduces upstream's "\n" + join("\n") (the same bytes as a
         // newline before every record); the default ends every record with a newline.
         if (opts_.leading_empty_line) buf.push_back('\n');
-        buf.append(human && r.has_human ? b.human(r) : b.machine(r));
+        formatter_.append(b, r, s.format, buf);
         if (!opts_.leading_empty_line) buf.push_back('\n');
     }
     int err = 0;
@@ -639,8 +642,9 @@ void log_writer::write_journal_section(const trace_batch& b,
     std::string fields;
     for (const auto& r : b.records) {
         if (!(r.sections & bit)) continue;
-        const std::string_view msg =
-            s.format == config::log_format::for_human && r.has_human ? b.human(r) : b.machine(r);
+        message_.clear();
+        formatter_.append(b, r, s.format, message_);
+        const std::string_view msg = message_;
         const std::string_view ns = b.ns(r).empty() ? std::string_view("noname") : b.ns(r);
         const std::string time = journal_time(r.at);
         const std::string priority = std::to_string(syslog_priority(r.sev));

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "tracer/logs/formats.hpp"
 #include "tracer/logs/trace_batch.hpp"
 
 namespace ct::tracer::logs {
@@ -58,6 +59,8 @@ struct writer_options {
     std::size_t max_tracked_nodes = 10000;  // per-node statistics kept (maxTrackedNodes)
     std::chrono::milliseconds retry_interval{1000};
     std::chrono::seconds error_report_interval{60};
+    /// Logger names of LegacyText/LegacyJson (empty: "cardano.node.<first segment>").
+    std::shared_ptr<const config::legacy_namespace_table> legacy_names;
     /// How long stop() keeps retrying a batch that cannot be written before counting it lost.
     std::chrono::milliseconds stop_grace{3000};
 };
@@ -212,6 +215,8 @@ class log_writer {
     void report(const std::string& what);
 
     writer_options opts_;  // writer thread only (after start)
+    record_formatter formatter_;
+    std::string message_;  // scratch: one journal MESSAGE
     writer_stats stats_;
     std::function<void(std::string_view)> reporter_;
     std::function<void()> space_callback_;
