@@ -226,3 +226,99 @@ logging:
 
 }  // namespace
 }  // namespace ct::test
+
+namespace ct::test {
+namespace {
+
+/// The legacy logger of each namespace of the simulated node's mix, written out by hand from
+/// legacy/namespaces.txt (longest prefix with a logger).
+const std::map<std::string, std::string> legacy_logger{
+    {"ChainDB.AddBlockEvent.AddedToCurrentChain", "cardano.node.ChainDB"},
+    {"BlockFetch.Client.CompletedBlockFetch", "cardano.node.BlockFetchClient"},
+    {"ChainSync.Client.DownloadedHeader", "cardano.node.ChainSyncClient"},
+    {"Mempool.AddedTx", "cardano.node.Mempool"},
+    {"Forge.Loop.StartLeadershipCheck", "cardano.node.Forge"},
+    {"Net.PeerSelection.Actions.MonitoringResult", "cardano.node.PeerSelectionActions"},
+    {"Net.ConnectionManager.Remote.ConnectionManagerCounters", "cardano.node.ConnectionManager"},
+    {"ChainDB.ImmDbEvent.ChunkValidation.ValidatedChunk", "cardano.node.ChainDB"},
+    {"Net.InboundGovernor.Remote.InboundGovernorError", "cardano.node.InboundGovernor"},
+    {"Startup.Info", "cardano.node.startup"},
+};
+
+/// "2026-12-02T19:10:11.1234567Z" -> date, time, and the fraction padded to `digits`.
+std::string legacy_time(const std::string& at, char sep, std::size_t digits) {
+    const auto dot = at.find('.');
+    std::string frac = dot == std::string::npos ? "" : at.substr(dot + 1, at.size() - dot - 2);
+    frac.resize(digits, '0');
+    return at.substr(0, 10) + sep + at.substr(11, 8) + "." + frac;
+}
+
+std::vector<std::string> lines_of(const fs::path& dir, const std::string& ext) {
+    std::vector<std::string> out;
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const auto f = e.path().filename().string();
+        if (f.starts_with("node-") && f.ends_with(ext)) files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files)
+        for (auto& l : split_lines(read_file(f))) out.push_back(l);
+    return out;
+}
+
+TEST_F(DispatcherTest, LegacyAndDispatcherFormatsAreWrittenLineForLine) {
+    start_tracer(head(R"(logging:
+- { logRoot: machine, logMode: FileMode, logFormat: ForMachine }
+- { logRoot: human, logMode: FileMode, logFormat: ForHuman }
+- { logRoot: dispatcher, logMode: FileMode, logFormat: DispatcherHuman }
+- { logRoot: legacy, logMode: FileMode, logFormat: LegacyText }
+- { logRoot: legacy, logMode: FileMode, logFormat: LegacyJson }
+)"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--name", "n",
+                              "--count", "200", "--host", "relay-frankfurt.example.org"});
+    ASSERT_EQ(fwd->wait_exit(60s), 0);
+    ASSERT_TRUE(wait_until([&] { return seqs("machine", "n").size() >= 200; }));
+    ASSERT_TRUE(wait_until([&] { return lines_of(dir / "legacy" / "n", ".json").size() >= 200; }));
+    EXPECT_EQ(stop_tracer(), 0);
+    const auto machine = lines_of(dir / "machine" / "n", ".json");
+    const auto human = lines_of(dir / "human" / "n", ".log");
+    const auto dispatcher = lines_of(dir / "dispatcher" / "n", ".log");
+    const auto text = lines_of(dir / "legacy" / "n", ".log");
+    const auto legacy_json = lines_of(dir / "legacy" / "n", ".json");
+    ASSERT_EQ(machine.size(), 200u);
+    ASSERT_EQ(human.size(), 200u);
+    ASSERT_EQ(dispatcher.size(), 200u);
+    ASSERT_EQ(text.size(), 200u);
+    ASSERT_EQ(legacy_json.size(), 200u);
+    for (std::size_t i = 0; i < machine.size(); ++i) {
+        const auto m = nlohmann::ordered_json::parse(machine[i]);
+        const auto at = m["at"].get<std::string>();
+        const auto ns = m["ns"].get<std::string>();
+        const auto sev = m["sev"].get<std::string>();
+        const auto thread = m["thread"].get<std::string>();
+        const auto seq = m["data"]["seq"].get<std::uint64_t>();
+        const std::string data = m["data"].dump();
+        // The simulated node has a human text except for every 7th object.
+        const bool has_human = seq % 7 != 0;
+        const std::string text_or_data = has_human ? human[i] : data;
+        ASSERT_TRUE(legacy_logger.contains(ns)) << ns;
+        EXPECT_EQ(dispatcher[i], "[" + legacy_time(at, ' ', 4) + "Z][relay-frankfurt.example.org:" +
+                                     ns + "](" + sev + "," + thread + ") " +
+                                     (has_human ? human[i] : "{\"data\":" + data + "}"))
+            << i;
+        EXPECT_EQ(text[i], "[relay-fr:" + legacy_logger.at(ns) + ":" + sev + ":" + thread + "] [" +
+                               legacy_time(at, ' ', 2) + " UTC] " + text_or_data)
+            << i;
+        EXPECT_EQ(legacy_json[i],
+                  "{\"at\":\"" + legacy_time(at, 'T', 2) + "Z\",\"env\":\"\",\"ns\":[\"" +
+                      legacy_logger.at(ns) + "\"],\"data\":" + data + ",\"app\":[],\"msg\":" +
+                      nlohmann::json(has_human ? human[i] : "").dump() +
+                      ",\"pid\":\"\",\"loc\":null,\"host\":\"relay-fr\",\"sev\":\"" + sev +
+                      "\",\"thread\":\"" + thread + "\"}")
+            << i;
+    }
+}
+
+}  // namespace
+}  // namespace ct::test
