@@ -151,6 +151,11 @@ struct tracer_config {
     std::vector<node_trace_options> node_trace_options_;  // in the order written
     std::optional<std::string> legacy_namespaces_file;    // null: the built-in table
     legacy_namespace_table legacy_namespaces;             // the table in force
+    bool metrics_legacy_names = false;                    // built-in metric aliases on
+    std::optional<std::string> metrics_aliases_file;      // an operator's aliases
+    metric_alias_table metric_aliases;                    // the aliases in force
+    /// legacyMetricsEndpoints: node name -> where that node's metrics are served alone.
+    std::map<std::string, endpoint> legacy_metrics_endpoints;
     unsigned socket_mode = 0660;
     std::uint64_t max_message_bytes = 32ull << 20;
     std::uint64_t max_ingress_bytes = 64ull << 20;

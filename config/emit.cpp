@@ -175,6 +175,11 @@ ojson to_ordered_json(const tracer_config& c) {
     for (const auto& n : c.node_trace_options_) nodes[n.pattern] = trace_options_json(n.options);
     j["nodeTraceOptions"] = nodes;
     j["legacyNamespaces"] = optional_json(c.legacy_namespaces_file);
+    j["metricsLegacyNames"] = c.metrics_legacy_names;
+    j["metricsAliases"] = optional_json(c.metrics_aliases_file);
+    ojson legacy_eps = ojson::object();
+    for (const auto& [node, ep] : c.legacy_metrics_endpoints) legacy_eps[node] = endpoint_json(ep);
+    j["legacyMetricsEndpoints"] = legacy_eps;
     return j;
 }
 

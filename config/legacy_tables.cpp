@@ -31,6 +31,41 @@ bool covers(std::string_view prefix, std::string_view ns) {
 
 }  // namespace
 
+metric_alias_table parse_metric_aliases(std::string_view text,
+                                        std::vector<table_problem>& problems) {
+    metric_alias_table t;
+    std::map<std::string, std::size_t, std::less<>> first_line;
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        const auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        const auto w = words(line);
+        if (w.empty()) continue;
+        if (w.size() != 2) {
+            problems.push_back({line_no,
+                                "expected 2 columns (new metric name, legacy name), got " +
+                                    std::to_string(w.size())});
+            continue;
+        }
+        if (w[0] == w[1]) {
+            problems.push_back({line_no, "\"" + std::string(w[0]) + "\" is its own alias"});
+            continue;
+        }
+        if (auto seen = first_line.find(w[0]); seen != first_line.end()) {
+            problems.push_back({line_no,
+                                "\"" + std::string(w[0]) + "\" already has an alias (line " +
+                                    std::to_string(seen->second) + ")"});
+            continue;
+        }
+        first_line.emplace(std::string(w[0]), line_no);
+        t.emplace(std::string(w[0]), std::string(w[1]));
+    }
+    return t;
+}
+
 legacy_namespace_table parse_legacy_namespaces(std::string_view text,
                                                std::string source,
                                                std::vector<table_problem>& problems) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,5 +47,15 @@ legacy_namespace_table parse_legacy_namespaces(std::string_view text,
 
 /// The shipped legacy/namespaces.txt (embedded at build time).
 std::string_view builtin_legacy_namespaces();
+
+/// Metric aliases: new EKG name (after the "cardano.node.metrics." prefix) -> legacy name.
+using metric_alias_table = std::map<std::string, std::string, std::less<>>;
+
+/// Parses the metric alias format (see legacy/metrics.txt): two columns per line.
+metric_alias_table parse_metric_aliases(std::string_view text,
+                                        std::vector<table_problem>& problems);
+
+/// The shipped legacy/metrics.txt (embedded at build time).
+std::string_view builtin_legacy_metrics();
 
 }  // namespace ct::config

@@ -1003,6 +1003,8 @@ void check_ports(reader& r, const tracer_config& c) {
     if (c.has_ekg) add("hasEKG.epPort", c.has_ekg->port);
     if (c.has_prometheus) add("hasPrometheus.epPort", c.has_prometheus->port);
     if (c.has_timeseries) add("hasTimeseries.epPort", c.has_timeseries->port);
+    for (const auto& [node, ep] : c.legacy_metrics_endpoints)
+        add("legacyMetricsEndpoints.\"" + node + "\".epPort", ep.port);
     if (c.has_forwarding && c.has_forwarding->network.addresses.front().is_tcp() &&
         c.has_forwarding->network.addresses.front().port != 0) {
         add("hasForwarding[0].contents", c.has_forwarding->network.addresses.front().port);
@@ -1199,6 +1201,60 @@ load_result load_json(const json& root, const load_options& opts) {
     }
 
     // Extensions.
+    if (const json* v = reader::field(root, "metricsLegacyNames")) {
+        if (auto x = fail(r.boolean(*v, "metricsLegacyNames"))) c.metrics_legacy_names = *x;
+    }
+    if (c.metrics_legacy_names) {
+        std::vector<table_problem> problems;
+        c.metric_aliases = parse_metric_aliases(builtin_legacy_metrics(), problems);
+    }
+    if (const json* v = reader::field(root, "metricsAliases")) {
+        if (auto path = fail(r.string(*v, "metricsAliases"))) {
+            std::filesystem::path p(*path);
+            if (p.is_relative())
+                p = (opts.base_dir.empty() ? working_directory() : opts.base_dir) / p;
+            c.metrics_aliases_file = p.lexically_normal().string();
+            std::ifstream in(*c.metrics_aliases_file, std::ios::binary);
+            if (!in) {
+                r.error("metricsAliases", "cannot read " + *c.metrics_aliases_file);
+                ok = false;
+            } else {
+                std::ostringstream ss;
+                ss << in.rdbuf();
+                std::vector<table_problem> problems;
+                auto mine = parse_metric_aliases(ss.str(), problems);
+                for (const auto& pr : problems) {
+                    r.error("metricsAliases",
+                            *c.metrics_aliases_file + ":" + std::to_string(pr.line) + ": " +
+                                pr.message);
+                }
+                if (!problems.empty()) ok = false;
+                for (auto& [k, v2] : mine) c.metric_aliases[k] = std::move(v2);
+            }
+        }
+    }
+    if (const json* v = reader::field(root, "legacyMetricsEndpoints")) {
+        if (r.object(*v, "legacyMetricsEndpoints")) {
+            for (const auto& [node, e] : v->items()) {
+                const std::string epath = "legacyMetricsEndpoints.\"" + node + "\"";
+                if (node.empty()) {
+                    r.error(epath, "a node name must not be empty");
+                    ok = false;
+                    continue;
+                }
+                if (auto ep = fail(read_endpoint(r, e, epath))) {
+                    if (ep->force_ssl && !c.tls_certificate_ &&
+                        !reader::field(root, "tlsCertificate")) {
+                        r.error(epath + ".epForceSSL", "requires tlsCertificate");
+                        ok = false;
+                    }
+                    c.legacy_metrics_endpoints[node] = *ep;
+                }
+            }
+        } else {
+            ok = false;
+        }
+    }
     if (const json* v = reader::field(root, "nodeTraceOptions")) {
         c.node_trace_options_ =
             read_node_trace_options(r, *v, "nodeTraceOptions", ok, c.legacy_namespaces);

@@ -275,8 +275,16 @@ TEST_F(DispatcherTest, LegacyAndDispatcherFormatsAreWrittenLineForLine) {
 - { logRoot: legacy, logMode: FileMode, logFormat: LegacyJson }
 )"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect", "tracer.sock", "--network-magic", "42", "--name", "n",
-                              "--count", "200", "--host", "relay-frankfurt.example.org"});
+    auto fwd = run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--name",
+                              "n",
+                              "--count",
+                              "200",
+                              "--host",
+                              "relay-frankfurt.example.org"});
     ASSERT_EQ(fwd->wait_exit(60s), 0);
     ASSERT_TRUE(wait_until([&] { return seqs("machine", "n").size() >= 200; }));
     ASSERT_TRUE(wait_until([&] { return lines_of(dir / "legacy" / "n", ".json").size() >= 200; }));
@@ -303,21 +311,104 @@ TEST_F(DispatcherTest, LegacyAndDispatcherFormatsAreWrittenLineForLine) {
         const bool has_human = seq % 7 != 0;
         const std::string text_or_data = has_human ? human[i] : data;
         ASSERT_TRUE(legacy_logger.contains(ns)) << ns;
-        EXPECT_EQ(dispatcher[i], "[" + legacy_time(at, ' ', 4) + "Z][relay-frankfurt.example.org:" +
-                                     ns + "](" + sev + "," + thread + ") " +
-                                     (has_human ? human[i] : "{\"data\":" + data + "}"))
+        EXPECT_EQ(dispatcher[i],
+                  "[" + legacy_time(at, ' ', 4) + "Z][relay-frankfurt.example.org:" + ns + "](" +
+                      sev + "," + thread + ") " +
+                      (has_human ? human[i] : "{\"data\":" + data + "}"))
             << i;
-        EXPECT_EQ(text[i], "[relay-fr:" + legacy_logger.at(ns) + ":" + sev + ":" + thread + "] [" +
-                               legacy_time(at, ' ', 2) + " UTC] " + text_or_data)
+        EXPECT_EQ(text[i],
+                  "[relay-fr:" + legacy_logger.at(ns) + ":" + sev + ":" + thread + "] [" +
+                      legacy_time(at, ' ', 2) + " UTC] " + text_or_data)
             << i;
         EXPECT_EQ(legacy_json[i],
                   "{\"at\":\"" + legacy_time(at, 'T', 2) + "Z\",\"env\":\"\",\"ns\":[\"" +
-                      legacy_logger.at(ns) + "\"],\"data\":" + data + ",\"app\":[],\"msg\":" +
-                      nlohmann::json(has_human ? human[i] : "").dump() +
+                      legacy_logger.at(ns) + "\"],\"data\":" + data +
+                      ",\"app\":[],\"msg\":" + nlohmann::json(has_human ? human[i] : "").dump() +
                       ",\"pid\":\"\",\"loc\":null,\"host\":\"relay-fr\",\"sev\":\"" + sev +
                       "\",\"thread\":\"" + thread + "\"}")
             << i;
     }
+}
+
+}  // namespace
+}  // namespace ct::test
+
+namespace ct::test {
+namespace {
+
+TEST_F(DispatcherTest, LegacyMetricNamesOnEveryRouteAndAPerNodeLegacyEndpoint) {
+    start_tracer(head(R"(hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }
+hasEKG: { epHost: 127.0.0.1, epPort: 0 }
+metricsLegacyNames: true
+legacyMetricsEndpoints: { relay-1: { epHost: 127.0.0.1, epPort: 0 } }
+ekgRequestFreq: 0.2
+logging:
+- { logRoot: logs, logMode: FileMode, logFormat: ForMachine }
+)"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    const auto prom = bound_port("Tracer.StartedPrometheus");
+    const auto ekg = bound_port("Tracer.StartedMonitoring");
+    const auto legacy = bound_port("Tracer.StartedLegacyMetrics");
+    ASSERT_NE(legacy, 0);
+    // Not connected yet: the legacy endpoint says so.
+    EXPECT_EQ(http_get(legacy, "/metrics")->status, 503u);
+    auto fwd = run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--name",
+                              "relay-1",
+                              "--rate",
+                              "20",
+                              "--metrics",
+                              "12",
+                              "--duration",
+                              "30"});
+    ASSERT_TRUE(wait_until([&] {
+        auto r = http_get(legacy, "/metrics");
+        return r && r->status == 200 &&
+               r->body.find("cardano_node_metrics_served_header_counter_int ") != std::string::npos;
+    }));
+    const auto node_page = http_get(prom, "/relay-1")->body;
+    const auto all = http_get(prom, "/metrics")->body;
+    const auto page = http_get(legacy, "/metrics")->body;
+    const auto ekg_json = http_get(ekg, "/relay-1", {"Accept: application/json"})->body;
+    for (const auto& [new_name, old_name] : std::vector<std::pair<std::string, std::string>>{
+             {"cardano_node_metrics_served_header_counter",
+              "cardano_node_metrics_served_header_counter_int"},
+             {"cardano_node_metrics_peerSelection_Cold_int",
+              "cardano_node_metrics_peerSelection_cold"}}) {
+        for (const auto* body : {&node_page, &page}) {
+            EXPECT_NE(body->find("\n" + new_name + " "), std::string::npos) << new_name << *body;
+            EXPECT_NE(body->find("\n" + old_name + " "), std::string::npos) << old_name << *body;
+        }
+        EXPECT_NE(all.find(old_name + "{node_name=\"relay-1\"}"), std::string::npos) << old_name;
+    }
+    // gLiveView's expression on the node's own page: no labels.
+    EXPECT_NE(page.find("\ncardano_node_metrics_blockNum_int "), std::string::npos);
+    EXPECT_EQ(page.find("node_name"), std::string::npos);
+    EXPECT_TRUE(page.ends_with("# EOF\n"));
+    const auto tree = nlohmann::json::parse(ekg_json);
+    EXPECT_TRUE(tree["cardano"]["node"]["metrics"]["served"]["header"].contains("counter_int"))
+        << ekg_json;
+    EXPECT_TRUE(tree["cardano"]["node"]["metrics"]["peerSelection"].contains("cold")) << ekg_json;
+    EXPECT_EQ(http_get(legacy, "/other")->status, 404u);
+    if (fs::exists("/usr/bin/promtool")) {
+        for (const auto& [name, body] : {std::pair<std::string, std::string>{"node", node_page},
+                                         {"all", all},
+                                         {"legacy", page}}) {
+            write_file(dir / (name + ".prom"), body);
+            const std::string cmd = "/usr/bin/promtool check metrics < " +
+                                    (dir / (name + ".prom")).string() + " > " +
+                                    (dir / (name + ".out")).string() + " 2>&1";
+            (void)std::system(cmd.c_str());
+            EXPECT_EQ(read_file(dir / (name + ".out")).find("error"), std::string::npos)
+                << name << ": " << read_file(dir / (name + ".out"));
+        }
+    }
+    fwd->signal(SIGTERM);
+    EXPECT_EQ(fwd->wait_exit(10s), 0);
+    EXPECT_EQ(stop_tracer(), 0);
 }
 
 }  // namespace

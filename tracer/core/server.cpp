@@ -29,12 +29,23 @@ using namespace std::chrono_literals;
 struct server::http_settings {
     metrics::exposition_options exposition;
     std::map<std::string, std::string> sd_labels;
+    metrics::exposition_options legacy_exposition;  // legacyMetricsEndpoints: aliases always on
 };
 
 std::shared_ptr<const server::http_settings> server::make_http_settings(
     const config::tracer_config& c) {
     auto s = std::make_shared<http_settings>();
     s->exposition.no_suffix = c.metrics_no_suffix;
+    if (!c.metric_aliases.empty())
+        s->exposition.aliases =
+            std::make_shared<const config::metric_alias_table>(c.metric_aliases);
+    if (!c.legacy_metrics_endpoints.empty()) {
+        std::vector<config::table_problem> problems;
+        auto all = config::parse_metric_aliases(config::builtin_legacy_metrics(), problems);
+        for (const auto& [k, v] : c.metric_aliases) all[k] = v;
+        s->legacy_exposition.aliases =
+            std::make_shared<const config::metric_alias_table>(std::move(all));
+    }
     if (c.prometheus_labels) s->sd_labels = *c.prometheus_labels;
     if (c.metrics_help_) {
         if (const auto* inline_map =
@@ -172,13 +183,45 @@ void server::start_http(const config::tracer_config& c) {
     if (c.has_ekg) {
         const auto& ep = *c.has_ekg;
         auto handler = [this](const metrics::http_request& req) {
-            return metrics::ekg_route(req, *directory_);
+            const auto settings = http_settings_.load();
+            return metrics::ekg_route(req, *directory_, settings->exposition.aliases.get());
         };
         http_servers_.push_back(std::make_unique<metrics::http_server>(
             http_ioc_, "hasEKG", ep.host, ep.port, timed(handler), tls_for(ep)));
         auto j = endpoint_json(ep);
         j["boundPort"] = http_servers_.back()->port();
         log_.emit("StartedMonitoring", own_severity::info, {{"endpoint", j}, {"type", "list"}});
+    }
+    for (const auto& [node, ep] : c.legacy_metrics_endpoints) {
+        // The node's own PrometheusSimple page, as gLiveView and friends read it.
+        auto handler = [this, node = node](const metrics::http_request& req) {
+            if (req.target != "/metrics" && req.target.rfind("/metrics?", 0) != 0) {
+                return metrics::http_response{404, "text/plain;charset=utf-8", "404 Not Found"};
+            }
+            const auto entry = directory_->find_by_name(node);
+            if (!entry) {
+                return metrics::http_response{
+                    503, "text/plain;charset=utf-8", "node " + node + " is not connected\n"};
+            }
+            const auto settings = http_settings_.load();
+            std::string body;
+            entry->store->visit([&](const metrics::metric_snapshot& snap) {
+                body = metrics::render_node(snap, settings->legacy_exposition);
+            });
+            return metrics::http_response{
+                200, "text/plain;version=0.0.4;charset=utf-8", std::move(body)};
+        };
+        http_servers_.push_back(
+            std::make_unique<metrics::http_server>(http_ioc_,
+                                                   "legacyMetricsEndpoints." + node,
+                                                   ep.host,
+                                                   ep.port,
+                                                   timed(handler),
+                                                   tls_for(ep)));
+        auto j = endpoint_json(ep);
+        j["boundPort"] = http_servers_.back()->port();
+        log_.emit(
+            "StartedLegacyMetrics", own_severity::info, {{"endpoint", j}, {"nodeName", node}});
     }
     for (auto& h : http_servers_) h->start();
     // The thread ends when its context runs out of work (after every endpoint stopped).
@@ -393,6 +436,7 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
                             "hasPrometheus",
                             "hasEKG",
                             "hasTimeseries",
+                            "legacyMetricsEndpoints",
                             "tlsCertificate",
                             "ioThreads",
                             "socketMode"}) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <vector>
 
 namespace ct::tracer::metrics {
@@ -360,15 +361,39 @@ std::optional<std::string> help_for(std::string_view ekg_name,
     return std::nullopt;
 }
 
+bool alias_of(const config::metric_alias_table& aliases,
+              std::string_view ekg_name,
+              std::string& out) {
+    constexpr std::string_view prefix = "cardano.node.metrics.";
+    std::string_view tail = ekg_name;
+    const bool prefixed = tail.starts_with(prefix);
+    if (prefixed) tail.remove_prefix(prefix.size());
+    auto it = aliases.find(tail);
+    if (it == aliases.end()) return false;
+    out.assign(prefixed ? prefix : std::string_view());
+    out.append(it->second);
+    return true;
+}
+
+void add_aliases(metric_snapshot& metrics, const config::metric_alias_table& aliases) {
+    std::vector<std::pair<std::string, metric_value>> extra;
+    std::string alias;
+    for (const auto& [name, m] : metrics) {
+        if (alias_of(aliases, name, alias) && !metrics.contains(alias))
+            extra.emplace_back(alias, m);
+    }
+    for (auto& [name, m] : extra) metrics.emplace(std::move(name), std::move(m));
+}
+
 std::string render_node(const metric_snapshot& metrics, const exposition_options& opts) {
     std::string out;
     out.reserve(metrics.size() * 112 + 8);
     name_set seen(metrics.size());
-    std::string name;
-    for (const auto& [ekg_name, m] : metrics) {
+    std::string name, alias;
+    auto emit = [&](std::string_view ekg_name, const metric_value& m) {
         name.clear();
         append_prometheus_name(name, ekg_name, opts.no_suffix);
-        if (!seen.insert(name)) continue;  // x_int and x_real both became x
+        if (!seen.insert(name)) return;  // x_int and x_real both became x
         out.append("# TYPE ").append(name).push_back(' ');
         out.append(family_type_of(m.kind)).push_back('\n');
         if (const auto* h = find_help(ekg_name, opts.help)) {
@@ -378,6 +403,13 @@ std::string render_node(const metric_snapshot& metrics, const exposition_options
         }
         out.append(name);
         append_sample_tail(out, m, {});
+    };
+    for (const auto& [ekg_name, m] : metrics) emit(ekg_name, m);
+    // Aliases after every real name, so a name the node sends itself always wins.
+    if (opts.aliases && !opts.aliases->empty()) {
+        for (const auto& [ekg_name, m] : metrics) {
+            if (alias_of(*opts.aliases, ekg_name, alias)) emit(alias, m);
+        }
     }
     out += "# EOF\n";
     return out;
@@ -388,19 +420,25 @@ void multi_node_exposition::add_node(std::string_view node_name, const metric_sn
     node_label_.assign("node_name=\"");
     append_escaped_label_value(node_label_, node_name);
     node_label_.push_back('"');
-    for (const auto& [ekg_name, m] : metrics) {
+    auto add = [&](std::string_view ekg_name, const metric_value& m) {
         name_.clear();
         append_prometheus_name(name_, ekg_name, opts_.no_suffix);
-        if (!seen.insert(name_)) continue;
+        if (!seen.insert(name_)) return;
         const auto type = family_type_of(m.kind);
         auto it = families_.find(name_);
         if (it == families_.end()) {
             it = families_.emplace(name_, family{type, find_help(ekg_name, opts_.help), {}}).first;
         } else if (it->second.type != type) {
-            continue;  // another node uses the name with another type: keep the family valid
+            return;  // another node uses the name with another type: keep the family valid
         }
         it->second.samples.append(name_);
         append_sample_tail(it->second.samples, m, node_label_);
+    };
+    for (const auto& [ekg_name, m] : metrics) add(ekg_name, m);
+    if (opts_.aliases && !opts_.aliases->empty()) {
+        for (const auto& [ekg_name, m] : metrics) {
+            if (alias_of(*opts_.aliases, ekg_name, alias_)) add(alias_, m);
+        }
     }
 }
 

@@ -5,12 +5,14 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "config/legacy_tables.hpp"
 #include "tracer/metrics/node_metrics.hpp"
 
 namespace ct::tracer::metrics {
@@ -18,7 +20,17 @@ namespace ct::tracer::metrics {
 struct exposition_options {
     bool no_suffix = false;                   // metricsNoSuffix
     std::map<std::string, std::string> help;  // metricsHelp: name fragment -> text
+    /// metricsLegacyNames / metricsAliases: every aliased metric is exposed a second time.
+    std::shared_ptr<const config::metric_alias_table> aliases;
 };
+
+/// The alias EKG name of `ekg_name` into `out` (the node's "cardano.node.metrics." prefix kept);
+/// false when it has none.
+bool alias_of(const config::metric_alias_table& aliases,
+              std::string_view ekg_name,
+              std::string& out);
+/// `metrics` plus an entry per alias whose name is not taken (EKG JSON, legacy endpoints).
+void add_aliases(metric_snapshot& metrics, const config::metric_alias_table& aliases);
 
 /// Name transformation of spec §7.1.3 (plus a leading '_' when the result starts with a digit).
 std::string prometheus_name(std::string_view ekg_name, bool no_suffix);
@@ -48,7 +60,7 @@ class multi_node_exposition {
     };
     const exposition_options& opts_;
     std::unordered_map<std::string, family> families_;  // sorted by name in finish()
-    std::string name_, node_label_;                     // reused buffers
+    std::string name_, node_label_, alias_;             // reused buffers
 };
 
 /// multi_node_exposition over snapshots (tests, tools).

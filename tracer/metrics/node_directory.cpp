@@ -56,4 +56,11 @@ std::optional<node_entry> node_directory::find_by_slug(const std::string& slug) 
     return std::nullopt;
 }
 
+std::optional<node_entry> node_directory::find_by_name(const std::string& name) const {
+    for (auto& e : list()) {
+        if (e.name == name) return e;
+    }
+    return std::nullopt;
+}
+
 }  // namespace ct::tracer::metrics

@@ -33,6 +33,7 @@ class node_directory {
     /// one gets "<slug>-2", "-3", … (upstream serves only the first).
     std::vector<node_entry> list() const;
     std::optional<node_entry> find_by_slug(const std::string& slug) const;
+    std::optional<node_entry> find_by_name(const std::string& name) const;
 
   private:
     struct item {

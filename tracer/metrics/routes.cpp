@@ -189,7 +189,9 @@ http_response prometheus_route(const http_request& req, const prometheus_context
     return {404, text_plain, "Not found: " + first};
 }
 
-http_response ekg_route(const http_request& req, const node_directory& nodes) {
+http_response ekg_route(const http_request& req,
+                        const node_directory& nodes,
+                        const config::metric_alias_table* aliases) {
     const auto segs = segments(req.target);
     if (segs.empty()) return listing(req, nodes, "EKG metrics");
     auto node = nodes.find_by_slug(segs[0]);
@@ -197,7 +199,8 @@ http_response ekg_route(const http_request& req, const node_directory& nodes) {
     // ekg-wai answers JSON when application/json is the first-ranked type.
     const bool json = req.accept.rfind("application/json", 0) == 0;
     if (!json) return {200, html, ekg_page};
-    const auto snap = node->store->snapshot();
+    auto snap = node->store->snapshot();
+    if (aliases && !aliases->empty()) add_aliases(snap, *aliases);
     if (segs.size() == 1) return {200, json_type, to_text(ekg_tree(snap))};
     std::string name;
     for (std::size_t i = 1; i < segs.size(); ++i) name += (i > 1 ? "." : "") + segs[i];

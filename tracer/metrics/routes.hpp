@@ -36,6 +36,9 @@ struct prometheus_context {
 };
 
 http_response prometheus_route(const http_request& req, const prometheus_context& ctx);
-http_response ekg_route(const http_request& req, const node_directory& nodes);
+/// `aliases`: legacy names added to each node's EKG JSON (metricsLegacyNames/metricsAliases).
+http_response ekg_route(const http_request& req,
+                        const node_directory& nodes,
+                        const config::metric_alias_table* aliases = nullptr);
 
 }  // namespace ct::tracer::metrics

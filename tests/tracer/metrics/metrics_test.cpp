@@ -401,3 +401,71 @@ TEST(NodeMetrics, NewNamesBeyondTheCapAreIgnoredAndCounted) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(MetricAliases, EveryShippedRowParsesAndMapsWithThePrefixKept) {
+    std::vector<ct::config::table_problem> problems;
+    const auto table =
+        ct::config::parse_metric_aliases(ct::config::builtin_legacy_metrics(), problems);
+    EXPECT_TRUE(problems.empty());
+    ASSERT_GT(table.size(), 40u);
+    std::string out;
+    for (const auto& [fresh, old] : table) {
+        ASSERT_TRUE(ct::tracer::metrics::alias_of(table, "cardano.node.metrics." + fresh, out));
+        EXPECT_EQ(out, "cardano.node.metrics." + old);
+        ASSERT_TRUE(ct::tracer::metrics::alias_of(table, fresh, out));  // without the prefix
+        EXPECT_EQ(out, old);
+    }
+    EXPECT_EQ(ct::tracer::metrics::prometheus_name(
+                  "cardano.node.metrics." + table.at("Forge.forged_counter"), false),
+              "cardano_node_metrics_Forge_forged_int");
+    EXPECT_EQ(ct::tracer::metrics::prometheus_name(
+                  "cardano.node.metrics." + table.at("node_start_time_int"), false),
+              "cardano_node_metrics_nodeStartTime_int");
+    EXPECT_FALSE(ct::tracer::metrics::alias_of(table, "cardano.node.metrics.slotNum_int", out));
+}
+
+TEST(MetricAliases, ProblemsNameTheLine) {
+    std::vector<ct::config::table_problem> problems;
+    ct::config::parse_metric_aliases("a b\nc\nd d\na e\n", problems);
+    ASSERT_EQ(problems.size(), 3u);
+    EXPECT_EQ(problems[0].line, 2u);
+    EXPECT_EQ(problems[1].line, 3u);
+    EXPECT_EQ(problems[2].line, 4u);
+    EXPECT_NE(problems[2].message.find("already has an alias (line 1)"), std::string::npos);
+}
+
+TEST(MetricAliases, AnAliasFollowsItsMetricUnlessTheNodeSendsThatNameItself) {
+    using namespace ct::tracer::metrics;
+    auto aliases = std::make_shared<ct::config::metric_alias_table>();
+    (*aliases)["Forge.forged_counter"] = "Forge.forged_int";
+    (*aliases)["blocksForged_int"] = "blocksForgedNum_int";
+    metric_snapshot snap;
+    snap["cardano.node.metrics.Forge.forged_counter"] = {
+        ct::protocol::metric_kind::counter, 12, {}};
+    snap["cardano.node.metrics.blocksForged_int"] = {ct::protocol::metric_kind::gauge, 5, {}};
+    snap["cardano.node.metrics.blocksForgedNum_int"] = {ct::protocol::metric_kind::gauge, 7, {}};
+    exposition_options opts;
+    opts.aliases = aliases;
+    const auto text = render_node(snap, opts);
+    EXPECT_NE(text.find("# TYPE cardano_node_metrics_Forge_forged_int counter\n"
+                        "cardano_node_metrics_Forge_forged_int 12\n"),
+              std::string::npos)
+        << text;
+    // The node's own blocksForgedNum_int (7) wins over the alias of blocksForged_int (5).
+    EXPECT_NE(text.find("\ncardano_node_metrics_blocksForgedNum_int 7\n"), std::string::npos)
+        << text;
+    EXPECT_EQ(text.find("blocksForgedNum_int 5"), std::string::npos) << text;
+    auto with = snap;
+    add_aliases(with, *aliases);
+    EXPECT_EQ(with.size(), 4u);
+    EXPECT_EQ(with.at("cardano.node.metrics.Forge.forged_int").number, 12);
+    EXPECT_EQ(with.at("cardano.node.metrics.blocksForgedNum_int").number, 7);
+    multi_node_exposition multi(opts);
+    multi.add_node("a", snap);
+    EXPECT_NE(multi.finish().find("cardano_node_metrics_Forge_forged_int{node_name=\"a\"} 12"),
+              std::string::npos);
+}
+
+}  // namespace
