@@ -333,7 +333,10 @@ TEST(LogWriter, FullDiskUndoesPartialBatchAndResumesInTheSameFile) {
     disk.partial_first = true;
     disk.failures_left = 5;
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 5, 4)));
-    ASSERT_TRUE(w.try_submit(make_batch(1, "n", 9, 2)));
+    // The writer may already have parked the connection on the failing batch: then it refuses
+    // more of it until the batch is written (as a session, submit again after a refusal).
+    auto third = make_batch(1, "n", 9, 2);
+    ASSERT_TRUE(wait_until([&] { return w.try_submit(std::move(third)); }));
     ASSERT_TRUE(wait_until([&] { return w.stats().records_written >= 10; }));
     w.stop();
     EXPECT_EQ(w.stats().write_errors, 5u) << "one per failed attempt";
