@@ -413,3 +413,65 @@ logging:
 
 }  // namespace
 }  // namespace ct::test
+
+namespace ct::test {
+namespace {
+
+TEST_F(DispatcherTest, EachNodesTracerConfigIsServedInBothShapesEvenWhenFiltered) {
+    start_tracer(head(R"(hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }
+TraceOptions: { Reflection: { severity: Silence } }
+logging:
+- { logRoot: logs, logMode: FileMode, logFormat: ForMachine }
+)"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    const auto prom = bound_port("Tracer.StartedPrometheus");
+    std::vector<std::unique_ptr<child_process>> nodes;
+    for (const std::string name : {"TraceOptions", "Options", "plain"}) {
+        std::vector<std::string> args{"--connect",
+                                      "tracer.sock",
+                                      "--network-magic",
+                                      "42",
+                                      "--name",
+                                      "node-" + name,
+                                      "--rate",
+                                      "20",
+                                      "--duration",
+                                      "30"};
+        if (name != "plain") {
+            args.push_back("--tracer-config-info");
+            args.push_back(name);
+        }
+        nodes.push_back(run_forwarder(args, name));
+    }
+    for (const std::string shape : {"TraceOptions", "Options"}) {
+        std::optional<http_reply> r;
+        ASSERT_TRUE(wait_until([&] {
+            // The route is the name's slug (lower case).
+            r = http_get(prom,
+                         shape == "Options" ? "/node-options/tracer-config"
+                                            : "/node-traceoptions/tracer-config");
+            return r && r->status == 200;
+        })) << shape;
+        EXPECT_NE(r->headers.find("application/json"), std::string::npos) << r->headers;
+        const auto j = nlohmann::json::parse(r->body);
+        EXPECT_EQ(j["shape"], shape);
+        EXPECT_EQ(j["config"][shape]["ChainDB"]["severity"], "Info") << r->body;
+        EXPECT_EQ(j["config"][shape]["Mempool"]["severity"], "Silence") << r->body;
+        EXPECT_FALSE(j["receivedAt"].get<std::string>().empty());
+    }
+    ASSERT_TRUE(wait_until([&] {
+        auto r = http_get(prom, "/node-plain/tracer-config");
+        return r && r->status == 404;
+    }));
+    EXPECT_NE(http_get(prom, "/node-plain/tracer-config")->body.find("has not sent"),
+              std::string::npos);
+    for (auto& n : nodes) n->signal(SIGTERM);
+    for (auto& n : nodes) EXPECT_EQ(n->wait_exit(10s), 0);
+    EXPECT_EQ(stop_tracer(), 0);
+    // The rules silenced Reflection: the config objects are cached, not written.
+    for (const auto& l : machine_lines("logs", "node-Options"))
+        EXPECT_EQ(l.find("Reflection.TracerConfigInfo"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ct::test

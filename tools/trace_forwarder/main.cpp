@@ -40,6 +40,7 @@ struct options {
     double duration = 0;
     std::size_t size = 400, queue_size = 192, metrics = 30;
     bool node_info = true;
+    std::string tracer_config_info;
     std::string misbehave;
     std::size_t misbehave_nodes = SIZE_MAX;
     std::string summary_file;
@@ -72,6 +73,7 @@ const char* usage =
     "                        disconnect-mid-message\n"
     "  --misbehave-nodes K   only the first K nodes misbehave (default all)\n"
     "  --summary-file F      also write the exit summary (JSON) to F\n"
+    "  --tracer-config-info S  send Reflection.TracerConfigInfo first, shape TraceOptions|Options\n"
     "  --sent-log F          write \"<node> <seq> <namespace> <severity>\" per object sent to F\n"
     "On exit a one-line JSON summary goes to stdout:\n"
     "  "
@@ -120,6 +122,8 @@ std::optional<options> parse(int argc, char** argv) {
             o.misbehave_nodes = std::stoul(val());
         else if (a == "--summary-file")
             o.summary_file = val();
+        else if (a == "--tracer-config-info")
+            o.tracer_config_info = val();
         else if (a == "--sent-log")
             o.sent_log = val();
         else if (a == "-h" || a == "--help") {
@@ -204,6 +208,7 @@ class node_runtime {
         n.metrics = o.metrics;
         n.node_info = o.node_info;
         n.seed = 1000 + i;
+        n.tracer_config_info = o.tracer_config_info;
         return n;
     }
 

@@ -136,6 +136,7 @@ simulated_node::simulated_node(node_options opts) : opts_(std::move(opts)), rng_
     // Names must be unique for a store; drop accidental duplicates.
     std::map<std::string, bool> seen;
     std::erase_if(metrics_, [&](const metric& m) { return !seen.emplace(m.name, true).second; });
+    if (!opts_.tracer_config_info.empty()) queue_tracer_config_info();
 }
 
 std::string simulated_node::machine_json(std::string_view node,
@@ -162,6 +163,42 @@ std::string simulated_node::machine_json(std::string_view node,
     for (std::size_t i = 0; i < pad; ++i) out.push_back(static_cast<char>('a' + (seq + i) % 26));
     out += tail;
     return out;
+}
+
+void simulated_node::queue_tracer_config_info() {
+    // As the node traces it once at start (spec dispatcher §6.1), seq 0, before anything else.
+    const bool hermod = opts_.tracer_config_info == "Options";
+    const std::string options =
+        R"({"":{"backends":["EKGBackend","Forwarder","Stdout HumanFormatColoured"],"detail":"DNormal","severity":"Notice"},"ChainDB":{"severity":"Info"},"Mempool":{"severity":"Silence"}})";
+    const std::string conf =
+        hermod
+            ? R"({"ApplicationName":)" + json_escape(opts_.name) +
+                  R"(,"Forwarder":{"maxReconnectDelay":30,"queueSize":128,"verbosity":"Minimum"},"MetricsPrefix":"cardano.node.metrics.","Options":)" +
+                  options + R"(,"PrometheusSimpleRun":null})"
+            : R"({"TraceOptionForwarder":{"maxReconnectDelay":30,"queueSize":128,"verbosity":"Minimum"},"TraceOptionLedgerMetricsFrequency":null,"TraceOptionMetricsPrefix":"cardano.node.metrics.","TraceOptionNodeName":)" +
+                  json_escape(opts_.name) +
+                  R"(,"TraceOptionResourceFrequency":1000,"TraceOptions":)" + options + "}";
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto ns_total = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+    protocol::utc_time at{ns_total / 1'000'000'000,
+                          static_cast<std::uint64_t>(ns_total % 1'000'000'000) * 1000};
+    const std::string machine = "{\"at\":\"" + aeson_time(at.seconds, at.picoseconds) +
+                                R"(","ns":"Reflection.TracerConfigInfo","data":{"conf":)" + conf +
+                                R"(},"sev":"Notice","thread":"5","host":)" +
+                                json_escape(opts_.host) + "}";
+    const std::string human = "Effective Tracer config is:  " + conf;
+    protocol::trace_object_view v;
+    v.has_human = true;
+    v.human = human;
+    v.machine = machine;
+    v.ns = "Reflection.TracerConfigInfo";
+    v.sev = protocol::severity::notice;
+    v.at = at;
+    v.host = opts_.host;
+    v.thread = "5";
+    queued_object q{0, {}, at.seconds, "Reflection.TracerConfigInfo", protocol::severity::notice};
+    protocol::encode_trace_object(v, q.encoded);
+    queue_.push_back(std::move(q));
 }
 
 void simulated_node::generate_one() {

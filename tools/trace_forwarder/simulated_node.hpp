@@ -25,6 +25,9 @@ struct node_options {
     std::size_t mean_size = 400;  // bytes of machine JSON
     std::size_t metrics = 30;
     bool node_info = true;
+    /// "", or the shape of the Reflection.TracerConfigInfo sent first: "TraceOptions"
+    /// (trace-dispatcher <= 2.12.0) or "Options" (2.12.1+).
+    std::string tracer_config_info;
     std::uint64_t seed = 1;
 };
 
@@ -55,6 +58,8 @@ class simulated_node {
     /// Creates the next trace object (seq = generated()+1) and queues it; on a full queue the
     /// whole queue is dropped first (counted, reported on stderr), as the node does.
     void generate_one();
+    /// Queues the Reflection.TracerConfigInfo a node sends at start (seq 0).
+    void queue_tracer_config_info();
     std::size_t queued() const { return queue_.size(); }
     std::size_t room() const {
         return opts_.queue_size - std::min(opts_.queue_size, queue_.size());

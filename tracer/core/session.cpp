@@ -174,6 +174,7 @@ class session {
     /// nothing of it is left.
     bool dispatch_late(logs::trace_batch& batch);
     void count_filtered(std::uint64_t n);
+    void remember_tracer_config(const proto::trace_object_view& o);
     void report_limiter_events();
 
     stream_socket& sock_;
@@ -474,6 +475,10 @@ bool session::on_trace_objects(std::string_view msg) {
     }
 
     refresh_settings();
+    for (const auto& o : objects_) {
+        // Kept whatever the rules say about it: the operator's view of the node's tracing.
+        if (o.ns == "Reflection.TracerConfigInfo") remember_tracer_config(o);
+    }
     logs::trace_batch batch;
     batch.connection_id = peer_.connection_id;
     batch.routing = cfg_->routing;
@@ -531,6 +536,22 @@ bool session::dispatch_late(logs::trace_batch& batch) {
     count_filtered(filtered);
     report_limiter_events();
     return !batch.records.empty();
+}
+
+void session::remember_tracer_config(const proto::trace_object_view& o) {
+    // {"data":{"conf":{...}}}: trace-dispatcher <= 2.12.0 names the keys TraceOptions...,
+    // 2.12.1+ Options... (spec dispatcher §6.1); both are kept as they came.
+    auto j = nlohmann::json::parse(o.machine, nullptr, false);
+    if (!j.is_object() || !j.contains("data") || !j["data"].is_object() ||
+        !j["data"].contains("conf") || !j["data"]["conf"].is_object())
+        return;
+    const auto& conf = j["data"]["conf"];
+    nlohmann::json out;
+    out["receivedAt"] = j.value("at", "");
+    out["shape"] = conf.contains("Options") ? "Options" : "TraceOptions";
+    out["config"] = conf;
+    ctx_.directory.set_tracer_config(
+        peer_.connection_id, out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 void session::count_filtered(std::uint64_t n) {

@@ -11,13 +11,19 @@ std::shared_ptr<node_metrics> node_directory::add(std::uint64_t connection_id,
                                                   std::size_t max_metrics) {
     auto store = std::make_shared<node_metrics>(max_metrics);
     std::lock_guard lock(mutex_);
-    nodes_[connection_id] = {{}, store};
+    nodes_[connection_id] = {{}, store, {}};
     return store;
 }
 
 void node_directory::set_name(std::uint64_t connection_id, const std::string& name) {
     std::lock_guard lock(mutex_);
     if (auto it = nodes_.find(connection_id); it != nodes_.end()) it->second.name = name;
+}
+
+void node_directory::set_tracer_config(std::uint64_t connection_id, std::string json) {
+    auto text = std::make_shared<const std::string>(std::move(json));
+    std::lock_guard lock(mutex_);
+    if (auto it = nodes_.find(connection_id); it != nodes_.end()) it->second.tracer_config = text;
 }
 
 void node_directory::remove(std::uint64_t connection_id) {
@@ -31,7 +37,7 @@ std::vector<node_entry> node_directory::list() const {
         std::lock_guard lock(mutex_);
         // Connection order decides who keeps a contested slug.
         for (const auto& [id, it] : nodes_) {
-            if (!it.name.empty()) out.push_back({it.name, {}, it.store});
+            if (!it.name.empty()) out.push_back({it.name, {}, it.store, it.tracer_config});
         }
     }
     std::set<std::string> used;

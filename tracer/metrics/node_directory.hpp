@@ -19,6 +19,8 @@ struct node_entry {
     std::string name;
     std::string slug;
     std::shared_ptr<node_metrics> store;
+    /// The node's last Reflection.TracerConfigInfo, as served at /<node>/tracer-config.
+    std::shared_ptr<const std::string> tracer_config;
 };
 
 class node_directory {
@@ -27,6 +29,7 @@ class node_directory {
     std::shared_ptr<node_metrics> add(std::uint64_t connection_id, std::size_t max_metrics = 20000);
 
     void set_name(std::uint64_t connection_id, const std::string& name);
+    void set_tracer_config(std::uint64_t connection_id, std::string json);
     void remove(std::uint64_t connection_id);
 
     /// Named nodes sorted by name. Two names with the same slug both stay reachable: the later
@@ -39,6 +42,7 @@ class node_directory {
     struct item {
         std::string name;
         std::shared_ptr<node_metrics> store;
+        std::shared_ptr<const std::string> tracer_config;
     };
     mutable std::mutex mutex_;
     std::map<std::uint64_t, item> nodes_;

@@ -176,6 +176,14 @@ http_response prometheus_route(const http_request& req, const prometheus_context
         return {ok ? 200u : 503u, text_plain, ok ? "ready\n" : "not ready\n"};
     }
     if (auto node = ctx.nodes.find_by_slug(first)) {
+        if (segs.size() == 2 && segs[1] == "tracer-config") {
+            if (!node->tracer_config) {
+                return {404,
+                        json_type,
+                        R"({"error":"this node has not sent Reflection.TracerConfigInfo"})"};
+            }
+            return {200, json_type, *node->tracer_config};
+        }
         const bool openmetrics =
             !req.has_accept || req.accept.find("application/openmetrics-text") != std::string::npos;
         std::string body;
