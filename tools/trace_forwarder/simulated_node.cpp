@@ -20,33 +20,86 @@ struct trace_kind {
     unsigned weight;
 };
 
-// A mix like a relay's: mostly Info chain/fetch/mempool traffic, a little Debug, rare problems.
-constexpr std::array<trace_kind, 10> kinds{{
+// A relay's mix of real cardano-node namespaces with their declared severities (spec
+// dispatcher §1.1, §2.8 and the legacy table of §4.2): mostly Info chain, fetch and mempool
+// traffic, Debug noise that the shipped configurations silence, rare problems.
+constexpr std::array<trace_kind, 40> kinds{{
     {"ChainDB.AddBlockEvent.AddedToCurrentChain",
      "AddedToCurrentChain",
      protocol::severity::notice,
      10},
-    {"BlockFetch.Client.CompletedBlockFetch", "CompletedBlockFetch", protocol::severity::info, 20},
-    {"ChainSync.Client.DownloadedHeader", "DownloadedHeader", protocol::severity::info, 20},
-    {"Mempool.AddedTx", "AddedTx", protocol::severity::info, 20},
-    {"Forge.Loop.StartLeadershipCheck", "TraceStartLeadershipCheck", protocol::severity::info, 10},
-    {"Net.PeerSelection.Actions.MonitoringResult",
-     "MonitoringResult",
+    {"ChainDB.AddBlockEvent.AddedBlockToQueue", "AddedBlockToQueue", protocol::severity::debug, 8},
+    {"ChainDB.AddBlockEvent.AddedBlockToVolatileDB",
+     "AddedBlockToVolatileDB",
      protocol::severity::debug,
      8},
-    {"Net.ConnectionManager.Remote.ConnectionManagerCounters",
-     "ConnectionManagerCounters",
+    {"ChainDB.AddBlockEvent.AddBlockValidation.ValidCandidate",
+     "ValidCandidate",
      protocol::severity::info,
+     6},
+    {"ChainDB.CopyToImmutableDBEvent.CopiedBlockToImmutableDB",
+     "CopiedBlockToImmutableDB",
+     protocol::severity::debug,
      6},
     {"ChainDB.ImmDbEvent.ChunkValidation.ValidatedChunk",
      "ValidatedChunk",
-     protocol::severity::warning,
+     protocol::severity::info,
+     2},
+    {"ChainDB.LedgerEvent.Forker.ForkerOpen", "ForkerOpen", protocol::severity::debug, 4},
+    {"ChainDB.ReplayBlock.LedgerReplay", "LedgerReplay", protocol::severity::info, 1},
+    {"BlockFetch.Client.CompletedBlockFetch", "CompletedBlockFetch", protocol::severity::info, 10},
+    {"BlockFetch.Client.SendFetchRequest", "SendFetchRequest", protocol::severity::info, 6},
+    {"BlockFetch.Decision.Decline", "FetchDecision declined", protocol::severity::info, 6},
+    {"BlockFetch.Server.SendBlock", "SendBlock", protocol::severity::info, 3},
+    {"ChainSync.Client.DownloadedHeader", "DownloadedHeader", protocol::severity::info, 10},
+    {"ChainSync.Client.RolledBack", "RolledBack", protocol::severity::notice, 1},
+    {"ChainSync.ServerHeader.Update", "ChainSyncServerEvent.Update", protocol::severity::info, 4},
+    {"Mempool.AddedTx", "TraceMempoolAddedTx", protocol::severity::info, 10},
+    {"Mempool.RejectedTx", "TraceMempoolRejectedTx", protocol::severity::info, 2},
+    {"Mempool.RemoveTxs", "TraceMempoolRemoveTxs", protocol::severity::info, 2},
+    {"Forge.Loop.StartLeadershipCheck", "TraceStartLeadershipCheck", protocol::severity::info, 5},
+    {"Forge.Loop.NodeNotLeader", "TraceNodeNotLeader", protocol::severity::info, 5},
+    {"Forge.StateInfo", "ForgeStateInfo", protocol::severity::info, 1},
+    {"TxSubmission.TxInbound.Collected",
+     "TraceTxSubmissionCollected",
+     protocol::severity::debug,
+     4},
+    {"TxSubmission.TxInbound.Processed",
+     "TraceTxSubmissionProcessed",
+     protocol::severity::debug,
      3},
+    {"Net.PeerSelection.Actions.MonitoringResult",
+     "MonitoringResult",
+     protocol::severity::debug,
+     3},
+    {"Net.PeerSelection.Selection.GovernorWakeup", "GovernorWakeup", protocol::severity::info, 2},
+    {"Net.PeerSelection.Counters", "PeerSelectionCounters", protocol::severity::info, 1},
+    {"Net.ConnectionManager.Remote.ConnectionManagerCounters",
+     "ConnectionManagerCounters",
+     protocol::severity::info,
+     2},
+    {"Net.ConnectionManager.Remote.ConnectionHandler",
+     "ConnectionHandler",
+     protocol::severity::info,
+     1},
+    {"Net.InboundGovernor.Remote.InboundGovernorCounters",
+     "InboundGovernorCounters",
+     protocol::severity::info,
+     2},
     {"Net.InboundGovernor.Remote.InboundGovernorError",
      "InboundGovernorError",
      protocol::severity::error,
-     2},
+     1},
+    {"Net.Mux.Remote.Bearer.RecvEnd", "RecvEnd", protocol::severity::debug, 4},
+    {"Net.Handshake.Remote.Send.ProposeVersions", "ProposeVersions", protocol::severity::info, 1},
+    {"Net.DNS.LookupResult", "DnsLookupResult", protocol::severity::info, 1},
+    {"Net.Server.Remote.Error", "AcceptError", protocol::severity::warning, 1},
+    {"BlockchainTime.CurrentSlotUnknown", "CurrentSlotUnknown", protocol::severity::warning, 1},
+    {"Consensus.GSM.EnterCaughtUp", "EnterCaughtUp", protocol::severity::notice, 1},
+    {"Resources", "ResourceStats", protocol::severity::info, 1},
     {"Startup.Info", "StartupInfo", protocol::severity::notice, 1},
+    {"Shutdown.Requested", "ShutdownRequested", protocol::severity::warning, 1},
+    {"Reflection.TracerInfo", "TracerMeta", protocol::severity::notice, 1},
 }};
 
 std::string json_escape(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
@@ -83,44 +136,53 @@ simulated_node::simulated_node(node_options opts) : opts_(std::move(opts)), rng_
     const auto secs =
         std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
     start_time_ = aeson_time(secs, 500000000000ull);
-    // cardano-node's metric names (trace-dispatcher EKG backend, prefix cardano.node.metrics.).
-    const std::array<std::string_view, 12> ints{"blockNum",
-                                                "slotNum",
-                                                "epoch",
-                                                "slotInEpoch",
-                                                "txsInMempool",
-                                                "mempoolBytes",
-                                                "connectedPeers",
-                                                "served.block",
-                                                "peerSelection.Cold",
-                                                "peerSelection.Warm",
-                                                "peerSelection.Hot",
-                                                "remainingKESPeriods"};
-    const std::array<std::string_view, 4> reals{
-        "density", "Mem.resident", "RTS.gcLiveBytes", "blockfetchclient.blockdelay"};
-    const std::array<std::string_view, 4> counters{
-        "Forge.forged", "txsProcessedNum", "served.header", "Forge.node-is-leader"};
+    // cardano-node's metric names (trace-dispatcher's EKG backend, prefix
+    // cardano.node.metrics., spec dispatcher §4.4), most common first; beyond the table,
+    // numbered extras.
+    using k = protocol::metric_kind;
+    const std::array<std::pair<std::string_view, k>, 30> real_metrics{{
+        {"blockNum_int", k::gauge},
+        {"slotNum_int", k::gauge},
+        {"served.header_counter", k::counter},
+        {"peerSelection.Cold_int", k::gauge},
+        {"density_real", k::label},
+        {"Forge.forged_counter", k::counter},
+        {"epoch_int", k::gauge},
+        {"slotInEpoch_int", k::gauge},
+        {"txsInMempool_int", k::gauge},
+        {"mempoolBytes_int", k::gauge},
+        {"txsProcessedNum_counter", k::counter},
+        {"peerSelection.Warm_int", k::gauge},
+        {"peerSelection.Hot_int", k::gauge},
+        {"served.block_counter", k::counter},
+        {"forks_counter", k::counter},
+        {"remainingKESPeriods_int", k::gauge},
+        {"currentKESPeriod_int", k::gauge},
+        {"node_start_time_int", k::gauge},
+        {"nodeIsLeader_int", k::gauge},
+        {"blocksForged_int", k::gauge},
+        {"Forge.node_not_leader_counter", k::counter},
+        {"Forge.about_to_lead_counter", k::counter},
+        {"connectionManager.inboundConns_int", k::gauge},
+        {"connectionManager.outboundConns_int", k::gauge},
+        {"connectionManager.duplexConns_int", k::gauge},
+        {"inboundGovernor.hot_int", k::gauge},
+        {"blockfetchclient.blockdelay_real", k::label},
+        {"blockfetchclient.lateblocks_counter", k::counter},
+        {"Mem.resident_int", k::gauge},
+        {"RTS.gcLiveBytes_int", k::gauge},
+    }};
     for (std::size_t i = 0; metrics_.size() < opts_.metrics; ++i) {
-        const std::size_t which = i % 4;
-        if (which == 0 || which == 3) {
-            metrics_.push_back({"cardano.node.metrics." + std::string(ints[i % ints.size()]) +
-                                    "_int" + (i >= ints.size() * 2 ? "_" + std::to_string(i) : ""),
-                                protocol::metric_kind::gauge,
-                                static_cast<std::int64_t>(i * 100),
-                                {}});
-        } else if (which == 1) {
-            metrics_.push_back({"cardano.node.metrics." + std::string(reals[i % reals.size()]) +
-                                    "_real" +
-                                    (i >= reals.size() * 4 ? "_" + std::to_string(i) : ""),
-                                protocol::metric_kind::label,
-                                0,
-                                "4.9e-2"});
+        if (i < real_metrics.size()) {
+            const auto& [name, kind] = real_metrics[i];
+            metrics_.push_back({"cardano.node.metrics." + std::string(name),
+                                kind,
+                                kind == k::label ? 0 : static_cast<std::int64_t>(i * 100),
+                                kind == k::label ? "4.9e-2" : ""});
         } else {
-            metrics_.push_back({"cardano.node.metrics." +
-                                    std::string(counters[i % counters.size()]) + "_counter" +
-                                    (i >= counters.size() * 4 ? "_" + std::to_string(i) : ""),
-                                protocol::metric_kind::counter,
-                                0,
+            metrics_.push_back({"cardano.node.metrics.extra.metric" + std::to_string(i) + "_int",
+                                k::gauge,
+                                static_cast<std::int64_t>(i * 100),
                                 {}});
         }
     }
