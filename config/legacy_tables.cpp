@@ -19,6 +19,21 @@ std::vector<std::string_view> words(std::string_view line) {
     return out;
 }
 
+/// Calls f(line number, words) for every line of `text` that has words ('#' starts a comment).
+template <typename F>
+void for_each_row(std::string_view text, F&& f) {
+    std::size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        const auto nl = text.find('\n');
+        std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        const auto w = words(line);
+        if (!w.empty()) f(line_no, w);
+    }
+}
+
 bool valid_namespace(std::string_view ns) {
     if (ns.empty() || ns.front() == '.' || ns.back() == '.') return false;
     return ns.find("..") == std::string_view::npos;
@@ -35,34 +50,26 @@ metric_alias_table parse_metric_aliases(std::string_view text,
                                         std::vector<table_problem>& problems) {
     metric_alias_table t;
     std::map<std::string, std::size_t, std::less<>> first_line;
-    std::size_t line_no = 0;
-    while (!text.empty()) {
-        ++line_no;
-        const auto nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-        if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-        const auto w = words(line);
-        if (w.empty()) continue;
+    for_each_row(text, [&](std::size_t line_no, const std::vector<std::string_view>& w) {
         if (w.size() != 2) {
             problems.push_back({line_no,
                                 "expected 2 columns (new metric name, legacy name), got " +
                                     std::to_string(w.size())});
-            continue;
+            return;
         }
         if (w[0] == w[1]) {
             problems.push_back({line_no, "\"" + std::string(w[0]) + "\" is its own alias"});
-            continue;
+            return;
         }
         if (auto seen = first_line.find(w[0]); seen != first_line.end()) {
             problems.push_back({line_no,
                                 "\"" + std::string(w[0]) + "\" already has an alias (line " +
                                     std::to_string(seen->second) + ")"});
-            continue;
+            return;
         }
         first_line.emplace(std::string(w[0]), line_no);
         t.emplace(std::string(w[0]), std::string(w[1]));
-    }
+    });
     return t;
 }
 
@@ -71,27 +78,19 @@ legacy_namespace_table parse_legacy_namespaces(std::string_view text,
                                                std::vector<table_problem>& problems) {
     legacy_namespace_table t;
     t.source = std::move(source);
-    std::size_t line_no = 0;
-    while (!text.empty()) {
-        ++line_no;
-        const auto nl = text.find('\n');
-        std::string_view line = text.substr(0, nl);
-        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-        if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-        const auto w = words(line);
-        if (w.empty()) continue;
+    for_each_row(text, [&](std::size_t line_no, const std::vector<std::string_view>& w) {
         if (w.size() != 3) {
             problems.push_back({line_no,
                                 "expected 3 columns (new namespace prefix, legacy logger, legacy "
                                 "switch; \"-\" for none), got " +
                                     std::to_string(w.size())});
-            continue;
+            return;
         }
         legacy_namespace_row row;
         if (w[0] != "-") {
             if (!valid_namespace(w[0])) {
                 problems.push_back({line_no, "\"" + std::string(w[0]) + "\" is not a namespace"});
-                continue;
+                return;
             }
             row.new_prefix = std::string(w[0]);
         }
@@ -99,14 +98,14 @@ legacy_namespace_table parse_legacy_namespaces(std::string_view text,
         if (w[2] != "-") row.switch_key = std::string(w[2]);
         if (row.new_prefix.empty() && row.switch_key.empty()) {
             problems.push_back({line_no, "a row without a namespace needs a legacy switch"});
-            continue;
+            return;
         }
         if (row.new_prefix.empty() && !row.logger.empty()) {
             problems.push_back({line_no, "a legacy logger needs a new namespace prefix"});
-            continue;
+            return;
         }
         t.rows.push_back(std::move(row));
-    }
+    });
     if (t.rows.empty() && problems.empty()) problems.push_back({0, "the table is empty"});
     return t;
 }

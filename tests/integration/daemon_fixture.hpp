@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -144,6 +145,19 @@ class DaemonTest : public ::testing::Test {
         return out;
     }
     std::size_t count(const std::string& ns) { return messages(ns).size(); }
+
+    /// What `promtool check metrics` says against an exposition ("" when it accepts it).
+    /// scripts/setup.sh installs promtool: its absence is a failure, not a skip.
+    std::string promtool_errors(const std::string& name, const std::string& body) {
+        if (!fs::exists("/usr/bin/promtool")) return "promtool is not installed";
+        write_file(dir / (name + ".prom"), body);
+        const std::string cmd = "/usr/bin/promtool check metrics < " +
+                                (dir / (name + ".prom")).string() + " > " +
+                                (dir / (name + ".promtool")).string() + " 2>&1";
+        if (std::system(cmd.c_str()) == -1) return "cannot run promtool";
+        const auto out = read_file(dir / (name + ".promtool"));
+        return out.find("error") == std::string::npos ? std::string() : out;
+    }
 
     /// Stops the daemon with SIGTERM and returns its exit status.
     int stop_tracer() {
