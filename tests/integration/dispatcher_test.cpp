@@ -512,3 +512,57 @@ logging:
 
 }  // namespace
 }  // namespace ct::test
+
+namespace ct::test {
+namespace {
+
+// A limit in one section only: the other section keeps everything, the limited one keeps at
+// most the burst plus 1/s per leaf namespace, and both stay in order.
+TEST_F(DispatcherTest, ALimitInOneSectionLeavesTheOtherComplete) {
+    start_tracer(head(R"(logging:
+- { logRoot: all, logMode: FileMode, logFormat: ForMachine }
+- { logRoot: limited, logMode: FileMode, logFormat: ForMachine,
+    TraceOptions: { "": { maxFrequency: 1 } } }
+)"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto fwd = run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--name",
+                              "n",
+                              "--rate",
+                              "300",
+                              "--duration",
+                              "3",
+                              "--sent-log",
+                              "sent.txt"});
+    ASSERT_EQ(fwd->wait_exit(30s), 0);
+    const auto sent = read_sent_log("sent.txt")["n"];
+    ASSERT_FALSE(sent.empty());
+    ASSERT_TRUE(wait_until([&] { return seqs("all", "n").size() >= sent.size(); }));
+    EXPECT_EQ(stop_tracer(), 0);
+    std::vector<std::uint64_t> all_seqs;
+    std::map<std::uint64_t, std::string> ns_of;
+    std::map<std::string, std::size_t> sent_by_ns, kept_by_ns;
+    for (const auto& o : sent) {
+        all_seqs.push_back(o.seq);
+        ns_of[o.seq] = o.ns;
+        ++sent_by_ns[o.ns];
+    }
+    EXPECT_EQ(seqs("all", "n"), all_seqs);
+    const auto limited = seqs("limited", "n");
+    EXPECT_TRUE(std::includes(all_seqs.begin(), all_seqs.end(), limited.begin(), limited.end()));
+    for (auto seq : limited) ++kept_by_ns[ns_of.at(seq)];
+    std::size_t busy = 0;
+    for (const auto& [ns, n] : sent_by_ns) {
+        EXPECT_LE(kept_by_ns[ns], std::min<std::size_t>(n, 4 + 1 * 4 + 1)) << ns << " sent " << n;
+        busy += n > 15;
+    }
+    EXPECT_GT(busy, 3u);
+    EXPECT_LT(limited.size(), sent.size());
+    EXPECT_GT(count("Tracer.StartLimiting"), 0u);
+}
+
+}  // namespace
+}  // namespace ct::test
