@@ -1023,23 +1023,42 @@ legacy_namespace_table builtin_namespace_table() {
     return t;  // tests keep the shipped file free of problems
 }
 
-std::optional<legacy_namespace_table> read_namespace_table_file(reader& r,
-                                                                const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
+/// A data file named by `key` (a legacy table): its path, absolute against `base`, and text.
+struct data_file {
+    std::string path;
+    std::string text;
+};
+
+std::optional<data_file> read_data_file(reader& r,
+                                        const json& v,
+                                        const std::string& key,
+                                        const std::filesystem::path& base) {
+    auto name = r.string(v, key);
+    if (!name) return std::nullopt;
+    std::filesystem::path p(*name);
+    if (p.is_relative()) p = base / p;
+    data_file f{p.lexically_normal().string(), {}};
+    std::ifstream in(f.path, std::ios::binary);
     if (!in) {
-        r.error("legacyNamespaces", "cannot read " + path);
+        r.error(key, "cannot read " + f.path);
         return std::nullopt;
     }
     std::ostringstream ss;
     ss << in.rdbuf();
-    std::vector<table_problem> problems;
-    auto t = parse_legacy_namespaces(ss.str(), path, problems);
+    f.text = ss.str();
+    return f;
+}
+
+/// Reports a table's problems as errors of `key`, naming the file and line; true when none.
+bool report_table_problems(reader& r,
+                           const std::string& key,
+                           const std::string& path,
+                           const std::vector<table_problem>& problems) {
     for (const auto& p : problems) {
-        r.error("legacyNamespaces",
+        r.error(key,
                 path + (p.line ? ":" + std::to_string(p.line) : std::string()) + ": " + p.message);
     }
-    if (!problems.empty()) return std::nullopt;
-    return t;
+    return problems.empty();
 }
 
 load_result load_json(const json& root, const load_options& opts) {
@@ -1060,16 +1079,20 @@ load_result load_json(const json& root, const load_options& opts) {
     }
     r.check_keys(root, "", "", [](const std::string& k) { return looks_like_switch("", k); });
 
+    const std::filesystem::path base_dir =
+        opts.base_dir.empty() ? working_directory() : opts.base_dir;
     // The legacy namespace table comes first: rule keys and switches are translated with it.
     c.legacy_namespaces = builtin_namespace_table();
     if (const json* v = reader::field(root, "legacyNamespaces")) {
-        if (auto path = fail(r.string(*v, "legacyNamespaces"))) {
-            std::filesystem::path p(*path);
-            if (p.is_relative())
-                p = (opts.base_dir.empty() ? working_directory() : opts.base_dir) / p;
-            c.legacy_namespaces_file = p.lexically_normal().string();
-            if (auto t = fail(read_namespace_table_file(r, *c.legacy_namespaces_file)))
-                c.legacy_namespaces = std::move(*t);
+        if (auto f = fail(read_data_file(r, *v, "legacyNamespaces", base_dir))) {
+            c.legacy_namespaces_file = f->path;
+            std::vector<table_problem> problems;
+            auto t = parse_legacy_namespaces(f->text, f->path, problems);
+            if (report_table_problems(r, "legacyNamespaces", f->path, problems)) {
+                c.legacy_namespaces = std::move(t);
+            } else {
+                ok = false;
+            }
         }
     }
     // The daemon's rules before the sections: a section's `TraceXxx: true` means the daemon's
@@ -1142,12 +1165,8 @@ load_result load_json(const json& root, const load_options& opts) {
     }
     if (const json* v = r.required(root, "logging", "")) {
         const std::size_t before = result.diagnostics.size();
-        c.logging = read_logging(r,
-                                 *v,
-                                 "logging",
-                                 opts.base_dir.empty() ? working_directory() : opts.base_dir,
-                                 c.legacy_namespaces,
-                                 *c.trace_options_.at("").severity);
+        c.logging = read_logging(
+            r, *v, "logging", base_dir, c.legacy_namespaces, *c.trace_options_.at("").severity);
         for (std::size_t i = before; i < result.diagnostics.size(); ++i) {
             if (result.diagnostics[i].lvl == diagnostic::level::error) ok = false;
         }
@@ -1209,28 +1228,12 @@ load_result load_json(const json& root, const load_options& opts) {
         c.metric_aliases = parse_metric_aliases(builtin_legacy_metrics(), problems);
     }
     if (const json* v = reader::field(root, "metricsAliases")) {
-        if (auto path = fail(r.string(*v, "metricsAliases"))) {
-            std::filesystem::path p(*path);
-            if (p.is_relative())
-                p = (opts.base_dir.empty() ? working_directory() : opts.base_dir) / p;
-            c.metrics_aliases_file = p.lexically_normal().string();
-            std::ifstream in(*c.metrics_aliases_file, std::ios::binary);
-            if (!in) {
-                r.error("metricsAliases", "cannot read " + *c.metrics_aliases_file);
-                ok = false;
-            } else {
-                std::ostringstream ss;
-                ss << in.rdbuf();
-                std::vector<table_problem> problems;
-                auto mine = parse_metric_aliases(ss.str(), problems);
-                for (const auto& pr : problems) {
-                    r.error("metricsAliases",
-                            *c.metrics_aliases_file + ":" + std::to_string(pr.line) + ": " +
-                                pr.message);
-                }
-                if (!problems.empty()) ok = false;
-                for (auto& [k, v2] : mine) c.metric_aliases[k] = std::move(v2);
-            }
+        if (auto f = fail(read_data_file(r, *v, "metricsAliases", base_dir))) {
+            c.metrics_aliases_file = f->path;
+            std::vector<table_problem> problems;
+            auto mine = parse_metric_aliases(f->text, problems);
+            if (!report_table_problems(r, "metricsAliases", f->path, problems)) ok = false;
+            for (auto& [k, v2] : mine) c.metric_aliases[k] = std::move(v2);
         }
     }
     if (const json* v = reader::field(root, "legacyMetricsEndpoints")) {

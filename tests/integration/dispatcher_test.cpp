@@ -36,6 +36,13 @@ class DispatcherTest : public DaemonTest {
         }
         return out;
     }
+    /// A simulated node connecting to tracer.sock (magic 42), with `more` arguments.
+    std::unique_ptr<child_process> run_node(std::vector<std::string> more,
+                                            const std::string& label = "fwd") {
+        std::vector<std::string> args{"--connect", "tracer.sock", "--network-magic", "42"};
+        args.insert(args.end(), more.begin(), more.end());
+        return run_forwarder(args, label);
+    }
     std::string head(const std::string& extra = "") {
         return "networkMagic: 42\n"
                "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
@@ -64,30 +71,16 @@ logging:
 )"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     const std::string count = std::to_string(600 / slowdown);
-    auto relays = run_forwarder({"--connect",
-                                 "tracer.sock",
-                                 "--network-magic",
-                                 "42",
-                                 "--nodes",
-                                 "2",
-                                 "--name-prefix",
-                                 "relay",
-                                 "--count",
-                                 count,
-                                 "--sent-log",
-                                 "sent-relays.txt"},
-                                "relays");
-    auto bp = run_forwarder({"--connect",
-                             "tracer.sock",
-                             "--network-magic",
-                             "42",
-                             "--name",
-                             "bp",
-                             "--count",
-                             count,
-                             "--sent-log",
-                             "sent-bp.txt"},
-                            "bp");
+    auto relays = run_node({"--nodes",
+                            "2",
+                            "--name-prefix",
+                            "relay",
+                            "--count",
+                            count,
+                            "--sent-log",
+                            "sent-relays.txt"},
+                           "relays");
+    auto bp = run_node({"--name", "bp", "--count", count, "--sent-log", "sent-bp.txt"}, "bp");
     ASSERT_EQ(relays->wait_exit(60s), 0);
     ASSERT_EQ(bp->wait_exit(60s), 0);
     auto sent = read_sent_log("sent-relays.txt");
@@ -151,16 +144,8 @@ TEST_F(DispatcherTest, AReloadReachesLiveConnectionsAndKeepsEveryOpenFile) {
     const std::string warn_open = "- { logRoot: warn, logMode: FileMode, logFormat: ForMachine }\n";
     start_tracer(head("logging:\n" + all + warn_silent));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect",
-                              "tracer.sock",
-                              "--network-magic",
-                              "42",
-                              "--name",
-                              "n",
-                              "--rate",
-                              std::to_string(100 / slowdown),
-                              "--duration",
-                              "60"});
+    auto fwd =
+        run_node({"--name", "n", "--rate", std::to_string(100 / slowdown), "--duration", "60"});
     ASSERT_TRUE(wait_until([&] { return seqs("logs", "n").size() >= 20; }));
     EXPECT_FALSE(fs::exists(dir / "warn" / "n"));  // Silence: not even a directory
 
@@ -198,18 +183,8 @@ logging:
 - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }
 )"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect",
-                              "tracer.sock",
-                              "--network-magic",
-                              "42",
-                              "--name",
-                              "n",
-                              "--rate",
-                              "400",
-                              "--duration",
-                              "3",
-                              "--sent-log",
-                              "sent.txt"});
+    auto fwd =
+        run_node({"--name", "n", "--rate", "400", "--duration", "3", "--sent-log", "sent.txt"});
     ASSERT_EQ(fwd->wait_exit(30s), 0);
     const auto sent = read_sent_log("sent.txt")["n"];
     ASSERT_TRUE(wait_until([&] { return count("Tracer.StartLimiting") > 0; }));
@@ -321,16 +296,7 @@ TEST_F(DispatcherTest, LegacyAndDispatcherFormatsAreWrittenLineForLine) {
 - { logRoot: legacy, logMode: FileMode, logFormat: LegacyJson }
 )"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect",
-                              "tracer.sock",
-                              "--network-magic",
-                              "42",
-                              "--name",
-                              "n",
-                              "--count",
-                              "200",
-                              "--host",
-                              "relay-frankfurt.example.org"});
+    auto fwd = run_node({"--name", "n", "--count", "200", "--host", "relay-frankfurt.example.org"});
     ASSERT_EQ(fwd->wait_exit(60s), 0);
     ASSERT_TRUE(wait_until([&] { return seqs("machine", "n").size() >= 200; }));
     ASSERT_TRUE(wait_until([&] { return lines_of(dir / "legacy" / "n", ".json").size() >= 200; }));
@@ -398,18 +364,8 @@ logging:
     ASSERT_NE(legacy, 0);
     // Not connected yet: the legacy endpoint says so.
     EXPECT_EQ(http_get(legacy, "/metrics")->status, 503u);
-    auto fwd = run_forwarder({"--connect",
-                              "tracer.sock",
-                              "--network-magic",
-                              "42",
-                              "--name",
-                              "relay-1",
-                              "--rate",
-                              "20",
-                              "--metrics",
-                              "12",
-                              "--duration",
-                              "30"});
+    auto fwd =
+        run_node({"--name", "relay-1", "--rate", "20", "--metrics", "12", "--duration", "30"});
     ASSERT_TRUE(wait_until([&] {
         auto r = http_get(legacy, "/metrics");
         return r && r->status == 200 &&
@@ -464,21 +420,12 @@ logging:
     const auto prom = bound_port("Tracer.StartedPrometheus");
     std::vector<std::unique_ptr<child_process>> nodes;
     for (const std::string name : {"TraceOptions", "Options", "plain"}) {
-        std::vector<std::string> args{"--connect",
-                                      "tracer.sock",
-                                      "--network-magic",
-                                      "42",
-                                      "--name",
-                                      "node-" + name,
-                                      "--rate",
-                                      "20",
-                                      "--duration",
-                                      "30"};
+        std::vector<std::string> args{"--name", "node-" + name, "--rate", "20", "--duration", "30"};
         if (name != "plain") {
             args.push_back("--tracer-config-info");
             args.push_back(name);
         }
-        nodes.push_back(run_forwarder(args, name));
+        nodes.push_back(run_node(args, name));
     }
     for (const std::string shape : {"TraceOptions", "Options"}) {
         std::optional<http_reply> r;
@@ -525,18 +472,8 @@ TEST_F(DispatcherTest, ALimitInOneSectionLeavesTheOtherComplete) {
     TraceOptions: { "": { maxFrequency: 1 } } }
 )"));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    auto fwd = run_forwarder({"--connect",
-                              "tracer.sock",
-                              "--network-magic",
-                              "42",
-                              "--name",
-                              "n",
-                              "--rate",
-                              "300",
-                              "--duration",
-                              "3",
-                              "--sent-log",
-                              "sent.txt"});
+    auto fwd =
+        run_node({"--name", "n", "--rate", "300", "--duration", "3", "--sent-log", "sent.txt"});
     ASSERT_EQ(fwd->wait_exit(30s), 0);
     const auto sent = read_sent_log("sent.txt")["n"];
     ASSERT_FALSE(sent.empty());

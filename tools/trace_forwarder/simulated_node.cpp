@@ -102,6 +102,13 @@ constexpr std::array<trace_kind, 40> kinds{{
     {"Reflection.TracerInfo", "TracerMeta", protocol::severity::notice, 1},
 }};
 
+/// The wall clock as a TraceObject timestamp (nanosecond resolution, in picoseconds).
+protocol::utc_time utc_now() {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto ns_total = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+    return {ns_total / 1'000'000'000, static_cast<std::uint64_t>(ns_total % 1'000'000'000) * 1000};
+}
+
 std::string json_escape(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
 
 }  // namespace
@@ -227,6 +234,14 @@ std::string simulated_node::machine_json(std::string_view node,
     return out;
 }
 
+void simulated_node::queue_object(std::uint64_t seq, const protocol::trace_object_view& v) {
+    // v.ns points at static storage (the kinds table or a literal), kept for --sent-log.
+    queued_object q{seq, {}, v.at.seconds, v.ns, v.sev};
+    q.encoded.reserve(v.machine.size() + v.human.size() + 96);
+    protocol::encode_trace_object(v, q.encoded);
+    queue_.push_back(std::move(q));
+}
+
 void simulated_node::queue_tracer_config_info() {
     // As the node traces it once at start (spec dispatcher §6.1), seq 0, before anything else.
     const bool hermod = opts_.tracer_config_info == "Options";
@@ -240,10 +255,7 @@ void simulated_node::queue_tracer_config_info() {
             : R"({"TraceOptionForwarder":{"maxReconnectDelay":30,"queueSize":128,"verbosity":"Minimum"},"TraceOptionLedgerMetricsFrequency":null,"TraceOptionMetricsPrefix":"cardano.node.metrics.","TraceOptionNodeName":)" +
                   json_escape(opts_.name) +
                   R"(,"TraceOptionResourceFrequency":1000,"TraceOptions":)" + options + "}";
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const auto ns_total = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-    protocol::utc_time at{ns_total / 1'000'000'000,
-                          static_cast<std::uint64_t>(ns_total % 1'000'000'000) * 1000};
+    const protocol::utc_time at = utc_now();
     const std::string machine = "{\"at\":\"" + aeson_time(at.seconds, at.picoseconds) +
                                 R"(","ns":"Reflection.TracerConfigInfo","data":{"conf":)" + conf +
                                 R"(},"sev":"Notice","thread":"5","host":)" +
@@ -258,9 +270,7 @@ void simulated_node::queue_tracer_config_info() {
     v.at = at;
     v.host = opts_.host;
     v.thread = "5";
-    queued_object q{0, {}, at.seconds, "Reflection.TracerConfigInfo", protocol::severity::notice};
-    protocol::encode_trace_object(v, q.encoded);
-    queue_.push_back(std::move(q));
+    queue_object(0, v);
 }
 
 void simulated_node::generate_one() {
@@ -276,10 +286,7 @@ void simulated_node::generate_one() {
         }
         pick -= cand.weight;
     }
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const auto ns_total = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
-    protocol::utc_time at{ns_total / 1'000'000'000,
-                          static_cast<std::uint64_t>(ns_total % 1'000'000'000) * 1000};
+    const protocol::utc_time at = utc_now();
     // Sizes vary around the mean (±50 %).
     const std::size_t size =
         opts_.mean_size / 2 + static_cast<std::size_t>(rng_() % (opts_.mean_size + 1));
@@ -317,10 +324,7 @@ void simulated_node::generate_one() {
         drops_ += queue_.size();
         queue_.clear();
     }
-    queued_object q{seq, {}, at.seconds, k->ns, k->sev};
-    q.encoded.reserve(machine.size() + human.size() + 96);
-    protocol::encode_trace_object(v, q.encoded);
-    queue_.push_back(std::move(q));
+    queue_object(seq, v);
 }
 
 std::string simulated_node::take_reply(std::size_t n) {

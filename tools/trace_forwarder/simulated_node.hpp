@@ -96,6 +96,7 @@ class simulated_node {
                                     std::size_t target_size);
 
   private:
+    void queue_object(std::uint64_t seq, const protocol::trace_object_view& v);
     struct metric {
         std::string name;
         protocol::metric_kind kind;

@@ -136,7 +136,7 @@ std::optional<std::string_view> record_formatter::data_of(std::string_view machi
 }
 
 const std::string& record_formatter::logger_for(std::string_view ns) {
-    if (auto it = loggers_.find(std::string(ns)); it != loggers_.end()) return it->second;
+    if (auto it = loggers_.find(ns); it != loggers_.end()) return it->second;
     if (loggers_.size() > 4096) loggers_.clear();  // a peer inventing namespaces
     std::string name =
         names_ ? names_->logger_for(ns) : "cardano.node." + std::string(ns.substr(0, ns.find('.')));

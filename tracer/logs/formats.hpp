@@ -41,7 +41,14 @@ class record_formatter {
     struct json_scanner;  // simdjson stays out of this header (it is large and has its own ABI)
     std::shared_ptr<const config::legacy_namespace_table> names_;
     std::unique_ptr<json_scanner> json_;
-    std::unordered_map<std::string, std::string> loggers_;
+    struct string_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    // Looked up by string_view: no allocation per record once a namespace is known.
+    std::unordered_map<std::string, std::string, string_hash, std::equal_to<>> loggers_;
 };
 
 /// "YYYY-MM-DD HH:MM:SS" of a UTC time, then `digits` fractional digits (truncated) if > 0.
