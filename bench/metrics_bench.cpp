@@ -4,7 +4,7 @@
 #include "tracer/core/own_metrics.hpp"
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/traffic_stats.hpp"
-#include "tracer/logs/log_writer.hpp"
+#include "tracer/outputs/output_router.hpp"
 #include "tracer/metrics/exposition.hpp"
 
 namespace {
@@ -62,7 +62,7 @@ void RenderOwnMetrics10Nodes(benchmark::State& state) {
     traffic_registry traffic;
     latency_histogram turnaround;
     reload_counters reloads;
-    logs::log_writer writer(logs::writer_options{});
+    outputs::output_router writer(outputs::writer_options{});
     std::vector<std::shared_ptr<node_traffic>> nodes;
     for (int n = 1; n <= 10; ++n) {
         nodes.push_back(traffic.for_node("node-" + std::to_string(n)));

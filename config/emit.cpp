@@ -161,6 +161,7 @@ ojson to_ordered_json(const tracer_config& c) {
     j["maxMessageBytes"] = c.max_message_bytes;
     j["maxIngressBytes"] = c.max_ingress_bytes;
     j["writerQueueBatches"] = c.writer_queue_batches;
+    j["outputQueueBytes"] = c.output_queue_bytes;
     j["ioThreads"] = c.io_threads;
     j["leadingEmptyLine"] = c.leading_empty_line;
     j["handshakeTimeoutSecs"] = c.handshake_timeout_secs;

@@ -1298,6 +1298,7 @@ load_result load_json(const json& root, const load_options& opts) {
     positive("maxMessageBytes", std::numeric_limits<std::uint64_t>::max(), c.max_message_bytes);
     positive("maxIngressBytes", std::numeric_limits<std::uint64_t>::max(), c.max_ingress_bytes);
     positive("writerQueueBatches", 1'000'000, c.writer_queue_batches);
+    positive("outputQueueBytes", 1ull << 40, c.output_queue_bytes);
     positive("ioThreads", 64, c.io_threads);
     positive("maxConnections", 1'000'000, c.max_connections);
     positive("maxMetricsPerNode", 10'000'000, c.max_metrics_per_node);

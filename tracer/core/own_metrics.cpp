@@ -14,7 +14,7 @@
 #include "tracer/core/cli.hpp"
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/traffic_stats.hpp"
-#include "tracer/logs/log_writer.hpp"
+#include "tracer/outputs/output_router.hpp"
 
 namespace ct::tracer {
 
@@ -50,12 +50,18 @@ struct own_metrics::families {
     prometheus::Counter* lost_at_shutdown;
     prometheus::Counter* ekg_ignored;
     prometheus::Counter* nodes_forgotten;
+    // One row per output (by its name), in the router's order.
+    struct output_row {
+        prometheus::Counter *records, *bytes, *errors, *queue_full, *lost;
+        prometheus::Gauge *queued_bytes, *queued_batches, *capacity_bytes;
+    };
+    std::vector<output_row> outputs;
 };
 
 own_metrics::own_metrics(const session_counters& sessions,
                          const traffic_registry& traffic,
                          const latency_histogram& turnaround,
-                         const logs::log_writer& writer,
+                         const outputs::output_router& writer,
                          const reload_counters& reloads)
     : sessions_(sessions),
       traffic_(traffic),
@@ -121,6 +127,50 @@ own_metrics::own_metrics(const session_counters& sessions,
                                "maxMetricsPerNode names already.");
     f_->nodes_forgotten = &counter("cardano_tracer_nodes_forgotten_total",
                                    "Per-node statistics forgotten (maxTrackedNodes reached).");
+    auto& out_records = prometheus::BuildCounter()
+                            .Name("cardano_tracer_output_records_total")
+                            .Help("Trace objects an output wrote (in at least one of its sections).")
+                            .Register(r);
+    auto& out_bytes = prometheus::BuildCounter()
+                          .Name("cardano_tracer_output_bytes_total")
+                          .Help("Bytes an output handed to its destination.")
+                          .Register(r);
+    auto& out_errors = prometheus::BuildCounter()
+                           .Name("cardano_tracer_output_errors_total")
+                           .Help("Failed writes of an output (files retry them).")
+                           .Register(r);
+    auto& out_full = prometheus::BuildCounter()
+                         .Name("cardano_tracer_output_queue_full_total")
+                         .Help("Batches an output refused because its queue was full "
+                               "(the node was not asked for more).")
+                         .Register(r);
+    auto& out_lost = prometheus::BuildCounter()
+                         .Name("cardano_tracer_output_records_lost_total")
+                         .Help("Trace objects an output gave up at the shutdown deadline.")
+                         .Register(r);
+    auto& out_qbytes = prometheus::BuildGauge()
+                           .Name("cardano_tracer_output_queued_bytes")
+                           .Help("Bytes of trace batches waiting in an output's queue.")
+                           .Register(r);
+    auto& out_qbatches = prometheus::BuildGauge()
+                             .Name("cardano_tracer_output_queued_batches")
+                             .Help("Trace batches waiting in an output's queue.")
+                             .Register(r);
+    auto& out_cap = prometheus::BuildGauge()
+                        .Name("cardano_tracer_output_queue_capacity_bytes")
+                        .Help("Capacity of an output's queue (outputQueueBytes).")
+                        .Register(r);
+    for (const auto& o : writer_.all()) {
+        const prometheus::Labels l{{"output", std::string(o->name())}};
+        f_->outputs.push_back({&out_records.Add(l),
+                               &out_bytes.Add(l),
+                               &out_errors.Add(l),
+                               &out_full.Add(l),
+                               &out_lost.Add(l),
+                               &out_qbytes.Add(l),
+                               &out_qbatches.Add(l),
+                               &out_cap.Add(l)});
+    }
     prometheus::BuildGauge()
         .Name("cardano_tracer_build_info")
         .Help("Build information.")
@@ -136,7 +186,7 @@ own_metrics::~own_metrics() = default;
 void own_metrics::append_node_families(std::vector<prometheus::MetricFamily>& out) const {
     struct node_row {
         node_traffic_totals traffic;
-        logs::node_counts written;
+        outputs::node_counts written;
     };
     std::map<std::string, node_row> rows;
     for (const auto& [name, t] : traffic_.snapshot()) rows[name].traffic = t;
@@ -243,7 +293,7 @@ std::string own_metrics::render() {
     raise_to(*f_->bytes_written, w.bytes_written);
     raise_to(*f_->write_errors, w.write_errors);
     raise_to(*f_->queue_full, w.queue_full);
-    f_->queue_depth->Set(static_cast<double>(w.queue_depth.load()));
+    f_->queue_depth->Set(static_cast<double>(w.queue_depth));
     raise_to(*f_->rotations, w.rotations);
     raise_to(*f_->files_deleted, w.files_deleted);
     raise_to(*f_->reloads, reloads_.reloads);
@@ -254,6 +304,19 @@ std::string own_metrics::render() {
     raise_to(*f_->lost_at_shutdown, sessions_.records_lost_at_shutdown);
     raise_to(*f_->ekg_ignored, sessions_.ekg_metrics_ignored);
     raise_to(*f_->nodes_forgotten, w.nodes_forgotten);
+    const auto all = writer_.all();
+    for (std::size_t i = 0; i < all.size() && i < f_->outputs.size(); ++i) {
+        const auto& c = all[i]->counters();
+        const auto& row = f_->outputs[i];
+        raise_to(*row.records, c.records);
+        raise_to(*row.bytes, c.bytes);
+        raise_to(*row.errors, c.errors);
+        raise_to(*row.queue_full, c.queue_full);
+        raise_to(*row.lost, c.lost);
+        row.queued_bytes->Set(static_cast<double>(c.queued_bytes.load()));
+        row.queued_batches->Set(static_cast<double>(c.queued_batches.load()));
+        row.capacity_bytes->Set(static_cast<double>(c.capacity_bytes.load()));
+    }
     f_->uptime->Set(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     auto collected = registry_->Collect();

@@ -21,8 +21,8 @@ namespace ct::tracer {
 struct session_counters;
 class traffic_registry;
 class latency_histogram;
-namespace logs {
-class log_writer;
+namespace outputs {
+class output_router;
 }
 
 struct reload_counters {
@@ -35,7 +35,7 @@ class own_metrics {
     own_metrics(const session_counters& sessions,
                 const traffic_registry& traffic,
                 const latency_histogram& turnaround,
-                const logs::log_writer& writer,
+                const outputs::output_router& writer,
                 const reload_counters& reloads);
     ~own_metrics();
     /// Text exposition (format 0.0.4) of the daemon's metrics, prefix `cardano_tracer_`.
@@ -53,7 +53,7 @@ class own_metrics {
     const session_counters& sessions_;
     const traffic_registry& traffic_;
     const latency_histogram& turnaround_;
-    const logs::log_writer& writer_;
+    const outputs::output_router& writer_;
     const reload_counters& reloads_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::mutex mutex_;

@@ -17,7 +17,7 @@
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/settings.hpp"
 #include "tracer/core/startup.hpp"
-#include "tracer/logs/log_writer.hpp"
+#include "tracer/outputs/output_router.hpp"
 #include "tracer/metrics/http_server.hpp"
 #include "tracer/metrics/node_directory.hpp"
 #include "tracer/metrics/routes.hpp"
@@ -93,7 +93,7 @@ server::~server() {
 
 void server::start() {
     const auto cfg = config();
-    writer_ = std::make_unique<logs::log_writer>(make_writer_options(*cfg));
+    writer_ = std::make_unique<outputs::output_router>(make_writer_options(*cfg));
     writer_->set_error_reporter([this](std::string_view what) {
         if (ctx_->settings()->verbose != verbosity::minimum) {
             log_.emit("Error", own_severity::error, {{"error", std::string(what)}});
@@ -360,7 +360,7 @@ asio::awaitable<void> server::shutdown() {
     const auto lost_in_sessions = ctx_->counters.records_lost_at_shutdown.load();
     const bool writer_done = writer_->finished();
     const auto lost_in_writer =
-        writer_->stats().records_lost.load() + (writer_done ? 0 : writer_->records_pending());
+        writer_->stats().records_lost + (writer_done ? 0 : writer_->records_pending());
     const auto lost = lost_in_sessions + lost_in_writer;
     nlohmann::json j{{"recordsLost", lost},
                      {"sessionsLeft", ctx_->sessions.size()},

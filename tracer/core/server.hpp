@@ -17,8 +17,8 @@
 namespace ct::dispatcher {
 class node_name_registry;
 }
-namespace ct::tracer::logs {
-class log_writer;
+namespace ct::tracer::outputs {
+class output_router;
 }
 namespace ct::tracer::metrics {
 class node_directory;
@@ -81,7 +81,7 @@ class server {
 
     // State that coroutines touch. Declared before the io_contexts, so that a frame still
     // inside a context when it is destroyed (only after a forced stop) finds it alive.
-    std::unique_ptr<logs::log_writer> writer_;
+    std::unique_ptr<outputs::output_router> writer_;
     std::unique_ptr<dispatcher::node_name_registry> names_;
     std::unique_ptr<metrics::node_directory> directory_;
     std::unique_ptr<session_context> ctx_;

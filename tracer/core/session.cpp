@@ -22,7 +22,7 @@
 #include "protocol/trace_objects_codec.hpp"
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session_context.hpp"
-#include "tracer/logs/log_writer.hpp"
+#include "tracer/outputs/output_router.hpp"
 #include "tracer/metrics/node_directory.hpp"
 
 namespace ct::tracer {
@@ -169,10 +169,10 @@ class session {
         if (dispatcher_ && cfg_->routing) dispatcher_->rebind(cfg_->routing);
     }
     /// The dispatcher's decision for each object of the reply; filtered ones are not copied.
-    void dispatch_reply(logs::trace_batch& batch);
+    void dispatch_reply(outputs::trace_batch& batch);
     /// A batch received before the node's name was known gets its routes now; false when
     /// nothing of it is left.
-    bool dispatch_late(logs::trace_batch& batch);
+    bool dispatch_late(outputs::trace_batch& batch);
     void count_filtered(std::uint64_t n);
     void remember_tracer_config(const proto::trace_object_view& o);
     void report_limiter_events();
@@ -195,7 +195,7 @@ class session {
     std::optional<clock::time_point> reply_at_;  // last reply, until the next request leaves
     std::shared_ptr<node_traffic> traffic_;      // once named
     std::uint64_t received_before_name_ = 0;
-    std::deque<logs::trace_batch> pending_;
+    std::deque<outputs::trace_batch> pending_;
     asio::steady_timer delivery_signal_;
     std::optional<dispatcher::node_dispatcher> dispatcher_;  // once named
     std::vector<dispatcher::section_mask> masks_;            // per object of a reply
@@ -479,7 +479,7 @@ bool session::on_trace_objects(std::string_view msg) {
         // Kept whatever the rules say about it: the operator's view of the node's tracing.
         if (o.ns == "Reflection.TracerConfigInfo") remember_tracer_config(o);
     }
-    logs::trace_batch batch;
+    outputs::trace_batch batch;
     batch.connection_id = peer_.connection_id;
     batch.routing = cfg_->routing;
     if (dispatcher_) {
@@ -507,7 +507,7 @@ bool session::on_trace_objects(std::string_view msg) {
     return true;
 }
 
-void session::dispatch_reply(logs::trace_batch& batch) {
+void session::dispatch_reply(outputs::trace_batch& batch) {
     masks_.resize(objects_.size());
     std::uint64_t filtered = 0;
     for (std::size_t i = 0; i < objects_.size(); ++i) {
@@ -520,7 +520,7 @@ void session::dispatch_reply(logs::trace_batch& batch) {
     report_limiter_events();
 }
 
-bool session::dispatch_late(logs::trace_batch& batch) {
+bool session::dispatch_late(outputs::trace_batch& batch) {
     if (batch.dispatched || !dispatcher_) {
         batch.dispatched = true;
         return !batch.records.empty();

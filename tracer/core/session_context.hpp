@@ -22,8 +22,8 @@ namespace ct::dispatcher {
 class node_name_registry;
 class routing;
 }  // namespace ct::dispatcher
-namespace ct::tracer::logs {
-class log_writer;
+namespace ct::tracer::outputs {
+class output_router;
 }
 namespace ct::tracer::metrics {
 class node_directory;
@@ -97,13 +97,13 @@ class session_set {
 
 struct session_context {
     session_context(self_log& l,
-                    logs::log_writer& w,
+                    outputs::output_router& w,
                     dispatcher::node_name_registry& n,
                     metrics::node_directory& d)
         : log(l), writer(w), names(n), directory(d) {}
 
     self_log& log;
-    logs::log_writer& writer;
+    outputs::output_router& writer;
     dispatcher::node_name_registry& names;
     metrics::node_directory& directory;  // what the HTTP endpoints list and serve
     session_counters counters;

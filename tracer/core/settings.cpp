@@ -29,12 +29,13 @@ session_settings make_session_settings(const config::tracer_config& cfg) {
     return s;
 }
 
-logs::writer_options make_writer_options(const config::tracer_config& cfg) {
-    logs::writer_options w;
+outputs::writer_options make_writer_options(const config::tracer_config& cfg) {
+    outputs::writer_options w;
     for (const auto& l : cfg.logging) w.sections.push_back({l.log_root, l.mode, l.format});
     w.rotation = cfg.rotation;
     w.leading_empty_line = cfg.leading_empty_line;
     w.queue_capacity = static_cast<std::size_t>(cfg.writer_queue_batches);
+    w.queue_bytes = static_cast<std::size_t>(cfg.output_queue_bytes);
     w.max_tracked_nodes = cfg.max_tracked_nodes;
     w.legacy_names = std::make_shared<const config::legacy_namespace_table>(cfg.legacy_namespaces);
     return w;

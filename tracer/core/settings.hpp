@@ -7,12 +7,12 @@
 #include "config/config.hpp"
 #include "tracer/core/endpoints.hpp"
 #include "tracer/core/session_context.hpp"
-#include "tracer/logs/log_writer.hpp"
+#include "tracer/outputs/output_router.hpp"
 
 namespace ct::tracer {
 
 session_settings make_session_settings(const config::tracer_config& cfg);
-logs::writer_options make_writer_options(const config::tracer_config& cfg);
+outputs::writer_options make_writer_options(const config::tracer_config& cfg);
 
 struct network_plan {
     bool accept = true;                       // AcceptAt (listen) or ConnectTo (dial)

@@ -8,7 +8,7 @@
 #include "tests/support/test_support.hpp"
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/traffic_stats.hpp"
-#include "tracer/logs/log_writer.hpp"
+#include "tracer/outputs/output_router.hpp"
 
 namespace {
 
@@ -20,7 +20,7 @@ struct OwnMetrics : ::testing::Test {
     traffic_registry traffic;
     latency_histogram turnaround;
     reload_counters reloads;
-    logs::log_writer writer{logs::writer_options{}};
+    outputs::output_router writer{outputs::writer_options{}};
     own_metrics own{sessions, traffic, turnaround, writer, reloads};
 };
 

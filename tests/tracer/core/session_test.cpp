@@ -11,7 +11,7 @@
 #include "tests/support/test_support.hpp"
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session_context.hpp"
-#include "tracer/logs/log_writer.hpp"
+#include "tracer/outputs/output_router.hpp"
 #include "tracer/metrics/node_directory.hpp"
 
 namespace {
@@ -23,18 +23,18 @@ using namespace std::chrono_literals;
 struct session_fixture {
     temp_dir dir;
     self_log log{own_severity::error};
-    std::unique_ptr<logs::log_writer> writer;
+    std::unique_ptr<outputs::output_router> writer;
     ct::dispatcher::node_name_registry names;
     metrics::node_directory directory;
     std::unique_ptr<session_context> ctx;
     std::unique_ptr<child_process> node;
 
     session_fixture() {
-        logs::writer_options o;
+        outputs::writer_options o;
         o.sections = {{(dir / "logs").string(),
                        ct::config::log_mode::file_mode,
                        ct::config::log_format::for_machine}};
-        writer = std::make_unique<logs::log_writer>(o);
+        writer = std::make_unique<outputs::output_router>(o);
         writer->start();
         ctx = std::make_unique<session_context>(log, *writer, names, directory);
         auto settings = std::make_shared<session_settings>();

@@ -1,6 +1,6 @@
 // The log writer on real files in temp dirs: exact bytes, layout, symlink, no truncation,
 // back-pressure, shutdown drain, write failures with retry, rotation with gzip.
-#include "tracer/logs/log_writer.hpp"
+#include "tracer/outputs/output_router.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,11 +10,11 @@
 #include <filesystem>
 
 #include "tests/support/test_support.hpp"
-#include "tracer/logs/log_files.hpp"
+#include "tracer/outputs/log_files.hpp"
 
 namespace {
 
-using namespace ct::tracer::logs;
+using namespace ct::tracer::outputs;
 using namespace ct::test;
 using ct::config::log_format;
 using ct::config::log_mode;
@@ -58,7 +58,7 @@ std::vector<fs::path> log_files(const fs::path& dir, const std::string& ext) {
 
 TEST(LogWriter, ExactBytesOfBothFormats) {
     temp_dir d;
-    log_writer w(both_formats(d.path()));
+    output_router w(both_formats(d.path()));
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "relay-1", 1, 3)));
     ASSERT_TRUE(w.try_submit(make_batch(1, "relay-1", 4, 1)));
@@ -73,7 +73,7 @@ TEST(LogWriter, DuplicateSectionsWriteOnce) {
     temp_dir d;
     auto o = both_formats(d.path());
     o.sections.push_back(o.sections[0]);
-    log_writer w(o);
+    output_router w(o);
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 2)));
     w.stop();
@@ -84,7 +84,7 @@ TEST(LogWriter, LeadingEmptyLineCompatibility) {
     temp_dir d;
     auto o = both_formats(d.path());
     o.leading_empty_line = true;
-    log_writer w(o);
+    output_router w(o);
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 2)));
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 3, 1)));
@@ -94,7 +94,7 @@ TEST(LogWriter, LeadingEmptyLineCompatibility) {
 
 TEST(LogWriter, SymlinkIsAbsoluteAndFollowsNewFiles) {
     temp_dir d;
-    log_writer w(both_formats(d.path()));
+    output_router w(both_formats(d.path()));
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 1)));
     w.node_disconnected(1);
@@ -113,7 +113,7 @@ TEST(LogWriter, FullQueueRefusesAndSignalsSpace) {
     temp_dir d;
     auto o = both_formats(d.path());
     o.queue_capacity = 2;
-    log_writer w(o);
+    output_router w(o);
     std::atomic<int> signals{0};
     w.set_space_callback([&] { signals++; });
     // Not started: nothing drains, so the third batch is refused and left intact.
@@ -136,7 +136,7 @@ TEST(LogWriter, UnwritableRootIsRetriedWithoutLoss) {
     write_file(d / "blocked", "not a directory");
     auto o = both_formats(d / "blocked" / "logs");
     o.retry_interval = std::chrono::milliseconds(20);
-    log_writer w(o);
+    output_router w(o);
     std::vector<std::string> reports;
     std::mutex m;
     w.set_error_reporter([&](std::string_view what) {
@@ -161,7 +161,7 @@ TEST(LogWriter, UnwritableRootIsRetriedWithoutLoss) {
 
 TEST(LogWriter, StopDrainsEverything) {
     temp_dir d;
-    log_writer w(both_formats(d.path()));
+    output_router w(both_formats(d.path()));
     w.start();
     for (int i = 0; i < 200; ++i) {
         while (!w.try_submit(make_batch(1, "n", i * 10 + 1, 10))) std::this_thread::yield();
@@ -190,14 +190,14 @@ TEST(LogWriter, SizeRotationWithGzipKeepsEveryRecord) {
     rp.keep_files_num = 100;
     rp.compress = true;
     o.rotation = rp;
-    log_writer w(o);
+    output_router w(o);
     w.start();
     int seq = 1;
     // Three rounds separated by rotation checks (1 s apart).
     for (int round = 0; round < 3; ++round) {
         ASSERT_TRUE(w.try_submit(make_batch(1, "n", seq, 10)));
         seq += 10;
-        const auto before = w.stats().rotations.load();
+        const auto before = w.stats().rotations;
         ASSERT_TRUE(wait_until([&] { return w.stats().rotations > before; }, 5s));
     }
     ASSERT_TRUE(wait_until([&] { return w.stats().files_compressed >= 2; }, 5s));
@@ -221,7 +221,7 @@ TEST(LogWriter, JournalModeNeverCrashes) {
     temp_dir d;
     writer_options o;
     o.sections = {{"", log_mode::journal_mode, log_format::for_human}};
-    log_writer w(o);
+    output_router w(o);
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 3)));
     w.stop();
@@ -262,7 +262,7 @@ TEST(LogWriter, AgeDeletionKeepsNewestAndRemovesIdleDirectories) {
     rp.max_age_minutes = 120;
     rp.remove_idle_dirs = true;
     o.rotation = rp;
-    log_writer w(o);
+    output_router w(o);
     w.start();
     EXPECT_TRUE(wait_until([&] { return !fs::exists(gone); }, 5s)) << "idle directory removed";
     EXPECT_TRUE(wait_until([&] { return !fs::exists(l1) && !fs::exists(l2); }, 5s));
@@ -285,7 +285,7 @@ TEST(LogWriter, WithoutIdleRemovalAgeRulesStillApplyToGoneNodes) {
     rp.keep_files_num = 0;
     rp.max_age_minutes = 60;
     o.rotation = rp;
-    log_writer w(o);
+    output_router w(o);
     w.start();
     EXPECT_TRUE(wait_until([&] { return !fs::exists(g1) && !fs::exists(g2); }, 5s));
     w.stop();
@@ -322,9 +322,9 @@ TEST(LogWriter, FullDiskUndoesPartialBatchAndResumesInTheSameFile) {
     writer_options o;
     o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
     o.retry_interval = std::chrono::milliseconds(10);
-    log_writer w(o);
+    output_router w(o);
     flaky_disk disk;
-    w.set_write_syscall(disk.fn());
+    w.files().set_write_syscall(disk.fn());
     int reports = 0;
     w.set_error_reporter([&](std::string_view) { ++reports; });
     w.start();
@@ -356,10 +356,10 @@ TEST(LogWriter, FailingFirstWriteLeavesNoEmptyFiles) {
     writer_options o;
     o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
     o.retry_interval = std::chrono::milliseconds(10);
-    log_writer w(o);
+    output_router w(o);
     flaky_disk disk;
     disk.failures_left = 20;
-    w.set_write_syscall(disk.fn());
+    w.files().set_write_syscall(disk.fn());
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 2)));
     ASSERT_TRUE(wait_until([&] { return w.stats().records_written >= 2; }));
@@ -376,7 +376,7 @@ TEST(LogWriter, StopGivesUpOnAnUnwritableBatchQuickly) {
     auto o = both_formats(d / "blocked");
     o.retry_interval = std::chrono::milliseconds(10);
     o.stop_grace = std::chrono::milliseconds(300);
-    log_writer w(o);
+    output_router w(o);
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 3)));
     ASSERT_TRUE(wait_until([&] { return w.stats().write_errors >= 1; }));
@@ -400,7 +400,7 @@ TEST(LogWriter, SameSecondNamesNeverTruncateExistingFiles) {
     }
     writer_options o;
     o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
-    log_writer w(o);
+    output_router w(o);
     w.start();
     for (std::uint64_t conn = 1; conn <= 3; ++conn) {
         ASSERT_TRUE(w.try_submit(make_batch(conn, "n", static_cast<int>(conn), 1)));
@@ -424,7 +424,7 @@ TEST(LogWriter, ReusedNameBeforeDisconnectStillStartsANewFile) {
     temp_dir d;
     writer_options o;
     o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
-    log_writer w(o);
+    output_router w(o);
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 1)));
     ASSERT_TRUE(w.try_submit(make_batch(2, "n", 2, 1)));  // connection 2 got the name
@@ -457,7 +457,7 @@ TEST(LogWriter, CapsCountCompressedFilesAndDeleteOldestFirst) {
     rp.max_age_minutes = 1000;
     rp.max_files_num = 3;
     o.rotation = rp;
-    log_writer w(o);
+    output_router w(o);
     w.start();
     ASSERT_TRUE(wait_until([&] { return w.stats().files_deleted >= 3; }));
     w.stop();
@@ -480,7 +480,7 @@ TEST(LogWriter, TotalBytesCapKeepsTheCurrentFile) {
     rp.max_age_minutes = 1000;
     rp.max_total_bytes = 500;
     o.rotation = rp;
-    log_writer w(o);
+    output_router w(o);
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 1)));  // opens the current file
     // Oldest first; the current file survives even though the cap is still exceeded by it
@@ -506,7 +506,7 @@ TEST(LogWriter, IdleDirectoryWithForeignFilesIsKept) {
     rp.max_age_minutes = 60;
     rp.remove_idle_dirs = true;
     o.rotation = rp;
-    log_writer w(o);
+    output_router w(o);
     w.start();
     // Two rotation passes: start-up and one period later; wait on the deletion counter of a
     // sibling directory that is removed, which proves the passes ran.
@@ -560,7 +560,7 @@ TEST(TraceBatch, AddAllCopiesEveryFieldIntoOneArena) {
 
 TEST(LogWriter, ThroughputOfLargeBatchesInBothFormats) {
     temp_dir d;
-    log_writer w(both_formats(d.path()));
+    output_router w(both_formats(d.path()));
     w.start();
     constexpr int batches = 1000, per_batch = 100;
     const std::string payload(180, 'x');
@@ -597,7 +597,7 @@ TEST(LogWriter, HotReloadSwapsSectionsBetweenBatches) {
     temp_dir d;
     writer_options o;
     o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
-    log_writer w(o);
+    output_router w(o);
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 1)));
     auto both = both_formats(d.path());
@@ -639,7 +639,7 @@ TEST(LogWriter, TotalBytesCapCoversBothFormatsOfADirectory) {
     rp.max_age_minutes = 1000;
     rp.max_total_bytes = 350;  // per directory: 600 bytes in two formats must shrink to 300
     o.rotation = rp;
-    log_writer w(o);
+    output_router w(o);
     w.start();
     ASSERT_TRUE(wait_until([&] { return w.stats().files_deleted >= 3; }));
     w.stop();
@@ -682,7 +682,7 @@ TEST(LogWriter, OneNodesFailingDirectoryStallsOnlyThatNode) {
     o.retry_interval = std::chrono::milliseconds(20);
     o.queue_capacity = 4;
     std::atomic<int> wakeups{0};  // before the writer: its thread uses it until destroyed
-    log_writer w(o);
+    output_router w(o);
     w.set_space_callback([&] { ++wakeups; });
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "a", 1, 10)));
@@ -715,7 +715,7 @@ TEST(LogWriter, ParkedConnectionKeepsOrderAndClosesAfterItsBatches) {
     writer_options o;
     o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
     o.retry_interval = std::chrono::milliseconds(20);
-    log_writer w(o);
+    output_router w(o);
     w.start();
     // Three batches queued before the writer sees the failure.
     ASSERT_TRUE(w.try_submit(make_batch(1, "a", 1, 5)));
@@ -756,12 +756,12 @@ TEST(LogWriter, SlowOrFailingMaintenanceNeverStallsWrites) {
     bool release = false;
     std::atomic<int> passes{0};
     std::vector<std::string> reports;
-    log_writer w(o);
+    output_router w(o);
     w.set_error_reporter([&](std::string_view what) {
         std::lock_guard lock(m);
         reports.emplace_back(what);
     });
-    w.set_maintenance_hook([&] {
+    w.files().set_maintenance_hook([&] {
         if (passes++ == 0) throw std::runtime_error("injected");
         std::unique_lock lock(m);
         cv.wait(lock, [&] { return release; });
@@ -811,7 +811,7 @@ TEST(LogWriter, PerNodeStatisticsAreBounded) {
     writer_options o;
     o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
     o.max_tracked_nodes = 3;
-    log_writer w(o);
+    output_router w(o);
     w.start();
     for (int i = 0; i < 20; ++i) {
         const auto id = static_cast<std::uint64_t>(i + 1);

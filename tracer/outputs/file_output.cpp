@@ -1,9 +1,7 @@
-#include "tracer/logs/log_writer.hpp"
+#include "tracer/outputs/file_output.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <systemd/sd-journal.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -15,9 +13,9 @@
 #include <set>
 
 #include "dispatcher/node_names.hpp"
-#include "tracer/logs/log_files.hpp"
+#include "tracer/outputs/log_files.hpp"
 
-namespace ct::tracer::logs {
+namespace ct::tracer::outputs {
 namespace fs = std::filesystem;
 using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -111,37 +109,28 @@ writer_options without_duplicates(writer_options o) {
 
 }  // namespace
 
-log_writer::log_writer(writer_options opts)
-    : opts_(without_duplicates(std::move(opts))),
-      formatter_(opts_.legacy_names),
-      capacity_(std::max<std::size_t>(1, opts_.queue_capacity)) {}
+file_output::file_output(const writer_options& opts, output_events& events)
+    : queued_output("file", opts, events),
+      opts_(without_duplicates(opts)),
+      formatter_(opts_.legacy_names) {}
 
-log_writer::~log_writer() { stop(); }
+file_output::~file_output() {
+    begin_stop(clock::now() + opts_.stop_grace);
+    join();
+}
 
-void log_writer::start() {
+void file_output::start() {
     next_rotation_check_ = clock::now();
     maintenance_thread_ = std::thread([this] { maintenance_loop(); });
-    thread_ = std::thread([this] { run_guarded(); });
+    queued_output::start();
 }
 
-void log_writer::run_guarded() {
-    // A thread never dies silently: an unexpected exception is reported and the loop resumes
-    // (its state lives in members, so nothing queued is lost).
-    for (;;) {
-        try {
-            run();
-            break;
-        } catch (const std::exception& e) {
-            report(std::string("log writer: internal error: ") + e.what());
-        } catch (...) {
-            report("log writer: internal error");
-        }
-        std::this_thread::sleep_for(opts_.retry_interval);
-    }
-    finished_ = true;
+void file_output::join() {
+    queued_output::join();
+    stop_maintenance();  // after the writer: it may hand over rotated files until the end
 }
 
-void log_writer::stop_maintenance() {
+void file_output::stop_maintenance() {
     {
         std::lock_guard lock(maintenance_mutex_);
         maintenance_stop_ = true;
@@ -150,204 +139,96 @@ void log_writer::stop_maintenance() {
     if (maintenance_thread_.joinable()) maintenance_thread_.join();
 }
 
-void log_writer::stop() {
-    begin_stop(clock::now() + opts_.stop_grace);
-    if (thread_.joinable()) thread_.join();
-    stop_maintenance();  // after the writer: it may hand over rotated files until the end
+clock::time_point file_output::next_wake() const {
+    auto wake_at = opts_.rotation ? next_rotation_check_ : clock::time_point::max();
+    for (const auto& [id, p] : parked_) wake_at = std::min(wake_at, p.next_retry);
+    return wake_at;
 }
 
-void log_writer::begin_stop(clock::time_point deadline) {
-    {
-        std::lock_guard lock(mutex_);
-        if (stopping_) return;  // the first deadline holds
-        stopping_ = true;
-        stop_deadline_ = deadline;
+void file_output::tick(bool stopping, bool past_deadline) {
+    if (opts_.rotation && clock::now() >= next_rotation_check_) {
+        rotation_check();
+        next_rotation_check_ = clock::now() + std::chrono::seconds(opts_.rotation->frequency_secs);
     }
-    cv_.notify_all();
+    retry_parked(stopping, past_deadline);
 }
 
-std::uint64_t log_writer::records_pending() const {
-    const auto received = stats_.records_received.load();
-    const auto done = stats_.records_written.load() + stats_.records_lost.load();
-    return received > done ? received - done : 0;
-}
-
-bool log_writer::try_submit(trace_batch&& b) {
-    {
-        std::lock_guard lock(mutex_);
-        if (stopping_) return false;
-        if (blocked_.contains(b.connection_id)) return false;  // parked: woken when written
-        if (queued_batches_ >= capacity_) {
-            full_signalled_ = true;
-            stats_.queue_full++;
-            return false;
-        }
-        stats_.batches_received++;
-        stats_.records_received += b.records.size();
-        queue_.emplace_back(std::move(b));
-        ++queued_batches_;
-        stats_.queue_depth = queued_batches_;
-    }
-    cv_.notify_one();
-    return true;
-}
-
-void log_writer::node_disconnected(std::uint64_t connection_id) {
-    {
-        std::lock_guard lock(mutex_);
-        queue_.emplace_back(disconnect{connection_id});
-    }
-    cv_.notify_one();
-}
-
-void log_writer::update_options(writer_options opts) {
-    {
-        std::lock_guard lock(mutex_);
-        capacity_ = std::max<std::size_t>(1, opts.queue_capacity);
-        queue_.emplace_back(std::move(opts));
-    }
-    cv_.notify_one();
-}
-
-void log_writer::report(const std::string& what) {
-    // At most one report per distinct problem per interval (spdlog's err_handler idea). Called
-    // from the writer and the maintenance thread.
-    std::lock_guard lock(report_mutex_);
-    const auto now = clock::now();
-    if (last_report_.size() > 1000) last_report_.clear();  // bounded, even with odd messages
-    auto& last = last_report_[what];
-    if (last.time_since_epoch().count() != 0 && now - last < opts_.error_report_interval) return;
-    last = now;
-    if (reporter_) reporter_(what);
-}
-
-void log_writer::run() {
-    clock::time_point stop_deadline{};
-    bool stop_noticed = false;
-    for (;;) {
-        std::optional<item> current;
-        bool stopping = false;
-        bool signal_space = false;
-        {
-            std::unique_lock lock(mutex_);
-            auto wake_at = opts_.rotation ? next_rotation_check_ : clock::time_point::max();
-            for (const auto& [id, p] : parked_) wake_at = std::min(wake_at, p.next_retry);
-            if (stopping_ && !parked_.empty())
-                wake_at = std::min(wake_at, clock::now() + 50ms);  // until the deadline
-            cv_.wait_until(lock, wake_at, [&] {
-                return !queue_.empty() || (stopping_ && (parked_.empty() || !stop_noticed));
-            });
-            stopping = stopping_;
-            stop_noticed = stopping;
-            if (stopping && stop_deadline == clock::time_point{}) stop_deadline = stop_deadline_;
-            if (stopping && queue_.empty() && parked_.empty()) break;
-            if (!queue_.empty()) {
-                current = std::move(queue_.front());
-                queue_.pop_front();
-                if (std::holds_alternative<trace_batch>(*current)) {
-                    // Out of the queue at once, even if it is parked below: the other nodes'
-                    // batches keep flowing (a parked connection is refused in try_submit).
-                    --queued_batches_;
-                    stats_.queue_depth = queued_batches_;
-                    if (full_signalled_ && queued_batches_ < capacity_) {
-                        full_signalled_ = false;
-                        signal_space = true;
-                    }
-                }
-            }
-        }
-        if (signal_space && space_callback_) space_callback_();
-        const bool past_deadline = stopping && clock::now() > stop_deadline;
-        if (opts_.rotation && clock::now() >= next_rotation_check_) {
-            rotation_check();
-            next_rotation_check_ =
-                clock::now() + std::chrono::seconds(opts_.rotation->frequency_secs);
-        }
-        retry_parked(stopping, past_deadline);
-        if (current) handle(*current, past_deadline);
-    }
+void file_output::at_exit() {
     // Shutdown: fsync and close everything.
     for (auto& [key, f] : files_) close_file(f, true);
     files_.clear();
 }
 
-void log_writer::handle(item& it, bool past_deadline) {
-    if (auto* b = std::get_if<trace_batch>(&it)) {
-        if (auto p = parked_.find(b->connection_id); p != parked_.end()) {
-            p->second.batches.push_back(std::move(*b));  // behind the parked one: order kept
-            return;
-        }
-        std::vector<section> done;
-        if (write_batch(*b, done)) return;
-        if (past_deadline) {
-            lose(*b);
-            return;
-        }
-        park(std::move(*b), std::move(done));
+void file_output::handle_batch(shared_delivery d, bool past_deadline) {
+    const auto id = d->batch().connection_id;
+    if (auto p = parked_.find(id); p != parked_.end()) {
+        p->second.batches.push_back(std::move(d));  // behind the parked one: order kept
         return;
     }
-    if (auto* d = std::get_if<disconnect>(&it)) {
-        if (auto p = parked_.find(d->connection_id); p != parked_.end()) {
-            p->second.disconnect_pending = true;  // after its batches are written
-            return;
-        }
-        close_connection(d->connection_id);
+    std::vector<section> done;
+    if (write_batch(*d, done)) return;
+    if (past_deadline) {
+        lose(*d);
         return;
     }
-    apply_options(std::move(std::get<writer_options>(it)));
+    park(std::move(d), std::move(done));
 }
 
-void log_writer::apply_options(writer_options o) {
-    opts_ = without_duplicates(std::move(o));
+void file_output::handle_disconnect(std::uint64_t connection_id) {
+    if (auto p = parked_.find(connection_id); p != parked_.end()) {
+        p->second.disconnect_pending = true;  // after its batches are written
+        return;
+    }
+    close_connection(connection_id);
+}
+
+void file_output::apply_options(const writer_options& o) {
+    opts_ = without_duplicates(o);
     formatter_.set_legacy_names(opts_.legacy_names);
     // Close files of sections that no longer exist.
     std::set<std::string> keep;
     for (const auto& s : opts_.sections)
         keep.insert(s.log_root + '\0' + std::string(extension(s.format)));
-    for (auto it2 = files_.begin(); it2 != files_.end();) {
-        const auto first = it2->first.find('\0');
-        if (!keep.contains(it2->first.substr(first + 1))) {
-            close_file(it2->second, true);
-            it2 = files_.erase(it2);
+    for (auto it = files_.begin(); it != files_.end();) {
+        const auto first = it->first.find('\0');
+        if (!keep.contains(it->first.substr(first + 1))) {
+            close_file(it->second, true);
+            it = files_.erase(it);
         } else {
-            ++it2;
+            ++it;
         }
     }
     next_rotation_check_ = clock::now();
     publish_stalls();
 }
 
-void log_writer::park(trace_batch&& b, std::vector<section> done) {
-    const auto id = b.connection_id;
+void file_output::park(shared_delivery d, std::vector<section> done) {
+    const auto id = d->batch().connection_id;
     parked p;
-    p.node_name = b.node_name;
-    p.batches.push_back(std::move(b));
+    p.node_name = d->batch().node_name;
+    p.batches.push_back(std::move(d));
     p.done = std::move(done);
     p.since = clock::now();
     p.backoff = opts_.retry_interval;
     p.next_retry = p.since + p.backoff;
     parked_.emplace(id, std::move(p));
-    {
-        std::lock_guard lock(mutex_);
-        blocked_.insert(id);
-    }
+    hold_back(id);
     stats_.parked_connections = parked_.size();
     healthy_ = false;
     publish_stalls();
 }
 
-void log_writer::retry_parked(bool stopping, bool past_deadline) {
+void file_output::retry_parked(bool stopping, bool past_deadline) {
     if (parked_.empty()) return;
     const auto now = clock::now();
-    bool unblocked = false;
     for (auto it = parked_.begin(); it != parked_.end();) {
         auto& p = it->second;
         if (past_deadline) {
-            for (const auto& b : p.batches) lose(b);
+            for (const auto& d : p.batches) lose(*d);
             p.batches.clear();
         } else if (stopping || now >= p.next_retry) {
             while (!p.batches.empty()) {
-                if (!write_batch(p.batches.front(), p.done)) break;
+                if (!write_batch(*p.batches.front(), p.done)) break;
                 p.batches.pop_front();
                 p.done.clear();
             }
@@ -361,32 +242,22 @@ void log_writer::retry_parked(bool stopping, bool past_deadline) {
             ++it;
             continue;
         }
-        if (p.disconnect_pending) close_connection(it->first);
-        {
-            std::lock_guard lock(mutex_);
-            blocked_.erase(it->first);
-        }
+        const auto id = it->first;
+        if (p.disconnect_pending) close_connection(id);
         it = parked_.erase(it);
-        unblocked = true;
+        release(id);  // its session may submit again
     }
     stats_.parked_connections = parked_.size();
     if (parked_.empty()) healthy_ = true;
     publish_stalls();
-    if (unblocked && space_callback_) space_callback_();
 }
 
-void log_writer::lose(const trace_batch& b) {
-    stats_.records_lost += b.records.size();
-    report("shutting down with unwritable logs: " + std::to_string(b.records.size()) +
-           " trace objects of " + b.node_name + " could not be written");
-}
-
-void log_writer::publish_stalls() {
+void file_output::publish_stalls() {
     std::vector<writer_stall> out;
     for (const auto& [id, p] : parked_) {
         for (const auto& s : opts_.sections) {
             if (std::find(p.done.begin(), p.done.end(), s) != p.done.end()) continue;
-            if (s.mode == config::log_mode::journal_mode) continue;
+            if (!serves(s)) continue;
             out.push_back({p.node_name, s.log_root, s.format, p.since});
         }
     }
@@ -394,29 +265,33 @@ void log_writer::publish_stalls() {
     stalls_ = std::move(out);
 }
 
-std::vector<writer_stall> log_writer::stalls() const {
+std::vector<writer_stall> file_output::stalls() const {
     std::lock_guard lock(stalls_mutex_);
     return stalls_;
 }
 
-bool log_writer::write_batch(const trace_batch& b, std::vector<section>& done) {
+bool file_output::write_batch(const delivery& d, std::vector<section>& done) {
+    const auto& b = d.batch();
     bool all_ok = true;
+    dispatcher::section_mask written = 0;
     // The sections of the snapshot the batch was dispatched under (a reload since then does
     // not re-route it); a batch without one goes to every current section.
     const auto& sections = b.routing ? b.routing->sections() : opts_.sections;
     for (std::size_t i = 0; i < sections.size() && i < 64; ++i) {
         const auto& s = sections[i];
+        if (!serves(s)) continue;
         const dispatcher::section_mask bit = dispatcher::section_mask{1} << i;
-        if (std::find(done.begin(), done.end(), s) != done.end()) continue;
+        if (std::find(done.begin(), done.end(), s) != done.end()) {
+            written |= bit;
+            continue;
+        }
         const bool wanted = std::any_of(b.records.begin(),
                                         b.records.end(),
                                         [&](const record_ref& r) { return r.sections & bit; });
         if (!wanted) continue;  // no file is opened for a section that gets nothing
-        if (s.mode == config::log_mode::journal_mode) {
-            write_journal_section(b, s, bit);
+        if (write_file_section(b, s, bit)) {
             done.push_back(s);
-        } else if (write_file_section(b, s, bit)) {
-            done.push_back(s);
+            written |= bit;
             if (b.routing && std::find(opts_.sections.begin(), opts_.sections.end(), s) ==
                                  opts_.sections.end()) {
                 // Dispatched before a reload removed this section: written, then closed.
@@ -430,42 +305,16 @@ bool log_writer::write_batch(const trace_batch& b, std::vector<section>& done) {
         }
     }
     if (all_ok) {
-        stats_.records_written += b.records.size();
-        count_node(b.node_name, {1, b.records.size(), 0, 0});
+        counters_.batches++;
+        counters_.records += static_cast<std::uint64_t>(std::count_if(
+            b.records.begin(), b.records.end(), [&](const record_ref& r) {
+                return (r.sections & written) != 0;
+            }));
     }
     return all_ok;
 }
 
-void log_writer::count_node(const std::string& node, const node_counts& delta) {
-    std::lock_guard lock(per_node_mutex_);
-    if (per_node_.size() >= opts_.max_tracked_nodes && !per_node_.contains(node)) {
-        // Peers choose names (and NodeId fallbacks of ephemeral TCP ports are endless): forget
-        // names that have no open file, so the map stays bounded.
-        for (auto it = per_node_.begin();
-             it != per_node_.end() && per_node_.size() >= opts_.max_tracked_nodes;) {
-            const auto open = files_.lower_bound(it->first + '\0');
-            const bool live = open != files_.end() && open->first.starts_with(it->first + '\0');
-            if (live) {
-                ++it;
-            } else {
-                it = per_node_.erase(it);
-                stats_.nodes_forgotten++;
-            }
-        }
-    }
-    auto& c = per_node_[node];
-    c.batches_written += delta.batches_written;
-    c.records_written += delta.records_written;
-    c.bytes_written += delta.bytes_written;
-    c.write_errors += delta.write_errors;
-}
-
-std::map<std::string, node_counts> log_writer::per_node() const {
-    std::lock_guard lock(per_node_mutex_);
-    return per_node_;
-}
-
-log_writer::open_file* log_writer::file_for(const trace_batch& b, const section& s) {
+file_output::open_file* file_output::file_for(const trace_batch& b, const section& s) {
     const auto key = file_key(b.node_name, s);
     auto it = files_.find(key);
     if (it != files_.end() && it->second.connection_id != b.connection_id) {
@@ -485,7 +334,7 @@ log_writer::open_file* log_writer::file_for(const trace_batch& b, const section&
             f.next_link_check = now + 1s;
             struct stat st {};
             if (::fstat(f.fd, &st) == 0 && st.st_nlink == 0) {
-                report("the log file " + f.path + " was removed; writing to a new file");
+                events_.report("the log file " + f.path + " was removed; writing to a new file");
                 close_file(f, false);
                 files_.erase(it);
                 it = files_.end();
@@ -508,7 +357,7 @@ log_writer::open_file* log_writer::file_for(const trace_batch& b, const section&
     return &slot;
 }
 
-bool log_writer::reopen(open_file& f) {
+bool file_output::reopen(open_file& f) {
     // Reopen the same file after a failed write, so that a disk that fills up and frees again
     // does not leave a trail of new (or empty) files behind.
     const int fd = ::open(f.path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -518,8 +367,8 @@ bool log_writer::reopen(open_file& f) {
             f.path.clear();  // deleted, or its directory is gone: the caller makes a new file
             return false;
         }
-        report("cannot reopen the log file " + f.path + ": " + std::strerror(err));
-        stats_.write_errors++;
+        events_.report("cannot reopen the log file " + f.path + ": " + std::strerror(err));
+        counters_.errors++;
         healthy_ = false;
         return false;
     }
@@ -528,12 +377,12 @@ bool log_writer::reopen(open_file& f) {
     return true;
 }
 
-bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log_format fmt) {
+bool file_output::open_new_file(open_file& f, const std::string& dir, config::log_format fmt) {
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) {
-        report("cannot create the log directory " + dir + ": " + ec.message());
-        stats_.write_errors++;
+        events_.report("cannot create the log directory " + dir + ": " + ec.message());
+        counters_.errors++;
         healthy_ = false;
         return false;
     }
@@ -544,8 +393,8 @@ bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log
             ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
         if (fd < 0 && errno == EEXIST) continue;  // never truncate an existing file
         if (fd < 0) {
-            report("cannot create a log file in " + dir + ": " + std::strerror(errno));
-            stats_.write_errors++;
+            events_.report("cannot create a log file in " + dir + ": " + std::strerror(errno));
+            counters_.errors++;
             healthy_ = false;
             return false;
         }
@@ -564,29 +413,29 @@ bool log_writer::open_new_file(open_file& f, const std::string& dir, config::log
         const std::string target = (aec ? fs::path(path) : absolute).lexically_normal().string();
         if (::symlink(target.c_str(), tmp.c_str()) != 0 ||
             ::rename(tmp.c_str(), link.c_str()) != 0) {
-            report("cannot update the symlink " + link + ": " + std::strerror(errno));
+            events_.report("cannot update the symlink " + link + ": " + std::strerror(errno));
             ::unlink(tmp.c_str());
         }
         return true;
     }
-    report("too many log files created in one second in " + dir);
-    stats_.write_errors++;
+    events_.report("too many log files created in one second in " + dir);
+    counters_.errors++;
     return false;
 }
 
-void log_writer::close_file(open_file& f, bool sync) {
+void file_output::close_file(open_file& f, bool sync) {
     if (f.fd < 0) return;
     if (sync) ::fsync(f.fd);
     ::close(f.fd);
     f.fd = -1;
 }
 
-bool log_writer::write_file_section(const trace_batch& b,
+bool file_output::write_file_section(const trace_batch& b,
                                     const section& s,
                                     dispatcher::section_mask bit) {
     open_file* f = file_for(b, s);
     if (!f) {
-        count_node(b.node_name, {0, 0, 0, 1});
+        events_.count_node(b.node_name, 0, 1);
         return false;
     }
     // One buffer, one write(2) per batch and file.
@@ -610,16 +459,16 @@ bool log_writer::write_file_section(const trace_batch& b,
     }
     int err = 0;
     if (!write_all(write_, f->fd, buf, err)) {
-        stats_.write_errors++;
-        count_node(b.node_name, {0, 0, 0, 1});
+        counters_.errors++;
+        events_.count_node(b.node_name, 0, 1);
         healthy_ = false;
-        report("cannot write to " + f->path + ": " + std::strerror(err) +
+        events_.report("cannot write to " + f->path + ": " + std::strerror(err) +
                " (the trace objects are kept and the write is retried)");
         // Undo a partial batch so that the retry does not duplicate records, then reopen the
         // same file on the next attempt. A file that never got a complete batch goes away
         // (no empty files); the retry creates a new one.
         if (::ftruncate(f->fd, static_cast<off_t>(f->file_size)) != 0) {
-            report("cannot undo a partial write to " + f->path + ": " + std::strerror(errno));
+            events_.report("cannot undo a partial write to " + f->path + ": " + std::strerror(errno));
         }
         close_file(*f, false);
         if (f->file_size == 0 && ::unlink(f->path.c_str()) == 0) f->path.clear();
@@ -629,53 +478,12 @@ bool log_writer::write_file_section(const trace_batch& b,
     f->bytes += buf.size();
     f->file_size += buf.size();
     f->unterminated = !buf.empty() && buf.back() != '\n';
-    stats_.bytes_written += buf.size();
-    count_node(b.node_name, {0, 0, buf.size(), 0});
+    counters_.bytes += buf.size();
+    events_.count_node(b.node_name, buf.size(), 0);
     return true;
 }
 
-void log_writer::write_journal_section(const trace_batch& b,
-                                       const section& s,
-                                       dispatcher::section_mask bit) {
-    // sd_journal_sendv takes the fields as given: no printf parsing, no NUL truncation, and
-    // multi-line messages stay one entry.
-    std::string fields;
-    for (const auto& r : b.records) {
-        if (!(r.sections & bit)) continue;
-        message_.clear();
-        formatter_.append(b, r, s.format, message_);
-        const std::string_view msg = message_;
-        const std::string_view ns = b.ns(r).empty() ? std::string_view("noname") : b.ns(r);
-        const std::string time = journal_time(r.at);
-        const std::string priority = std::to_string(syslog_priority(r.sev));
-        const std::string_view parts[][2] = {{"MESSAGE=", msg},
-                                             {"PRIORITY=", priority},
-                                             {"SYSLOG_IDENTIFIER=", b.node_name},
-                                             {"NAMESPACE=", ns},
-                                             {"THREAD=", b.thread(r)},
-                                             {"TIME=", time}};
-        fields.clear();
-        std::size_t offsets[std::size(parts) + 1] = {};
-        for (std::size_t i = 0; i < std::size(parts); ++i) {
-            offsets[i] = fields.size();
-            fields.append(parts[i][0]);
-            fields.append(parts[i][1]);
-        }
-        offsets[std::size(parts)] = fields.size();
-        iovec iov[std::size(parts)];
-        for (std::size_t i = 0; i < std::size(parts); ++i) {
-            iov[i].iov_base = fields.data() + offsets[i];
-            iov[i].iov_len = offsets[i + 1] - offsets[i];
-        }
-        const int rc = sd_journal_sendv(iov, static_cast<int>(std::size(iov)));
-        if (rc < 0) {
-            stats_.journal_errors++;
-            report(std::string("cannot write to the systemd journal: ") + std::strerror(-rc));
-        }
-    }
-}
-
-void log_writer::close_connection(std::uint64_t id) {
+void file_output::close_connection(std::uint64_t id) {
     for (auto it = files_.begin(); it != files_.end();) {
         if (it->second.connection_id == id) {
             close_file(it->second, false);
@@ -686,7 +494,7 @@ void log_writer::close_connection(std::uint64_t id) {
     }
 }
 
-void log_writer::rotation_check() {
+void file_output::rotation_check() {
     const auto& rp = *opts_.rotation;
     // Size rotation of open files: bytes written through the handle, as upstream. Only the
     // open of the new file happens here; fsync and close of the old one, and every scan,
@@ -720,7 +528,7 @@ void log_writer::rotation_check() {
     maintenance_cv_.notify_one();
 }
 
-void log_writer::maintenance_loop() {
+void file_output::maintenance_loop() {
     for (;;) {
         std::optional<maintenance_job> job;
         std::vector<int> fds;
@@ -741,15 +549,15 @@ void log_writer::maintenance_loop() {
             if (job && maintenance_hook_) maintenance_hook_();
             if (job) run_maintenance(*job);
         } catch (const std::exception& e) {
-            report(std::string("log maintenance failed: ") + e.what());
+            events_.report(std::string("log maintenance failed: ") + e.what());
         } catch (...) {
-            report("log maintenance failed");
+            events_.report("log maintenance failed");
         }
         maintenance_runs_++;
     }
 }
 
-void log_writer::run_maintenance(const maintenance_job& job) {
+void file_output::run_maintenance(const maintenance_job& job) {
     // Deletion, caps and compression in every node directory of every FileMode root.
     std::set<std::string> dirs;
     for (const auto& [root, formats] : job.roots) {
@@ -776,7 +584,7 @@ void log_writer::run_maintenance(const maintenance_job& job) {
     }
 }
 
-void log_writer::clean_directory(const config::rotation_params& rp,
+void file_output::clean_directory(const config::rotation_params& rp,
                                  const std::string& dir,
                                  const std::set<config::log_format>& formats,
                                  const std::set<std::string>& open) {
@@ -844,13 +652,13 @@ void log_writer::clean_directory(const config::rotation_params& rp,
                 ::unlink(path.c_str());
                 stats_.files_compressed++;
             } else {
-                report("cannot compress " + path + ": " + error);
+                events_.report("cannot compress " + path + ": " + error);
             }
         }
     }
 }
 
-void log_writer::remove_if_idle(const config::rotation_params& rp, const std::string& dir) {
+void file_output::remove_if_idle(const config::rotation_params& rp, const std::string& dir) {
     // A node directory goes when nothing writes to it, its newest log file (of any format) is
     // older than the max age, and it holds nothing but our files: user files are never removed.
     const auto max_age = static_cast<std::int64_t>(rp.max_age_minutes) * 60;
@@ -883,4 +691,4 @@ void log_writer::remove_if_idle(const config::rotation_params& rp, const std::st
     fs::remove(dir, rec);  // only if empty: a file that appeared meanwhile keeps it
 }
 
-}  // namespace ct::tracer::logs
+}  // namespace ct::tracer::outputs

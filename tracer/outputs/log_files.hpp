@@ -13,7 +13,7 @@
 #include "config/config.hpp"
 #include "protocol/trace_object.hpp"
 
-namespace ct::tracer::logs {
+namespace ct::tracer::outputs {
 
 using protocol::syslog_priority;  // journald PRIORITY (spec §5.5)
 /// journald TIME field: `%F %T%12QZ`, i.e. "2026-07-23 08:56:07.123456789000Z" (spec §5.5).
@@ -55,4 +55,4 @@ std::vector<std::string> plan_total_bytes(const std::vector<existing_file>& file
                                           const std::set<std::string>& current,
                                           std::uint64_t max_total_bytes);
 
-}  // namespace ct::tracer::logs
+}  // namespace ct::tracer::outputs

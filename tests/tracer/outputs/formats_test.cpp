@@ -1,12 +1,12 @@
 // Every logFormat of one record against lines written out by hand (spec dispatcher §4.3,
 // §5.2), and every row of the shipped legacy namespace table.
-#include "tracer/logs/formats.hpp"
+#include "tracer/outputs/formats.hpp"
 
 #include <gtest/gtest.h>
 
 namespace {
 
-using namespace ct::tracer::logs;
+using namespace ct::tracer::outputs;
 using ct::config::log_format;
 
 const char* machine =

@@ -15,7 +15,7 @@
 #include "dispatcher/routing.hpp"
 #include "protocol/trace_object.hpp"
 
-namespace ct::tracer::logs {
+namespace ct::tracer::outputs {
 
 struct record_ref {
     std::uint32_t human_off = 0, human_len = 0;
@@ -64,4 +64,4 @@ struct trace_batch {
     std::string_view thread(const record_ref& r) const { return text(r.thread_off, r.thread_len); }
 };
 
-}  // namespace ct::tracer::logs
+}  // namespace ct::tracer::outputs

@@ -1,6 +1,6 @@
-#include "tracer/logs/trace_batch.hpp"
+#include "tracer/outputs/trace_batch.hpp"
 
-namespace ct::tracer::logs {
+namespace ct::tracer::outputs {
 
 void trace_batch::add(const protocol::trace_object_view& o, dispatcher::section_mask sections) {
     record_ref r;
@@ -54,4 +54,4 @@ void trace_batch::drop_unrouted() {
     std::erase_if(records, [](const record_ref& r) { return r.sections == 0; });
 }
 
-}  // namespace ct::tracer::logs
+}  // namespace ct::tracer::outputs

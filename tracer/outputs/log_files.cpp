@@ -1,9 +1,9 @@
-#include "tracer/logs/log_files.hpp"
+#include "tracer/outputs/log_files.hpp"
 
 #include <charconv>
 #include <cstdio>
 
-namespace ct::tracer::logs {
+namespace ct::tracer::outputs {
 
 std::string journal_time(const protocol::utc_time& t) {
     const auto secs = static_cast<std::time_t>(t.seconds);
@@ -141,4 +141,4 @@ std::vector<std::string> plan_total_bytes(const std::vector<existing_file>& file
     return doomed;
 }
 
-}  // namespace ct::tracer::logs
+}  // namespace ct::tracer::outputs

@@ -1,5 +1,5 @@
 // File names and the rotation's deletion plan (spec §5.2, §5.6) with pre-dated files.
-#include "tracer/logs/log_files.hpp"
+#include "tracer/outputs/log_files.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 
 namespace {
 
-using namespace ct::tracer::logs;
+using namespace ct::tracer::outputs;
 using ct::config::log_format;
 
 TEST(LogFileName, FormatAndParse) {

@@ -12,9 +12,9 @@
 #include <unordered_map>
 
 #include "config/config.hpp"
-#include "tracer/logs/trace_batch.hpp"
+#include "tracer/outputs/trace_batch.hpp"
 
-namespace ct::tracer::logs {
+namespace ct::tracer::outputs {
 
 class record_formatter {
   public:
@@ -56,4 +56,4 @@ void append_utc(std::string& out, const protocol::utc_time& t, char date_time_se
 /// `s` as a JSON string (quotes included; input is UTF-8).
 void append_json_string(std::string& out, std::string_view s);
 
-}  // namespace ct::tracer::logs
+}  // namespace ct::tracer::outputs

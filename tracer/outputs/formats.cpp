@@ -1,10 +1,10 @@
-#include "tracer/logs/formats.hpp"
+#include "tracer/outputs/formats.hpp"
 
 #include <simdjson.h>
 
 #include <ctime>
 
-namespace ct::tracer::logs {
+namespace ct::tracer::outputs {
 
 struct record_formatter::json_scanner {
     simdjson::ondemand::parser parser;
@@ -230,4 +230,4 @@ void record_formatter::append(const trace_batch& b,
     }
 }
 
-}  // namespace ct::tracer::logs
+}  // namespace ct::tracer::outputs
