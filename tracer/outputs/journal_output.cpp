@@ -87,7 +87,8 @@ void journal_output::write_section(const trace_batch& b,
             iov[i].iov_base = fields_.data() + offsets[i];
             iov[i].iov_len = offsets[i + 1] - offsets[i];
         }
-        const int rc = sd_journal_sendv(iov, static_cast<int>(std::size(iov)));
+        const int n = static_cast<int>(std::size(iov));
+        const int rc = send_ ? send_(iov, n) : sd_journal_sendv(iov, n);
         if (rc < 0) {
             counters_.errors++;
             events_.report(std::string("cannot write to the systemd journal: ") +

@@ -138,6 +138,11 @@ void queued_output::release(std::uint64_t connection_id) {
     events_.space_available();
 }
 
+bool queued_output::past_stop_deadline() const {
+    std::lock_guard lock(mutex_);
+    return stopping_ && clock::now() > stop_deadline_;
+}
+
 void queued_output::lose(const delivery& d) {
     d.mark_lost();
     const auto n = d.batch().records.size();

@@ -199,6 +199,9 @@ class queued_output : public output {
     void release(std::uint64_t connection_id);
     /// Gives up on a batch at the shutdown deadline.
     void lose(const delivery& d);
+    /// True once a stop's deadline has passed (any thread): an output whose write blocks
+    /// checks it to give up in time.
+    bool past_stop_deadline() const;
     output_events& events_;
 
   private:
@@ -206,7 +209,7 @@ class queued_output : public output {
     void run_guarded();
 
     const std::string name_;
-    std::mutex mutex_;
+    mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<item> queue_;
     std::size_t max_bytes_, max_batches_;

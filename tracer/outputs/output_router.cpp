@@ -1,6 +1,7 @@
 #include "tracer/outputs/output_router.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "tracer/outputs/journal_output.hpp"
 
@@ -21,7 +22,7 @@ std::vector<section> normalised(std::vector<section> sections) {
 
 }  // namespace
 
-output_router::output_router(writer_options opts)
+output_router::output_router(writer_options opts, std::vector<output_factory> extra)
     : sections_(normalised(opts.sections)),
       max_tracked_nodes_(opts.max_tracked_nodes),
       error_report_interval_(opts.error_report_interval),
@@ -30,6 +31,10 @@ output_router::output_router(writer_options opts)
     files_ = files.get();
     outputs_.push_back(std::move(files));
     outputs_.push_back(std::make_unique<journal_output>(opts, static_cast<output_events&>(*this)));
+    for (auto& make : extra) {
+        if (outputs_.size() == max_outputs) throw std::length_error("more than 8 outputs");
+        if (auto o = make(opts, static_cast<output_events&>(*this))) outputs_.push_back(std::move(o));
+    }
 }
 
 output_router::~output_router() { stop(); }

@@ -41,9 +41,14 @@ struct writer_totals {
     std::uint64_t nodes_forgotten = 0;
 };
 
+/// Builds a further output (the re-forwarder, an exporter, a test's output) wired to the router.
+using output_factory =
+    std::function<std::unique_ptr<output>(const writer_options&, output_events&)>;
+
 class output_router final : private output_events, private delivery_sink {
   public:
-    explicit output_router(writer_options opts);
+    /// The file and journal outputs always exist; `extra` adds outputs after them.
+    explicit output_router(writer_options opts, std::vector<output_factory> extra = {});
     ~output_router();
     output_router(const output_router&) = delete;
     output_router& operator=(const output_router&) = delete;
