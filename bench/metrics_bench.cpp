@@ -4,8 +4,8 @@
 #include "tracer/core/own_metrics.hpp"
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/traffic_stats.hpp"
-#include "tracer/outputs/output_router.hpp"
 #include "tracer/metrics/exposition.hpp"
+#include "tracer/outputs/output_router.hpp"
 
 namespace {
 

@@ -127,10 +127,11 @@ own_metrics::own_metrics(const session_counters& sessions,
                                "maxMetricsPerNode names already.");
     f_->nodes_forgotten = &counter("cardano_tracer_nodes_forgotten_total",
                                    "Per-node statistics forgotten (maxTrackedNodes reached).");
-    auto& out_records = prometheus::BuildCounter()
-                            .Name("cardano_tracer_output_records_total")
-                            .Help("Trace objects an output wrote (in at least one of its sections).")
-                            .Register(r);
+    auto& out_records =
+        prometheus::BuildCounter()
+            .Name("cardano_tracer_output_records_total")
+            .Help("Trace objects an output wrote (in at least one of its sections).")
+            .Register(r);
     auto& out_bytes = prometheus::BuildCounter()
                           .Name("cardano_tracer_output_bytes_total")
                           .Help("Bytes an output handed to its destination.")
@@ -141,8 +142,9 @@ own_metrics::own_metrics(const session_counters& sessions,
                            .Register(r);
     auto& out_full = prometheus::BuildCounter()
                          .Name("cardano_tracer_output_queue_full_total")
-                         .Help("Batches an output refused because its queue was full "
-                               "(the node was not asked for more).")
+                         .Help(
+                             "Batches an output refused because its queue was full "
+                             "(the node was not asked for more).")
                          .Register(r);
     auto& out_lost = prometheus::BuildCounter()
                          .Name("cardano_tracer_output_records_lost_total")

@@ -17,10 +17,10 @@
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/settings.hpp"
 #include "tracer/core/startup.hpp"
-#include "tracer/outputs/output_router.hpp"
 #include "tracer/metrics/http_server.hpp"
 #include "tracer/metrics/node_directory.hpp"
 #include "tracer/metrics/routes.hpp"
+#include "tracer/outputs/output_router.hpp"
 
 namespace ct::tracer {
 

@@ -22,8 +22,8 @@
 #include "protocol/trace_objects_codec.hpp"
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session_context.hpp"
-#include "tracer/outputs/output_router.hpp"
 #include "tracer/metrics/node_directory.hpp"
+#include "tracer/outputs/output_router.hpp"
 
 namespace ct::tracer {
 namespace {

@@ -306,8 +306,8 @@ bool file_output::write_batch(const delivery& d, std::vector<section>& done) {
     }
     if (all_ok) {
         counters_.batches++;
-        counters_.records += static_cast<std::uint64_t>(std::count_if(
-            b.records.begin(), b.records.end(), [&](const record_ref& r) {
+        counters_.records += static_cast<std::uint64_t>(
+            std::count_if(b.records.begin(), b.records.end(), [&](const record_ref& r) {
                 return (r.sections & written) != 0;
             }));
     }
@@ -431,8 +431,8 @@ void file_output::close_file(open_file& f, bool sync) {
 }
 
 bool file_output::write_file_section(const trace_batch& b,
-                                    const section& s,
-                                    dispatcher::section_mask bit) {
+                                     const section& s,
+                                     dispatcher::section_mask bit) {
     open_file* f = file_for(b, s);
     if (!f) {
         events_.count_node(b.node_name, 0, 1);
@@ -463,12 +463,13 @@ bool file_output::write_file_section(const trace_batch& b,
         events_.count_node(b.node_name, 0, 1);
         healthy_ = false;
         events_.report("cannot write to " + f->path + ": " + std::strerror(err) +
-               " (the trace objects are kept and the write is retried)");
+                       " (the trace objects are kept and the write is retried)");
         // Undo a partial batch so that the retry does not duplicate records, then reopen the
         // same file on the next attempt. A file that never got a complete batch goes away
         // (no empty files); the retry creates a new one.
         if (::ftruncate(f->fd, static_cast<off_t>(f->file_size)) != 0) {
-            events_.report("cannot undo a partial write to " + f->path + ": " + std::strerror(errno));
+            events_.report("cannot undo a partial write to " + f->path + ": " +
+                           std::strerror(errno));
         }
         close_file(*f, false);
         if (f->file_size == 0 && ::unlink(f->path.c_str()) == 0) f->path.clear();
@@ -585,9 +586,9 @@ void file_output::run_maintenance(const maintenance_job& job) {
 }
 
 void file_output::clean_directory(const config::rotation_params& rp,
-                                 const std::string& dir,
-                                 const std::set<config::log_format>& formats,
-                                 const std::set<std::string>& open) {
+                                  const std::string& dir,
+                                  const std::set<config::log_format>& formats,
+                                  const std::set<std::string>& open) {
     std::map<config::log_format, std::vector<existing_file>> by_format;
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {

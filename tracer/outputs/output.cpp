@@ -12,9 +12,7 @@ std::size_t queued_size(const trace_batch& b) {
            b.records.capacity() * sizeof(record_ref);
 }
 
-queued_output::queued_output(std::string_view name,
-                             const writer_options& o,
-                             output_events& events)
+queued_output::queued_output(std::string_view name, const writer_options& o, output_events& events)
     : events_(events),
       name_(name),
       max_bytes_(std::max<std::size_t>(1, o.queue_bytes)),
@@ -34,7 +32,9 @@ queued_output::~queued_output() {
     }
 }
 
-void queued_output::start() { thread_ = std::thread([this] { run_guarded(); }); }
+void queued_output::start() {
+    thread_ = std::thread([this] { run_guarded(); });
+}
 
 void queued_output::run_guarded() {
     // A thread never dies silently: an unexpected exception is reported and the loop resumes
@@ -167,8 +167,8 @@ void queued_output::run() {
                 wake_at = std::min(wake_at, clock::now() + 50ms);  // until the deadline
             // A stop waits for reservations not pushed yet (used_batches_ counts them).
             cv_.wait_until(lock, wake_at, [&] {
-                return !queue_.empty() || (stopping_ && used_batches_ == 0 &&
-                                           (!has_backlog() || !stop_noticed));
+                return !queue_.empty() ||
+                       (stopping_ && used_batches_ == 0 && (!has_backlog() || !stop_noticed));
             });
             stopping = stopping_;
             stop_noticed = stopping;

@@ -33,7 +33,8 @@ output_router::output_router(writer_options opts, std::vector<output_factory> ex
     outputs_.push_back(std::make_unique<journal_output>(opts, static_cast<output_events&>(*this)));
     for (auto& make : extra) {
         if (outputs_.size() == max_outputs) throw std::length_error("more than 8 outputs");
-        if (auto o = make(opts, static_cast<output_events&>(*this))) outputs_.push_back(std::move(o));
+        if (auto o = make(opts, static_cast<output_events&>(*this)))
+            outputs_.push_back(std::move(o));
     }
 }
 
@@ -178,9 +179,7 @@ void output_router::report(const std::string& problem) {
     if (reporter_) reporter_(problem);
 }
 
-void output_router::count_node(const std::string& node,
-                               std::uint64_t bytes,
-                               std::uint64_t errors) {
+void output_router::count_node(const std::string& node, std::uint64_t bytes, std::uint64_t errors) {
     add_to_node(node, {0, 0, bytes, errors});
 }
 

@@ -11,8 +11,8 @@
 #include "tests/support/test_support.hpp"
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session_context.hpp"
-#include "tracer/outputs/output_router.hpp"
 #include "tracer/metrics/node_directory.hpp"
+#include "tracer/outputs/output_router.hpp"
 
 namespace {
 

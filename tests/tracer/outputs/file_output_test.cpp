@@ -1,7 +1,5 @@
 // The log writer on real files in temp dirs: exact bytes, layout, symlink, no truncation,
 // back-pressure, shutdown drain, write failures with retry, rotation with gzip.
-#include "tracer/outputs/output_router.hpp"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -11,6 +9,7 @@
 
 #include "tests/support/test_support.hpp"
 #include "tracer/outputs/log_files.hpp"
+#include "tracer/outputs/output_router.hpp"
 
 namespace {
 

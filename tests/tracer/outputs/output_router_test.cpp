@@ -91,15 +91,15 @@ class gated_output final : public queued_output {
 };
 
 // As a session builds them: one reply copied with add_all (one arena of the exact size).
-trace_batch make_batch(std::uint64_t conn, const std::string& node, int first, int n,
-                       std::size_t pad = 0) {
+trace_batch make_batch(
+    std::uint64_t conn, const std::string& node, int first, int n, std::size_t pad = 0) {
     trace_batch b;
     b.connection_id = conn;
     b.node_name = node;
     std::vector<std::string> machines;
     for (int i = first; i < first + n; ++i)
-        machines.push_back("{\"seq\":" + std::to_string(i) + ",\"pad\":\"" +
-                           std::string(pad, 'x') + "\"}");
+        machines.push_back("{\"seq\":" + std::to_string(i) + ",\"pad\":\"" + std::string(pad, 'x') +
+                           "\"}");
     std::vector<ct::protocol::trace_object_view> views(machines.size());
     for (std::size_t i = 0; i < machines.size(); ++i) {
         views[i].machine = machines[i];
@@ -253,8 +253,7 @@ TEST(OutputRouter, QueuesAreBoundedInBytes) {
     EXPECT_FALSE(f.router->try_submit(make_batch(1, "n", 6, 1, 30 * 1024)));
     EXPECT_EQ(f.by_name("gated").counters().queue_full, 1u);
     EXPECT_EQ(f.by_name("file").counters().queue_full, 0u);
-    EXPECT_TRUE(f.router->try_submit(make_batch(1, "n", 6, 1, 10)))
-        << "a small batch still fits";
+    EXPECT_TRUE(f.router->try_submit(make_batch(1, "n", 6, 1, 10))) << "a small batch still fits";
     f.gated->open_gate();
     ASSERT_TRUE(wait_until([&] { return f.router->stats().records_written == 7; }));
     EXPECT_EQ(f.by_name("gated").counters().queued_bytes, 0u);
@@ -280,8 +279,7 @@ TEST(OutputRouter, RecordsGoOnlyToTheOutputsOfTheirSections) {
     for (auto& r : files_only.records) r.sections = 0b01;
     ASSERT_TRUE(f.router->try_submit(std::move(files_only)));
     ASSERT_TRUE(wait_until([&] { return f.router->stats().records_written == 6; }));
-    EXPECT_EQ(f.file_lines("n"),
-              (std::vector<std::string>{seq(0), seq(2), seq(10), seq(11)}));
+    EXPECT_EQ(f.file_lines("n"), (std::vector<std::string>{seq(0), seq(2), seq(10), seq(11)}));
     EXPECT_EQ(f.gated->written(), (std::vector<std::string>{seq(1), seq(3)}));
     EXPECT_EQ(f.journal_entries, 2) << "one entry per record of the journal section";
     EXPECT_EQ(f.by_name("journal").counters().records, 2u);
@@ -298,7 +296,8 @@ TEST(OutputRouter, ReloadAndDisconnectReachEveryOutputInOrder) {
     writer_options o;
     o.sections = {{f.dir.path().string(), log_mode::file_mode, log_format::for_human}};
     f.router->update_options(o);
-    ASSERT_TRUE(wait_until([&] { return f.gated->options_seen == 1 && f.gated->disconnects == 1; }));
+    ASSERT_TRUE(
+        wait_until([&] { return f.gated->options_seen == 1 && f.gated->disconnects == 1; }));
     ASSERT_TRUE(wait_until([&] { return f.router->stats().records_written == 2; }));
     // After the reload, a batch without a routing snapshot goes to the new sections only:
     // a ForHuman file, no journal section, so the gated output gets nothing more.
@@ -344,8 +343,8 @@ TEST(OutputRouter, ManyThreadsSubmittingAgainstSmallQueuesLoseNothing) {
         ts.emplace_back([&, t] {
             const std::string node = "n" + std::to_string(t);
             for (int i = 0; i < batches; ++i) {
-                auto b = make_batch(static_cast<std::uint64_t>(t + 1), node, i * per_batch,
-                                    per_batch, 100);
+                auto b = make_batch(
+                    static_cast<std::uint64_t>(t + 1), node, i * per_batch, per_batch, 100);
                 while (!f.router->try_submit(std::move(b))) std::this_thread::yield();
             }
         });
