@@ -143,6 +143,17 @@ TEST_F(MetricsEndpointTest, OwnMetricsPerNodeAndRequestTurnaround) {
             0);
         EXPECT_GT(sample_value(body, series("cardano_tracer_node_bytes_written_total", node)), 0);
     }
+    // Every output has its own counters and queue gauges; only FileMode sections here.
+    EXPECT_GT(sample_value(body, "cardano_tracer_output_records_total{output=\"file\"}"), 5)
+        << body;
+    EXPECT_GT(sample_value(body, "cardano_tracer_output_bytes_total{output=\"file\"}"), 0);
+    EXPECT_EQ(sample_value(body, "cardano_tracer_output_records_total{output=\"journal\"}"), 0);
+    EXPECT_EQ(sample_value(body, "cardano_tracer_output_queue_capacity_bytes{output=\"file\"}"),
+              33554432);
+    EXPECT_GE(sample_value(body, "cardano_tracer_output_queued_bytes{output=\"file\"}"), 0);
+    EXPECT_EQ(sample_value(body, "cardano_tracer_output_queue_full_total{output=\"journal\"}"), 0);
+    EXPECT_EQ(sample_value(body, "cardano_tracer_output_records_lost_total{output=\"file\"}"), 0);
+    EXPECT_EQ(promtool_errors("own", body), "");
     // Histogram: cumulative buckets end in +Inf = count.
     const auto count = sample_value(body, "cardano_tracer_request_turnaround_seconds_count");
     EXPECT_EQ(sample_value(body, "cardano_tracer_request_turnaround_seconds_bucket{le=\"+Inf\"}"),

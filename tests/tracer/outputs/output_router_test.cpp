@@ -152,6 +152,13 @@ struct router_fixture {
         }
         throw std::logic_error("no such output");
     }
+    /// Waits until the file and journal outputs have taken everything out of their queues.
+    bool others_drained() const {
+        return wait_until([&] {
+            return by_name("file").counters().queued_batches == 0 &&
+                   by_name("journal").counters().queued_batches == 0;
+        });
+    }
     std::vector<std::string> file_lines(const std::string& node) const {
         std::vector<std::string> out;
         const auto dir_path = dir.path() / node;
@@ -201,6 +208,7 @@ TEST(OutputRouter, AFullOutputRefusesTheWholeBatchAndReservesNothingElsewhere) {
     ASSERT_TRUE(f.router->try_submit(make_batch(1, "n", 1, 1)));
     ASSERT_TRUE(f.router->try_submit(make_batch(1, "n", 2, 1)));
     ASSERT_TRUE(wait_until([&] { return f.file_lines("n").size() == 3; }));
+    ASSERT_TRUE(f.others_drained());
     auto refused = make_batch(1, "n", 3, 1);
     EXPECT_FALSE(f.router->try_submit(std::move(refused)));
     EXPECT_EQ(refused.records.size(), 1u) << "a refused batch is left intact for the retry";
@@ -235,12 +243,7 @@ TEST(OutputRouter, QueuesAreBoundedInBytes) {
     ASSERT_TRUE(wait_until([&] { return f.by_name("gated").counters().queued_batches == 0; }));
     // Then batches of ~20 KiB (the file and journal outputs drain theirs at once; the gated
     // one keeps them): the third does not fit into 64 KiB.
-    auto drained = [&] {
-        return wait_until([&] {
-            return f.by_name("file").counters().queued_batches == 0 &&
-                   f.by_name("journal").counters().queued_batches == 0;
-        });
-    };
+    auto drained = [&] { return f.others_drained(); };
     ASSERT_TRUE(drained());
     ASSERT_TRUE(f.router->try_submit(make_batch(1, "n", 4, 1, 20 * 1024)));
     ASSERT_TRUE(drained());
