@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ThreadSanitizer pass over the tests that exercise threads: the log writer (writer and
+# ThreadSanitizer pass over the tests that exercise threads: the outputs and their router (file,
+# journal and test outputs; writer and
 # maintenance threads), the HTTP server (stop from another thread, keep-alive clients), node
 # sessions, own metrics, and the integration suites incl. the dispatcher (the daemon itself
 # built with TSan).
@@ -11,5 +12,5 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCT_SANITIZ
 cmake --build build/tsan -j2
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0"
 ctest --test-dir build/tsan --output-on-failure --no-tests=error -j2 \
-      -R '^(LogWriter|HttpServer|Session|OwnMetrics|TrafficRegistry|DaemonTest|DispatcherTest|ReliabilityTest|MetricsEndpointTest)\.'
+      -R '^(LogWriter|OutputRouter|HttpServer|Session|OwnMetrics|TrafficRegistry|DaemonTest|DispatcherTest|ReliabilityTest|MetricsEndpointTest)\.'
 echo "tsan: no reports"

@@ -72,6 +72,12 @@ own_metrics::own_metrics(const session_counters& sessions,
       f_(std::make_unique<families>()),
       http_duration_(std::make_unique<latency_histogram>()) {
     auto& r = *registry_;
+    auto counters = [&](const char* name, const char* help) -> auto& {
+        return prometheus::BuildCounter().Name(name).Help(help).Register(r);
+    };
+    auto gauges = [&](const char* name, const char* help) -> auto& {
+        return prometheus::BuildGauge().Name(name).Help(help).Register(r);
+    };
     auto gauge = [&](const char* name, const char* help) -> prometheus::Gauge& {
         return prometheus::BuildGauge().Name(name).Help(help).Register(r).Add({});
     };
@@ -108,10 +114,8 @@ own_metrics::own_metrics(const session_counters& sessions,
     f_->reload_failures =
         &counter("cardano_tracer_reload_failures_total", "Configuration reloads refused.");
     f_->uptime = &gauge("cardano_tracer_uptime_seconds", "Seconds since the daemon started.");
-    auto& errors = prometheus::BuildCounter()
-                       .Name("cardano_tracer_session_errors_total")
-                       .Help("Node connections that ended with an error, by reason.")
-                       .Register(r);
+    auto& errors = counters("cardano_tracer_session_errors_total",
+                            "Node connections that ended with an error, by reason.");
     for (std::size_t i = 0; i < session_error_kinds; ++i) {
         f_->session_errors[i] =
             &errors.Add({{"reason", std::string(reason_label(static_cast<session_error>(i)))}});
@@ -128,40 +132,23 @@ own_metrics::own_metrics(const session_counters& sessions,
     f_->nodes_forgotten = &counter("cardano_tracer_nodes_forgotten_total",
                                    "Per-node statistics forgotten (maxTrackedNodes reached).");
     auto& out_records =
-        prometheus::BuildCounter()
-            .Name("cardano_tracer_output_records_total")
-            .Help("Trace objects an output wrote (in at least one of its sections).")
-            .Register(r);
-    auto& out_bytes = prometheus::BuildCounter()
-                          .Name("cardano_tracer_output_bytes_total")
-                          .Help("Bytes an output handed to its destination.")
-                          .Register(r);
-    auto& out_errors = prometheus::BuildCounter()
-                           .Name("cardano_tracer_output_errors_total")
-                           .Help("Failed writes of an output (files retry them).")
-                           .Register(r);
-    auto& out_full = prometheus::BuildCounter()
-                         .Name("cardano_tracer_output_queue_full_total")
-                         .Help(
-                             "Batches an output refused because its queue was full "
-                             "(the node was not asked for more).")
-                         .Register(r);
-    auto& out_lost = prometheus::BuildCounter()
-                         .Name("cardano_tracer_output_records_lost_total")
-                         .Help("Trace objects an output gave up at the shutdown deadline.")
-                         .Register(r);
-    auto& out_qbytes = prometheus::BuildGauge()
-                           .Name("cardano_tracer_output_queued_bytes")
-                           .Help("Bytes of trace batches waiting in an output's queue.")
-                           .Register(r);
-    auto& out_qbatches = prometheus::BuildGauge()
-                             .Name("cardano_tracer_output_queued_batches")
-                             .Help("Trace batches waiting in an output's queue.")
-                             .Register(r);
-    auto& out_cap = prometheus::BuildGauge()
-                        .Name("cardano_tracer_output_queue_capacity_bytes")
-                        .Help("Capacity of an output's queue (outputQueueBytes).")
-                        .Register(r);
+        counters("cardano_tracer_output_records_total",
+                 "Trace objects an output wrote (in at least one of its sections).");
+    auto& out_bytes =
+        counters("cardano_tracer_output_bytes_total", "Bytes an output handed to its destination.");
+    auto& out_errors = counters("cardano_tracer_output_errors_total",
+                                "Failed writes of an output (files retry them).");
+    auto& out_full = counters("cardano_tracer_output_queue_full_total",
+                              "Batches an output refused because its queue was full "
+                              "(the node was not asked for more).");
+    auto& out_lost = counters("cardano_tracer_output_records_lost_total",
+                              "Trace objects an output gave up at the shutdown deadline.");
+    auto& out_qbytes = gauges("cardano_tracer_output_queued_bytes",
+                              "Bytes of trace batches waiting in an output's queue.");
+    auto& out_qbatches = gauges("cardano_tracer_output_queued_batches",
+                                "Trace batches waiting in an output's queue.");
+    auto& out_cap = gauges("cardano_tracer_output_queue_capacity_bytes",
+                           "Capacity of an output's queue (outputQueueBytes).");
     for (const auto& o : writer_.all()) {
         const prometheus::Labels l{{"output", std::string(o->name())}};
         f_->outputs.push_back({&out_records.Add(l),
