@@ -1350,6 +1350,12 @@ load_result load_json(const json& root, const load_options& opts) {
         }
     }
 
+    // Accepted so that upstream files load, but not built yet: say so instead of ignoring it.
+    if (c.has_forwarding)
+        r.warn("hasForwarding", "re-forwarding is not implemented yet; nothing is re-forwarded");
+    if (c.has_timeseries)
+        r.warn("hasTimeseries", "the timeseries server is not implemented yet; nothing is served");
+
     if (opts.strict) {
         for (auto& d : result.diagnostics) d.lvl = diagnostic::level::error;
     }

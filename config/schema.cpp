@@ -8,32 +8,33 @@ namespace ct::config {
 namespace {
 
 using o = key_origin;
+using r = reload_mode;
 
 // clang-format off
 constexpr std::array entries{
     schema_entry{"", "networkMagic", "integer 0..4294967295", "required", "Network magic; must equal the node's, otherwise the handshake is refused."},
-    schema_entry{"", "network", "object {tag, contents}", "required", "`{tag: AcceptAt, contents: ADDRESS}` (listen; nodes connect) or `{tag: ConnectTo, contents: [ADDRESS, ...]}` (dial nodes). ADDRESS is `host:port` (split at the last `:`) or a Unix socket path."},
+    schema_entry{"", "network", "object {tag, contents}", "required", "`{tag: AcceptAt, contents: ADDRESS}` (listen; nodes connect) or `{tag: ConnectTo, contents: [ADDRESS, ...]}` (dial nodes). ADDRESS is `host:port` (split at the last `:`) or a Unix socket path.", o::upstream, r::restart},
     schema_entry{"", "loRequestNum", "integer 1..65535", "100", "Maximum number of trace objects per (blocking) request."},
     schema_entry{"", "ekgRequestFreq", "number (seconds)", "1", "Pause after each EKG metrics reply before the next request."},
     schema_entry{"", "ekgRequestFull", "bool", "false", "Ask for all metrics each time instead of only those that changed."},
-    schema_entry{"", "hasEKG", "Endpoint or null", "null (off)", "EKG JSON/HTML server."},
-    schema_entry{"", "hasPrometheus", "Endpoint or null", "null (off)", "Prometheus exposition, HTTP service discovery (`/targets`), `/metrics`, `/healthz`, `/readyz`."},
-    schema_entry{"", "hasTimeseries", "Endpoint or null", "null (off)", "Timeseries query server (accepted; not served yet)."},
-    schema_entry{"", "tlsCertificate", "object or null", "null", "Certificate for every endpoint with `epForceSSL: true`."},
+    schema_entry{"", "hasEKG", "Endpoint or null", "null (off)", "EKG JSON/HTML server.", o::upstream, r::restart},
+    schema_entry{"", "hasPrometheus", "Endpoint or null", "null (off)", "Prometheus exposition, HTTP service discovery (`/targets`), `/metrics`, `/healthz`, `/readyz`.", o::upstream, r::restart},
+    schema_entry{"", "hasTimeseries", "Endpoint or null", "null (off)", "Timeseries query server (accepted; not served yet).", o::upstream, r::restart},
+    schema_entry{"", "tlsCertificate", "object or null", "null", "Certificate for every endpoint with `epForceSSL: true`.", o::upstream, r::restart},
     schema_entry{"", "hasForwarding", "[network, prefixes or null, options] or null", "null (off)", "Re-forward received trace objects (AcceptAt only)."},
-    schema_entry{"", "logging", "non-empty list of LoggingParams", "required", "One entry per output; every batch goes to all of them. Exact duplicates are removed."},
+    schema_entry{"", "logging", "non-empty list of LoggingParams", "required", "One entry per logging section; the routing rules choose what each one gets. Exact duplicates are removed."},
     schema_entry{"", "rotation", "object or null", "null (no rotation)", "Rotation of FileMode logs."},
     schema_entry{"", "verbosity", "Minimum | ErrorsOnly | Maximum", "ErrorsOnly", "Minimum silences connection problems and write errors; Maximum also logs every mini-protocol message."},
     schema_entry{"", "metricsNoSuffix", "bool", "false", "Prometheus: strip `_int`, `_counter`, `_real` from metric names."},
     schema_entry{"", "metricsHelp", "path or object name->text, or null", "null", "Prometheus HELP texts (substring match on metric names)."},
     schema_entry{"", "resourceFreq", "integer milliseconds or null", "null (off)", "Period of the `Tracer.Resources` own message."},
     schema_entry{"", "prometheusLabels", "object string->string or null", "null", "Extra labels of every `/targets` entry."},
-    schema_entry{"", "socketMode", "string of octal digits", "\"0660\"", "File mode of the AcceptAt Unix socket.", o::extension},
+    schema_entry{"", "socketMode", "string of octal digits", "\"0660\"", "File mode of the AcceptAt Unix socket.", o::extension, r::restart},
     schema_entry{"", "maxMessageBytes", "integer > 0", "33554432", "Largest accepted mini-protocol message; a larger one closes that connection.", o::extension},
     schema_entry{"", "maxIngressBytes", "integer > 0", "67108864", "Largest backlog of received, not yet processed bytes per connection.", o::extension},
     schema_entry{"", "writerQueueBatches", "integer > 0", "1024", "Capacity of each output's queue (files, journal), in batches. When an output a batch needs is full, the daemon stops asking that node for more (it buffers) instead of dropping.", o::extension},
     schema_entry{"", "outputQueueBytes", "integer > 0", "33554432", "Capacity of each output's queue, in bytes of queued trace batches (a batch shared by two outputs counts in both; an empty queue takes any batch). Full: as writerQueueBatches.", o::extension},
-    schema_entry{"", "ioThreads", "integer 1..64", "2", "Threads serving network connections.", o::extension},
+    schema_entry{"", "ioThreads", "integer 1..64", "2", "Threads serving network connections.", o::extension, r::restart},
     schema_entry{"", "leadingEmptyLine", "bool", "false", "Reproduce cardano-tracer's empty line before each batch (compatibility only).", o::extension},
     schema_entry{"", "handshakeTimeoutSecs", "number > 0", "10", "Time limit of the handshake, on TCP and Unix connections (a silent peer is closed).", o::extension},
     schema_entry{"", "shutdownTimeoutSecs", "number > 0", "10", "One deadline for SIGTERM/SIGINT: drain the nodes, write and close every file; what is left then is counted and reported as lost.", o::extension},
@@ -47,7 +48,7 @@ constexpr std::array entries{
     schema_entry{"", "legacyNamespaces", "path or null", "null (the built-in table)", "The legacy namespace table (new namespace prefix, legacy logger, TraceXxx switch per line; see legacy/namespaces.txt): it names LegacyText/LegacyJson loggers and translates `cardano.node.X` rule keys and `TraceXxx: bool` switches. A broken file is a configuration error naming the file and line.", o::extension},
     schema_entry{"", "metricsLegacyNames", "bool", "false", "Expose every metric also under its legacy (iohk-monitoring) name, in Prometheus and in the EKG JSON: `cardano_node_metrics_Forge_forged_counter` also as `cardano_node_metrics_Forge_forged_int`, and so on (legacy/metrics.txt).", o::extension},
     schema_entry{"", "metricsAliases", "path or null", "null", "An operator's own aliases (what cardano-tracer's removed `metricsComp` did), two columns per line as legacy/metrics.txt; they apply whether or not metricsLegacyNames is on and win over the built-in rows. A broken file is a configuration error naming the file and line.", o::extension},
-    schema_entry{"", "legacyMetricsEndpoints", "object node name->Endpoint", "{}", "Serve one node's metrics alone at `/metrics` on their own endpoint, without labels and with the legacy names, as the node itself served them before the tracer (PrometheusSimple, port 12798): community tools such as gLiveView keep working unchanged. 503 while that node is not connected.", o::extension},
+    schema_entry{"", "legacyMetricsEndpoints", "object node name->Endpoint", "{}", "Serve one node's metrics alone at `/metrics` on their own endpoint, without labels and with the legacy names, as the node itself served them before the tracer (PrometheusSimple, port 12798): community tools such as gLiveView keep working unchanged. 503 while that node is not connected.", o::extension, r::restart},
     schema_entry{"", "hasRTView", "any", "-", "No longer used (RTView was removed in 0.5.0).", o::legacy},
     schema_entry{"", "WarnRTViewMissing", "any", "-", "No longer used (iohk-nix generic config).", o::legacy},
     schema_entry{"", "metricsComp", "any", "-", "No longer used (removed in cardano-tracer 0.3.2).", o::legacy},
@@ -109,6 +110,14 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::span<const schema_entry> schema() { return entries; }
 
+std::vector<std::string_view> restart_keys() {
+    std::vector<std::string_view> keys;
+    for (const auto& e : entries) {
+        if (e.object.empty() && e.reload == reload_mode::restart) keys.push_back(e.key);
+    }
+    return keys;
+}
+
 std::vector<std::string_view> known_keys(std::string_view object) {
     std::vector<std::string_view> keys;
     for (const auto& e : entries) {
@@ -143,6 +152,18 @@ std::string_view nearest_key(std::string_view object, std::string_view unknown) 
     return best;
 }
 
+namespace {
+// A table cell: a `|` would end it (types such as `Minimum | Maximum`).
+std::string cell(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '|') out += '\\';
+        out += c;
+    }
+    return out;
+}
+}  // namespace
+
 std::string render_markdown_reference() {
     std::ostringstream out;
     out << "# Configuration reference\n\n"
@@ -170,7 +191,12 @@ std::string render_markdown_reference() {
            " an integral number written with a fraction or exponent (`1.0`, `1e6`), as"
            " cardano-tracer does; `1.5` is an error. A relative `logRoot` is made absolute"
            " against the working directory when the file is loaded, and the effective"
-           " configuration shows the absolute path.\n";
+           " configuration shows the absolute path.\n\n"
+           "SIGHUP re-reads the file and validates all of it; a file with an error changes"
+           " nothing. The *on SIGHUP* column says what happens to a changed top-level key (its"
+           " nested keys included): *applied* takes effect at once (connected nodes from their"
+           " next reply or request); *needs a restart* is reported by name in"
+           " `Tracer.ConfigReloaded`'s `notApplied` while everything else applies.\n";
     const std::array<std::pair<std::string_view, std::string_view>, 8> sections{{
         {"", "Top level"},
         {"network", "`network` (and the first element of `hasForwarding`)"},
@@ -183,14 +209,25 @@ std::string render_markdown_reference() {
          "`TraceOptions` entries (top level, `nodeTraceOptions.<glob>`, `logging[].TraceOptions`)"},
     }};
     for (const auto& [object, title] : sections) {
-        out << "\n## " << title << "\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
+        const bool top = object.empty();
+        out << "\n## " << title << "\n\n| key | type | default | " << (top ? "on SIGHUP | " : "")
+            << "meaning |\n|---|---|---|" << (top ? "---|" : "") << "---|\n";
         for (const auto& e : entries) {
             if (e.object != object) continue;
-            out << "| `" << e.key << "` | " << e.type << " | " << e.default_text << " | ";
+            out << "| `" << e.key << "` | " << cell(e.type) << " | " << cell(e.default_text)
+                << " | ";
+            if (top) {
+                const bool inert =
+                    e.origin == key_origin::legacy || e.origin == key_origin::ignored;
+                out << (inert                           ? "-"
+                        : e.reload == reload_mode::live ? "applied"
+                                                        : "needs a restart")
+                    << " | ";
+            }
             if (e.origin == key_origin::extension) out << "*extension.* ";
             if (e.origin == key_origin::legacy) out << "*legacy.* ";
             if (e.origin == key_origin::ignored) out << "*accepted and ignored:* ";
-            out << e.description << " |\n";
+            out << cell(e.description) << " |\n";
         }
     }
     out << R"(

@@ -430,6 +430,14 @@ TEST(ConfigWarnings, UnrelatedUnknownKeyHasNoSuggestion) {
     EXPECT_FALSE(has_diag(r, "zzzzzzzzzzzzzz", "did you mean", diagnostic::level::warning));
 }
 
+TEST(ConfigWarnings, FeaturesNotBuiltYetAreNamed) {
+    auto r = load_string(base + "hasTimeseries: { epHost: 127.0.0.1, epPort: 3200 }\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_NE(dump(r).find("hasTimeseries: the timeseries server is not implemented yet"),
+              std::string::npos)
+        << dump(r);
+}
+
 TEST(ConfigWarnings, LegacyKeysAreNoLongerUsed) {
     auto r = load_file(fs::path(CT_CONFIG_FIXTURES) / "legacy-keys.yaml");
     ASSERT_TRUE(r.ok()) << dump(r);
@@ -699,7 +707,10 @@ TEST(ConfigEmit, RoundTripsThroughJsonAndYaml) {
         auto from_json = load_string(to_json_text(c));
         ASSERT_TRUE(from_json.ok()) << f << "\n" << dump(from_json) << to_json_text(c);
         EXPECT_EQ(*from_json.config, c) << f << " (json)";
-        EXPECT_TRUE(from_json.diagnostics.empty()) << f << "\n" << dump(from_json);
+        // Only the notices about features not built yet (hasForwarding, hasTimeseries).
+        for (const auto& d : from_json.diagnostics)
+            EXPECT_NE(d.message.find("not implemented yet"), std::string::npos) << f << "\n"
+                                                                                << dump(from_json);
         auto from_yaml = load_string(to_yaml_text(c));
         ASSERT_TRUE(from_yaml.ok()) << f << "\n" << dump(from_yaml) << to_yaml_text(c);
         EXPECT_EQ(*from_yaml.config, c) << f << " (yaml)";
@@ -740,6 +751,26 @@ TEST(ConfigEmit, KeysFollowTheSchemaOrder) {
     EXPECT_EQ(emitted, expected);
     EXPECT_EQ(j["socketMode"], "0660");
     EXPECT_EQ(j["rotation"]["rpMaxAgeMinutes"], 1440);
+}
+
+TEST(Schema, ReloadModesComeFromTheTable) {
+    // What a SIGHUP refuses by name (the daemon's reload reads this list); every other
+    // top-level key applies. Nested keys have no mode of their own.
+    const std::vector<std::string_view> expected{"network",
+                                                 "hasEKG",
+                                                 "hasPrometheus",
+                                                 "hasTimeseries",
+                                                 "tlsCertificate",
+                                                 "socketMode",
+                                                 "ioThreads",
+                                                 "legacyMetricsEndpoints"};
+    EXPECT_EQ(restart_keys(), expected);
+    for (const auto& e : schema()) {
+        if (!e.object.empty()) {
+            EXPECT_EQ(e.reload, reload_mode::live) << e.object << "." << e.key;
+        }
+        EXPECT_NE(find_key(e.object, e.key), nullptr);
+    }
 }
 
 TEST(ConfigEmit, MistypedValueSurvivesNeitherSilently) {

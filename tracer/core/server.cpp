@@ -8,6 +8,7 @@
 
 #include "config/emit.hpp"
 #include "config/load.hpp"
+#include "config/schema.hpp"
 #include "dispatcher/node_names.hpp"
 #include "tracer/core/endpoints.hpp"
 #include "tracer/core/own_metrics.hpp"
@@ -432,15 +433,10 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
     nlohmann::json refused = nlohmann::json::array();
     const auto running = config::to_json(*running_);
     const auto after = config::to_json(*fresh);
-    for (const char* key : {"network",
-                            "hasPrometheus",
-                            "hasEKG",
-                            "hasTimeseries",
-                            "legacyMetricsEndpoints",
-                            "tlsCertificate",
-                            "ioThreads",
-                            "socketMode"}) {
-        if (running[key] != after[key]) refused.push_back(std::string(key) + " (needs a restart)");
+    for (const auto key : config::restart_keys()) {  // from the schema table
+        const std::string k(key);
+        if (running.value(k, nlohmann::json()) != after.value(k, nlohmann::json()))
+            refused.push_back(k + " (needs a restart)");
     }
     cfg_.store(fresh);
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*fresh)));
