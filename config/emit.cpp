@@ -196,9 +196,11 @@ std::string to_json_text(const tracer_config& c) {
     return to_ordered_json(c).dump(2, ' ', false, replace_invalid);
 }
 
-std::string to_yaml_text(const tracer_config& c) {
+std::string to_yaml_text(const tracer_config& c) { return to_yaml_text(to_ordered_json(c)); }
+
+std::string to_yaml_text(const nlohmann::ordered_json& j) {
     YAML::Emitter out;
-    emit_yaml(out, to_ordered_json(c));
+    emit_yaml(out, j);
     return std::string(out.c_str()) + "\n";
 }
 

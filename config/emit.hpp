@@ -16,5 +16,7 @@ nlohmann::ordered_json to_ordered_json(const tracer_config& c);
 nlohmann::json to_json(const tracer_config& c);
 std::string to_json_text(const tracer_config& c);  // pretty, 2-space indent
 std::string to_yaml_text(const tracer_config& c);
+/// Any JSON document as YAML (keys in the given order).
+std::string to_yaml_text(const nlohmann::ordered_json& j);
 
 }  // namespace ct::config

@@ -1488,7 +1488,9 @@ load_result load_string(std::string_view text, const load_options& opts) {
         load_result r;
         find_invalid_utf8(root, "", r.diagnostics);
         if (!r.diagnostics.empty()) return r;
-        return load_json(root, opts);
+        r = load_json(root, opts);
+        r.document = std::move(root);
+        return r;
     } catch (const std::exception& e) {
         // Not expected; the contract is diagnostics, never exceptions.
         load_result r;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,7 @@ struct load_options {
 struct load_result {
     std::optional<tracer_config> config;  // set iff there is no error diagnostic
     std::vector<diagnostic> diagnostics;  // errors and warnings, in document order
+    nlohmann::json document;              // the file as read (null if it did not parse)
     bool ok() const { return config.has_value(); }
 };
 

@@ -59,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                            {},
                            {{"env", "fuzz"}},
                            [] { return std::string("own_metric 1\n"); },
-                           [] { return true; }};
+                           [] { return true; },
+                           [](bool yaml) { return std::string(yaml ? "a: 1\n" : "{}"); }};
     for (const auto& res : {prometheus_route(req, ctx), ekg_route(req, directory())}) {
         if (res.status < 100 || res.status > 599 || res.content_type.empty()) {
             std::fprintf(stderr, "bad answer %d for %s\n", res.status, req.target.c_str());

@@ -30,7 +30,9 @@ int main(int argc, char** argv) {
     announce_start(log, opts, *loaded.config);
 
     try {
-        server srv(loaded.config, server_options{opts.config_path, opts.strict}, log);
+        server srv(loaded.config,
+                   server_options{opts.config_path, opts.strict, std::move(loaded.file_document)},
+                   log);
         return srv.run();
     } catch (const std::exception& e) {
         // Start-up failures (socket in use, HTTP port taken, unreadable TLS certificate).

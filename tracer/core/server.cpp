@@ -9,6 +9,7 @@
 #include "config/emit.hpp"
 #include "config/load.hpp"
 #include "config/schema.hpp"
+#include "config/sources.hpp"
 #include "dispatcher/node_names.hpp"
 #include "tracer/core/endpoints.hpp"
 #include "tracer/core/own_metrics.hpp"
@@ -75,7 +76,26 @@ std::shared_ptr<const server::http_settings> server::make_http_settings(
 }
 
 server::server(std::shared_ptr<const config::tracer_config> cfg, server_options opts, self_log& log)
-    : cfg_(cfg), running_(cfg), opts_(std::move(opts)), log_(log) {}
+    : cfg_(cfg), running_(cfg), opts_(std::move(opts)), log_(log) {
+    status_.loaded_at = format_utc_now();
+    status_.file_document = std::move(opts_.file_document);
+}
+
+std::string server::effective_config_page(bool yaml) const {
+    const auto snapshot = config();
+    nlohmann::ordered_json page;
+    const auto effective = config::to_ordered_json(*snapshot);
+    {
+        std::lock_guard lock(status_mutex_);
+        page["generation"] = status_.generation;
+        page["configPath"] = opts_.config_path;
+        page["loadedAt"] = status_.loaded_at;
+        page["lastFailedReload"] = status_.last_failure;
+        page["sources"] = config::value_sources(status_.file_document, effective);
+    }
+    page["config"] = effective;  // paths only: no file contents (keys, certificates)
+    return yaml ? config::to_yaml_text(page) : page.dump(2) + "\n";
+}
 
 server::~server() {
     // After run() every context is out of work and this changes nothing. After a failed
@@ -172,7 +192,8 @@ void server::start_http(const config::tracer_config& c) {
                 settings->exposition,
                 settings->sd_labels,
                 [this] { return own_metrics_->render(); },
-                [this] { return listening_.load() && writer_->healthy(); }};
+                [this] { return listening_.load() && writer_->healthy(); },
+                [this](bool yaml) { return effective_config_page(yaml); }};
             return metrics::prometheus_route(req, pctx);
         };
         http_servers_.push_back(std::make_unique<metrics::http_server>(
@@ -402,6 +423,10 @@ void server::reload() {
     sd_notify(0, "RELOADING=1");
     auto refuse = [this](nlohmann::json problems) {
         reloads_->failures++;
+        {
+            std::lock_guard lock(status_mutex_);
+            status_.last_failure = {{"at", format_utc_now()}, {"problems", problems}};
+        }
         log_.emit("ReloadFailed",
                   own_severity::error,
                   {{"configPath", opts_.config_path},
@@ -418,6 +443,10 @@ void server::reload() {
             refuse(std::move(problems));
         } else {
             apply(std::make_shared<const config::tracer_config>(std::move(*result.config)));
+            std::lock_guard lock(status_mutex_);
+            status_.generation++;
+            status_.loaded_at = format_utc_now();
+            status_.file_document = std::move(result.document);
         }
     } catch (const std::exception& e) {
         refuse({std::string("internal error: ") + e.what()});

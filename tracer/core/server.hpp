@@ -7,6 +7,8 @@
 #include <chrono>
 #include <csignal>
 #include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +40,7 @@ struct session_context;
 struct server_options {
     std::string config_path;  // re-read on SIGHUP
     bool strict = false;
+    nlohmann::json file_document;  // the file as read at start (for GET /config's sources)
 };
 
 class server {
@@ -69,6 +72,18 @@ class server {
     struct http_settings;
     std::shared_ptr<const http_settings> make_http_settings(const config::tracer_config& c);
     std::shared_ptr<const config::tracer_config> config() const { return cfg_.load(); }
+    /// GET /config: the effective configuration, each value's source, the reload history.
+    std::string effective_config_page(bool yaml) const;
+
+    // What GET /config reports besides the snapshot (any thread, under its mutex).
+    struct config_status {
+        std::uint64_t generation = 1;  // 1 = as started, +1 per applied reload
+        std::string loaded_at;         // UTC, of the snapshot in force
+        nlohmann::json file_document;  // the file the snapshot was loaded from
+        nlohmann::json last_failure;   // {at, problems} of the last refused reload, or null
+    };
+    mutable std::mutex status_mutex_;
+    config_status status_;
 
     // The published configuration snapshot, read by every thread; replaced whole on reload.
     std::atomic<std::shared_ptr<const config::tracer_config>> cfg_;

@@ -29,6 +29,7 @@ loaded_configuration load_configuration(const cli_options& opts) {
     }
 
     out.config = std::make_shared<const config::tracer_config>(std::move(*result.config));
+    out.file_document = std::move(result.document);
     if (opts.print == print_format::json) {
         std::cout << config::to_json_text(*out.config) << "\n";
     } else if (opts.print == print_format::yaml) {

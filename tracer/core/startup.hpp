@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
 #include "tracer/core/cli.hpp"
@@ -14,7 +15,8 @@ class self_log;
 
 struct loaded_configuration {
     std::shared_ptr<const config::tracer_config> config;  // null when it did not load
-    int exit_code = 0;  // for --check-config / --print-config / failures
+    int exit_code = 0;             // for --check-config / --print-config / failures
+    nlohmann::json file_document;  // the file as read
 };
 
 /// Loads the file named on the command line. Problems go to stderr, one per line, as

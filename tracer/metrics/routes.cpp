@@ -170,6 +170,13 @@ http_response prometheus_route(const http_request& req, const prometheus_context
             return {200, "text/plain;version=0.0.4;charset=utf-8", body};
         }
     }
+    if (first == "config" && segs.size() == 1 && ctx.effective_config &&
+        !ctx.nodes.find_by_slug("config")) {  // a node named "config" keeps its route
+        const bool yaml = req.accept.find("application/yaml") != std::string::npos ||
+                          req.accept.find("text/yaml") != std::string::npos;
+        return {
+            200, yaml ? "application/yaml;charset=utf-8" : json_type, ctx.effective_config(yaml)};
+    }
     if (first == "healthz" && segs.size() == 1) return {200, text_plain, "ok\n"};
     if (first == "readyz" && segs.size() == 1) {
         const bool ok = !ctx.ready || ctx.ready();

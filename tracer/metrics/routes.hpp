@@ -33,6 +33,8 @@ struct prometheus_context {
     std::map<std::string, std::string> sd_labels;  // prometheusLabels
     std::function<std::string()> own_metrics;      // text format of the daemon's own metrics
     std::function<bool()> ready;                   // listeners bound, log roots writable
+    /// GET /config: the effective configuration page (YAML when asked for), or empty.
+    std::function<std::string(bool yaml)> effective_config;
 };
 
 http_response prometheus_route(const http_request& req, const prometheus_context& ctx);

@@ -221,6 +221,9 @@ void file_output::park(shared_delivery d, std::vector<section> done) {
 void file_output::retry_parked(bool stopping, bool past_deadline) {
     if (parked_.empty()) return;
     const auto now = clock::now();
+    // Released at the end, after the health flag: a batch counts as written only once the
+    // state it leaves behind is visible.
+    std::vector<shared_delivery> written;
     for (auto it = parked_.begin(); it != parked_.end();) {
         auto& p = it->second;
         if (past_deadline) {
@@ -229,6 +232,7 @@ void file_output::retry_parked(bool stopping, bool past_deadline) {
         } else if (stopping || now >= p.next_retry) {
             while (!p.batches.empty()) {
                 if (!write_batch(*p.batches.front(), p.done)) break;
+                written.push_back(std::move(p.batches.front()));
                 p.batches.pop_front();
                 p.done.clear();
             }
@@ -250,6 +254,7 @@ void file_output::retry_parked(bool stopping, bool past_deadline) {
     stats_.parked_connections = parked_.size();
     if (parked_.empty()) healthy_ = true;
     publish_stalls();
+    written.clear();
 }
 
 void file_output::publish_stalls() {

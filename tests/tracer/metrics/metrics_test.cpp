@@ -226,11 +226,13 @@ TEST(Exposition, PromtoolAcceptsOurBodies) {
 
 struct RoutesTest : ::testing::Test {
     node_directory nodes;
-    prometheus_context ctx{nodes,
-                           {},
-                           {{"env", "test"}, {"node_name", "ignored"}},
-                           [] { return std::string("own_metric 1\n"); },
-                           [] { return true; }};
+    prometheus_context ctx{
+        nodes,
+        {},
+        {{"env", "test"}, {"node_name", "ignored"}},
+        [] { return std::string("own_metric 1\n"); },
+        [] { return true; },
+        [](bool yaml) { return std::string(yaml ? "generation: 1\n" : "{\"generation\":1}"); }};
     void SetUp() override {
         auto s1 = nodes.add(1);
         nodes.set_name(1, "relay-1");
@@ -261,7 +263,7 @@ TEST_F(RoutesTest, RootListsNodesAsJsonOrHtml) {
     EXPECT_NE(h.body.find("<title>Prometheus metrics</title>"), std::string::npos);
     EXPECT_NE(h.body.find("<a href=\"/relay-1\">relay-1</a>"), std::string::npos);
     node_directory empty;
-    prometheus_context ectx{empty, {}, {}, {}, {}};
+    prometheus_context ectx{empty, {}, {}, {}, {}, {}};
     EXPECT_EQ(prometheus_route(get("/", "text/html"), ectx).body,
               "There are no connected nodes yet.");
     EXPECT_EQ(prometheus_route(get("/"), ectx).body, "{}");
@@ -311,8 +313,20 @@ TEST_F(RoutesTest, AggregateHealthAndReadiness) {
     EXPECT_NE(all.body.find("own_metric 1"), std::string::npos);
     EXPECT_EQ(prometheus_route(get("/healthz"), ctx).status, 200u);
     EXPECT_EQ(prometheus_route(get("/readyz"), ctx).status, 200u);
-    prometheus_context not_ready{nodes, {}, {}, {}, [] { return false; }};
+    prometheus_context not_ready{nodes, {}, {}, {}, [] { return false; }, {}};
     EXPECT_EQ(prometheus_route(get("/readyz"), not_ready).status, 503u);
+    // GET /config: JSON, or YAML when asked for; absent without a page.
+    const auto cfg = prometheus_route(get("/config"), ctx);
+    EXPECT_EQ(cfg.status, 200u);
+    EXPECT_EQ(cfg.content_type, "application/json");
+    EXPECT_EQ(cfg.body, "{\"generation\":1}");
+    auto yaml_req = get("/config");
+    yaml_req.has_accept = true;
+    yaml_req.accept = "application/yaml";
+    const auto cfg_yaml = prometheus_route(yaml_req, ctx);
+    EXPECT_EQ(cfg_yaml.content_type, "application/yaml;charset=utf-8");
+    EXPECT_EQ(cfg_yaml.body, "generation: 1\n");
+    EXPECT_EQ(prometheus_route(get("/config"), not_ready).status, 404u);
 }
 
 TEST_F(RoutesTest, RoutesAreLive) {

@@ -1,0 +1,88 @@
+// Operations (issue 11): the effective configuration over HTTP, with each value's source and the
+// reload history, through real reloads of the real daemon.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <csignal>
+
+#include "tests/integration/daemon_fixture.hpp"
+
+namespace ct::test {
+namespace {
+
+class OperationsTest : public DaemonTest {
+  protected:
+    std::string config_text(const std::string& extra = "") {
+        return "networkMagic: 42\n"
+               "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+               "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
+               "logging:\n"
+               "- { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n" +
+               extra;
+    }
+    nlohmann::json config_page(unsigned short port) {
+        auto r = http_get(port, "/config");
+        if (!r || r->status != 200) return nullptr;
+        return nlohmann::json::parse(r->body);
+    }
+};
+
+TEST_F(OperationsTest, ConfigRouteShowsEffectiveValuesSourcesAndReloadHistory) {
+    start_tracer(
+        config_text("rotation: { rpLogLimitBytes: 1000000, rpKeepFilesNum: 2, "
+                    "rpMaxAgeHours: 3 }\n"
+                    "TraceChainDb: false\n"));
+    const auto port = bound_port("Tracer.StartedPrometheus");
+    auto page = config_page(port);
+    ASSERT_FALSE(page.is_null());
+    EXPECT_EQ(page["generation"], 1);
+    EXPECT_TRUE(page["lastFailedReload"].is_null());
+    EXPECT_EQ(page["config"]["networkMagic"], 42);
+    EXPECT_EQ(page["config"]["loRequestNum"], 100);
+    EXPECT_EQ(page["config"]["rotation"]["rpMaxAgeMinutes"], 180);
+    const auto& src = page["sources"];
+    EXPECT_EQ(src["networkMagic"], "file");
+    EXPECT_EQ(src["loRequestNum"], "default");
+    EXPECT_EQ(src["rotation"]["rpLogLimitBytes"], "file");
+    EXPECT_EQ(src["rotation"]["rpFrequencySecs"], "default");
+    EXPECT_EQ(src["rotation"]["rpMaxAgeMinutes"], "legacy") << "from rpMaxAgeHours";
+    EXPECT_EQ(src["logging"][0]["logRoot"], "file");
+    // TraceChainDb: false became Silence rules on ChainDB's prefixes.
+    EXPECT_EQ(page["config"]["TraceOptions"]["ChainDB"]["severity"], "Silence") << page.dump();
+    EXPECT_EQ(src["TraceOptions"]["ChainDB"], "legacy") << src.dump();
+
+    // YAML when asked for, the same document.
+    auto yaml = http_get(port, "/config", {"Accept: application/yaml"});
+    ASSERT_TRUE(yaml);
+    EXPECT_EQ(yaml->status, 200);
+    const auto y = YAML::Load(yaml->body);
+    EXPECT_EQ(y["generation"].as<int>(), 1);
+    EXPECT_EQ(y["sources"]["loRequestNum"].as<std::string>(), "default");
+
+    // A refused reload changes nothing but the failure record.
+    write_file(dir / "tracer.yaml", config_text("loRequestNum: 0\n"));
+    tracer->signal(SIGHUP);
+    ASSERT_TRUE(wait_until([&] { return count("Tracer.ReloadFailed") == 1; }));
+    page = config_page(port);
+    ASSERT_FALSE(page.is_null());
+    EXPECT_EQ(page["generation"], 1);
+    EXPECT_EQ(page["config"]["loRequestNum"], 100);
+    ASSERT_TRUE(page["lastFailedReload"].is_object()) << page.dump();
+    EXPECT_NE(page["lastFailedReload"]["problems"].dump().find("loRequestNum"), std::string::npos);
+    EXPECT_FALSE(page["lastFailedReload"]["at"].get<std::string>().empty());
+
+    // An applied one moves the generation and the sources.
+    write_file(dir / "tracer.yaml", config_text("loRequestNum: 50\n"));
+    tracer->signal(SIGHUP);
+    ASSERT_TRUE(wait_until([&] { return count("Tracer.ConfigReloaded") == 1; }));
+    page = config_page(port);
+    ASSERT_FALSE(page.is_null());
+    EXPECT_EQ(page["generation"], 2);
+    EXPECT_EQ(page["config"]["loRequestNum"], 50);
+    EXPECT_EQ(page["sources"]["loRequestNum"], "file");
+    EXPECT_EQ(page["sources"]["rotation"], "default");
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
+}  // namespace
+}  // namespace ct::test
