@@ -10,6 +10,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "config/diff.hpp"
 #include "config/emit.hpp"
 #include "config/load.hpp"
 #include "config/schema.hpp"
@@ -736,6 +737,27 @@ TEST(ConfigFixtures, DamagedInputsGiveDiagnosticsNotExceptions) {
         }
     }
     EXPECT_GT(failed, 0u) << "some damaged input must be rejected";
+}
+
+TEST(ConfigDiff, ChangedTopLevelKeysWithTheirReloadMode) {
+    auto a = load_string(base);
+    auto b = load_string(base + "loRequestNum: 7\nioThreads: 4\n");
+    ASSERT_TRUE(a.ok() && b.ok());
+    const auto changes = diff_configs(to_ordered_json(*a.config), to_ordered_json(*b.config));
+    ASSERT_EQ(changes.size(), 2u);
+    EXPECT_EQ(changes[0].key, "loRequestNum");  // schema order
+    EXPECT_EQ(changes[0].before, 100);
+    EXPECT_EQ(changes[0].after, 7);
+    EXPECT_EQ(changes[0].reload, reload_mode::live);
+    EXPECT_EQ(changes[1].key, "ioThreads");
+    EXPECT_EQ(changes[1].reload, reload_mode::restart);
+    EXPECT_TRUE(diff_configs(to_ordered_json(*a.config), to_ordered_json(*a.config)).empty());
+    // A key only one side knows (a newer daemon's) is listed too.
+    auto running = to_ordered_json(*a.config);
+    running["futureKey"] = 1;
+    const auto extra = diff_configs(running, to_ordered_json(*a.config));
+    ASSERT_EQ(extra.size(), 1u);
+    EXPECT_EQ(extra[0].key, "futureKey");
 }
 
 TEST(ConfigEmit, KeysFollowTheSchemaOrder) {

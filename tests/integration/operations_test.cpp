@@ -84,5 +84,64 @@ TEST_F(OperationsTest, ConfigRouteShowsEffectiveValuesSourcesAndReloadHistory) {
     EXPECT_EQ(stop_tracer(), 0);
 }
 
+// What a reload of a file would change, asked of the running daemon before any SIGHUP.
+TEST_F(OperationsTest, CheckConfigAgainstRunningShowsWhatAReloadWouldChange) {
+    start_tracer(config_text());
+    const auto port = bound_port("Tracer.StartedPrometheus");
+    const std::string url = "http://127.0.0.1:" + std::to_string(port);
+    auto check = [&](const std::string& file, const std::string& label) {
+        child_process c(tracer_exe,
+                        {"--config", file, "--check-config", "--against-running", url},
+                        dir.path(),
+                        label,
+                        dir.path());
+        const auto status = c.wait_exit();
+        return std::make_tuple(status.value_or(-1), c.stdout_text(), c.stderr_text());
+    };
+    // The very file it runs: nothing to change.
+    {
+        auto [status, out, err] = check("tracer.yaml", "same");
+        EXPECT_EQ(status, 0) << err;
+        EXPECT_NE(out.find("compared with generation 1 running at " + url), std::string::npos)
+            << out;
+        EXPECT_NE(out.find("would change nothing"), std::string::npos) << out;
+    }
+    // A changed request size (applied) and listen address (needs a restart, today).
+    write_file(dir / "next.yaml",
+               "networkMagic: 42\n"
+               "network: { tag: AcceptAt, contents: \"other.sock\" }\n"
+               "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
+               "loRequestNum: 50\n"
+               "logging:\n"
+               "- { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n");
+    {
+        auto [status, out, err] = check("next.yaml", "next");
+        EXPECT_EQ(status, 0) << err;
+        EXPECT_NE(out.find("  loRequestNum: 100 -> 50 (applied by a reload)"), std::string::npos)
+            << out;
+        EXPECT_NE(out.find("  network: {\"tag\":\"AcceptAt\",\"contents\":\"tracer.sock\"} -> "
+                           "{\"tag\":\"AcceptAt\",\"contents\":\"other.sock\"} (needs a restart)"),
+                  std::string::npos)
+            << out;
+        EXPECT_EQ(out.find("logging"), std::string::npos) << "unchanged keys are not listed";
+    }
+    // Nothing listening: a clear error and status 2; an invalid file: status 1, no fetch.
+    {
+        child_process c(tracer_exe,
+                        {"--config", "next.yaml", "--against-running", "http://127.0.0.1:1"},
+                        dir.path(),
+                        "unreachable",
+                        dir.path());
+        EXPECT_EQ(c.wait_exit().value_or(-1), 2);
+        EXPECT_NE(c.stderr_text().find("cannot read http://127.0.0.1:1/config"), std::string::npos)
+            << c.stderr_text();
+    }
+    write_file(dir / "bad.yaml", "networkMagic: 42\n");
+    auto [status, out, err] = check("bad.yaml", "bad");
+    EXPECT_EQ(status, 1);
+    EXPECT_EQ(out.find("compared with"), std::string::npos);
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
 }  // namespace
 }  // namespace ct::test

@@ -23,7 +23,8 @@ std::string usage_text() {
            "\n"
            "Usage: cardano-tracer (-c|--config FILEPATH) [--state-dir FILEPATH]\n"
            "                      [--min-log-severity SEVERITY] [--check-config] [--strict]\n"
-           "                      [--print-config json|yaml] [-v|--version]\n"
+           "                      [--print-config json|yaml] [--against-running URL]\n"
+           "                      [-v|--version]\n"
            "\n"
            "Available options:\n"
            "  -c,--config FILEPATH      Configuration file for cardano-tracer (YAML or JSON)\n"
@@ -39,6 +40,9 @@ std::string usage_text() {
            "                            keys, suspicious addresses) as errors\n"
            "  --print-config json|yaml  Print the effective configuration (every default\n"
            "                            filled in) and exit\n"
+           "  --against-running URL     With --check-config: fetch URL/config from a running\n"
+           "                            daemon (its Prometheus endpoint, http://HOST:PORT) and\n"
+           "                            show what a reload of the file would change\n"
            "  -h,--help                 Show this help text\n"
            "  -v,--version              Show the version of cardano-tracer\n";
 }
@@ -109,6 +113,11 @@ cli_outcome parse_cli(const std::vector<std::string>& args) {
         } else if (name == "--check-config" || name == "--strict") {
             if (inline_value) return fail("The flag `" + std::string(name) + "' takes no value.");
             (name == "--check-config" ? opts.check_config : opts.strict) = true;
+        } else if (name == "--against-running") {
+            std::string url;
+            if (!value(url)) return fail("The option `--against-running` expects a URL.");
+            opts.against_running = url;
+            opts.check_config = true;  // it is a check: nothing runs
         } else if (name == "--print-config") {
             std::string fmt;
             if (!value(fmt)) return fail("The option `--print-config` expects json or yaml.");

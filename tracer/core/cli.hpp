@@ -18,6 +18,8 @@ struct cli_options {
     bool check_config = false;
     bool strict = false;
     print_format print = print_format::none;
+    /// --against-running URL (with --check-config): what a reload of the file would change.
+    std::optional<std::string> against_running;
 };
 
 /// What the command line asks for: run (options), or print text and exit with a status.

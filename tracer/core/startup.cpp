@@ -4,6 +4,7 @@
 
 #include "config/emit.hpp"
 #include "config/load.hpp"
+#include "tracer/core/running_config.hpp"
 #include "tracer/core/self_log.hpp"
 
 namespace ct::tracer {
@@ -41,6 +42,18 @@ loaded_configuration load_configuration(const cli_options& opts) {
                       << (result.diagnostics.size() == 1 ? "" : "s") << ")";
         }
         std::cout << "\n";
+        if (opts.against_running) {
+            auto page = fetch_running_config(*opts.against_running);
+            if (auto* err = std::get_if<std::string>(&page)) {
+                std::cerr << "cardano-tracer: " << *err << "\n";
+                out.exit_code = 2;
+            } else {
+                std::cout << describe_reload(std::get<nlohmann::ordered_json>(page),
+                                             config::to_ordered_json(*out.config),
+                                             opts.config_path,
+                                             *opts.against_running);
+            }
+        }
     }
     return out;
 }
