@@ -106,12 +106,13 @@ TEST_F(OperationsTest, CheckConfigAgainstRunningShowsWhatAReloadWouldChange) {
             << out;
         EXPECT_NE(out.find("would change nothing"), std::string::npos) << out;
     }
-    // A changed request size (applied) and listen address (needs a restart, today).
+    // A changed request size and listen address (applied) and thread count (needs a restart).
     write_file(dir / "next.yaml",
                "networkMagic: 42\n"
                "network: { tag: AcceptAt, contents: \"other.sock\" }\n"
                "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
                "loRequestNum: 50\n"
+               "ioThreads: 3\n"
                "logging:\n"
                "- { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n");
     {
@@ -119,10 +120,12 @@ TEST_F(OperationsTest, CheckConfigAgainstRunningShowsWhatAReloadWouldChange) {
         EXPECT_EQ(status, 0) << err;
         EXPECT_NE(out.find("  loRequestNum: 100 -> 50 (applied by a reload)"), std::string::npos)
             << out;
-        EXPECT_NE(out.find("  network: {\"tag\":\"AcceptAt\",\"contents\":\"tracer.sock\"} -> "
-                           "{\"tag\":\"AcceptAt\",\"contents\":\"other.sock\"} (needs a restart)"),
-                  std::string::npos)
+        EXPECT_NE(
+            out.find("  network: {\"tag\":\"AcceptAt\",\"contents\":\"tracer.sock\"} -> "
+                     "{\"tag\":\"AcceptAt\",\"contents\":\"other.sock\"} (applied by a reload)"),
+            std::string::npos)
             << out;
+        EXPECT_NE(out.find("  ioThreads: 2 -> 3 (needs a restart)"), std::string::npos) << out;
         EXPECT_EQ(out.find("logging"), std::string::npos) << "unchanged keys are not listed";
     }
     // Nothing listening: a clear error and status 2; an invalid file: status 1, no fetch.

@@ -75,17 +75,47 @@ listener::listener(asio::io_context& ioc,
                    endpoint_address where,
                    unsigned socket_mode,
                    session_runner runner,
-                   self_log& log)
+                   self_log& log,
+                   int adopted_fd)
     : ioc_(ioc),
       strand_(asio::make_strand(ioc)),
       where_(std::move(where)),
       socket_mode_(socket_mode),
       runner_(std::move(runner)),
       log_(log) {
+    if (adopted_fd >= 0 && !where_.is_tcp) {
+        unix_acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(strand_);
+        boost::system::error_code ec;
+        unix_acceptor_->assign(asio::local::stream_protocol(), adopted_fd, ec);
+        if (ec)
+            throw startup_error("AcceptAt " + where_.path +
+                                ": cannot use the socket handed over by systemd: " + ec.message());
+        adopted_ = true;
+        return;
+    }
     bind();
 }
 
-listener::~listener() { stop(); }
+listener::~listener() {
+    stopped_ = true;
+    if (unix_acceptor_ && !adopted_ && !removed_file_) ::unlink(where_.path.c_str());
+    close_acceptors();
+}
+
+std::string listener::set_socket_mode(unsigned mode) {
+    if (where_.is_tcp || mode == socket_mode_) return {};
+    if (::chmod(where_.path.c_str(), static_cast<mode_t>(mode)) != 0)
+        return "AcceptAt " + where_.path +
+               ": cannot set the socket's mode: " + std::strerror(errno);
+    socket_mode_ = mode;
+    return {};
+}
+
+void listener::close_acceptors() {
+    boost::system::error_code ec;
+    if (unix_acceptor_) unix_acceptor_->close(ec);
+    if (tcp_acceptor_) tcp_acceptor_->close(ec);
+}
 
 void listener::bind() {
     if (!where_.is_tcp) {
@@ -163,13 +193,15 @@ std::string listener::bound_address() const {
 }
 
 void listener::start() {
-    log_.emit("SockListen", own_severity::info, {{"listenAt", bound_address()}});
-    asio::co_spawn(strand_, accept_loop(), [this](std::exception_ptr e) {
+    log_.emit("SockListen",
+              own_severity::info,
+              {{"listenAt", bound_address()}, {"socketActivated", adopted_}});
+    asio::co_spawn(strand_, accept_loop(shared_from_this()), [log = &log_](std::exception_ptr e) {
         if (!e) return;
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& ex) {
-            log_.emit(
+            log->emit(
                 "Error", own_severity::error, {{"error", std::string("listener: ") + ex.what()}});
         }
     });
@@ -177,21 +209,19 @@ void listener::start() {
 
 void listener::stop() {
     if (stopped_.exchange(true)) return;
-    if (unix_acceptor_) ::unlink(where_.path.c_str());
-    auto close = [this] {
-        boost::system::error_code ec;
-        if (unix_acceptor_) unix_acceptor_->close(ec);
-        if (tcp_acceptor_) tcp_acceptor_->close(ec);
-    };
-    // From the destructor the loop is over (or its context stopped): close right here.
+    if (unix_acceptor_ && !adopted_) {
+        ::unlink(where_.path.c_str());
+        removed_file_ = true;
+    }
     if (strand_.running_in_this_thread() || ioc_.stopped()) {
-        close();
+        close_acceptors();
     } else {
-        asio::post(strand_, close);
+        asio::post(strand_, [self = shared_from_this()] { self->close_acceptors(); });
     }
 }
 
-asio::awaitable<void> listener::accept_loop() {
+asio::awaitable<void> listener::accept_loop(std::shared_ptr<listener> self) {
+    (void)self;  // held by the frame: the loop may outlive the server's reference
     asio::steady_timer backoff(strand_);
     auto delay = 1s;
     while (!stopped_) {
@@ -257,29 +287,34 @@ connector::connector(asio::io_context& ioc,
       timer_(strand_) {}
 
 void connector::start() {
-    asio::co_spawn(strand_, connect_loop(), [this](std::exception_ptr e) {
+    asio::co_spawn(strand_, connect_loop(shared_from_this()), [log = &log_](std::exception_ptr e) {
         if (!e) return;
         try {
             std::rethrow_exception(e);
         } catch (const std::exception& ex) {
-            log_.emit(
+            log->emit(
                 "Error", own_severity::error, {{"error", std::string("connector: ") + ex.what()}});
         }
     });
 }
 
-void connector::stop() {
+void connector::stop(std::function<void(std::uint64_t)> end_session) {
     stopped_ = true;
-    asio::post(strand_, [this] {
-        timer_.cancel();
+    // On the strand, the loop is suspended: either a session runs (its id is set, and the
+    // loop ends after it) or the loop will see stopped_ before it starts one.
+    asio::post(strand_, [self = shared_from_this(), end_session = std::move(end_session)] {
+        if (end_session && self->current_connection_ != 0)
+            end_session(self->current_connection_.load());
+        self->timer_.cancel();
         boost::system::error_code ec;
-        if (resolving_) resolving_->cancel();
-        if (connecting_tcp_) connecting_tcp_->close(ec);
-        if (connecting_unix_) connecting_unix_->close(ec);
+        if (self->resolving_) self->resolving_->cancel();
+        if (self->connecting_tcp_) self->connecting_tcp_->close(ec);
+        if (self->connecting_unix_) self->connecting_unix_->close(ec);
     });
 }
 
-asio::awaitable<void> connector::connect_loop() {
+asio::awaitable<void> connector::connect_loop(std::shared_ptr<connector> self) {
+    (void)self;  // held by the frame: the loop may outlive the server's reference
     constexpr auto max_delay = 30s;
     auto delay = 1s;
     while (!stopped_) {
@@ -335,6 +370,7 @@ asio::awaitable<void> connector::connect_loop() {
             }
         } else {
             log_.emit("SockConnected", own_severity::info, {{"connectedTo", target_.to_string()}});
+            current_connection_ = info.connection_id;
             auto [e] = co_await asio::co_spawn(
                 conn_strand, runner_(std::move(*sock), std::move(info)), use_nothrow_awaitable);
             if (e) {
@@ -344,6 +380,7 @@ asio::awaitable<void> connector::connect_loop() {
                     log_.emit("Error", own_severity::error, {{"error", ex.what()}});
                 }
             }
+            current_connection_ = 0;
             // A connection that lived long enough resets the back-off (upstream runInLoop).
             if (std::chrono::steady_clock::now() - started >= max_delay) delay = 1s;
         }

@@ -32,29 +32,38 @@ struct endpoint_address {
     std::string host;  // TCP
     std::uint16_t port = 0;
     std::string to_string() const { return is_tcp ? host + ":" + std::to_string(port) : path; }
+    bool operator==(const endpoint_address&) const = default;
 };
 
-class listener {
+class listener : public std::enable_shared_from_this<listener> {
   public:
-    /// Binds immediately so that start-up errors surface before the daemon reports ready.
-    /// `socket_mode` applies to Unix sockets. A stale socket file (nobody listening) is
-    /// replaced; a live one is a startup_error.
+    /// Binds immediately so that start-up (and reload) errors surface before the daemon
+    /// reports ready. `socket_mode` applies to Unix sockets. A stale socket file (nobody
+    /// listening) is replaced; a live one is a startup_error. `adopted_fd` >= 0: a listening
+    /// Unix socket handed over by systemd (socket activation) is used instead of binding; its
+    /// file belongs to systemd and is left in place on stop.
     listener(asio::io_context& ioc,
              endpoint_address where,
              unsigned socket_mode,
              session_runner runner,
-             self_log& log);
+             self_log& log,
+             int adopted_fd = -1);
     ~listener();
 
     void start();  // spawns the accept loop
     /// Thread-safe: closes the acceptor on its strand (the accept loop ends); the socket file
-    /// is removed.
+    /// is removed. Connections already accepted are not touched.
     void stop();
     std::string bound_address() const;  // with the real port for TCP port 0
+    const endpoint_address& address() const { return where_; }
+    bool adopted() const { return adopted_; }
+    /// Changes the mode of the Unix socket file (socketMode on reload); "" or the problem.
+    std::string set_socket_mode(unsigned mode);
 
   private:
-    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> accept_loop(std::shared_ptr<listener> self);
     void bind();
+    void close_acceptors();
 
     asio::io_context& ioc_;
     strand strand_;  // the acceptor and its loop
@@ -66,9 +75,11 @@ class listener {
     std::unique_ptr<asio::ip::tcp::acceptor> tcp_acceptor_;
     std::uint64_t accepted_ = 0;
     std::atomic<bool> stopped_{false};
+    bool adopted_ = false;
+    bool removed_file_ = false;  // stop() already unlinked the socket file
 };
 
-class connector {
+class connector : public std::enable_shared_from_this<connector> {
   public:
     connector(asio::io_context& ioc,
               endpoint_address target,
@@ -77,11 +88,15 @@ class connector {
               bool log_problems);
     void start();
     /// Thread-safe: cancels the back-off wait and a connection attempt in progress (on the
-    /// connector's strand); a running session is closed by the session set.
-    void stop();
+    /// connector's strand). A running session is left alone (shutdown drains every session),
+    /// or handed to `end_session` on the connector's strand (a target removed by a reload).
+    void stop(std::function<void(std::uint64_t connection_id)> end_session = {});
+    const endpoint_address& target() const { return target_; }
+    /// The connection id of the session running now, 0 when none.
+    std::uint64_t current_connection() const { return current_connection_.load(); }
 
   private:
-    asio::awaitable<void> connect_loop();
+    asio::awaitable<void> connect_loop(std::shared_ptr<connector> self);
 
     asio::io_context& ioc_;
     strand strand_;  // the loop, its timer and the attempt in progress
@@ -91,6 +106,7 @@ class connector {
     bool log_problems_;
     asio::steady_timer timer_;
     std::atomic<bool> stopped_{false};
+    std::atomic<std::uint64_t> current_connection_{0};
     // The attempt in progress (strand only), so that stop() can cancel it.
     asio::ip::tcp::resolver* resolving_ = nullptr;
     asio::ip::tcp::socket* connecting_tcp_ = nullptr;

@@ -12,6 +12,8 @@
 #include "config/sources.hpp"
 #include "dispatcher/node_names.hpp"
 #include "tracer/core/endpoints.hpp"
+#include "tracer/core/http_endpoints.hpp"
+#include "tracer/core/node_endpoints.hpp"
 #include "tracer/core/own_metrics.hpp"
 #include "tracer/core/resources.hpp"
 #include "tracer/core/self_log.hpp"
@@ -101,16 +103,30 @@ server::~server() {
     // After run() every context is out of work and this changes nothing. After a failed
     // start-up (or a forced stop) it stops what is left, then destroys the I/O objects before
     // their contexts (member order) and the contexts before the state their frames touch.
+    http_work_.reset();
     ioc_.stop();
     http_ioc_.stop();
     for (auto& t : threads_) {
         if (t.joinable()) t.join();
     }
     if (http_thread_.joinable()) http_thread_.join();
-    http_servers_.clear();
-    listener_.reset();
-    connectors_.clear();
+    http_.reset();
+    network_.reset();
 }
+
+namespace {
+
+// RELOADING=1 with the time, as systemd's Type=notify-reload expects (older systemd ignores
+// MONOTONIC_USEC).
+void notify_reloading() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    const auto usec = static_cast<unsigned long long>(ts.tv_sec) * 1000000ull +
+                      static_cast<unsigned long long>(ts.tv_nsec) / 1000ull;
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", usec);
+}
+
+}  // namespace
 
 void server::start() {
     const auto cfg = config();
@@ -143,28 +159,37 @@ void server::start() {
 
     const auto plan = make_network_plan(*cfg);
     const bool log_problems = make_session_settings(*cfg).verbose != verbosity::minimum;
+    int activated_fd = -1;
+    if (plan.accept && !plan.addresses.front().is_tcp) {
+        std::string why_not;
+        activated_fd = socket_activation_fd(plan.addresses.front().path, why_not);
+        if (!why_not.empty())
+            log_.emit("Error", own_severity::warning, {{"error", "socket activation: " + why_not}});
+    }
     log_.emit("StartedAcceptors",
               own_severity::info,
               {{"AcceptorsAddr", config::to_json(*cfg)["network"]}});
-    if (plan.accept) {
-        listener_ = std::make_unique<listener>(
-            ioc_, plan.addresses.front(), plan.socket_mode, runner, log_);
-        listener_->start();
-    } else {
-        for (const auto& target : plan.addresses) {
-            connectors_.push_back(
-                std::make_unique<connector>(ioc_, target, runner, log_, log_problems));
-            connectors_.back()->start();
-        }
-    }
+    network_ = std::make_unique<node_endpoints>(ioc_, runner, log_, ctx_->sessions);
+    network_->start(plan, log_problems, activated_fd);
     listening_ = true;
     if (cfg->rotation) log_.emit("StartedLogRotator", own_severity::info);
-    start_http(*cfg);
-    asio::dispatch(control_, [this, cfg] { restart_resource_loop(*cfg); });
+
+    http_settings_.store(make_http_settings(*cfg));
+    http_ = std::make_unique<http_endpoints>(
+        http_ioc_, [this](const std::string& name) { return http_handler(name); }, log_);
+    (void)http_->commit(http_->prepare(*cfg));  // nothing to wait for: no endpoint runs yet
+    http_work_.emplace(http_ioc_.get_executor());
+    // The thread ends when its context runs out of work (after the shutdown stopped every
+    // endpoint and released the work guard).
+    http_thread_ = std::thread([this] { http_ioc_.run(); });
+    asio::dispatch(control_, [this, cfg] {
+        restart_resource_loop(*cfg);
+        start_watchdog();
+    });
 }
 
-void server::start_http(const config::tracer_config& c) {
-    http_settings_.store(make_http_settings(c));
+std::function<metrics::http_response(const metrics::http_request&)> server::http_handler(
+    const std::string& name) {
     // Every route's answering time goes into cardano_tracer_http_request_duration_seconds.
     auto timed = [this](auto route) -> metrics::http_server::handler {
         return [this, route](const metrics::http_request& req) {
@@ -174,18 +199,8 @@ void server::start_http(const config::tracer_config& c) {
             return res;
         };
     };
-    auto tls_for = [&](const config::endpoint& ep) -> std::optional<metrics::tls_files> {
-        if (!ep.force_ssl || !c.tls_certificate_) return std::nullopt;
-        const auto& t = *c.tls_certificate_;
-        return metrics::tls_files{t.certificate_file, t.certificate_key_file, t.certificate_chain};
-    };
-    auto endpoint_json = [](const config::endpoint& ep) {
-        return nlohmann::json{
-            {"epHost", ep.host}, {"epPort", ep.port}, {"epForceSSL", ep.force_ssl}};
-    };
-    if (c.has_prometheus) {
-        const auto& ep = *c.has_prometheus;
-        auto handler = [this](const metrics::http_request& req) {
+    if (name == "hasPrometheus") {
+        return timed([this](const metrics::http_request& req) {
             const auto settings = http_settings_.load();
             metrics::prometheus_context pctx{
                 *directory_,
@@ -195,59 +210,54 @@ void server::start_http(const config::tracer_config& c) {
                 [this] { return listening_.load() && writer_->healthy(); },
                 [this](bool yaml) { return effective_config_page(yaml); }};
             return metrics::prometheus_route(req, pctx);
-        };
-        http_servers_.push_back(std::make_unique<metrics::http_server>(
-            http_ioc_, "hasPrometheus", ep.host, ep.port, timed(handler), tls_for(ep)));
-        auto j = endpoint_json(ep);
-        j["boundPort"] = http_servers_.back()->port();  // the real port when epPort is 0
-        log_.emit("StartedPrometheus", own_severity::info, {{"endpoint", j}});
+        });
     }
-    if (c.has_ekg) {
-        const auto& ep = *c.has_ekg;
-        auto handler = [this](const metrics::http_request& req) {
+    if (name == "hasEKG") {
+        return timed([this](const metrics::http_request& req) {
             const auto settings = http_settings_.load();
             return metrics::ekg_route(req, *directory_, settings->exposition.aliases.get());
-        };
-        http_servers_.push_back(std::make_unique<metrics::http_server>(
-            http_ioc_, "hasEKG", ep.host, ep.port, timed(handler), tls_for(ep)));
-        auto j = endpoint_json(ep);
-        j["boundPort"] = http_servers_.back()->port();
-        log_.emit("StartedMonitoring", own_severity::info, {{"endpoint", j}, {"type", "list"}});
+        });
     }
-    for (const auto& [node, ep] : c.legacy_metrics_endpoints) {
-        // The node's own PrometheusSimple page, as gLiveView and friends read it.
-        auto handler = [this, node = node](const metrics::http_request& req) {
-            if (req.target != "/metrics" && req.target.rfind("/metrics?", 0) != 0) {
-                return metrics::http_response{404, "text/plain;charset=utf-8", "404 Not Found"};
-            }
-            const auto entry = directory_->find_by_name(node);
-            if (!entry) {
-                return metrics::http_response{
-                    503, "text/plain;charset=utf-8", "node " + node + " is not connected\n"};
-            }
-            const auto settings = http_settings_.load();
-            std::string body;
-            entry->store->visit([&](const metrics::metric_snapshot& snap) {
-                body = metrics::render_node(snap, settings->legacy_exposition);
-            });
+    // legacyMetricsEndpoints.<node>: the node's own PrometheusSimple page, as gLiveView and
+    // friends read it.
+    const auto node = name.substr(name.find('.') + 1);
+    return timed([this, node](const metrics::http_request& req) {
+        if (req.target != "/metrics" && req.target.rfind("/metrics?", 0) != 0) {
+            return metrics::http_response{404, "text/plain;charset=utf-8", "404 Not Found"};
+        }
+        const auto entry = directory_->find_by_name(node);
+        if (!entry) {
             return metrics::http_response{
-                200, "text/plain;version=0.0.4;charset=utf-8", std::move(body)};
-        };
-        http_servers_.push_back(
-            std::make_unique<metrics::http_server>(http_ioc_,
-                                                   "legacyMetricsEndpoints." + node,
-                                                   ep.host,
-                                                   ep.port,
-                                                   timed(handler),
-                                                   tls_for(ep)));
-        auto j = endpoint_json(ep);
-        j["boundPort"] = http_servers_.back()->port();
-        log_.emit(
-            "StartedLegacyMetrics", own_severity::info, {{"endpoint", j}, {"nodeName", node}});
-    }
-    for (auto& h : http_servers_) h->start();
-    // The thread ends when its context runs out of work (after every endpoint stopped).
-    if (!http_servers_.empty()) http_thread_ = std::thread([this] { http_ioc_.run(); });
+                503, "text/plain;charset=utf-8", "node " + node + " is not connected\n"};
+        }
+        const auto settings = http_settings_.load();
+        std::string body;
+        entry->store->visit([&](const metrics::metric_snapshot& snap) {
+            body = metrics::render_node(snap, settings->legacy_exposition);
+        });
+        return metrics::http_response{
+            200, "text/plain;version=0.0.4;charset=utf-8", std::move(body)};
+    });
+}
+
+void server::start_watchdog() {
+    std::uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+    // Pinged from the control strand: a wedged control strand (signals, reload, shutdown)
+    // is what the watchdog should catch.
+    watchdog_timer_ = std::make_shared<asio::steady_timer>(control_);
+    auto period = std::chrono::microseconds(usec / 2);
+    asio::co_spawn(
+        control_,
+        [this, period, timer = watchdog_timer_]() -> asio::awaitable<void> {
+            while (!shutdown_done_) {
+                sd_notify(0, "WATCHDOG=1");
+                timer->expires_after(period);
+                auto [ec] = co_await timer->async_wait(use_nothrow_awaitable);
+                if (ec) co_return;
+            }
+        },
+        asio::detached);
 }
 
 void server::restart_resource_loop(const config::tracer_config& c) {
@@ -362,9 +372,9 @@ asio::awaitable<void> server::shutdown() {
     // reads that reply (the node has already taken those objects from its queue) before
     // closing (no MsgDone: a node that receives it stops forwarding until restarted).
     listening_ = false;
-    if (listener_) listener_->stop();
-    for (auto& c : connectors_) c->stop();
-    for (auto& h : http_servers_) h->stop();
+    network_->stop();
+    http_->stop();
+    http_work_.reset();
     restart_resource_loop(*config());  // stopping_: only stops it
     ctx_->sessions.drain_all();
     co_await wait_for_sessions(
@@ -401,6 +411,7 @@ asio::awaitable<void> server::shutdown() {
     // Nothing else keeps the contexts busy: run() returns once the last operations end.
     shutdown_done_ = true;
     signals_.cancel();
+    if (watchdog_timer_) watchdog_timer_->cancel();
 }
 
 asio::awaitable<void> server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
@@ -420,7 +431,7 @@ asio::awaitable<void> server::wait_for_writer(std::chrono::steady_clock::time_po
 }
 
 void server::reload() {
-    sd_notify(0, "RELOADING=1");
+    notify_reloading();
     auto refuse = [this](nlohmann::json problems) {
         reloads_->failures++;
         {
@@ -442,7 +453,17 @@ void server::reload() {
             for (const auto& d : result.diagnostics) problems.push_back(d.to_string());
             refuse(std::move(problems));
         } else {
-            apply(std::make_shared<const config::tracer_config>(std::move(*result.config)));
+            try {
+                apply(std::make_shared<const config::tracer_config>(std::move(*result.config)));
+            } catch (const startup_error& e) {
+                refuse({e.what()});  // an address in use: nothing was changed
+                sd_notify(0, "READY=1");
+                return;
+            } catch (const metrics::endpoint_error& e) {
+                refuse({e.what()});  // a port in use, a bad certificate or key
+                sd_notify(0, "READY=1");
+                return;
+            }
             std::lock_guard lock(status_mutex_);
             status_.generation++;
             status_.loaded_at = format_utc_now();
@@ -458,6 +479,11 @@ void server::reload() {
 
 void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
     const auto previous = config();
+    // Bind and load first: what cannot be prepared refuses the reload with nothing changed.
+    auto network_change = network_->prepare(
+        make_network_plan(*fresh), make_session_settings(*fresh).verbose != verbosity::minimum);
+    auto http_change = http_->prepare(*fresh);
+
     // Compared with what runs, so that a change that was not applied is reported again.
     nlohmann::json refused = nlohmann::json::array();
     const auto running = config::to_json(*running_);
@@ -467,16 +493,42 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
         if (running.value(k, nlohmann::json()) != after.value(k, nlohmann::json()))
             refused.push_back(k + " (needs a restart)");
     }
+    const auto before = config::to_json(*previous);
+    nlohmann::json changed = nlohmann::json::array();
+    for (const auto& [k, v] : after.items()) {
+        if (before.value(k, nlohmann::json()) != v) changed.push_back(k);
+    }
+    for (const auto& [k, v] : before.items()) {
+        if (!after.contains(k)) changed.push_back(k);
+    }
+    nlohmann::json endpoints = network_change.summary;
+    for (auto& line : http_endpoints::summary(*http_change)) endpoints.push_back(line);
+
     cfg_.store(fresh);
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*fresh)));
     ctx_->traffic.set_max_names(fresh->max_tracked_nodes);
     writer_->update_options(make_writer_options(*fresh));
     http_settings_.store(make_http_settings(*fresh));
+    nlohmann::json problems = nlohmann::json::array();
+    for (auto& p : network_->commit(std::move(network_change))) problems.push_back(p);
+    for (auto& p : http_->commit(std::move(http_change))) problems.push_back(p);
     if (previous->resource_freq != fresh->resource_freq) restart_resource_loop(*fresh);
+    // What is not applied keeps running as before; the rest now runs as `fresh` says.
+    auto kept = std::make_shared<config::tracer_config>(*fresh);
+    for (const auto key : config::restart_keys()) {
+        if (key == "ioThreads") kept->io_threads = running_->io_threads;
+        if (key == "hasTimeseries") kept->has_timeseries = running_->has_timeseries;
+    }
+    running_ = std::move(kept);
     reloads_->reloads++;
+    nlohmann::json data{{"configPath", opts_.config_path},
+                        {"changed", changed},
+                        {"endpoints", endpoints},
+                        {"notApplied", refused}};
+    if (!problems.empty()) data["problems"] = problems;
     log_.emit("ConfigReloaded",
-              own_severity::warning,
-              {{"configPath", opts_.config_path}, {"notApplied", refused}});
+              problems.empty() ? own_severity::warning : own_severity::error,
+              std::move(data));
     log_.emit("ConfigIs", own_severity::warning, {{"config", config::to_json(*fresh)}});
 }
 

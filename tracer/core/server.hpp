@@ -6,9 +6,11 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +28,8 @@ namespace ct::tracer::metrics {
 class node_directory;
 class http_server;
 struct exposition_options;
+struct http_request;
+struct http_response;
 }  // namespace ct::tracer::metrics
 
 namespace ct::tracer {
@@ -33,8 +37,8 @@ namespace ct::tracer {
 class self_log;
 class own_metrics;
 struct reload_counters;
-class listener;
-class connector;
+class node_endpoints;
+class http_endpoints;
 struct session_context;
 
 struct server_options {
@@ -62,8 +66,13 @@ class server {
     asio::awaitable<void> wait_for_sessions(std::chrono::steady_clock::time_point deadline);
     asio::awaitable<void> wait_for_writer(std::chrono::steady_clock::time_point deadline);
     void reload();
+    /// Prepares what binds (listeners, HTTP endpoints, TLS contexts) and then applies the
+    /// whole snapshot; throws (before changing anything) when something cannot be prepared.
     void apply(std::shared_ptr<const config::tracer_config> fresh);
-    void start_http(const config::tracer_config& c);
+    /// The handler of the HTTP endpoint `name` (see http_endpoints).
+    std::function<metrics::http_response(const metrics::http_request&)> http_handler(
+        const std::string& name);
+    void start_watchdog();
     void restart_resource_loop(const config::tracer_config& c);
     asio::awaitable<void> sample_resources_loop(std::chrono::milliseconds period,
                                                 std::shared_ptr<asio::steady_timer> timer);
@@ -119,10 +128,12 @@ class server {
     // rather than killing the process with the default action.
     asio::signal_set signals_{control_, SIGINT, SIGTERM, SIGHUP};
     std::shared_ptr<asio::steady_timer> resource_timer_;  // control strand only
+    std::shared_ptr<asio::steady_timer> watchdog_timer_;  // control strand only
+    // Keeps the HTTP thread alive while no endpoint is configured (a reload may add one).
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> http_work_;
     // I/O objects after their contexts: destroyed first.
-    std::vector<std::unique_ptr<metrics::http_server>> http_servers_;
-    std::unique_ptr<listener> listener_;
-    std::vector<std::unique_ptr<connector>> connectors_;
+    std::unique_ptr<http_endpoints> http_;
+    std::unique_ptr<node_endpoints> network_;
     std::thread http_thread_;
     std::vector<std::thread> threads_;
 };

@@ -21,12 +21,18 @@ std::string_view reason_label(session_error e) {
 }
 
 void session_set::add(std::uint64_t id, controls c) {
-    std::lock_guard lock(mutex_);
-    sessions_.emplace(id, std::move(c));
+    bool drain_now = false;
+    {
+        std::lock_guard lock(mutex_);
+        drain_now = drain_on_add_.erase(id) > 0;
+        sessions_.emplace(id, c);
+    }
+    if (drain_now) c.drain();
 }
 
 void session_set::remove(std::uint64_t id) {
     std::lock_guard lock(mutex_);
+    drain_on_add_.erase(id);
     sessions_.erase(id);
 }
 
@@ -40,6 +46,22 @@ std::vector<session_set::controls> session_set::snapshot() const {
 
 void session_set::drain_all() {
     for (auto& c : snapshot()) c.drain();
+}
+
+void session_set::drain(std::uint64_t id) {
+    controls c;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = sessions_.find(id);
+        if (it == sessions_.end()) {
+            // Started but not registered yet: drained the moment it registers. Bounded: an
+            // id whose session never registers (refused at once) must not pile up.
+            if (drain_on_add_.size() < 1024) drain_on_add_.insert(id);
+            return;
+        }
+        c = it->second;
+    }
+    c.drain();
 }
 
 void session_set::close_all() {

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "tracer/core/net.hpp"
@@ -87,12 +88,16 @@ class session_set {
     void remove(std::uint64_t id);
     void drain_all();
     void close_all();
+    /// Drains one session (a ConnectTo target removed by a reload), also one that has been
+    /// started and registers only later.
+    void drain(std::uint64_t id);
     std::size_t size() const;
 
   private:
     std::vector<controls> snapshot() const;
     mutable std::mutex mutex_;
     std::unordered_map<std::uint64_t, controls> sessions_;
+    std::unordered_set<std::uint64_t> drain_on_add_;
 };
 
 struct session_context {

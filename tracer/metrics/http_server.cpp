@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <fstream>
+#include <future>
 #include <map>
 #include <mutex>
 
@@ -30,12 +31,19 @@ std::string header(const http::request<http::string_body>& req, http::field f) {
     return it == req.end() ? std::string() : std::string(it->value());
 }
 
-// Serves requests on one connection until the client goes away, idles too long, or breaks
-// the limits.
+// What stop() and the session share about one connection (its strand only).
+struct connection_state {
+    bool writing = false;          // an answer is being written: stop() lets it finish
+    bool close_requested = false;  // stop() was called: no further request is read
+};
+
+// Serves requests on one connection until the client goes away, idles too long, breaks the
+// limits, or the endpoint stops.
 template <typename Stream>
 asio::awaitable<void> serve_requests(Stream& stream,
                                      const http_server::handler& h,
-                                     const http_limits& limits) {
+                                     const http_limits& limits,
+                                     connection_state& state) {
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -43,7 +51,7 @@ asio::awaitable<void> serve_requests(Stream& stream,
         parser.body_limit(limits.body_bytes);
         beast::get_lowest_layer(stream).expires_after(limits.idle);
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
-        if (ec) co_return;
+        if (ec || state.close_requested) co_return;
         const auto& req = parser.get();
         http_request r;
         r.method = std::string(req.method_string());
@@ -63,12 +71,14 @@ asio::awaitable<void> serve_requests(Stream& stream,
         http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
         res.set(http::field::server, "cardano-tracer");
         res.set(http::field::content_type, out.content_type);
-        res.keep_alive(req.keep_alive());
+        res.keep_alive(req.keep_alive() && !state.close_requested);
         res.body() = std::move(out.body);
         res.prepare_payload();
         beast::get_lowest_layer(stream).expires_after(limits.idle);
+        state.writing = true;
         auto [wec, wn] = co_await http::async_write(stream, res, nothrow);
-        if (wec || !res.keep_alive()) co_return;
+        state.writing = false;
+        if (wec || !res.keep_alive() || state.close_requested) co_return;
     }
 }
 
@@ -89,6 +99,10 @@ asio::ip::address bind_address(asio::io_context& ioc,
 
 }  // namespace
 
+struct tls_context {
+    mutable asio::ssl::context ssl{asio::ssl::context::tls_server};
+};
+
 // Shared by the server object and every coroutine it started: a session frame that is still
 // suspended when the io_context is destroyed keeps what it touches alive. Sessions register
 // themselves, so that stop() can close each one on its own strand and the io_context runs out
@@ -102,7 +116,9 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     http_limits limits;
     strand acceptor_strand;
     tcp::acceptor acceptor;
-    std::optional<asio::ssl::context> ssl;
+    // The TLS context new connections use (null: plain HTTP); swapped by use_tls().
+    std::mutex tls_mutex;
+    std::shared_ptr<const tls_context> tls;
     std::atomic<bool> stopped{false};
     std::atomic<std::size_t> open_connections{0};
     std::uint16_t bound_port = 0;  // set once, before start()
@@ -148,13 +164,21 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
     };
 
     template <typename Stream>
-    std::function<void()> closer(Stream& stream) {
-        // Runs on the session's strand while the registration (and so `stream`) lives.
-        return [&stream] {
+    static std::function<void()> closer(Stream& stream, connection_state& state) {
+        // Runs on the session's strand while the registration (and so `stream`) lives. An
+        // answer being written is finished first; the session then ends by itself.
+        return [&stream, &state] {
+            state.close_requested = true;
+            if (state.writing) return;
             beast::error_code ec;
             beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ec);
             beast::get_lowest_layer(stream).close();
         };
+    }
+
+    std::shared_ptr<const tls_context> current_tls() {
+        std::lock_guard lock(tls_mutex);
+        return tls;
     }
 
     // `self` is a parameter, not taken in the body: it is then held by the frame from its
@@ -166,24 +190,28 @@ struct http_server::impl : std::enable_shared_from_this<impl> {
             ~counted() { --n; }
         } release{open_connections};
         beast::tcp_stream stream(std::move(sock));
-        if (!ssl) {
-            registration reg(*this, ex, closer(stream));
+        connection_state state;
+        // The context in force when the connection was accepted, for its whole life.
+        const auto context = current_tls();
+        if (!context) {
+            registration reg(*this, ex, closer(stream, state));
             if (!reg.active()) co_return;
-            co_await serve_requests(stream, h, limits);
+            co_await serve_requests(stream, h, limits, state);
             beast::error_code ec;
             stream.socket().shutdown(tcp::socket::shutdown_both, ec);
             co_return;
         }
-        beast::ssl_stream<beast::tcp_stream> tls(std::move(stream), *ssl);
-        registration reg(*this, ex, closer(tls));
+        beast::ssl_stream<beast::tcp_stream> tls_stream(std::move(stream), context->ssl);
+        registration reg(*this, ex, closer(tls_stream, state));
         if (!reg.active()) co_return;
-        beast::get_lowest_layer(tls).expires_after(limits.idle);
-        auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::server, nothrow);
-        if (ec) co_return;
-        co_await serve_requests(tls, h, limits);
-        if (stopped.load()) co_return;  // closed by stop(): no TLS goodbye on a dead socket
-        beast::get_lowest_layer(tls).expires_after(std::chrono::seconds(2));
-        co_await tls.async_shutdown(nothrow);
+        beast::get_lowest_layer(tls_stream).expires_after(limits.idle);
+        auto [ec] = co_await tls_stream.async_handshake(asio::ssl::stream_base::server, nothrow);
+        if (ec || state.close_requested) co_return;
+        co_await serve_requests(tls_stream, h, limits, state);
+        // Closed by stop() while idle: no TLS goodbye on a dead socket.
+        if (!beast::get_lowest_layer(tls_stream).socket().is_open()) co_return;
+        beast::get_lowest_layer(tls_stream).expires_after(std::chrono::seconds(2));
+        co_await tls_stream.async_shutdown(nothrow);
     }
 
     asio::awaitable<void> accept_loop(std::shared_ptr<impl> self) {
@@ -260,6 +288,38 @@ void add_chain_certificates(asio::ssl::context& ctx,
 
 }  // namespace
 
+std::shared_ptr<const tls_context> load_tls_context(const tls_files& files,
+                                                    const std::string& what) {
+    // Fail closed: a missing or unreadable certificate stops the start (or the reload).
+    for (const auto& f : {files.certificate_file, files.key_file}) {
+        if (!std::ifstream(f)) throw endpoint_error(what + ": cannot read TLS file " + f);
+    }
+    auto out = std::make_shared<tls_context>();
+    auto& ssl = out->ssl;
+    boost::system::error_code ec;
+    ssl.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                    asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                    asio::ssl::context::no_tlsv1_1);
+    ssl.use_certificate_chain_file(files.certificate_file, ec);
+    if (ec)
+        throw endpoint_error(what + ": invalid certificate " + files.certificate_file + ": " +
+                             ec.message());
+    ssl.use_private_key_file(files.key_file, asio::ssl::context::pem, ec);
+    if (ec)
+        throw endpoint_error(what + ": invalid private key " + files.key_file + ": " +
+                             ec.message());
+    // certificateChain: intermediate certificates sent to clients after ours (as warp-tls
+    // does), not trust anchors. A file may hold several PEM certificates.
+    for (const auto& c : files.chain) add_chain_certificates(ssl, c, what);
+    // Also catches a key that does not belong to the certificate.
+    if (SSL_CTX_check_private_key(ssl.native_handle()) != 1) {
+        ERR_clear_error();
+        throw endpoint_error(what + ": the private key " + files.key_file +
+                             " does not match the certificate " + files.certificate_file);
+    }
+    return out;
+}
+
 http_server::http_server(asio::io_context& ioc,
                          const std::string& what,
                          const std::string& host,
@@ -267,33 +327,23 @@ http_server::http_server(asio::io_context& ioc,
                          handler h,
                          std::optional<tls_files> tls,
                          http_limits limits)
+    : http_server(ioc,
+                  what,
+                  host,
+                  port,
+                  std::move(h),
+                  tls ? load_tls_context(*tls, what) : nullptr,
+                  limits) {}
+
+http_server::http_server(asio::io_context& ioc,
+                         const std::string& what,
+                         const std::string& host,
+                         std::uint16_t port,
+                         handler h,
+                         std::shared_ptr<const tls_context> tls,
+                         http_limits limits)
     : impl_(std::make_shared<impl>(ioc, what, std::move(h), limits)) {
-    if (tls) {
-        // Fail closed: a missing or unreadable certificate stops the start.
-        for (const auto& f : {tls->certificate_file, tls->key_file}) {
-            if (!std::ifstream(f)) throw endpoint_error(what + ": cannot read TLS file " + f);
-        }
-        impl_->ssl.emplace(asio::ssl::context::tls_server);
-        boost::system::error_code ec;
-        impl_->ssl->set_options(asio::ssl::context::default_workarounds |
-                                asio::ssl::context::no_sslv2 | asio::ssl::context::no_sslv3 |
-                                asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-        impl_->ssl->use_certificate_chain_file(tls->certificate_file, ec);
-        if (ec)
-            throw endpoint_error(what + ": invalid certificate " + tls->certificate_file + ": " +
-                                 ec.message());
-        impl_->ssl->use_private_key_file(tls->key_file, asio::ssl::context::pem, ec);
-        if (ec)
-            throw endpoint_error(what + ": invalid private key " + tls->key_file + ": " +
-                                 ec.message());
-        // certificateChain: intermediate certificates sent to clients after ours (as warp-tls
-        // does), not trust anchors. A file may hold several PEM certificates.
-        for (const auto& c : tls->chain) add_chain_certificates(*impl_->ssl, c, what);
-        // Also catches a key that does not belong to the certificate.
-        if (SSL_CTX_check_private_key(impl_->ssl->native_handle()) != 1)
-            throw endpoint_error(what + ": the private key " + tls->key_file +
-                                 " does not match the certificate " + tls->certificate_file);
-    }
+    impl_->tls = std::move(tls);
     const tcp::endpoint ep(bind_address(ioc, host, what), port);
     boost::system::error_code ec;
     impl_->acceptor.open(ep.protocol(), ec);
@@ -306,14 +356,26 @@ http_server::http_server(asio::io_context& ioc,
                              ": " + ec.message());
 }
 
+void http_server::use_tls(std::shared_ptr<const tls_context> tls) {
+    std::lock_guard lock(impl_->tls_mutex);
+    impl_->tls = std::move(tls);
+}
+
 http_server::~http_server() { stop(); }
 
 void http_server::start() {
     asio::co_spawn(impl_->acceptor_strand, impl_->accept_loop(impl_), asio::detached);
 }
 
-void http_server::stop() {
-    if (impl_) impl_->stop();
+void http_server::stop(bool wait_for_acceptor) {
+    if (!impl_) return;
+    impl_->stop();
+    if (!wait_for_acceptor || impl_->acceptor_strand.running_in_this_thread()) return;
+    // Posted after stop()'s close on the same strand: it runs once the acceptor is closed.
+    auto closed = std::make_shared<std::promise<void>>();
+    auto done = closed->get_future();
+    asio::post(impl_->acceptor_strand, [closed] { closed->set_value(); });
+    (void)done.wait_for(std::chrono::seconds(2));
 }
 
 std::uint16_t http_server::port() const { return impl_->bound_port; }
