@@ -31,13 +31,14 @@ class DaemonTest : public ::testing::Test {
 
     /// Writes the config (YAML) and starts the daemon in the temp dir; waits for the listener
     /// when `wait_for` names a socket path or a TCP port.
-    void start_tracer(const std::string& yaml) {
+    void start_tracer(const std::string& yaml, const child_extras& extras = {}) {
         write_file(dir / "tracer.yaml", yaml);
         tracer = std::make_unique<child_process>(tracer_exe,
                                                  std::vector<std::string>{"-c", "tracer.yaml"},
                                                  dir.path(),
                                                  "tracer",
-                                                 dir.path());
+                                                 dir.path(),
+                                                 extras);
     }
 
     bool wait_for_socket(const std::string& rel) {

@@ -62,7 +62,8 @@ child_process::child_process(const std::string& exe,
                              const std::vector<std::string>& args,
                              const fs::path& output_dir,
                              const std::string& label,
-                             const fs::path& cwd)
+                             const fs::path& cwd,
+                             const child_extras& extras)
     : out_path_(output_dir / (label + ".stdout")), err_path_(output_dir / (label + ".stderr")) {
     std::vector<std::string> argv_s{exe};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -76,6 +77,17 @@ child_process::child_process(const std::string& exe,
         int devnull = ::open("/dev/null", O_RDONLY);
         ::dup2(devnull, 0);
         if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
+        for (const auto& e : extras.env) ::putenv(const_cast<char*>(e.c_str()));
+        if (extras.listen_fd >= 0) {
+            if (extras.listen_fd != 3) {
+                ::dup2(extras.listen_fd, 3);
+                ::close(extras.listen_fd);
+            } else {
+                ::fcntl(3, F_SETFD, 0);  // keep it across exec
+            }
+            ::setenv("LISTEN_FDS", "1", 1);
+            ::setenv("LISTEN_PID", std::to_string(::getpid()).c_str(), 1);
+        }
         std::vector<char*> argv;
         for (auto& a : argv_s) argv.push_back(a.data());
         argv.push_back(nullptr);

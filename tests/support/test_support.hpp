@@ -33,6 +33,14 @@ class temp_dir {
 /// Polls `pred` every few milliseconds until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s);
 
+/// What a child gets besides its arguments: environment variables ("NAME=value", added to
+/// the parent's) and a descriptor handed over as fd 3 with LISTEN_FDS=1 and LISTEN_PID set to
+/// the child's pid (systemd socket activation).
+struct child_extras {
+    std::vector<std::string> env;
+    int listen_fd = -1;
+};
+
 /// A child process with stdout and stderr captured into files.
 class child_process {
   public:
@@ -40,7 +48,8 @@ class child_process {
                   const std::vector<std::string>& args,
                   const fs::path& output_dir,
                   const std::string& label,
-                  const fs::path& cwd = {});
+                  const fs::path& cwd = {},
+                  const child_extras& extras = {});
     ~child_process();  // SIGKILLs the child if it still runs
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
