@@ -65,3 +65,6 @@ print(f"meanwhile the 10 nodes handed over {sent:,} objects ({sent / 12:,.0f}/s)
       f"{sum(n['overflow_drops'] for n in nodes)}")
 PY
 kill -TERM $tracer_pid; wait $tracer_pid || true
+
+echo "== reload latency with 1000 connected nodes (SIGHUP -> READY=1, request turnaround meanwhile)"
+python3 bench/reload_bench.py build/bench "${CT_RELOAD_NODES:-1000}" 10

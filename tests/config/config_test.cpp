@@ -794,6 +794,47 @@ TEST(ConfigEmit, MistypedValueSurvivesNeitherSilently) {
     EXPECT_FALSE(r.ok());
 }
 
+// The table's default column is what the loader fills in: for every key with a literal
+// default (a number, a bool, null, a quoted string, an object or a bare word), a minimal file
+// loads to exactly that value, at the top level and in the rotation, endpoint and forwarder
+// objects. Nothing in the docs can claim a default the daemon does not use.
+TEST(Schema, DefaultsAreWhatTheLoaderFillsIn) {
+    auto r = load_string(base +
+                         "rotation: { rpLogLimitBytes: 100, rpKeepFilesNum: 1 }\n"
+                         "hasPrometheus: { epHost: 127.0.0.1, epPort: 1 }\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    const auto j = to_json(*r.config);
+    auto literal = [](std::string_view text) -> std::optional<nlohmann::json> {
+        std::string t(text.substr(0, text.find(" (")));
+        auto parsed = nlohmann::json::parse(t, nullptr, false);
+        if (!parsed.is_discarded()) return parsed;
+        if (!t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return std::isalnum(c); }))
+            return nlohmann::json(t);  // a bare word: an enumeration value
+        return std::nullopt;
+    };
+    std::size_t checked = 0;
+    for (const auto& e : schema()) {
+        if (e.default_text == "required" || e.origin == key_origin::legacy ||
+            e.origin == key_origin::ignored)
+            continue;
+        const nlohmann::json* holder = nullptr;
+        if (e.object.empty()) holder = &j;
+        if (e.object == "rotation") holder = &j["rotation"];
+        if (e.object == "endpoint") holder = &j["hasPrometheus"];
+        if (!holder) continue;
+        const auto want = literal(e.default_text);
+        if (!want) continue;  // prose ("inherited", "the built-in table")
+        const std::string key(e.key);
+        if (key == "rpMaxAgeHours") continue;  // read only when rpMaxAgeMinutes is absent
+        if (e.object.empty() && (key == "rotation" || key == "hasPrometheus")) continue;  // set
+        ASSERT_TRUE(holder->contains(key)) << e.object << "." << key;
+        EXPECT_EQ((*holder)[key], *want)
+            << e.object << "." << key << " documented as " << e.default_text;
+        ++checked;
+    }
+    EXPECT_GE(checked, 30u);
+}
+
 TEST(Schema, DocsConfigMdIsUpToDate) {
     const fs::path doc = fs::path(CT_SOURCE_DIR) / "docs/config.md";
     std::ifstream in(doc);

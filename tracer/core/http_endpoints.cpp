@@ -129,7 +129,7 @@ std::vector<std::string> http_endpoints::commit(std::unique_ptr<change> c) {
                 item.server->start();
                 announce(item.wanted, item.server->port());
                 if (it != running_.end()) {
-                    it->second.server->stop(/*wait_for_acceptor=*/false);
+                    it->second.server->stop(/*wait_for_acceptor=*/true);  // closed when reported
                     running_.erase(it);
                 }
                 running_.emplace(item.wanted.name,

@@ -432,6 +432,7 @@ asio::awaitable<void> server::wait_for_writer(std::chrono::steady_clock::time_po
 
 void server::reload() {
     notify_reloading();
+    reload_started_ = std::chrono::steady_clock::now();
     auto refuse = [this](nlohmann::json problems) {
         reloads_->failures++;
         {
@@ -521,7 +522,9 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
     }
     running_ = std::move(kept);
     reloads_->reloads++;
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - reload_started_;
     nlohmann::json data{{"configPath", opts_.config_path},
+                        {"seconds", took.count()},
                         {"changed", changed},
                         {"endpoints", endpoints},
                         {"notApplied", refused}};

@@ -113,8 +113,9 @@ class server {
     std::unique_ptr<own_metrics> own_metrics_;
     std::atomic<std::shared_ptr<const http_settings>> http_settings_;  // swapped on reload
     std::atomic<bool> listening_{false};
-    bool stopping_ = false;       // control strand only
-    bool shutdown_done_ = false;  // control strand only
+    std::chrono::steady_clock::time_point reload_started_;  // control strand only
+    bool stopping_ = false;                                 // control strand only
+    bool shutdown_done_ = false;                            // control strand only
     int exit_code_ = 0;
 
     asio::io_context ioc_;
