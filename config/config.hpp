@@ -54,6 +54,9 @@ struct forwarder_options {
     std::uint64_t queue_size = 192;
     bool verbose_maximum = false;  // "Minimum" (default) or "Maximum"
     double max_reconnect_delay = 45;
+    /// Extension: one downstream connection per upstream node, with its NodeInfo passed
+    /// through (ConnectTo only), so that the next tracer sees every node under its own name.
+    bool per_node = false;
     bool operator==(const forwarder_options&) const = default;
 };
 
@@ -90,7 +93,8 @@ struct node_trace_options {
     bool operator==(const node_trace_options&) const = default;
 };
 
-enum class log_mode { file_mode, journal_mode };
+/// forward_mode is internal: the re-forwarder's section (hasForwarding), never in a file.
+enum class log_mode { file_mode, journal_mode, forward_mode };
 /// ForMachine and ForHuman as cardano-tracer writes them; DispatcherHuman is trace-dispatcher's
 /// human line, LegacyText and LegacyJson the old node's iohk-monitoring lines.
 enum class log_format { for_machine, for_human, dispatcher_human, legacy_text, legacy_json };

@@ -116,6 +116,7 @@ ojson to_ordered_json(const tracer_config& c) {
         opts["queueSize"] = f.options.queue_size;
         opts["verbosity"] = f.options.verbose_maximum ? "Maximum" : "Minimum";
         opts["maxReconnectDelay"] = f.options.max_reconnect_delay;
+        opts["perNode"] = f.options.per_node;
         j["hasForwarding"] =
             ojson::array({network_json(f.network), optional_json(f.prefixes), opts});
     } else {

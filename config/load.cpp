@@ -513,12 +513,6 @@ std::optional<forwarding_config> read_forwarding(reader& r,
     forwarding_config f;
     auto net = read_network(r, v[0], path + "[0]");
     if (!net) return std::nullopt;
-    if (net->m != network_config::mode::accept_at) {
-        r.error(
-            path + "[0].tag",
-            "only AcceptAt is supported for re-forwarding (cardano-tracer aborts on ConnectTo)");
-        return std::nullopt;
-    }
     f.network = *net;
     if (!v[1].is_null()) {
         if (!v[1].is_array()) {
@@ -570,6 +564,14 @@ std::optional<forwarding_config> read_forwarding(reader& r,
             } else {
                 f.options.max_reconnect_delay = *x;
             }
+        }
+    }
+    if (const json* pn = reader::field(v[2], "perNode")) {
+        if (auto x = r.boolean(*pn, reader::join(opath, "perNode"))) f.options.per_node = *x;
+        if (f.options.per_node && f.network.m != network_config::mode::connect_to) {
+            r.error(reader::join(opath, "perNode"),
+                    "needs ConnectTo in hasForwarding[0]: the daemon opens one connection per "
+                    "node towards the next tracer");
         }
     }
     return f;
@@ -1351,8 +1353,6 @@ load_result load_json(const json& root, const load_options& opts) {
     }
 
     // Accepted so that upstream files load, but not built yet: say so instead of ignoring it.
-    if (c.has_forwarding)
-        r.warn("hasForwarding", "re-forwarding is not implemented yet; nothing is re-forwarded");
     if (c.has_timeseries)
         r.warn("hasTimeseries", "the timeseries server is not implemented yet; nothing is served");
 
@@ -1376,7 +1376,9 @@ std::string address::to_string() const {
 }
 
 std::string_view to_string(log_mode m) {
-    return m == log_mode::file_mode ? "FileMode" : "JournalMode";
+    return m == log_mode::file_mode      ? "FileMode"
+           : m == log_mode::journal_mode ? "JournalMode"
+                                         : "ForwardMode";
 }
 std::string_view to_string(log_format f) {
     switch (f) {

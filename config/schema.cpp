@@ -21,7 +21,7 @@ constexpr std::array entries{
     schema_entry{"", "hasPrometheus", "Endpoint or null", "null (off)", "Prometheus exposition, HTTP service discovery (`/targets`), `/metrics`, `/healthz`, `/readyz`.", o::upstream},
     schema_entry{"", "hasTimeseries", "Endpoint or null", "null (off)", "Timeseries query server (accepted; not served yet).", o::upstream, r::restart},
     schema_entry{"", "tlsCertificate", "object or null", "null", "Certificate for every endpoint with `epForceSSL: true`.", o::upstream},
-    schema_entry{"", "hasForwarding", "[network, prefixes or null, options] or null", "null (off)", "Re-forward received trace objects (AcceptAt only)."},
+    schema_entry{"", "hasForwarding", "[network, prefixes or null, options] or null", "null (off)", "Re-forward received trace objects to downstream tracers (another cardano-tracer, or this daemon): `AcceptAt` (they connect, as upstream) or `ConnectTo` (we dial them; upstream aborts). Prefixes are whole-segment namespace prefixes (`[[ChainDB], [BlockFetch, Client]]`); null forwards everything. The daemon-wide `TraceOptions` and `nodeTraceOptions` apply first. Drops on a full queue are counted (`cardano_tracer_reforward_dropped_total`), not printed."},
     schema_entry{"", "logging", "non-empty list of LoggingParams", "required", "One entry per logging section; the routing rules choose what each one gets. Exact duplicates are removed."},
     schema_entry{"", "rotation", "object or null", "null (no rotation)", "Rotation of FileMode logs."},
     schema_entry{"", "verbosity", "Minimum | ErrorsOnly | Maximum", "ErrorsOnly", "Minimum silences connection problems and write errors; Maximum also logs every mini-protocol message."},
@@ -64,9 +64,10 @@ constexpr std::array entries{
     schema_entry{"tlsCertificate", "certificateKeyFile", "path", "required", "PEM private key."},
     schema_entry{"tlsCertificate", "certificateChain", "list of paths", "[]", "Intermediate certificates."},
 
-    schema_entry{"forwarderOptions", "queueSize", "integer > 0", "192", "Re-forwarder queue size."},
+    schema_entry{"forwarderOptions", "queueSize", "integer > 0", "192", "Objects the re-forwarder holds per stream (all nodes, or one node with perNode) while no downstream tracer takes them; when full the oldest are dropped and counted."},
     schema_entry{"forwarderOptions", "verbosity", "Minimum | Maximum", "Minimum", "Re-forwarder verbosity."},
     schema_entry{"forwarderOptions", "maxReconnectDelay", "number (seconds)", "45", "Largest reconnect back-off."},
+    schema_entry{"forwarderOptions", "perNode", "bool", "false", "One downstream connection per upstream node, with the node's NodeInfo passed through, so the next tracer sees every node under its own name and directory (a tree of tracers: host, region, central). Needs ConnectTo.", o::extension},
 
     schema_entry{"logging[]", "logRoot", "path", "required", "Root directory, ignored in JournalMode. A relative path is made absolute against the working directory at load time; the effective configuration (`--print-config`) shows the absolute path."},
     schema_entry{"logging[]", "logMode", "FileMode | JournalMode", "required", "Files under logRoot, or systemd-journald."},

@@ -108,6 +108,22 @@ std::shared_ptr<const routing> routing::build(const config::tracer_config& cfg) 
              l.format});
         r->section_rules_.push_back(l.options);
     }
+    if (cfg.has_forwarding) {
+        // The re-forwarder is one more section: its prefixes are rules like any section's
+        // (whole segments, the most specific wins), after the daemon-wide and node rules.
+        config::trace_options forward;
+        if (const auto& prefixes = cfg.has_forwarding->prefixes) {
+            forward[""].severity = config::severity_threshold{true, protocol::severity::debug};
+            for (const auto& segments : *prefixes) {
+                std::string ns;
+                for (const auto& seg : segments) ns += (ns.empty() ? "" : ".") + seg;
+                forward[ns].severity = config::severity_threshold{false, protocol::severity::debug};
+            }
+        }
+        r->sections_.push_back(
+            {std::string(), config::log_mode::forward_mode, config::log_format::for_machine});
+        r->section_rules_.push_back(std::move(forward));
+    }
     r->all_ =
         r->sections_.size() >= 64 ? ~section_mask{0} : (section_mask{1} << r->sections_.size()) - 1;
     r->daemon_ = cfg.trace_options_;

@@ -232,9 +232,10 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{base + "tlsCertificate: { certificateFile: /c.pem }\n",
                  "tlsCertificate.certificateKeyFile",
                  "is required"},
-        bad_case{base + "hasForwarding: [ { tag: ConnectTo, contents: [\"/x\"] }, null, {} ]\n",
-                 "hasForwarding[0].tag",
-                 "only AcceptAt"},
+        bad_case{base + "hasForwarding: [ { tag: AcceptAt, contents: \"/x\" }, null, "
+                        "{ perNode: true } ]\n",
+                 "hasForwarding[2].perNode",
+                 "needs ConnectTo"},
         bad_case{base + "hasForwarding: [ { tag: AcceptAt, contents: \"/x\" }, null ]\n",
                  "hasForwarding",
                  "three elements"},
@@ -708,7 +709,7 @@ TEST(ConfigEmit, RoundTripsThroughJsonAndYaml) {
         auto from_json = load_string(to_json_text(c));
         ASSERT_TRUE(from_json.ok()) << f << "\n" << dump(from_json) << to_json_text(c);
         EXPECT_EQ(*from_json.config, c) << f << " (json)";
-        // Only the notices about features not built yet (hasForwarding, hasTimeseries).
+        // Only the notice about a feature not built yet (hasTimeseries).
         for (const auto& d : from_json.diagnostics)
             EXPECT_NE(d.message.find("not implemented yet"), std::string::npos) << f << "\n"
                                                                                 << dump(from_json);

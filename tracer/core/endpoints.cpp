@@ -76,13 +76,15 @@ listener::listener(asio::io_context& ioc,
                    unsigned socket_mode,
                    session_runner runner,
                    self_log& log,
-                   int adopted_fd)
+                   int adopted_fd,
+                   std::string role)
     : ioc_(ioc),
       strand_(asio::make_strand(ioc)),
       where_(std::move(where)),
       socket_mode_(socket_mode),
       runner_(std::move(runner)),
-      log_(log) {
+      log_(log),
+      role_(std::move(role)) {
     if (adopted_fd >= 0 && !where_.is_tcp) {
         unix_acceptor_ = std::make_unique<asio::local::stream_protocol::acceptor>(strand_);
         boost::system::error_code ec;
@@ -193,9 +195,9 @@ std::string listener::bound_address() const {
 }
 
 void listener::start() {
-    log_.emit("SockListen",
-              own_severity::info,
-              {{"listenAt", bound_address()}, {"socketActivated", adopted_}});
+    nlohmann::json j{{"listenAt", bound_address()}, {"socketActivated", adopted_}};
+    if (!role_.empty()) j["role"] = role_;
+    log_.emit("SockListen", own_severity::info, std::move(j));
     asio::co_spawn(strand_, accept_loop(shared_from_this()), [log = &log_](std::exception_ptr e) {
         if (!e) return;
         try {
@@ -277,13 +279,17 @@ connector::connector(asio::io_context& ioc,
                      endpoint_address target,
                      session_runner runner,
                      self_log& log,
-                     bool log_problems)
+                     bool log_problems,
+                     std::chrono::milliseconds max_delay,
+                     std::string role)
     : ioc_(ioc),
       strand_(asio::make_strand(ioc)),
       target_(std::move(target)),
       runner_(std::move(runner)),
       log_(log),
       log_problems_(log_problems),
+      max_delay_(max_delay),
+      role_(std::move(role)),
       timer_(strand_) {}
 
 void connector::start() {
@@ -315,11 +321,16 @@ void connector::stop(std::function<void(std::uint64_t)> end_session) {
 
 asio::awaitable<void> connector::connect_loop(std::shared_ptr<connector> self) {
     (void)self;  // held by the frame: the loop may outlive the server's reference
-    constexpr auto max_delay = 30s;
-    auto delay = 1s;
+    const auto max_delay = std::max<std::chrono::milliseconds>(max_delay_, 1s);
+    std::chrono::milliseconds delay = 1s;
+    auto with_role = [this](nlohmann::json j) {
+        if (!role_.empty()) j["role"] = role_;
+        return j;
+    };
     while (!stopped_) {
-        log_.emit(
-            "SockConnecting", own_severity::info, {{"connectionIncomingAt", target_.to_string()}});
+        log_.emit("SockConnecting",
+                  own_severity::info,
+                  with_role({{"connectionIncomingAt", target_.to_string()}}));
         const auto started = std::chrono::steady_clock::now();
         auto conn_strand = asio::make_strand(ioc_);
         peer_info info;
@@ -366,10 +377,12 @@ asio::awaitable<void> connector::connect_loop(std::shared_ptr<connector> self) {
             if (log_problems_) {
                 log_.emit("ForwardingInterrupted",
                           own_severity::warning,
-                          {{"conn", target_.to_string()}, {"message", ec.message()}});
+                          with_role({{"conn", target_.to_string()}, {"message", ec.message()}}));
             }
         } else {
-            log_.emit("SockConnected", own_severity::info, {{"connectedTo", target_.to_string()}});
+            log_.emit("SockConnected",
+                      own_severity::info,
+                      with_role({{"connectedTo", target_.to_string()}}));
             current_connection_ = info.connection_id;
             auto [e] = co_await asio::co_spawn(
                 conn_strand, runner_(std::move(*sock), std::move(info)), use_nothrow_awaitable);
@@ -387,7 +400,7 @@ asio::awaitable<void> connector::connect_loop(std::shared_ptr<connector> self) {
         if (stopped_) co_return;
         timer_.expires_after(delay);
         co_await timer_.async_wait(use_nothrow_awaitable);
-        delay = std::min<std::chrono::seconds>(delay * 2, max_delay);
+        delay = std::min<std::chrono::milliseconds>(delay * 2, max_delay);
     }
 }
 

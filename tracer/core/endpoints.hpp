@@ -47,7 +47,8 @@ class listener : public std::enable_shared_from_this<listener> {
              unsigned socket_mode,
              session_runner runner,
              self_log& log,
-             int adopted_fd = -1);
+             int adopted_fd = -1,
+             std::string role = {});
     ~listener();
 
     void start();  // spawns the accept loop
@@ -76,16 +77,21 @@ class listener : public std::enable_shared_from_this<listener> {
     std::uint64_t accepted_ = 0;
     std::atomic<bool> stopped_{false};
     bool adopted_ = false;
-    bool removed_file_ = false;  // stop() already unlinked the socket file
+    bool removed_file_ = false;
+    std::string role_;  // stop() already unlinked the socket file
 };
 
 class connector : public std::enable_shared_from_this<connector> {
   public:
+    /// `max_delay`: the largest back-off between attempts. `role` ("reforwarder") is added
+    /// to the connector's messages, so they are not taken for node connections.
     connector(asio::io_context& ioc,
               endpoint_address target,
               session_runner runner,
               self_log& log,
-              bool log_problems);
+              bool log_problems,
+              std::chrono::milliseconds max_delay = std::chrono::seconds(30),
+              std::string role = {});
     void start();
     /// Thread-safe: cancels the back-off wait and a connection attempt in progress (on the
     /// connector's strand). A running session is left alone (shutdown drains every session),
@@ -104,6 +110,8 @@ class connector : public std::enable_shared_from_this<connector> {
     session_runner runner_;
     self_log& log_;
     bool log_problems_;
+    std::chrono::milliseconds max_delay_;
+    std::string role_;
     asio::steady_timer timer_;
     std::atomic<bool> stopped_{false};
     std::atomic<std::uint64_t> current_connection_{0};

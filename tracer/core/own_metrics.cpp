@@ -310,6 +310,7 @@ std::string own_metrics::render() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     auto collected = registry_->Collect();
     append_node_families(collected);
+    for (const auto& source : extra_) source(collected);
     append_histogram(collected,
                      "cardano_tracer_request_turnaround_seconds",
                      "Time from a TraceObjects reply's arrival to the next request "

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,6 +43,10 @@ class own_metrics {
     std::string render();
     /// Time the daemon spent answering one HTTP request (routing and rendering).
     void observe_http_request(std::chrono::nanoseconds d);
+    /// Families another part of the daemon renders itself (the re-forwarder's), appended at
+    /// every scrape. Before the first render.
+    using family_source = std::function<void(std::vector<prometheus::MetricFamily>&)>;
+    void add_families(family_source source) { extra_.push_back(std::move(source)); }
 
   private:
     struct families;
@@ -60,6 +65,7 @@ class own_metrics {
     std::shared_ptr<prometheus::Registry> registry_;
     std::unique_ptr<families> f_;
     std::unique_ptr<latency_histogram> http_duration_;
+    std::vector<family_source> extra_;
 };
 
 }  // namespace ct::tracer

@@ -1,5 +1,6 @@
 #include "tracer/core/server.hpp"
 
+#include <prometheus/metric_family.h>
 #include <systemd/sd-daemon.h>
 
 #include <chrono>
@@ -12,9 +13,11 @@
 #include "config/sources.hpp"
 #include "dispatcher/node_names.hpp"
 #include "tracer/core/endpoints.hpp"
+#include "tracer/core/forwarder_session.hpp"
 #include "tracer/core/http_endpoints.hpp"
 #include "tracer/core/node_endpoints.hpp"
 #include "tracer/core/own_metrics.hpp"
+#include "tracer/core/reforwarder.hpp"
 #include "tracer/core/resources.hpp"
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session.hpp"
@@ -24,7 +27,9 @@
 #include "tracer/metrics/http_server.hpp"
 #include "tracer/metrics/node_directory.hpp"
 #include "tracer/metrics/routes.hpp"
+#include "tracer/outputs/forward_queue.hpp"
 #include "tracer/outputs/output_router.hpp"
+#include "tracer/outputs/reforward_output.hpp"
 
 namespace ct::tracer {
 
@@ -130,7 +135,19 @@ void notify_reloading() {
 
 void server::start() {
     const auto cfg = config();
-    writer_ = std::make_unique<outputs::output_router>(make_writer_options(*cfg));
+    forward_queue_ = std::make_shared<outputs::forward_queue>(
+        cfg->has_forwarding ? cfg->has_forwarding->options.queue_size : 192);
+    forward_per_node_ = std::make_shared<std::atomic<bool>>(cfg->has_forwarding &&
+                                                            cfg->has_forwarding->options.per_node);
+    reforward_counters_ = std::make_unique<reforward_counters>();
+    // The re-forward output always exists: a reload may turn hasForwarding on.
+    std::vector<outputs::output_factory> extra_outputs{
+        [q = forward_queue_, pn = forward_per_node_](const outputs::writer_options& o,
+                                                     outputs::output_events& events) {
+            return std::make_unique<outputs::reforward_output>(o, events, q, pn);
+        }};
+    writer_ = std::make_unique<outputs::output_router>(make_writer_options(*cfg),
+                                                       std::move(extra_outputs));
     writer_->set_error_reporter([this](std::string_view what) {
         if (ctx_->settings()->verbose != verbosity::minimum) {
             log_.emit("Error", own_severity::error, {{"error", std::string(what)}});
@@ -142,6 +159,40 @@ void server::start() {
     reloads_ = std::make_unique<reload_counters>();
     own_metrics_ = std::make_unique<own_metrics>(
         ctx_->counters, ctx_->traffic, ctx_->turnaround, *writer_, *reloads_);
+    own_metrics_->add_families([this](std::vector<prometheus::MetricFamily>& out) {
+        auto one =
+            [&](const char* name, const char* help, prometheus::MetricType type, double value) {
+                prometheus::ClientMetric m;
+                if (type == prometheus::MetricType::Counter) {
+                    m.counter.value = value;
+                } else {
+                    m.gauge.value = value;
+                }
+                out.push_back({name, help, type, {std::move(m)}});
+            };
+        const auto& c = *reforward_counters_;
+        one("cardano_tracer_reforward_forwarded_total",
+            "Trace objects re-forwarded to downstream tracers (their reply was written).",
+            prometheus::MetricType::Counter,
+            static_cast<double>(c.forwarded.load()));
+        one("cardano_tracer_reforward_dropped_total",
+            "Trace objects the re-forwarder dropped because its queue (queueSize) was full.",
+            prometheus::MetricType::Counter,
+            static_cast<double>(forward_queue_->dropped()));
+        one("cardano_tracer_reforward_requeued_total",
+            "Trace objects of replies that could not be written, queued again for the next "
+            "downstream connection.",
+            prometheus::MetricType::Counter,
+            static_cast<double>(c.put_back.load()));
+        one("cardano_tracer_reforward_queued",
+            "Trace objects waiting for a downstream tracer.",
+            prometheus::MetricType::Gauge,
+            static_cast<double>(forward_queue_->queued()));
+        one("cardano_tracer_reforward_connections",
+            "Downstream tracer connections open now.",
+            prometheus::MetricType::Gauge,
+            static_cast<double>(c.connections.load()));
+    });
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg)));
     ctx_->traffic.set_max_names(cfg->max_tracked_nodes);
     writer_->set_space_callback([ctx = ctx_.get()] { ctx->notify_writer_space(); });
@@ -171,6 +222,8 @@ void server::start() {
               {{"AcceptorsAddr", config::to_json(*cfg)["network"]}});
     network_ = std::make_unique<node_endpoints>(ioc_, runner, log_, ctx_->sessions);
     network_->start(plan, log_problems, activated_fd);
+    reforwarder_ = make_reforwarder(*cfg);
+    if (reforwarder_) reforwarder_->start();
     listening_ = true;
     if (cfg->rotation) log_.emit("StartedLogRotator", own_severity::info);
 
@@ -186,6 +239,34 @@ void server::start() {
         restart_resource_loop(*cfg);
         start_watchdog();
     });
+}
+
+std::shared_ptr<reforwarder> server::make_reforwarder(const config::tracer_config& c) {
+    if (!c.has_forwarding) return nullptr;
+    return std::make_shared<reforwarder>(
+        ioc_,
+        *c.has_forwarding,
+        c.network_magic,
+        forward_queue_,
+        [ctx = ctx_.get()](const std::string& node) { return ctx->node_info(node); },
+        *reforward_counters_,
+        log_);
+}
+
+bool server::reforwarder_changes(const config::tracer_config& before,
+                                 const config::tracer_config& after) {
+    const auto& a = before.has_forwarding;
+    const auto& b = after.has_forwarding;
+    if (a.has_value() != b.has_value()) return true;
+    if (!a) return false;
+    if (a->network != b->network || a->options.per_node != b->options.per_node ||
+        before.network_magic != after.network_magic)
+        return true;
+    // A listener at the same address cannot be bound twice: an AcceptAt re-forwarder keeps
+    // running (its verbosity applies from the next restart); a dialling one is replaced.
+    const bool dials = b->network.m == config::network_config::mode::connect_to;
+    return dials && (a->options.verbose_maximum != b->options.verbose_maximum ||
+                     a->options.max_reconnect_delay != b->options.max_reconnect_delay);
 }
 
 std::function<metrics::http_response(const metrics::http_request&)> server::http_handler(
@@ -373,6 +454,7 @@ asio::awaitable<void> server::shutdown() {
     // closing (no MsgDone: a node that receives it stops forwarding until restarted).
     listening_ = false;
     network_->stop();
+    if (reforwarder_) reforwarder_->stop();
     http_->stop();
     http_work_.reset();
     restart_resource_loop(*config());  // stopping_: only stops it
@@ -484,6 +566,9 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
     auto network_change = network_->prepare(
         make_network_plan(*fresh), make_session_settings(*fresh).verbose != verbosity::minimum);
     auto http_change = http_->prepare(*fresh);
+    const bool new_reforwarder = reforwarder_changes(*running_, *fresh);
+    std::shared_ptr<reforwarder> next_reforwarder =
+        new_reforwarder ? make_reforwarder(*fresh) : nullptr;  // binds AcceptAt now
 
     // Compared with what runs, so that a change that was not applied is reported again.
     nlohmann::json refused = nlohmann::json::array();
@@ -513,6 +598,20 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
     nlohmann::json problems = nlohmann::json::array();
     for (auto& p : network_->commit(std::move(network_change))) problems.push_back(p);
     for (auto& p : http_->commit(std::move(http_change))) problems.push_back(p);
+    if (fresh->has_forwarding) {
+        forward_queue_->set_capacity(fresh->has_forwarding->options.queue_size);
+        forward_per_node_->store(fresh->has_forwarding->options.per_node);
+    }
+    if (new_reforwarder) {
+        if (reforwarder_) reforwarder_->stop();
+        reforwarder_ = std::move(next_reforwarder);
+        if (reforwarder_) {
+            reforwarder_->start();
+            endpoints.push_back("the re-forwarder restarts");
+        } else {
+            endpoints.push_back("the re-forwarder stops");
+        }
+    }
     if (previous->resource_freq != fresh->resource_freq) restart_resource_loop(*fresh);
     // What is not applied keeps running as before; the rest now runs as `fresh` says.
     auto kept = std::make_shared<config::tracer_config>(*fresh);

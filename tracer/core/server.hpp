@@ -23,7 +23,8 @@ class node_name_registry;
 }
 namespace ct::tracer::outputs {
 class output_router;
-}
+class forward_queue;
+}  // namespace ct::tracer::outputs
 namespace ct::tracer::metrics {
 class node_directory;
 class http_server;
@@ -39,6 +40,8 @@ class own_metrics;
 struct reload_counters;
 class node_endpoints;
 class http_endpoints;
+class reforwarder;
+struct reforward_counters;
 struct session_context;
 
 struct server_options {
@@ -73,6 +76,12 @@ class server {
     std::function<metrics::http_response(const metrics::http_request&)> http_handler(
         const std::string& name);
     void start_watchdog();
+    /// A re-forwarder for `c` (bound, not started), or null when it has no hasForwarding.
+    std::shared_ptr<reforwarder> make_reforwarder(const config::tracer_config& c);
+    /// Whether a reload from `before` to `after` needs a new re-forwarder (its network,
+    /// perNode, verbosity or back-off changed; queueSize and prefixes apply in place).
+    static bool reforwarder_changes(const config::tracer_config& before,
+                                    const config::tracer_config& after);
     void restart_resource_loop(const config::tracer_config& c);
     asio::awaitable<void> sample_resources_loop(std::chrono::milliseconds period,
                                                 std::shared_ptr<asio::steady_timer> timer);
@@ -110,6 +119,10 @@ class server {
     std::unique_ptr<metrics::node_directory> directory_;
     std::unique_ptr<session_context> ctx_;
     std::unique_ptr<reload_counters> reloads_;
+    // The re-forwarder's queue and counters outlive any one re-forwarder (reloads replace it).
+    std::shared_ptr<outputs::forward_queue> forward_queue_;
+    std::shared_ptr<std::atomic<bool>> forward_per_node_;
+    std::unique_ptr<reforward_counters> reforward_counters_;
     std::unique_ptr<own_metrics> own_metrics_;
     std::atomic<std::shared_ptr<const http_settings>> http_settings_;  // swapped on reload
     std::atomic<bool> listening_{false};
@@ -135,6 +148,7 @@ class server {
     // I/O objects after their contexts: destroyed first.
     std::unique_ptr<http_endpoints> http_;
     std::unique_ptr<node_endpoints> network_;
+    std::shared_ptr<reforwarder> reforwarder_;  // control strand only; null when off
     std::thread http_thread_;
     std::vector<std::thread> threads_;
 };

@@ -605,14 +605,18 @@ bool session::on_data_points(std::string_view msg) {
         case dp_expect::node_info: {
             dp_expect_ = dp_expect::none;
             std::optional<std::string> preferred;
+            std::string node_info;
             for (const auto& [name, value] : reply.values) {
                 if (name != "NodeInfo" || !value) continue;
                 auto j = nlohmann::json::parse(*value, nullptr, false);
                 if (j.is_object() && j.contains("niName") && j["niName"].is_string()) {
                     preferred = j["niName"].get<std::string>();
+                    node_info = std::string(*value);
                 }
             }
             if (!name_resolved_) resolve_name(preferred);
+            // Kept as sent, for the re-forwarder's perNode connections.
+            if (!node_info.empty()) ctx_.set_node_info(name_, std::move(node_info));
             break;
         }
         case dp_expect::none:

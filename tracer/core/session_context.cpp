@@ -73,6 +73,25 @@ std::size_t session_set::size() const {
     return sessions_.size();
 }
 
+void session_context::set_node_info(const std::string& node, std::string json) {
+    constexpr std::size_t max_names = 100000;
+    std::lock_guard lock(node_info_mutex_);
+    auto [it, inserted] = node_info_.insert_or_assign(node, std::move(json));
+    if (!inserted) return;
+    node_info_order_.push_back(node);
+    if (node_info_order_.size() > max_names) {
+        node_info_.erase(node_info_order_.front());
+        node_info_order_.pop_front();
+    }
+}
+
+std::optional<std::string> session_context::node_info(const std::string& node) const {
+    std::lock_guard lock(node_info_mutex_);
+    auto it = node_info_.find(node);
+    if (it == node_info_.end()) return std::nullopt;
+    return it->second;
+}
+
 void session_context::notify_writer_space() {
     std::vector<std::function<void()>> todo;
     {

@@ -7,9 +7,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -129,6 +132,11 @@ struct session_context {
         std::atomic_store(&settings_, std::move(s));
     }
 
+    /// The NodeInfo data point (JSON) of each named node, as it sent it: the re-forwarder
+    /// passes it on with perNode. Bounded (the oldest names are forgotten).
+    void set_node_info(const std::string& node, std::string json);
+    std::optional<std::string> node_info(const std::string& node) const;
+
     /// Wakes every session that waits for writer space (called from the writer thread).
     void notify_writer_space();
     /// Sessions register a waker for writer space; returns a token for unregistering.
@@ -137,6 +145,9 @@ struct session_context {
 
   private:
     std::shared_ptr<const session_settings> settings_;
+    mutable std::mutex node_info_mutex_;
+    std::map<std::string, std::string> node_info_;
+    std::deque<std::string> node_info_order_;
     std::mutex waiters_mutex_;
     std::unordered_map<std::uint64_t, std::function<void()>> space_waiters_;
     std::uint64_t next_waiter_ = 1;

@@ -18,6 +18,7 @@ void trace_batch::add(const protocol::trace_object_view& o, dispatcher::section_
     put(o.host, r.host_off, r.host_len);
     put(o.thread, r.thread_off, r.thread_len);
     r.sev = o.sev;
+    r.detail = o.detail;
     r.at = o.at;
     records.push_back(r);
 }

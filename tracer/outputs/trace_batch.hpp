@@ -25,6 +25,7 @@ struct record_ref {
     std::uint32_t thread_off = 0, thread_len = 0;
     bool has_human = false;
     protocol::severity sev = protocol::severity::info;
+    protocol::detail_level detail = protocol::detail_level::normal;  // kept for re-forwarding
     protocol::utc_time at;
     dispatcher::section_mask sections = ~dispatcher::section_mask{0};  // where it goes
 };
@@ -62,6 +63,11 @@ struct trace_batch {
     std::string_view ns(const record_ref& r) const { return text(r.ns_off, r.ns_len); }
     std::string_view host(const record_ref& r) const { return text(r.host_off, r.host_len); }
     std::string_view thread(const record_ref& r) const { return text(r.thread_off, r.thread_len); }
+    /// The record as the protocol's view (views into the arena).
+    protocol::trace_object_view view(const record_ref& r) const {
+        return {
+            r.has_human, human(r), machine(r), ns(r), r.sev, r.detail, r.at, host(r), thread(r)};
+    }
 };
 
 }  // namespace ct::tracer::outputs
