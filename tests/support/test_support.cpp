@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -191,6 +192,17 @@ std::vector<std::string> split_lines(const std::string& text) {
     return lines;
 }
 
+namespace {
+// A signal (the sanitizer runtime's, a child's) may interrupt a blocking read: retry it, as
+// a real HTTP client does, instead of taking it for a closed connection.
+ssize_t recv_retrying(int fd, char* buf, std::size_t len) {
+    for (;;) {
+        const ssize_t n = ::recv(fd, buf, len, 0);
+        if (n >= 0 || errno != EINTR) return n;
+    }
+}
+}  // namespace
+
 std::optional<http_reply> http_get(unsigned short port,
                                    const std::string& target,
                                    const std::vector<std::string>& extra_headers) {
@@ -221,7 +233,7 @@ std::optional<http_reply> http_get(unsigned short port,
     std::string resp;
     char buf[4096];
     for (;;) {
-        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        ssize_t n = recv_retrying(fd, buf, sizeof buf);
         if (n <= 0) break;
         resp.append(buf, static_cast<std::size_t>(n));
     }
@@ -309,7 +321,7 @@ std::optional<http_reply> keep_alive_client::get(const std::string& target) {
                 }
             }
             if (head_end != std::string::npos && resp.size() >= head_end + 4 + body_len) break;
-            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            const ssize_t n = recv_retrying(fd_, buf, sizeof buf);
             if (n <= 0) {
                 failed = true;
                 break;
