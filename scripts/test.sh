@@ -14,10 +14,12 @@ bash scripts/check-format.sh
 
 echo "== release build"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCT_WARNINGS_AS_ERRORS=ON \
-      -DCT_BUILD_TESTS=ON -DCT_BUILD_BENCH=ON
+      -DCT_BUILD_TESTS=ON -DCT_BUILD_BENCH=ON -DCMAKE_INSTALL_PREFIX=/usr
 cmake --build build/release -j"$jobs"
 echo "== release: unit and integration tests"
 ctest --test-dir build/release --output-on-failure --no-tests=error -j"$jobs"
+echo "== Debian package: build, install with dpkg, check the installed daemon and units"
+bash scripts/package.sh --install-test
 
 if [ "${CT_SKIP_SANITIZERS:-0}" != 1 ]; then
   echo "== asan+ubsan build"

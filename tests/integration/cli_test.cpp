@@ -1,6 +1,7 @@
 // The command line of the real binary: exit codes, --check-config, --print-config round trip.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/test_support.hpp"
@@ -102,18 +103,40 @@ TEST(Cli, PrintConfigYamlParsesBackToTheSameConfig) {
 }
 
 TEST(SystemdUnit, VerifiesCleanlyWithSystemdAnalyze) {
-    // The shipped unit, pointed at the built binary: no unknown keys, no bad sections.
+    // The shipped units, the service pointed at the built binary: no unknown keys, no bad
+    // sections, the socket unit found beside it.
     auto unit = ct::test::read_file(CT_SYSTEMD_UNIT);
-    const std::string installed = "/usr/local/bin/cardano-tracer";
-    const auto at = unit.find(installed);
-    ASSERT_NE(at, std::string::npos);
-    unit.replace(at, installed.size(), tracer);
+    const std::string installed = "/usr/bin/cardano-tracer";
+    ASSERT_NE(unit.find(installed), std::string::npos);
+    for (auto at = unit.find(installed); at != std::string::npos;
+         at = unit.find(installed, at + tracer.size()))
+        unit.replace(at, installed.size(), tracer);
     ct::test::temp_dir dir;
     ct::test::write_file(dir / "cardano-tracer.service", unit);
+    const auto socket_unit =
+        std::filesystem::path(CT_SYSTEMD_UNIT).parent_path() / "cardano-tracer.socket";
+    ct::test::write_file(dir / "cardano-tracer.socket", ct::test::read_file(socket_unit));
     auto r = run_to_end("/usr/bin/systemd-analyze",
-                        {"verify", (dir / "cardano-tracer.service").string()});
+                        {"verify",
+                         (dir / "cardano-tracer.service").string(),
+                         (dir / "cardano-tracer.socket").string()});
     EXPECT_EQ(r.status, 0) << r.out << r.err;
     EXPECT_EQ(r.out + r.err, "");
+    // What the issue asks of the unit, spelled out.
+    for (const auto* key : {"Type=notify",
+                            "ExecReload=",
+                            "LogsDirectory=",
+                            "WatchdogSec=",
+                            "NoNewPrivileges=yes",
+                            "ProtectSystem=strict",
+                            "ReadWritePaths=",
+                            "PrivateTmp=yes",
+                            "ProtectHome=yes",
+                            "RestrictAddressFamilies=",
+                            "SystemCallFilter=",
+                            "CapabilityBoundingSet=\n"}) {
+        EXPECT_NE(unit.find(key), std::string::npos) << key;
+    }
 }
 
 }  // namespace
