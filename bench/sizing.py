@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Sizing: CPU and memory of cardano-tracer per node and per object rate.
+
+For each scenario (nodes x objects/s per node), starts the daemon (ForMachine files, rotation,
+Prometheus and EKG endpoints scraped every second), lets simulated nodes stream for a while and
+reads the daemon's CPU time and resident memory from /proc. Prints one line per scenario.
+
+usage: sizing.py BUILD_DIR [SECONDS] [SCENARIO ...]   (scenario: NODESxRATE, e.g. 100x20)
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def scrape(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return ""
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def run(build, nodes, rate, seconds):
+    work = tempfile.mkdtemp(prefix="sizing-")
+    prom, ekg = free_port(), free_port()
+    cfg = os.path.join(work, "t.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"""networkMagic: 42
+network: {{ tag: AcceptAt, contents: "{work}/tracer.sock" }}
+hasPrometheus: {{ epHost: 127.0.0.1, epPort: {prom} }}
+hasEKG: {{ epHost: 127.0.0.1, epPort: {ekg} }}
+maxConnections: {nodes + 100}
+logging:
+- {{ logRoot: "{work}/logs", logMode: FileMode, logFormat: ForMachine }}
+rotation: {{ rpFrequencySecs: 10, rpLogLimitBytes: 20000000, rpMaxAgeHours: 1, rpKeepFilesNum: 2 }}
+""")
+    out = open(os.path.join(work, "tracer.out"), "w")
+    tracer = subprocess.Popen([os.path.join(build, "cardano-tracer"), "-c", cfg],
+                              stdout=out, stderr=subprocess.STDOUT)
+    fwd = None
+    try:
+        for _ in range(200):
+            if os.path.exists(f"{work}/tracer.sock"):
+                break
+            time.sleep(0.05)
+        base_rss = rss_mib(tracer.pid)
+        fwd = subprocess.Popen([os.path.join(build, "trace-forwarder"), "--connect",
+                                f"{work}/tracer.sock", "--network-magic", "42", "--nodes",
+                                str(nodes), "--rate", str(rate), "--duration",
+                                str(seconds + 30)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while metric(scrape(prom, "/metrics"), "cardano_tracer_connected_nodes") < nodes:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        time.sleep(3)  # warm up: names resolved, files open
+        cpu0, t0 = cpu_seconds(tracer.pid), time.monotonic()
+        recv0 = metric(scrape(prom, "/metrics"), "cardano_tracer_trace_objects_received_total")
+        peak = rss_mib(tracer.pid)
+        while time.monotonic() - t0 < seconds:
+            scrape(prom, "/metrics")       # one Prometheus scrape of every node per second
+            scrape(ekg, "/")
+            peak = max(peak, rss_mib(tracer.pid))
+            time.sleep(1)
+        cpu1, t1 = cpu_seconds(tracer.pid), time.monotonic()
+        recv1 = metric(scrape(prom, "/metrics"), "cardano_tracer_trace_objects_received_total")
+        cpu_pct = 100 * (cpu1 - cpu0) / (t1 - t0)
+        objs = (recv1 - recv0) / (t1 - t0)
+        print(f"{nodes:5} nodes x {rate:5} obj/s: {objs:9,.0f} objects/s received; "
+              f"CPU {cpu_pct:5.1f} % of one core ({cpu_pct / max(objs, 1) * 1000:.2f} % per "
+              f"1000 obj/s); RSS {peak:6.1f} MiB (idle {base_rss:.1f} MiB, "
+              f"{(peak - base_rss) * 1024 / nodes:.0f} KiB per node)", flush=True)
+    finally:
+        if fwd:
+            fwd.terminate()
+            fwd.wait()
+        tracer.terminate()
+        tracer.wait()
+        subprocess.run(["rm", "-rf", work])
+
+
+def main():
+    build = sys.argv[1]
+    seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    scenarios = sys.argv[3:] or ["10x100", "100x20", "1000x2", "10x2000"]
+    for s in scenarios:
+        n, r = s.split("x")
+        run(build, int(n), float(r), seconds)
+
+
+if __name__ == "__main__":
+    main()
