@@ -98,6 +98,8 @@ class connector : public std::enable_shared_from_this<connector> {
     /// or handed to `end_session` on the connector's strand (a target removed by a reload).
     void stop(std::function<void(std::uint64_t connection_id)> end_session = {});
     const endpoint_address& target() const { return target_; }
+    /// verbosity after a reload (Minimum silences connection problems).
+    void set_log_problems(bool on) { log_problems_ = on; }
     /// The connection id of the session running now, 0 when none.
     std::uint64_t current_connection() const { return current_connection_.load(); }
 
@@ -109,7 +111,7 @@ class connector : public std::enable_shared_from_this<connector> {
     endpoint_address target_;
     session_runner runner_;
     self_log& log_;
-    bool log_problems_;
+    std::atomic<bool> log_problems_;
     std::chrono::milliseconds max_delay_;
     std::string role_;
     asio::steady_timer timer_;

@@ -134,6 +134,7 @@ std::vector<std::string> node_endpoints::commit(change c) {
         conn->stop([&sessions = sessions_](std::uint64_t id) { sessions.drain(id); });
         std::erase(connectors_, conn);
     }
+    for (const auto& conn : connectors_) conn->set_log_problems(c.log_problems);
     for (const auto& target : c.connect) {
         connectors_.push_back(
             std::make_shared<connector>(ioc_, target, runner_, log_, c.log_problems));
