@@ -40,7 +40,8 @@ reforwarder::reforwarder(asio::io_context& ioc,
       node_info_(std::move(node_info)),
       counters_(counters),
       log_(log),
-      live_(std::make_shared<live_set>()) {
+      live_(std::make_shared<live_set>()),
+      verbose_(std::make_shared<std::atomic<bool>>(cfg.options.verbose_maximum)) {
     if (cfg_.network.m == config::network_config::mode::accept_at) {
         listener_ = std::make_shared<listener>(ioc_,
                                                to_endpoint(cfg_.network.addresses.front()),
@@ -71,8 +72,7 @@ session_runner reforwarder::runner_for(const std::string& stream) {
             magic = magic_,
             &counters = counters_,
             &log = log_,
-            verbose = cfg_.options.verbose_maximum](stream_socket sock,
-                                                    peer_info peer) -> asio::awaitable<void> {
+            verbose = verbose_](stream_socket sock, peer_info peer) -> asio::awaitable<void> {
         forwarder_session_options o;
         o.we_connected = peer.we_connected;
         o.network_magic = magic;
@@ -96,7 +96,7 @@ session_runner reforwarder::runner_for(const std::string& stream) {
         if (!reason.empty()) {
             j["message"] = reason;
             log.emit("ForwardingInterrupted", own_severity::warning, std::move(j));
-        } else if (verbose) {
+        } else if (verbose->load()) {
             log.emit("ConnectionClosed", own_severity::info, std::move(j));
         }
     };

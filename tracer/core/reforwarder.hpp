@@ -6,6 +6,7 @@
 // central). Started, replaced and stopped from the server's control strand.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -43,6 +44,8 @@ class reforwarder : public std::enable_shared_from_this<reforwarder> {
     /// taken but not written goes back to the queue). Idempotent.
     void stop();
     const config::forwarding_config& config() const { return cfg_; }
+    /// verbosity: Maximum also logs orderly ends of downstream connections (a reload).
+    void set_verbose(bool on) { verbose_->store(on); }
 
     /// Live downstream connections, shared with their sessions (which may outlive this).
     struct live_set;
@@ -65,6 +68,7 @@ class reforwarder : public std::enable_shared_from_this<reforwarder> {
     std::vector<std::shared_ptr<connector>> connectors_;
     std::map<std::string, bool> streams_open_;
     std::shared_ptr<live_set> live_;
+    std::shared_ptr<std::atomic<bool>> verbose_;  // shared with the sessions
 };
 
 }  // namespace ct::tracer

@@ -262,11 +262,10 @@ bool server::reforwarder_changes(const config::tracer_config& before,
     if (a->network != b->network || a->options.per_node != b->options.per_node ||
         before.network_magic != after.network_magic)
         return true;
-    // A listener at the same address cannot be bound twice: an AcceptAt re-forwarder keeps
-    // running (its verbosity applies from the next restart); a dialling one is replaced.
+    // Verbosity and queueSize apply in place; a dialling re-forwarder is replaced for a new
+    // back-off (a listening one has none).
     const bool dials = b->network.m == config::network_config::mode::connect_to;
-    return dials && (a->options.verbose_maximum != b->options.verbose_maximum ||
-                     a->options.max_reconnect_delay != b->options.max_reconnect_delay);
+    return dials && a->options.max_reconnect_delay != b->options.max_reconnect_delay;
 }
 
 std::function<metrics::http_response(const metrics::http_request&)> server::http_handler(
@@ -601,6 +600,8 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
     if (fresh->has_forwarding) {
         forward_queue_->set_capacity(fresh->has_forwarding->options.queue_size);
         forward_per_node_->store(fresh->has_forwarding->options.per_node);
+        if (reforwarder_ && !new_reforwarder)
+            reforwarder_->set_verbose(fresh->has_forwarding->options.verbose_maximum);
     }
     if (new_reforwarder) {
         if (reforwarder_) reforwarder_->stop();

@@ -79,7 +79,7 @@ class server {
     /// A re-forwarder for `c` (bound, not started), or null when it has no hasForwarding.
     std::shared_ptr<reforwarder> make_reforwarder(const config::tracer_config& c);
     /// Whether a reload from `before` to `after` needs a new re-forwarder (its network,
-    /// perNode, verbosity or back-off changed; queueSize and prefixes apply in place).
+    /// perNode or back-off changed; queueSize, prefixes and verbosity apply in place).
     static bool reforwarder_changes(const config::tracer_config& before,
                                     const config::tracer_config& after);
     void restart_resource_loop(const config::tracer_config& c);
