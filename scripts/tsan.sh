@@ -2,7 +2,8 @@
 # ThreadSanitizer pass over the tests that exercise threads: the outputs and their router (file,
 # journal and test outputs; writer and
 # maintenance threads), the HTTP server (stop from another thread, keep-alive clients), node
-# sessions, own metrics, and the integration suites incl. the dispatcher (the daemon itself
+# sessions, own metrics, the re-forwarder queue, and the integration suites incl. the
+# dispatcher, hot reload and re-forwarding (the daemon itself
 # built with TSan).
 # Usage: scripts/tsan.sh   (prints a summary; exit 1 on any report)
 set -euo pipefail
@@ -12,5 +13,5 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCT_SANITIZ
 cmake --build build/tsan -j2
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0"
 ctest --test-dir build/tsan --output-on-failure --no-tests=error -j2 \
-      -R '^(LogWriter|OutputRouter|HttpServer|Session|OwnMetrics|TrafficRegistry|DaemonTest|DispatcherTest|ReliabilityTest|MetricsEndpointTest)\.'
+      -R '^(LogWriter|OutputRouter|HttpServer|Session|OwnMetrics|TrafficRegistry|ForwardQueue|ReforwardOutput|DaemonTest|DispatcherTest|ReliabilityTest|MetricsEndpointTest|HotReloadTest|ReforwardTest)\.'
 echo "tsan: no reports"
