@@ -8,22 +8,14 @@ reads the daemon's CPU time and resident memory from /proc. Prints one line per 
 usage: sizing.py BUILD_DIR [SECONDS] [SCENARIO ...]   (scenario: NODESxRATE, e.g. 100x20)
 """
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+from benchlib import free_port, metric, scrape
 
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def cpu_seconds(pid):
@@ -37,21 +29,6 @@ def rss_mib(pid):
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def scrape(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return ""
-
-
-def metric(text, name):
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[-1])
     return 0.0
 
 
@@ -85,13 +62,13 @@ rotation: {{ rpFrequencySecs: 10, rpLogLimitBytes: 20000000, rpMaxAgeHours: 1, r
                                 str(seconds + 30)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
-        while metric(scrape(prom, "/metrics"), "cardano_tracer_connected_nodes") < nodes:
+        while (metric(scrape(prom), "cardano_tracer_connected_nodes") or 0) < nodes:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         time.sleep(3)  # warm up: names resolved, files open
         cpu0, t0 = cpu_seconds(tracer.pid), time.monotonic()
-        recv0 = metric(scrape(prom, "/metrics"), "cardano_tracer_trace_objects_received_total")
+        recv0 = metric(scrape(prom), "cardano_tracer_trace_objects_received_total") or 0
         peak = rss_mib(tracer.pid)
         while time.monotonic() - t0 < seconds:
             scrape(prom, "/metrics")       # one Prometheus scrape of every node per second
@@ -99,7 +76,7 @@ rotation: {{ rpFrequencySecs: 10, rpLogLimitBytes: 20000000, rpMaxAgeHours: 1, r
             peak = max(peak, rss_mib(tracer.pid))
             time.sleep(1)
         cpu1, t1 = cpu_seconds(tracer.pid), time.monotonic()
-        recv1 = metric(scrape(prom, "/metrics"), "cardano_tracer_trace_objects_received_total")
+        recv1 = metric(scrape(prom), "cardano_tracer_trace_objects_received_total") or 0
         cpu_pct = 100 * (cpu1 - cpu0) / (t1 - t0)
         objs = (recv1 - recv0) / (t1 - t0)
         print(f"{nodes:5} nodes x {rate:5} obj/s: {objs:9,.0f} objects/s received; "

@@ -60,6 +60,27 @@ class HotReloadTest : public DaemonTest {
         return j.is_object() ? j["nodes"][0] : nlohmann::json();
     }
 
+    /// A self-signed EC certificate for CN=`cn` written to `cert` and `key` in the temp dir.
+    bool make_certificate(const std::string& cn,
+                          const std::string& cert = "cert.pem",
+                          const std::string& key = "key.pem") {
+        const std::string cmd = "cd '" + dir.path().string() +
+                                "' && openssl req -x509 -newkey ec -pkeyopt "
+                                "ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" +
+                                cn + " -keyout " + key + " -out " + cert + " > openssl.out 2>&1";
+        return std::system(cmd.c_str()) == 0;
+    }
+
+    /// The subject of the certificate a TLS endpoint serves now ("" when none).
+    std::string served_subject(unsigned short port) {
+        const std::string cmd = "cd '" + dir.path().string() +
+                                "' && openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
+                                " < /dev/null 2>/dev/null | openssl x509 -noout -subject > "
+                                "subject.out 2>&1";
+        if (std::system(cmd.c_str()) != 0) return std::string();
+        return read_file(dir / "subject.out");
+    }
+
     static unsigned mode_of(const fs::path& p) {
         struct stat st {};
         return ::stat(p.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0;
@@ -275,22 +296,7 @@ TEST_F(HotReloadTest, HttpEndpointsMoveStartAndStop) {
 // the same port); a key that does not match is refused with the file named, and the
 // previous certificate keeps being served.
 TEST_F(HotReloadTest, TlsCertificateIsRenewedByAReloadAndABadPairIsRefused) {
-    auto make_pair = [&](const std::string& cn, const std::string& cert, const std::string& key) {
-        const std::string cmd = "cd '" + dir.path().string() +
-                                "' && openssl req -x509 -newkey ec -pkeyopt "
-                                "ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" +
-                                cn + " -keyout " + key + " -out " + cert + " > openssl.out 2>&1";
-        return std::system(cmd.c_str()) == 0;
-    };
-    auto served_subject = [&](unsigned short port) {
-        const std::string cmd = "cd '" + dir.path().string() +
-                                "' && openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
-                                " < /dev/null 2>/dev/null | openssl x509 -noout -subject > "
-                                "subject.out 2>&1";
-        if (std::system(cmd.c_str()) != 0) return std::string();
-        return read_file(dir / "subject.out");
-    };
-    ASSERT_TRUE(make_pair("first", "cert.pem", "key.pem")) << read_file(dir / "openssl.out");
+    ASSERT_TRUE(make_certificate("first")) << read_file(dir / "openssl.out");
     const std::string yaml = accept_at("tracer.sock") +
                              "hasPrometheus: { epHost: 127.0.0.1, epPort: 0, epForceSSL: true }\n"
                              "tlsCertificate: { certificateFile: cert.pem, "
@@ -301,14 +307,14 @@ TEST_F(HotReloadTest, TlsCertificateIsRenewedByAReloadAndABadPairIsRefused) {
     EXPECT_NE(served_subject(port).find("first"), std::string::npos);
 
     // Renewal: new files at the same paths, SIGHUP, the same port serves the new certificate.
-    ASSERT_TRUE(make_pair("second", "cert.pem", "key.pem"));
+    ASSERT_TRUE(make_certificate("second"));
     auto renewed = reload(yaml);
     ASSERT_EQ(renewed.value("ns", ""), "Tracer.ConfigReloaded") << renewed.dump();
     EXPECT_NE(served_subject(port).find("second"), std::string::npos);
     EXPECT_EQ(count("Tracer.StartedPrometheus"), 1u) << "the endpoint was not re-bound";
 
     // A key of another pair: refused, naming the key file; "second" is still served.
-    ASSERT_TRUE(make_pair("third", "other.pem", "key.pem"));
+    ASSERT_TRUE(make_certificate("third", "other.pem", "key.pem"));
     auto refused = reload(yaml);
     ASSERT_EQ(refused.value("ns", ""), "Tracer.ReloadFailed") << refused.dump();
     EXPECT_NE(refused["data"]["problems"].dump().find("key.pem"), std::string::npos)
@@ -401,21 +407,6 @@ TEST_F(HotReloadTest, SocketActivationUsesTheHandedOverSocket) {
 // silenced it; no node reconnected; the EKG endpoint answered every scrape of a keep-alive
 // client throughout; each reload served the renewed certificate and the moved port.
 TEST_F(HotReloadTest, TwentyReloadsWhileTenNodesStream) {
-    auto make_pair = [&](const std::string& cn) {
-        const std::string cmd = "cd '" + dir.path().string() +
-                                "' && openssl req -x509 -newkey ec -pkeyopt "
-                                "ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=" +
-                                cn + " -keyout key.pem -out cert.pem > openssl.out 2>&1";
-        return std::system(cmd.c_str()) == 0;
-    };
-    auto served_subject = [&](unsigned short port) {
-        const std::string cmd = "cd '" + dir.path().string() +
-                                "' && openssl s_client -connect 127.0.0.1:" + std::to_string(port) +
-                                " < /dev/null 2>/dev/null | openssl x509 -noout -subject > "
-                                "subject.out 2>&1";
-        if (std::system(cmd.c_str()) != 0) return std::string();
-        return read_file(dir / "subject.out");
-    };
     const auto prom = free_tcp_port();
     const auto ekg = free_tcp_port();
     const unsigned short legacy[2] = {free_tcp_port(), free_tcp_port()};
@@ -444,7 +435,7 @@ TEST_F(HotReloadTest, TwentyReloadsWhileTenNodesStream) {
         y += " }\n- { logRoot: logs-all, logMode: FileMode, logFormat: ForMachine }\n";
         return y;
     };
-    ASSERT_TRUE(make_pair("generation-0"));
+    ASSERT_TRUE(make_certificate("generation-0"));
     start_tracer(config(0));
     ASSERT_TRUE(wait_for_socket("a.sock"));
     ASSERT_TRUE(wait_for_port(ekg));
@@ -488,7 +479,7 @@ TEST_F(HotReloadTest, TwentyReloadsWhileTenNodesStream) {
 
     for (int i = 1; i <= 20; ++i) {
         const int which = i % 2;
-        ASSERT_TRUE(make_pair("generation-" + std::to_string(i)));
+        ASSERT_TRUE(make_certificate("generation-" + std::to_string(i)));
         auto outcome = reload(config(which));
         ASSERT_EQ(outcome.value("ns", ""), "Tracer.ConfigReloaded") << i << outcome.dump();
         EXPECT_FALSE(outcome["data"].contains("problems")) << outcome.dump();

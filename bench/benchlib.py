@@ -1,0 +1,28 @@
+"""Helpers shared by the Python benchmarks: a free port, a scrape, one sample of a metric."""
+import socket
+import urllib.request
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def scrape(port, path="/metrics"):
+    """The body of an HTTP GET on 127.0.0.1 ("" when it fails)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+            return r.read().decode()
+    except OSError:
+        return ""
+
+
+def metric(text, name, labels=""):
+    """The value of the sample `name{labels}` (no labels: the bare name), or None."""
+    for line in text.splitlines():
+        if line.startswith(name + labels + " "):
+            return float(line.split()[-1])
+    return None
