@@ -1,6 +1,8 @@
 // trace-forwarder: a simulated cardano-node that forwards trace objects, EKG metrics and data
 // points to cardano-tracer over the real protocol (Initiator or Responder mode), for tests,
 // demos and benchmarks. One io_context thread drives every simulated node.
+#include <sys/resource.h>
+
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <csignal>
@@ -47,6 +49,8 @@ struct options {
     std::string sent_log;
     std::string host = "simhost";
     unsigned ekg_tick_ms = 500;
+    bool replay = false;
+    std::size_t replay_pool = 1024;
 };
 
 const char* usage =
@@ -75,10 +79,14 @@ const char* usage =
     "  --summary-file F      also write the exit summary (JSON) to F\n"
     "  --tracer-config-info S  send Reflection.TracerConfigInfo first, shape TraceOptions|Options\n"
     "  --sent-log F          write \"<node> <seq> <namespace> <severity>\" per object sent to F\n"
+    "  --replay              encode --replay-pool objects once and replay them (only the seq is\n"
+    "                        written per object, as a fixed-width number): a generator cheap\n"
+    "                        enough that the tracer is what a benchmark measures\n"
+    "  --replay-pool N       distinct objects replayed (default 1024)\n"
     "On exit a one-line JSON summary goes to stdout:\n"
     "  "
     "{\"nodes\":[{\"name\",\"generated\",\"sent\",\"first_seq\",\"last_seq\",\"overflow_drops\","
-    "\"connections\"}]}\n";
+    "\"connections\"}],\"cpu_seconds\"} (cpu_seconds: this process's own CPU time)\n";
 
 std::optional<options> parse(int argc, char** argv) {
     options o;
@@ -126,6 +134,10 @@ std::optional<options> parse(int argc, char** argv) {
             o.tracer_config_info = val();
         else if (a == "--sent-log")
             o.sent_log = val();
+        else if (a == "--replay")
+            o.replay = true;
+        else if (a == "--replay-pool")
+            o.replay_pool = std::stoul(val());
         else if (a == "-h" || a == "--help") {
             std::cout << usage;
             return std::nullopt;
@@ -209,6 +221,8 @@ class node_runtime {
         n.node_info = o.node_info;
         n.seed = 1000 + i;
         n.tracer_config_info = o.tracer_config_info;
+        n.replay = o.replay;
+        n.replay_pool = o.replay_pool;
         return n;
     }
 
@@ -704,6 +718,11 @@ int main(int argc, char** argv) {
         summary["nodes"].push_back(j);
         if (o.count && n->node().sent() < *o.count) ok = false;
     }
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    summary["cpu_seconds"] =
+        static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+        static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
     std::cout << summary.dump() << std::endl;
     if (!o.summary_file.empty()) std::ofstream(o.summary_file) << summary.dump() << "\n";
     return ok ? 0 : 1;

@@ -273,7 +273,62 @@ void simulated_node::queue_tracer_config_info() {
     queue_object(0, v);
 }
 
+void simulated_node::build_pool() {
+    // Built like live objects (same kinds, sizes and texts), with a placeholder for the seq
+    // that is found in the encoded bytes and overwritten per object.
+    const std::string placeholder(replay_seq_width, '9');
+    const protocol::utc_time at = utc_now();
+    const std::string at_text = aeson_time(at.seconds, at.picoseconds);
+    pool_.reserve(opts_.replay_pool);
+    unsigned total = 0;
+    for (const auto& k : kinds) total += k.weight;
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, opts_.replay_pool); ++i) {
+        unsigned pick = static_cast<unsigned>(rng_() % total);
+        const trace_kind* k = &kinds[0];
+        for (const auto& cand : kinds) {
+            if (pick < cand.weight) {
+                k = &cand;
+                break;
+            }
+            pick -= cand.weight;
+        }
+        const std::size_t size =
+            opts_.mean_size / 2 + static_cast<std::size_t>(rng_() % (opts_.mean_size + 1));
+        const std::string thread = std::to_string(40 + i % 8);
+        std::string machine =
+            machine_json(opts_.name, 0, k->ns, k->kind, k->sev, at_text, thread, opts_.host, size);
+        const auto seq_at = machine.find("\"seq\":0}");
+        machine.replace(seq_at + 6, 1, placeholder);
+        const std::string human = std::string(k->kind) + ": node " + opts_.name;
+        protocol::trace_object_view v;
+        v.has_human = i % 7 != 0;
+        v.human = human;
+        v.machine = machine;
+        v.ns = k->ns;
+        v.sev = k->sev;
+        v.at = at;
+        v.host = opts_.host;
+        v.thread = thread;
+        pooled_object p{{}, 0, k->ns, k->sev, at.seconds};
+        protocol::encode_trace_object(v, p.encoded);
+        p.seq_offset = p.encoded.find(placeholder);
+        pool_.push_back(std::move(p));
+    }
+}
+
 void simulated_node::generate_one() {
+    if (opts_.replay) {
+        if (pool_.empty()) build_pool();
+        const std::uint64_t seq = ++generated_;
+        const auto index = static_cast<std::uint32_t>(seq % pool_.size());
+        const auto& p = pool_[index];
+        if (queue_.size() >= opts_.queue_size) {
+            drops_ += queue_.size();  // the node's rule, as below (not printed per drop here)
+            queue_.clear();
+        }
+        queue_.push_back(queued_object{seq, {}, p.at_seconds, p.ns, p.sev, index});
+        return;
+    }
     const std::uint64_t seq = ++generated_;
     unsigned total = 0;
     for (const auto& k : kinds) total += k.weight;
@@ -329,10 +384,45 @@ void simulated_node::generate_one() {
 
 std::string simulated_node::take_reply(std::size_t n) {
     const std::size_t k = std::min(n, queue_.size());
-    std::vector<std::string_view> parts;
-    parts.reserve(k);
-    for (std::size_t i = 0; i < k; ++i) parts.push_back(queue_[i].encoded);
-    std::string reply = protocol::encode_trace_objects_reply_from_encoded(parts);
+    std::string reply;
+    if (opts_.replay) {
+        // One copy of each pooled object into the reply, then its seq written in place.
+        std::size_t bytes = 8;
+        for (std::size_t i = 0; i < k; ++i) {
+            const auto& q = queue_[i];
+            bytes += q.pooled == queued_object::no_pool ? q.encoded.size()
+                                                        : pool_[q.pooled].encoded.size();
+        }
+        reply.reserve(bytes);
+        protocol::cbor_writer w(reply);
+        w.array(2);
+        w.uint(3);
+        if (w.list_begin(k)) {
+            for (std::size_t i = 0; i < k; ++i) {
+                const auto& q = queue_[i];
+                if (q.pooled == queued_object::no_pool) {
+                    w.raw(q.encoded);
+                    continue;
+                }
+                const auto& p = pool_[q.pooled];
+                const std::size_t at = reply.size();
+                w.raw(p.encoded);
+                char* field = reply.data() + at + p.seq_offset;
+                std::uint64_t v = q.seq;
+                for (std::size_t d = replay_seq_width; d-- > 0;) {
+                    field[d] =
+                        v || d == replay_seq_width - 1 ? static_cast<char>('0' + v % 10) : ' ';
+                    v /= 10;
+                }
+            }
+            w.end();
+        }
+    } else {
+        std::vector<std::string_view> parts;
+        parts.reserve(k);
+        for (std::size_t i = 0; i < k; ++i) parts.push_back(queue_[i].encoded);
+        reply = protocol::encode_trace_objects_reply_from_encoded(parts);
+    }
     if (sent_log_) {
         for (std::size_t i = 0; i < k; ++i) {
             *sent_log_ << opts_.name << ' ' << queue_[i].seq << ' ' << queue_[i].ns << ' '

@@ -29,14 +29,23 @@ struct node_options {
     /// (trace-dispatcher <= 2.12.0) or "Options" (2.12.1+).
     std::string tracer_config_info;
     std::uint64_t seed = 1;
+    /// Replay mode: `replay_pool` objects are built and encoded once; each generated object is
+    /// a pool entry whose seq is patched into the reply (a fixed-width field, right-aligned
+    /// digits after spaces: still a JSON number). The generator then costs a copy per object,
+    /// so the daemon, not the generator, is what a benchmark measures. The objects carry the
+    /// pool's creation time.
+    bool replay = false;
+    std::size_t replay_pool = 1024;
 };
 
 struct queued_object {
     std::uint64_t seq;
-    std::string encoded;  // CBOR of one TraceObject
+    std::string encoded;  // CBOR of one TraceObject (empty in replay mode: see `pooled`)
     std::int64_t at_seconds;
     std::string_view ns;  // static storage
     protocol::severity sev = protocol::severity::info;
+    std::uint32_t pooled = no_pool;  // replay mode: the pool entry, its seq to be patched
+    static constexpr std::uint32_t no_pool = ~std::uint32_t{0};
 };
 
 /// Per-connection EKG state: the back buffer of GetUpdatedMetrics.
@@ -95,8 +104,20 @@ class simulated_node {
                                     std::string_view host,
                                     std::size_t target_size);
 
+    /// Width of the seq field of replayed objects (digits right-aligned after spaces).
+    static constexpr std::size_t replay_seq_width = 20;
+
   private:
     void queue_object(std::uint64_t seq, const protocol::trace_object_view& v);
+    struct pooled_object {
+        std::string encoded;     // with a placeholder in the seq field
+        std::size_t seq_offset;  // where the seq field's characters start in `encoded`
+        std::string_view ns;
+        protocol::severity sev;
+        std::int64_t at_seconds;
+    };
+    void build_pool();
+    std::vector<pooled_object> pool_;
     struct metric {
         std::string name;
         protocol::metric_kind kind;
