@@ -463,19 +463,29 @@ TEST_F(HotReloadTest, TwentyReloadsWhileTenNodesStream) {
 
     std::atomic<bool> scraping{true};
     std::atomic<int> scrapes{0}, scrape_failures{0}, scrape_reconnects{0};
-    std::thread scraper([&] {
-        keep_alive_client client(ekg);
-        while (scraping) {
-            auto r = client.get("/");
-            if (r && r->status == 200) {
-                ++scrapes;
-            } else {
-                ++scrape_failures;
-            }
-            std::this_thread::sleep_for(20ms);  // pacing of a scraper, not a wait
+    // Joined however the test leaves (an ASSERT returns early).
+    struct joining_thread {
+        std::atomic<bool>& running;
+        std::thread t;
+        ~joining_thread() {
+            running = false;
+            if (t.joinable()) t.join();
         }
-        scrape_reconnects = client.reconnects();
-    });
+    };
+    joining_thread scraper{
+        scraping, std::thread([&] {
+            keep_alive_client client(ekg);
+            while (scraping) {
+                auto r = client.get("/");
+                if (r && r->status == 200) {
+                    ++scrapes;
+                } else {
+                    ++scrape_failures;
+                }
+                std::this_thread::sleep_for(20ms);  // pacing of a scraper, not a wait
+            }
+            scrape_reconnects = client.reconnects();
+        })};
 
     for (int i = 1; i <= 20; ++i) {
         const int which = i % 2;
@@ -496,7 +506,7 @@ TEST_F(HotReloadTest, TwentyReloadsWhileTenNodesStream) {
         ASSERT_TRUE(wait_until([&] { return total_lines() >= before + 100; }, 30s)) << i;
     }
     scraping = false;
-    scraper.join();
+    scraper.t.join();
     EXPECT_GT(scrapes.load(), 20);
     EXPECT_EQ(scrape_failures.load(), 0);
     EXPECT_EQ(scrape_reconnects.load(), 0);

@@ -17,6 +17,7 @@
 
 #include "config/config.hpp"
 #include "tracer/core/net.hpp"
+#include "tracer/core/snapshot.hpp"
 
 namespace ct::dispatcher {
 class node_name_registry;
@@ -104,7 +105,7 @@ class server {
     config_status status_;
 
     // The published configuration snapshot, read by every thread; replaced whole on reload.
-    std::atomic<std::shared_ptr<const config::tracer_config>> cfg_;
+    snapshot<config::tracer_config> cfg_;
     // The snapshot the running listener/connectors and HTTP endpoints were built from (control
     // strand only): a reload that changes them is compared against this, not against the last
     // published snapshot, so a change that was not applied is never forgotten.
@@ -124,7 +125,7 @@ class server {
     std::shared_ptr<std::atomic<bool>> forward_per_node_;
     std::unique_ptr<reforward_counters> reforward_counters_;
     std::unique_ptr<own_metrics> own_metrics_;
-    std::atomic<std::shared_ptr<const http_settings>> http_settings_;  // swapped on reload
+    snapshot<http_settings> http_settings_;  // swapped on reload
     std::atomic<bool> listening_{false};
     std::chrono::steady_clock::time_point reload_started_;  // control strand only
     bool stopping_ = false;                                 // control strand only
