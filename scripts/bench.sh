@@ -68,3 +68,6 @@ kill -TERM $tracer_pid; wait $tracer_pid || true
 
 echo "== reload latency with 1000 connected nodes (SIGHUP -> READY=1, request turnaround meanwhile)"
 python3 bench/reload_bench.py build/bench "${CT_RELOAD_NODES:-1000}" 10
+
+echo "== ingest with the replay generator (bench/ingest.py; exactly-once checked on disk)"
+python3 bench/ingest.py build/bench "${CT_INGEST_OBJECTS:-200000}"
