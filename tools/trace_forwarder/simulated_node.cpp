@@ -102,6 +102,21 @@ constexpr std::array<trace_kind, 40> kinds{{
     {"Reflection.TracerInfo", "TracerMeta", protocol::severity::notice, 1},
 }};
 
+// One kind, drawn by weight: the mix a relay produces.
+const trace_kind* pick_kind(std::mt19937_64& rng) {
+    static const unsigned total = [] {
+        unsigned t = 0;
+        for (const auto& k : kinds) t += k.weight;
+        return t;
+    }();
+    unsigned pick = static_cast<unsigned>(rng() % total);
+    for (const auto& cand : kinds) {
+        if (pick < cand.weight) return &cand;
+        pick -= cand.weight;
+    }
+    return &kinds[0];
+}
+
 /// The wall clock as a TraceObject timestamp (nanosecond resolution, in picoseconds).
 protocol::utc_time utc_now() {
     const auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -280,18 +295,8 @@ void simulated_node::build_pool() {
     const protocol::utc_time at = utc_now();
     const std::string at_text = aeson_time(at.seconds, at.picoseconds);
     pool_.reserve(opts_.replay_pool);
-    unsigned total = 0;
-    for (const auto& k : kinds) total += k.weight;
     for (std::size_t i = 0; i < std::max<std::size_t>(1, opts_.replay_pool); ++i) {
-        unsigned pick = static_cast<unsigned>(rng_() % total);
-        const trace_kind* k = &kinds[0];
-        for (const auto& cand : kinds) {
-            if (pick < cand.weight) {
-                k = &cand;
-                break;
-            }
-            pick -= cand.weight;
-        }
+        const trace_kind* k = pick_kind(rng_);
         const std::size_t size =
             opts_.mean_size / 2 + static_cast<std::size_t>(rng_() % (opts_.mean_size + 1));
         const std::string thread = std::to_string(40 + i % 8);
@@ -330,17 +335,7 @@ void simulated_node::generate_one() {
         return;
     }
     const std::uint64_t seq = ++generated_;
-    unsigned total = 0;
-    for (const auto& k : kinds) total += k.weight;
-    unsigned pick = static_cast<unsigned>(rng_() % total);
-    const trace_kind* k = &kinds[0];
-    for (const auto& cand : kinds) {
-        if (pick < cand.weight) {
-            k = &cand;
-            break;
-        }
-        pick -= cand.weight;
-    }
+    const trace_kind* k = pick_kind(rng_);
     const protocol::utc_time at = utc_now();
     // Sizes vary around the mean (±50 %).
     const std::size_t size =
