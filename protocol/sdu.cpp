@@ -49,4 +49,42 @@ void append_sdus(std::string& out,
     }
 }
 
+sdu_stream::sdu_stream(std::string& out,
+                       std::uint16_t protocol,
+                       bool from_responder,
+                       std::uint32_t timestamp_us,
+                       std::size_t max_payload)
+    : out_(out),
+      header_{timestamp_us, from_responder, protocol, 0},
+      max_payload_(std::clamp<std::size_t>(max_payload, 1, 65535)),
+      header_at_(out.size()) {}
+
+void sdu_stream::reserve(std::size_t payload_bytes) {
+    out_.reserve(out_.size() + payload_bytes +
+                 sdu_header_size * (payload_bytes / max_payload_ + 2));
+}
+
+void sdu_stream::append(std::string_view bytes) {
+    while (!bytes.empty()) {
+        if (open_ && in_sdu_ == max_payload_) close_sdu();
+        if (!open_) {
+            header_at_ = out_.size();
+            out_.append(sdu_header_size, '\0');
+            in_sdu_ = 0;
+            open_ = true;
+        }
+        const std::size_t n = std::min(bytes.size(), max_payload_ - in_sdu_);
+        out_.append(bytes.data(), n);
+        in_sdu_ += n;
+        bytes.remove_prefix(n);
+    }
+}
+
+void sdu_stream::close_sdu() {
+    if (!open_) return;
+    header_.length = static_cast<std::uint16_t>(in_sdu_);
+    encode_sdu_header(header_, out_.data() + header_at_);
+    open_ = false;
+}
+
 }  // namespace ct::protocol

@@ -39,4 +39,30 @@ void append_sdus(std::string& out,
                  std::uint32_t timestamp_us,
                  std::size_t max_payload = max_sdu_payload_sent);
 
+/// Writes one message as SDUs straight into `out`, piece by piece, so a sender never
+/// assembles the payload in a buffer of its own first: a header is reserved when an SDU opens
+/// and its length written when it closes. The bytes equal `append_sdus` of the concatenated
+/// pieces. `finish()` closes the last SDU (the destructor does not: call it).
+class sdu_stream {
+  public:
+    sdu_stream(std::string& out,
+               std::uint16_t protocol,
+               bool from_responder,
+               std::uint32_t timestamp_us = 0,
+               std::size_t max_payload = max_sdu_payload_sent);
+    /// Makes room for `payload_bytes` more payload and its headers (one allocation at most).
+    void reserve(std::size_t payload_bytes);
+    void append(std::string_view bytes);
+    void finish() { close_sdu(); }
+
+  private:
+    void close_sdu();
+    std::string& out_;
+    sdu_header header_;
+    std::size_t max_payload_;
+    std::size_t header_at_;
+    std::size_t in_sdu_ = 0;
+    bool open_ = false;
+};
+
 }  // namespace ct::protocol

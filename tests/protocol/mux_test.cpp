@@ -47,6 +47,28 @@ TEST(Sdu, SegmentsLargeMessagesAt12288) {
     EXPECT_TRUE(none.empty());
 }
 
+TEST(Sdu, StreamedPiecesEqualOneSegmentedMessage) {
+    // Pieces of every size, straddling SDU boundaries, give the same bytes as append_sdus.
+    std::string payload;
+    for (int i = 0; i < 40000; ++i) payload.push_back(static_cast<char>('a' + i % 26));
+    for (std::size_t max : {1u, 7u, 12288u, 65535u}) {
+        for (std::size_t piece : {1u, 5u, 999u, 12288u, 40000u}) {
+            std::string expected = "prefix", streamed = "prefix";
+            append_sdus(expected, 2, true, payload, 0x01020304, max);
+            sdu_stream s(streamed, 2, true, 0x01020304, max);
+            for (std::size_t at = 0; at < payload.size(); at += piece)
+                s.append(std::string_view(payload).substr(at, piece));
+            s.append("");
+            s.finish();
+            EXPECT_EQ(streamed, expected) << "max " << max << " piece " << piece;
+        }
+    }
+    std::string none;
+    sdu_stream empty(none, 2, false);
+    empty.finish();
+    EXPECT_TRUE(none.empty());
+}
+
 // A reply with `n` trace objects whose machine texts are `size` bytes.
 std::string make_reply(std::size_t n, std::size_t size) {
     std::vector<trace_object> objs(n);

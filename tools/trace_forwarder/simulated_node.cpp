@@ -1,8 +1,10 @@
 #include "tools/trace_forwarder/simulated_node.hpp"
 
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -289,6 +291,7 @@ void simulated_node::queue_tracer_config_info() {
 }
 
 void simulated_node::build_pool() {
+    if (!opts_.replay || !pool_.empty()) return;
     // Built like live objects (same kinds, sizes and texts), with a placeholder for the seq
     // that is found in the encoded bytes and overwritten per object.
     const std::string placeholder(replay_seq_width, '9');
@@ -377,47 +380,31 @@ void simulated_node::generate_one() {
     queue_object(seq, v);
 }
 
-std::string simulated_node::take_reply(std::size_t n) {
+template <class Sink>
+void simulated_node::write_reply(std::size_t n, Sink&& append) {
     const std::size_t k = std::min(n, queue_.size());
-    std::string reply;
-    if (opts_.replay) {
-        // One copy of each pooled object into the reply, then its seq written in place.
-        std::size_t bytes = 8;
-        for (std::size_t i = 0; i < k; ++i) {
-            const auto& q = queue_[i];
-            bytes += q.pooled == queued_object::no_pool ? q.encoded.size()
-                                                        : pool_[q.pooled].encoded.size();
+    // MsgTraceObjectsReply: [3, list]; the list is `80` when empty, else indefinite (spec §5).
+    append(k == 0 ? std::string_view("\x82\x03\x80", 3) : std::string_view("\x82\x03\x9f", 3));
+    for (std::size_t i = 0; i < k; ++i) {
+        const auto& q = queue_[i];
+        if (q.pooled == queued_object::no_pool) {
+            append(q.encoded);
+            continue;
         }
-        reply.reserve(bytes);
-        protocol::cbor_writer w(reply);
-        w.array(2);
-        w.uint(3);
-        if (w.list_begin(k)) {
-            for (std::size_t i = 0; i < k; ++i) {
-                const auto& q = queue_[i];
-                if (q.pooled == queued_object::no_pool) {
-                    w.raw(q.encoded);
-                    continue;
-                }
-                const auto& p = pool_[q.pooled];
-                const std::size_t at = reply.size();
-                w.raw(p.encoded);
-                char* field = reply.data() + at + p.seq_offset;
-                std::uint64_t v = q.seq;
-                for (std::size_t d = replay_seq_width; d-- > 0;) {
-                    field[d] =
-                        v || d == replay_seq_width - 1 ? static_cast<char>('0' + v % 10) : ' ';
-                    v /= 10;
-                }
-            }
-            w.end();
-        }
-    } else {
-        std::vector<std::string_view> parts;
-        parts.reserve(k);
-        for (std::size_t i = 0; i < k; ++i) parts.push_back(queue_[i].encoded);
-        reply = protocol::encode_trace_objects_reply_from_encoded(parts);
+        // A pooled object goes out in three pieces: up to the seq, the seq, the rest.
+        const auto& p = pool_[q.pooled];
+        const std::string_view bytes = p.encoded;
+        char digits[replay_seq_width];
+        const auto end = std::to_chars(digits, digits + replay_seq_width, q.seq).ptr;
+        const auto len = static_cast<std::size_t>(end - digits);
+        char field[replay_seq_width];
+        std::memset(field, ' ', replay_seq_width - len);  // right-aligned: still a JSON number
+        std::memcpy(field + replay_seq_width - len, digits, len);
+        append(bytes.substr(0, p.seq_offset));
+        append(std::string_view(field, replay_seq_width));
+        append(bytes.substr(p.seq_offset + replay_seq_width));
     }
+    if (k > 0) append(std::string_view("\xff", 1));
     if (sent_log_) {
         for (std::size_t i = 0; i < k; ++i) {
             *sent_log_ << opts_.name << ' ' << queue_[i].seq << ' ' << queue_[i].ns << ' '
@@ -430,7 +417,29 @@ std::string simulated_node::take_reply(std::size_t n) {
         sent_ += k;
     }
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(k));
+}
+
+std::size_t simulated_node::reply_size(std::size_t n) const {
+    std::size_t bytes = 4;  // the reply's head and the list's break
+    for (std::size_t i = 0; i < std::min(n, queue_.size()); ++i) {
+        const auto& q = queue_[i];
+        bytes +=
+            q.pooled == queued_object::no_pool ? q.encoded.size() : pool_[q.pooled].encoded.size();
+    }
+    return bytes;
+}
+
+std::string simulated_node::take_reply(std::size_t n) {
+    std::string reply;
+    reply.reserve(reply_size(n));
+    write_reply(n, [&](std::string_view piece) { reply.append(piece); });
     return reply;
+}
+
+void simulated_node::take_reply(std::size_t n, protocol::sdu_stream& out) {
+    out.reserve(reply_size(n));
+    write_reply(n, [&](std::string_view piece) { out.append(piece); });
+    out.finish();
 }
 
 std::optional<std::string> simulated_node::data_point(std::string_view name) const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "protocol/ekg_codec.hpp"
+#include "protocol/sdu.hpp"
 #include "protocol/trace_object.hpp"
 
 namespace ct::forwarder {
@@ -35,7 +36,7 @@ struct node_options {
     /// so the daemon, not the generator, is what a benchmark measures. The objects carry the
     /// pool's creation time.
     bool replay = false;
-    std::size_t replay_pool = 1024;
+    std::size_t replay_pool = 128;
 };
 
 struct queued_object {
@@ -76,6 +77,8 @@ class simulated_node {
 
     /// A MsgTraceObjectsReply with up to `n` of the oldest queued objects (they count as sent).
     std::string take_reply(std::size_t n);
+    /// The same reply written as SDUs straight into a connection's output (no payload copy).
+    void take_reply(std::size_t n, protocol::sdu_stream& out);
     /// Every object taken into a reply is also written here as "<node> <seq> <ns> <Severity>"
     /// (tests and benchmarks check the daemon's output against it). nullptr: off.
     void set_sent_log(std::ostream* out) { sent_log_ = out; }
@@ -116,7 +119,16 @@ class simulated_node {
         protocol::severity sev;
         std::int64_t at_seconds;
     };
+    std::size_t reply_size(std::size_t n) const;
+    template <class Sink>
+    void write_reply(std::size_t n, Sink&& append);
+
+  public:
+    /// Replay mode: builds the pool now (else at the first object), so a benchmark can keep
+    /// this one-off cost out of its per-object figures.
     void build_pool();
+
+  private:
     std::vector<pooled_object> pool_;
     struct metric {
         std::string name;
