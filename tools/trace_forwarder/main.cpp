@@ -185,6 +185,7 @@ class node_runtime {
           index_(index),
           node_(make_node_options(o, index)),
           wake_(ioc),
+          drained_(ioc),
           done_signal_(ioc) {
         misbehave_ = index < o.misbehave_nodes ? o.misbehave : std::string();
     }
@@ -198,12 +199,14 @@ class node_runtime {
         stopped_ = true;
         closing_ = true;
         wake_.cancel();
+        drained_.cancel();
     }
     bool flushed() const { return sock_ == nullptr; }
     void stop() {
         stopped_ = true;
         close_socket();
         wake_.cancel();
+        drained_.cancel();
     }
 
     asio::awaitable<void> run_initiator(address target);
@@ -248,6 +251,7 @@ class node_runtime {
     void try_answer();
     asio::awaitable<void> serve(socket_t sock, bool we_connected);
     asio::awaitable<void> reader();
+    asio::awaitable<void> read_then_close();
     asio::awaitable<void> writer();
     bool misbehaving(const char* what) const { return misbehave_ == what; }
 
@@ -257,6 +261,8 @@ class node_runtime {
     simulated_node node_;
     std::string misbehave_;
     asio::steady_timer wake_;
+    asio::steady_timer drained_;  // a write completed
+    static constexpr std::size_t max_unwritten = 1 << 20;
     asio::steady_timer done_signal_;
     socket_t* sock_ = nullptr;
     bool we_connected_ = true;
@@ -342,7 +348,14 @@ asio::awaitable<void> node_runtime::reader() {
                 auto next = demux_->next_message(p);
                 if (!next) co_return;
                 if (!next->has_value()) break;
-                const std::string_view msg = **next;
+                // Back-pressure: answer no further request while a lot is still unwritten (a
+                // peer that requests far ahead must not grow the outbox without bound).
+                while (outbox_.size() > max_unwritten && !closing_ && !stopped_) {
+                    drained_.expires_at(asio::steady_timer::time_point::max());
+                    co_await drained_.async_wait(nothrow);
+                }
+                if (closing_ || stopped_) co_return;
+                const std::string_view msg = **demux_->next_message(p);
                 if (p == proto::mini_protocol::trace_objects) {
                     auto req = proto::decode_trace_objects_request(msg);
                     demux_->pop_message(p);
@@ -391,14 +404,27 @@ asio::awaitable<void> node_runtime::reader() {
     }
 }
 
+asio::awaitable<void> node_runtime::read_then_close() {
+    co_await reader();
+    closing_ = true;
+    wake_.cancel();
+}
+
 asio::awaitable<void> node_runtime::writer() {
+    struct stop_reader {
+        node_runtime& self;
+        ~stop_reader() {
+            boost::system::error_code ec;
+            if (self.sock_) self.sock_->cancel(ec);
+            self.closing_ = true;
+            self.drained_.cancel();
+        }
+    } on_exit{*this};
     for (;;) {
         if (outbox_.empty()) {
             if (closing_ || stopped_) co_return;
             wake_.expires_at(asio::steady_timer::time_point::max());
             co_await wake_.async_wait(nothrow);
-            auto cs = co_await asio::this_coro::cancellation_state;
-            if (cs.cancelled() != asio::cancellation_type::none) co_return;
             continue;
         }
         // Two buffers swapped, so both keep their capacity: no allocation per write.
@@ -406,6 +432,7 @@ asio::awaitable<void> node_runtime::writer() {
         outbox_.clear();
         auto [ec, n] = co_await asio::async_write(*sock_, asio::buffer(sending_), nothrow);
         sending_.clear();
+        drained_.cancel();
         if (ec) co_return;
     }
 }
@@ -497,9 +524,10 @@ asio::awaitable<void> node_runtime::serve(socket_t sock, bool we_connected) {
         co_await raw_write(out);
     }
     fill_queue();
-    co_await (reader() || writer());
-    // Let the last bytes (e.g. a half message) go out before closing.
-    if (!outbox_.empty()) co_await raw_write(std::exchange(outbox_, {}));
+    // The writer always drains what was answered before it stops (a reader that finishes must
+    // not cancel a write half done: the peer would lose replies it asked for, or see a torn
+    // SDU); when the writer stops, it cancels the reader.
+    co_await (read_then_close() && writer());
     boost::system::error_code ec;
     sock.shutdown(asio::socket_base::shutdown_both, ec);
     sock.close(ec);
