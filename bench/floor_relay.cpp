@@ -154,8 +154,7 @@ int main(int argc, char** argv) {
             while (p.since_request >= every) {
                 p.since_request -= every;
                 // Never blocks: when the node is this far behind, enough requests are queued.
-                if (::send(p.fd, request.data(), request.size(), MSG_NOSIGNAL | MSG_DONTWAIT) <
-                    0)
+                if (::send(p.fd, request.data(), request.size(), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                     break;
             }
         }

@@ -1,8 +1,10 @@
-// Fuzzes the SDU demultiplexer with reassembly: arbitrary bytes, cut at arbitrary points.
+// Fuzzes the SDU demultiplexer with reassembly: arbitrary bytes, cut at arbitrary points; each
+// message it returns must be exactly one whole CBOR item (its scan resumes across pieces).
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "protocol/cbor_item.hpp"
 #include "protocol/demuxer.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -18,6 +20,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             for (;;) {
                 auto m = d.next_message(p);
                 if (!m || !m->has_value()) break;
+                // Differential: the demuxer's resumed scan found exactly one whole item, as
+                // the one-shot scanner sees it.
+                const auto whole = ct::protocol::scan_cbor_item(**m, 1 << 20);
+                if (!whole.complete() || whole.length != (*m)->size()) __builtin_trap();
                 d.pop_message(p);
             }
         }

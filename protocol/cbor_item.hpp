@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace ct::protocol {
 
@@ -18,5 +20,34 @@ struct item_scan {
 /// Scans the item at the front of `buf`. Strings declared longer than `max_item_bytes` are an
 /// error at once (so a huge length head cannot make us wait for gigabytes).
 item_scan scan_cbor_item(std::string_view buf, std::size_t max_item_bytes, int max_depth = 64);
+
+/// The same rule, resumable: scanning continues where the previous call stopped, so a message
+/// that arrives in many pieces is scanned once in all, not once per piece. `scan(buf)` is
+/// called with the growing message (the same prefix each time, longer); `reset()` starts the
+/// next message. Results equal `scan_cbor_item` on the same bytes.
+class cbor_item_scanner {
+  public:
+    explicit cbor_item_scanner(std::size_t max_item_bytes, int max_depth = 64)
+        : max_item_(max_item_bytes), max_depth_(static_cast<std::size_t>(max_depth)) {}
+    item_scan scan(std::string_view buf);
+    void reset() {
+        pos_ = 0;
+        frames_.clear();
+        started_ = false;
+    }
+
+  private:
+    struct frame {
+        std::uint64_t remaining;    // definite: items still to come; indefinite: items seen
+        std::uint8_t string_major;  // indefinite string: 2 or 3; else 0
+        bool indefinite;
+        bool map;  // an indefinite map ends only between pairs
+    };
+    std::size_t max_item_;
+    std::size_t max_depth_;
+    std::size_t pos_ = 0;
+    std::vector<frame> frames_;
+    bool started_ = false;
+};
 
 }  // namespace ct::protocol

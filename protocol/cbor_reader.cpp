@@ -1,11 +1,15 @@
 #include "protocol/cbor_reader.hpp"
 
+#include <simdjson.h>
+
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 namespace ct::protocol {
+
+bool valid_utf8_simd(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
 bool valid_utf8_slow(std::string_view s) {
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());

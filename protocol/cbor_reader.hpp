@@ -17,19 +17,22 @@ namespace ct::protocol {
 /// Validates UTF-8 from the first byte (no overlongs, no surrogates, at most U+10FFFF).
 bool valid_utf8_slow(std::string_view s);
 
-/// Validates UTF-8. Trace texts are almost all ASCII: that case is checked 16 bytes at a time
-/// here, inline; anything else goes to the full validator.
+/// Validates UTF-8 with simdjson's vectorised validator (the runtime-selected SIMD kernel).
+bool valid_utf8_simd(std::string_view s);
+
+/// Validates UTF-8. Short texts (names, threads, hosts) are checked inline 8 bytes at a time
+/// (nearly all are ASCII); long ones (machine JSON, human texts) go to the SIMD validator.
 inline bool valid_utf8(std::string_view s) {
+    if (s.size() >= 64) return valid_utf8_simd(s);
     constexpr std::uint64_t high_bits = 0x8080808080808080ull;
     const char* p = s.data();
     std::size_t n = s.size();
-    while (n >= 16) {
-        std::uint64_t a, b;
+    while (n >= 8) {
+        std::uint64_t a;
         std::memcpy(&a, p, 8);
-        std::memcpy(&b, p + 8, 8);
-        if (((a | b) & high_bits) != 0) return valid_utf8_slow(std::string_view(p, n));
-        p += 16;
-        n -= 16;
+        if ((a & high_bits) != 0) return valid_utf8_slow(std::string_view(p, n));
+        p += 8;
+        n -= 8;
     }
     for (; n > 0; ++p, --n) {
         if (static_cast<unsigned char>(*p) >= 0x80) return valid_utf8_slow(std::string_view(p, n));

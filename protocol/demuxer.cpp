@@ -59,7 +59,9 @@ result<std::optional<std::string_view>> demuxer::next_message(std::uint16_t prot
     if (pending.empty() || s.buf.size() < s.scan_at_size) return std::optional<std::string_view>();
     const std::size_t limit = protocol == mini_protocol::handshake ? max_handshake_message_bytes
                                                                    : limits_.max_message_bytes;
-    const auto scan = scan_cbor_item(pending, limit);
+    // Resumed where the last call stopped: each byte of a message is scanned once.
+    if (!s.scanner) s.scanner.emplace(limit);
+    const auto scan = s.scanner->scan(pending);
     if (scan.error) return scan.error;
     if (!scan.complete()) {
         s.scan_at_size = s.start + std::max<std::size_t>(scan.needed, pending.size() + 1);
@@ -77,6 +79,7 @@ void demuxer::pop_message(std::uint16_t protocol) {
     backlog_ -= s.current_len;
     s.current_len = 0;
     s.scan_at_size = 0;
+    if (s.scanner) s.scanner->reset();
     // Compact when the consumed prefix dominates, so the buffer does not grow forever.
     if (s.start == s.buf.size()) {
         s.buf.clear();

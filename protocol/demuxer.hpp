@@ -11,6 +11,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "protocol/cbor_item.hpp"
 #include "protocol/errors.hpp"
 #include "protocol/sdu.hpp"
 
@@ -49,6 +50,7 @@ class demuxer {
         std::size_t start = 0;         // first unconsumed byte
         std::size_t current_len = 0;   // length of the complete message at `start`, 0 = unknown
         std::size_t scan_at_size = 0;  // rescan only when buf.size() reaches this
+        std::optional<cbor_item_scanner> scanner;  // the message at `start`, scanned so far
     };
 
     bool local_is_initiator_;

@@ -4,6 +4,7 @@
 #include "protocol/cbor_item.hpp"
 #include "protocol/cbor_reader.hpp"
 #include "protocol/cbor_writer.hpp"
+#include "protocol/trace_objects_codec.hpp"
 #include "test_hex.hpp"
 
 namespace {
@@ -162,6 +163,70 @@ TEST(CborItem, StrayBreakIsMalformed) {
     EXPECT_EQ(s.error, errc::malformed_cbor);
     auto t = scan_cbor_item(unhex("5f 61 61 ff"), 1 << 20);  // text chunk in a byte string
     EXPECT_EQ(t.error, errc::malformed_cbor);
+}
+
+// The resumable scanner, fed a message prefix by prefix (each call sees a longer prefix of the
+// same bytes), agrees with the one-shot scan: same length, same error, never a verdict early.
+TEST(CborItemScanner, ResumedScansAgreeWithOneShotScans) {
+    std::vector<std::string> cases;
+    for (const char* h : {"00",
+                          "8301f582001864",
+                          "9f0102ff",
+                          "5f4101ff",
+                          "7f6161ff",
+                          "d903e8a2011a66322ec02b1b0000001cbe8d1000",
+                          "a10102",
+                          "ff",
+                          "5f6161ff",
+                          "1c",
+                          "7b0000010000000000",
+                          "9f9f9fffffff",
+                          "bf0102ff",
+                          "80",
+                          "a0",
+                          "f97e00",
+                          "fb3ff0000000000000",
+                          "bf01ff",
+                          "bf0102030405ff"})
+        cases.push_back(unhex(h));
+    std::string deep(100, static_cast<char>(0x81));
+    deep.push_back(0);
+    cases.push_back(deep);
+    std::string exactly64(63, static_cast<char>(0x81));  // 63 arrays, then an item at level 63
+    exactly64.push_back(0);
+    cases.push_back(exactly64);
+    std::string empty_at_64(64, static_cast<char>(0x81));
+    empty_at_64.push_back(static_cast<char>(0x80));
+    cases.push_back(empty_at_64);
+    // A real reply of several objects with long texts.
+    std::vector<trace_object> objs(5);
+    for (auto& o : objs) {
+        o.machine = std::string(300, 'm');
+        o.human = std::string(90, 'h');
+        o.ns = "A.B";
+        o.host = "h";
+        o.thread = "1";
+    }
+    cases.push_back(encode_trace_objects_reply(objs));
+    for (const auto& msg : cases) {
+        const std::string with_next = msg + "\x01\x02";
+        const auto whole = scan_cbor_item(with_next, 1 << 20, 64);
+        for (std::size_t step : {std::size_t{1}, std::size_t{3}, std::size_t{64}, msg.size()}) {
+            cbor_item_scanner scanner(1 << 20, 64);
+            item_scan got;
+            std::size_t k = 0;
+            do {
+                k = std::min(with_next.size(), k + std::max<std::size_t>(step, 1));
+                const auto prefix = std::string_view(with_next).substr(0, k);
+                got = scanner.scan(prefix);
+                const auto fresh = scan_cbor_item(prefix, 1 << 20, 64);
+                EXPECT_EQ(got.error, fresh.error) << hex(msg) << " at " << k;
+                EXPECT_EQ(got.length, fresh.length) << hex(msg) << " at " << k;
+            } while (!got.error && !got.complete() && k < with_next.size());
+            EXPECT_EQ(got.error, whole.error) << hex(msg);
+            EXPECT_EQ(got.length, whole.length) << hex(msg);
+        }
+    }
 }
 
 }  // namespace

@@ -204,8 +204,12 @@ TEST(OutputRouter, AFullOutputRefusesTheWholeBatchAndReservesNothingElsewhere) {
     // The gated output takes the first batch out of its queue and blocks on it; two more fill
     // its queue.
     ASSERT_TRUE(f.router->try_submit(make_batch(1, "n", 0, 1)));
+    // The other outputs hold two batches at most too: let them drain between submissions (a
+    // slow writer thread there would refuse the batch, which is not what this test is about).
     ASSERT_TRUE(wait_until([&] { return f.by_name("gated").counters().queued_batches == 0; }));
+    ASSERT_TRUE(wait_until([&] { return f.others_drained(); }));
     ASSERT_TRUE(f.router->try_submit(make_batch(1, "n", 1, 1)));
+    ASSERT_TRUE(wait_until([&] { return f.others_drained(); }));
     ASSERT_TRUE(f.router->try_submit(make_batch(1, "n", 2, 1)));
     ASSERT_TRUE(wait_until([&] { return f.file_lines("n").size() == 3; }));
     ASSERT_TRUE(f.others_drained());
