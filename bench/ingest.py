@@ -1,23 +1,36 @@
 #!/usr/bin/env python3
-"""Ingest benchmark (issue 12, part a): how fast the daemon takes trace objects to disk.
+"""Ingest benchmark (issue 12, part a): how fast the daemon takes trace objects to disk, side by
+side with two baselines on the same bytes in the same run.
 
 Simulated nodes replay pre-encoded objects (trace-forwarder --replay), so the generator costs
-little and the daemon is what is measured. For each scenario it prints objects/s (generator
-start to the last line on disk), the daemon's CPU-seconds per million objects (from /proc,
-the daemon alone), its peak RSS, the generator's own CPU per object, the node-side overflow
-drops, and verifies the files: every (node, seq) exactly once and in order, no partial line.
+little and the daemon is what is measured. For each scenario: objects/s (generator start to the
+daemon's last write), the daemon's CPU-seconds per million objects (from /proc, the daemon
+alone), its peak RSS, syscalls per object (perf's raw_syscalls tracepoint, when perf works here),
+the generator's own CPU per object, the node-side overflow drops; the files are verified: every
+(node, seq) exactly once and in order, no partial line.
+
+Baselines (10 nodes, the ForMachine scenario's bytes):
+  floor    bench/floor_relay: the same protocol bytes from the same generator, socket to file,
+           nothing parsed (64 KiB reads, 1 MiB writes)
+  rsyslog  Debian's rsyslogd (imptcp -> omfile, raw message template) fed the daemon's own
+           ForMachine lines over 10 TCP connections
 
 usage: ingest.py BUILD_DIR [OBJECTS_PER_NODE] [SCENARIO ...]
-  scenario: NODES:SECTIONS with SECTIONS one of machine, human, both, rules
-  default: 1:machine 10:machine 10:human 10:both 10:rules, 200000 objects per node
+       ingest.py --smoke BUILD_DIR      (CI: 2 nodes x 20000, fails only on errors or losses)
+  scenario: NODES:SECTIONS with SECTIONS one of machine, human, both, rules; or floor, rsyslog
+  default: 1:machine 10:machine floor rsyslog 10:human 10:both 10:rules, 200000 per node
 """
 import glob
 import json
 import os
 import re
+import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -44,6 +57,65 @@ def proc_stat(pid):
     with open(f"/proc/{pid}/status") as f:
         rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024
     return cpu, rss
+
+
+def written(pid):
+    """Bytes the process has written so far (syscall level, /proc/PID/io)."""
+    with open(f"/proc/{pid}/io") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("wchar:"))
+
+
+def wait_quiet(pid, expected_bytes=None, quiet=0.5, timeout=300):
+    """Waits until the process has stopped writing (or has written expected_bytes more than at
+    the start); returns when it last wrote and its peak RSS meanwhile. Reads only /proc."""
+    start = written(pid)
+    last, t_last, peak = start, time.monotonic(), proc_stat(pid)[1]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = written(pid)
+        peak = max(peak, proc_stat(pid)[1])
+        if now != last:
+            last, t_last = now, time.monotonic()
+        if expected_bytes is not None and now - start >= expected_bytes:
+            return time.monotonic(), peak
+        if expected_bytes is None and time.monotonic() - t_last > quiet:
+            break
+    return t_last, peak
+
+
+class SyscallCounter:
+    """Counts a process's syscalls with perf's raw_syscalls:sys_enter tracepoint (no ptrace, so
+    the process runs at full speed); None when perf is missing or not permitted."""
+
+    enabled = True
+
+    def __init__(self, pid):
+        self.proc, self.out = None, tempfile.mktemp(prefix="perf-")
+        if not SyscallCounter.enabled or shutil.which("perf") is None:
+            return
+        self.proc = subprocess.Popen(["perf", "stat", "-x,", "-o", self.out, "-e",
+                                      "raw_syscalls:sys_enter", "-p", str(pid)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)  # attached before the load starts
+        if self.proc.poll() is not None:
+            self.proc = None
+
+    def stop(self):
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait()
+        try:
+            with open(self.out) as f:
+                for line in f:
+                    parts = line.split(",")
+                    if len(parts) > 2 and parts[2].startswith("raw_syscalls"):
+                        return int(parts[0]) if parts[0].isdigit() else None
+        finally:
+            if os.path.exists(self.out):
+                os.unlink(self.out)
+        return None
 
 
 def count_lines(pattern):
@@ -78,7 +150,19 @@ def verify(logs, nodes, per_node, complete=True):
     return "ok" if complete else f"ok ({sum(len(s) for s in seqs.values()):,} passed the rules)"
 
 
-def run(build, nodes, sections, per_node):
+def generator(build, target, nodes, per_node, extra=()):
+    return subprocess.run([f"{build}/trace-forwarder", "--connect", target, "--network-magic",
+                           "42", "--nodes", str(nodes), "--count", str(per_node), "--replay",
+                           *extra], capture_output=True, check=True)
+
+
+def gen_figures(gen, total):
+    summary = json.loads(gen.stdout)
+    return (summary["cpu_seconds"] / total * 1e9,
+            sum(n["overflow_drops"] for n in summary["nodes"]))
+
+
+def run_daemon(build, nodes, sections, per_node, keep_lines_in=None):
     work = tempfile.mkdtemp(prefix="ingest-")
     logs = f"{work}/logs"
     cfg = f"{work}/t.yaml"
@@ -95,52 +179,179 @@ def run(build, nodes, sections, per_node):
             if time.monotonic() > deadline or tracer.poll() is not None:
                 sys.exit("the daemon did not start")
             time.sleep(0.01)
+        counter = SyscallCounter(tracer.pid)
         cpu0, _ = proc_stat(tracer.pid)
         t0 = time.monotonic()
-        gen = subprocess.run([f"{build}/trace-forwarder", "--connect", f"{work}/tracer.sock",
-                              "--network-magic", "42", "--nodes", str(nodes), "--count",
-                              str(per_node), "--replay"], capture_output=True, check=True)
+        gen = generator(build, f"{work}/tracer.sock", nodes, per_node)
         total = nodes * per_node
-        pattern = f"{logs}/*/node-*.json" if sections != "human" else f"{logs}/*/node-*.log"
-        peak = 0.0
-        if sections == "rules":
-            # Not everything passes: wait until the files stop growing.
-            last, t1 = -1, time.monotonic()
-            while True:
-                n = count_lines(pattern)
-                if n == last:
-                    break
-                last, t1 = n, time.monotonic()
-                peak = max(peak, proc_stat(tracer.pid)[1])
-                time.sleep(0.3)
-        else:
-            while count_lines(pattern) < total:
-                peak = max(peak, proc_stat(tracer.pid)[1])
-                time.sleep(0.05)
-            t1 = time.monotonic()
-        cpu1, rss = proc_stat(tracer.pid)
-        peak = max(peak, rss)
-        summary = json.loads(gen.stdout)
-        drops = sum(n["overflow_drops"] for n in summary["nodes"])
+        t1, peak = wait_quiet(tracer.pid)
+        cpu1, _ = proc_stat(tracer.pid)
+        syscalls = counter.stop()
+        gen_ns, drops = gen_figures(gen, total)
         check = (verify(logs, nodes, per_node, sections != "rules")
-                 if sections != "human" else "not checked (text)")
-        print(f"{nodes:3} node(s) {sections:8}: {total / (t1 - t0):10,.0f} objects/s; daemon "
-              f"{(cpu1 - cpu0) / total * 1e6:5.2f} CPU-s per million; peak RSS {peak:6.1f} MiB; "
-              f"generator {summary['cpu_seconds'] / total * 1e9:5.0f} ns CPU per object; "
-              f"node drops {drops}; files: {check}", flush=True)
+                 if sections != "human" else
+                 ("ok (line count)" if count_lines(f"{logs}/*/node-*.log") >= total
+                  else "lines missing"))
+        if keep_lines_in is not None:
+            for f in sorted(glob.glob(f"{logs}/*/node-*.json")):
+                keep_lines_in.append(f)
+            keep_lines_in.append(work)  # the caller removes it
+            work = None
+        return {"name": f"{nodes} node(s), {sections}", "objects": total,
+                "rate": total / (t1 - t0), "cpu_per_m": (cpu1 - cpu0) / total * 1e6,
+                "rss": peak, "syscalls": None if syscalls is None else syscalls / total,
+                "gen_ns": gen_ns, "drops": drops, "check": check}
     finally:
         tracer.terminate()
         tracer.wait()
-        subprocess.run(["rm", "-rf", work])
+        if work:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run_floor(build, nodes, per_node):
+    work = tempfile.mkdtemp(prefix="floor-")
+    try:
+        relay = subprocess.Popen([f"{build}/floor_relay", f"{work}/floor.sock", f"{work}/out",
+                                  str(nodes), "42"], stdout=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(f"{work}/floor.sock"):
+            if time.monotonic() > deadline or relay.poll() is not None:
+                sys.exit("the floor relay did not start")
+            time.sleep(0.01)
+        counter = SyscallCounter(relay.pid)
+        t0 = time.monotonic()
+        gen = generator(build, f"{work}/floor.sock", nodes, per_node, ["--no-node-info"])
+        syscalls = counter.stop()
+        out, _ = relay.communicate(timeout=120)
+        t1 = time.monotonic()
+        figures = json.loads(out)
+        total = nodes * per_node
+        gen_ns, drops = gen_figures(gen, total)
+        return {"name": f"floor relay, {nodes} nodes", "objects": total, "rate": total / (t1 - t0),
+                "cpu_per_m": figures["cpu_seconds"] / total * 1e6, "rss": None,
+                "syscalls": None if syscalls is None else syscalls / total, "gen_ns": gen_ns,
+                "drops": drops, "check": f"{figures['bytes']:,} bytes relayed"}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_rsyslog(files):
+    """Debian's rsyslogd fed the given line files, one TCP connection per file."""
+    rsyslogd = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
+    if not os.path.exists(rsyslogd):
+        return None
+    work = tempfile.mkdtemp(prefix="rsyslog-")
+    port = free_port()
+    with open(f"{work}/rsyslog.conf", "w") as f:
+        f.write(f'''global(workDirectory="{work}" maxMessageSize="64k")
+module(load="imptcp")
+template(name="raw" type="string" string="%rawmsg%\\n")
+ruleset(name="bench") {{
+  action(type="omfile" file="{work}/out.log" template="raw" ioBufferSize="1m")
+}}
+input(type="imptcp" port="{port}" address="127.0.0.1" ruleset="bench")
+''')
+    daemon = subprocess.Popen([rsyslogd, "-n", "-f", f"{work}/rsyslog.conf", "-i",
+                               f"{work}/rsyslog.pid"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or daemon.poll() is not None:
+                    return None
+                time.sleep(0.05)
+        data = []
+        for path in files:
+            with open(path, "rb") as fh:
+                data.append(fh.read())
+        total_bytes = sum(len(d) for d in data)
+        total = sum(d.count(b"\n") for d in data)
+        counter = SyscallCounter(daemon.pid)
+        cpu0, _ = proc_stat(daemon.pid)
+        t0 = time.monotonic()
+
+        def send(d):
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(d)
+
+        threads = [threading.Thread(target=send, args=(d,)) for d in data]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        t1, peak = wait_quiet(daemon.pid, expected_bytes=total_bytes)
+        cpu1, _ = proc_stat(daemon.pid)
+        syscalls = counter.stop()
+        lines = count_lines(f"{work}/out.log")
+        return {"name": f"rsyslog, {len(files)} connections", "objects": total,
+                "rate": total / (t1 - t0), "cpu_per_m": (cpu1 - cpu0) / total * 1e6,
+                "rss": peak, "syscalls": None if syscalls is None else syscalls / total,
+                "gen_ns": None, "drops": 0,
+                "check": "ok" if lines == total else f"{lines} of {total} lines"}
+    finally:
+        daemon.terminate()
+        daemon.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def show(r):
+    def opt(v, fmt):
+        return "n/a" if v is None else format(v, fmt)
+    print(f"{r['name']:28}: {r['rate']:11,.0f} objects/s; {r['cpu_per_m']:5.2f} CPU-s per million; "
+          f"peak RSS {opt(r['rss'], '6.1f')} MiB; syscalls/object {opt(r['syscalls'], '.4f')}; "
+          f"generator {opt(r['gen_ns'], '.0f')} ns/object; node drops {r['drops']}; "
+          f"{r['check']}", flush=True)
 
 
 def main():
+    if sys.argv[1] == "--smoke":
+        # CI: errors and lost objects fail; timing never does (and perf is not needed).
+        SyscallCounter.enabled = False
+        r = run_daemon(sys.argv[2], 2, "both", 20000)
+        show(r)
+        sys.exit(0 if r["check"] == "ok" and r["drops"] == 0 else 1)
     build = sys.argv[1]
     per_node = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
-    scenarios = sys.argv[3:] or ["1:machine", "10:machine", "10:human", "10:both", "10:rules"]
-    for s in scenarios:
-        n, sec = s.split(":")
-        run(build, int(n), sec, per_node)
+    scenarios = sys.argv[3:] or ["1:machine", "10:machine", "floor", "rsyslog", "10:human",
+                                 "10:both", "10:rules"]
+    results, lines = {}, []
+    try:
+        for s in scenarios:
+            if s == "floor":
+                results[s] = run_floor(build, 10, per_node)
+            elif s == "rsyslog":
+                if not lines:
+                    run_daemon(build, 10, "machine", per_node, keep_lines_in=lines)
+                results[s] = run_rsyslog(lines[:-1])
+                if results[s] is None:
+                    print("rsyslog: rsyslogd not available (apt-get install rsyslog)")
+                    continue
+            else:
+                n, sec = s.split(":")
+                results[s] = run_daemon(build, int(n), sec, per_node,
+                                        keep_lines_in=lines if s == "10:machine" else None)
+            show(results[s])
+    finally:
+        if lines:
+            shutil.rmtree(lines[-1], ignore_errors=True)
+    daemon = results.get("10:machine")
+    if daemon:
+        for base in ("floor", "rsyslog"):
+            b = results.get(base)
+            if b:
+                print(f"10 nodes ForMachine vs {base}: CPU per object "
+                      f"{daemon['cpu_per_m'] / b['cpu_per_m']:.2f}x, throughput "
+                      f"{daemon['rate'] / b['rate']:.2f}x")
 
 
 if __name__ == "__main__":

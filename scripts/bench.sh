@@ -3,9 +3,9 @@
 # end-to-end throughput (5 simulated nodes × 45 000 trace objects through the daemon to disk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh >/dev/null
+bash scripts/setup.sh --bench >/dev/null
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench dispatcher_bench scrape_bench cardano-tracer trace-forwarder >/dev/null
+cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench dispatcher_bench scrape_bench floor_relay cardano-tracer trace-forwarder >/dev/null
 echo "== protocol decoding"
 ./build/bench/protocol_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== dispatcher: 30 rules, 3 sections, per-node rules (cost per trace object, allocations)"
@@ -69,5 +69,5 @@ kill -TERM $tracer_pid; wait $tracer_pid || true
 echo "== reload latency with 1000 connected nodes (SIGHUP -> READY=1, request turnaround meanwhile)"
 python3 bench/reload_bench.py build/bench "${CT_RELOAD_NODES:-1000}" 10
 
-echo "== ingest with the replay generator (bench/ingest.py; exactly-once checked on disk)"
+echo "== ingest with the replay generator, beside the floor relay and rsyslog (bench/ingest.py)"
 python3 bench/ingest.py build/bench "${CT_INGEST_OBJECTS:-200000}"

@@ -14,6 +14,9 @@ packages=(
   prometheus
 )
 
+# --bench: what scripts/bench.sh needs besides (the rsyslog baseline, perf for syscall counts).
+if [ "${1:-}" = "--bench" ]; then packages+=(rsyslog linux-perf); fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
