@@ -30,6 +30,7 @@ class cbor_item_scanner {
     explicit cbor_item_scanner(std::size_t max_item_bytes, int max_depth = 64)
         : max_item_(max_item_bytes), max_depth_(static_cast<std::size_t>(max_depth)) {}
     item_scan scan(std::string_view buf);
+    bool started() const { return started_; }
     void reset() {
         pos_ = 0;
         frames_.clear();

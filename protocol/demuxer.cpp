@@ -71,12 +71,29 @@ result<std::optional<std::string_view>> demuxer::next_message(std::uint16_t prot
     return std::optional<std::string_view>(pending.substr(0, s.current_len));
 }
 
+std::string_view demuxer::buffered(std::uint16_t protocol) const {
+    if (protocol >= streams_.size()) return {};
+    const auto& s = streams_[protocol];
+    return std::string_view(s.buf).substr(s.start);
+}
+
+bool demuxer::scanning(std::uint16_t protocol) const {
+    return protocol < streams_.size() && streams_[protocol].scanner &&
+           streams_[protocol].scanner->started();
+}
+
 void demuxer::pop_message(std::uint16_t protocol) {
     if (protocol >= streams_.size()) return;
+    consume_message(protocol, streams_[protocol].current_len);
+}
+
+void demuxer::consume_message(std::uint16_t protocol, std::size_t length) {
+    if (protocol >= streams_.size()) return;
     auto& s = streams_[protocol];
-    if (s.current_len == 0) return;
-    s.start += s.current_len;
-    backlog_ -= s.current_len;
+    length = std::min(length, s.buf.size() - s.start);
+    if (length == 0) return;
+    s.start += length;
+    backlog_ -= length;
     s.current_len = 0;
     s.scan_at_size = 0;
     if (s.scanner) s.scanner->reset();

@@ -38,6 +38,16 @@ class demuxer {
     result<std::optional<std::string_view>> next_message(std::uint16_t protocol);
     void pop_message(std::uint16_t protocol);
 
+    /// Decode-first, for a caller whose decoder finds message ends itself: the bytes buffered
+    /// for `protocol` from the start of its next message (possibly incomplete, possibly more
+    /// than one message). The view stays valid until the next feed() or consume.
+    std::string_view buffered(std::uint16_t protocol) const;
+    /// Consumes the first `length` buffered bytes of `protocol`: one whole message.
+    void consume_message(std::uint16_t protocol, std::size_t length);
+    /// Whether `next_message` has begun scanning the message at the front (decode-first
+    /// found it incomplete once: the scan then says when it is whole).
+    bool scanning(std::uint16_t protocol) const;
+
     /// After the handshake, protocol 0 is no longer allowed.
     void handshake_done() { handshake_done_ = true; }
 

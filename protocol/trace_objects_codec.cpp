@@ -169,6 +169,15 @@ result<trace_objects_request> decode_trace_objects_request(std::string_view msg)
 
 std::error_code trace_objects_reply_decoder::decode(std::string_view msg,
                                                     std::vector<trace_object_view>& out) {
+    std::size_t used = 0;
+    if (auto ec = decode_front(msg, out, used)) return ec;
+    if (used != msg.size()) return errc::trailing_bytes;
+    return {};
+}
+
+std::error_code trace_objects_reply_decoder::decode_front(std::string_view msg,
+                                                          std::vector<trace_object_view>& out,
+                                                          std::size_t& used) {
     out.clear();
     joined_.clear();
     cbor_reader r(msg);
@@ -236,7 +245,7 @@ std::error_code trace_objects_reply_decoder::decode(std::string_view msg,
         out.push_back(o);
     }
     if (!count) CT_TRY(r.read_break());
-    if (!r.at_end()) return errc::trailing_bytes;
+    used = r.position();
     return {};
 }
 

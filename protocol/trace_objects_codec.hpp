@@ -39,6 +39,13 @@ class trace_objects_reply_decoder {
     /// this decoder for namespaces of old nodes sent as several segments; they stay valid until
     /// the next decode() call or the end of `msg`'s buffer.
     std::error_code decode(std::string_view msg, std::vector<trace_object_view>& out);
+    /// Decodes the reply at the front of `bytes` (more may follow) and sets `used` to its
+    /// length; `errc::truncated` when the bytes end inside it. The decoder checks every byte
+    /// of the reply's fixed shape, so what it accepts is exactly one whole CBOR item: the
+    /// message boundary is found in the same pass (no separate scan).
+    std::error_code decode_front(std::string_view bytes,
+                                 std::vector<trace_object_view>& out,
+                                 std::size_t& used);
 
   private:
     std::deque<std::string> joined_;

@@ -75,7 +75,17 @@ class DaemonTest : public ::testing::Test {
         });
         std::vector<std::string> lines;
         for (const auto& f : files) {
-            for (auto& l : split_lines(read_file(f))) lines.push_back(l);
+            std::string text = read_file(f);
+            // A file read while the daemon writes may end inside a write (a reader can see
+            // part of a write(2) on a regular file): an unterminated tail that is not yet a
+            // whole JSON object is left for the next look. (In compatibility mode the last
+            // record is unterminated but whole.)
+            const auto end = text.rfind('\n');
+            const std::string_view tail =
+                std::string_view(text).substr(end == std::string::npos ? 0 : end + 1);
+            if (!tail.empty() && !nlohmann::json::accept(tail))
+                text.resize(text.size() - tail.size());
+            for (auto& l : split_lines(text)) lines.push_back(l);
         }
         return lines;
     }

@@ -533,7 +533,8 @@ TEST_F(HotReloadTest, TwentyReloadsWhileTenNodesStream) {
     std::map<key, std::string> ns_of;
     for (const auto& d : fs::directory_iterator(dir / "logs-all")) {
         for (const auto& l : machine_lines("logs-all", d.path().filename().string())) {
-            const auto j = nlohmann::json::parse(l);
+            const auto j = nlohmann::json::parse(l, nullptr, false);
+            ASSERT_FALSE(j.is_discarded()) << "not JSON in " << d.path() << ": " << l;
             ns_of[{j["data"]["node"].get<std::string>(), j["data"]["seq"].get<std::uint64_t>()}] =
                 j["ns"].get<std::string>();
         }

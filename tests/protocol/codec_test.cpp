@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "protocol/cbor_item.hpp"
 #include "protocol/data_points_codec.hpp"
 #include "protocol/describe.hpp"
 #include "protocol/ekg_codec.hpp"
@@ -218,6 +219,39 @@ TEST(TraceObjects, MalformedRepliesAreErrors) {
         d.decode(unhex("8203 81 89 00 80 60 80 8100 8101 d903e8a20100 2b 1b000000e8d4a51000 60 60"),
                  objs),
         errc::integer_out_of_range);
+}
+
+// Decode-first: at the front of a buffer that holds more, the decoder finds the reply's end
+// itself (the same length the CBOR scan finds); every strict prefix is `truncated`, so the
+// session waits for more bytes and never misreads a partial reply.
+TEST(TraceObjects, DecodeFrontFindsTheMessageEnd) {
+    for (const auto& good : {vec("MsgTraceObjectsReply [TraceObject]"), [] {
+                                 std::vector<trace_object> in(50);
+                                 for (std::size_t i = 0; i < in.size(); ++i) {
+                                     in[i].machine = std::string(200 + i, 'x');
+                                     in[i].ns = "A.B";
+                                     in[i].host = "h";
+                                     in[i].thread = "1";
+                                     if (i % 2) in[i].human = "text";
+                                 }
+                                 return encode_trace_objects_reply(in);
+                             }()}) {
+        trace_objects_reply_decoder d;
+        std::vector<trace_object_view> objs;
+        const std::string two = good + good;
+        std::size_t used = 0;
+        ASSERT_FALSE(d.decode_front(two, objs, used));
+        EXPECT_EQ(used, good.size());
+        EXPECT_EQ(used, scan_cbor_item(two, 1 << 20).length);
+        const auto n = objs.size();
+        for (std::size_t k = 0; k < good.size(); ++k) {
+            EXPECT_EQ(d.decode_front(std::string_view(good).substr(0, k), objs, used),
+                      errc::truncated)
+                << k;
+        }
+        ASSERT_FALSE(d.decode_front(good, objs, used));
+        EXPECT_EQ(objs.size(), n);
+    }
 }
 
 TEST(Vectors, DataPoints) {

@@ -148,6 +148,8 @@ class session {
 
     bool handle_messages();
     bool on_trace_objects(std::string_view msg);
+    /// The reply just decoded into objects_ (or the decoder's error).
+    bool on_trace_objects_decoded(std::error_code ec);
     bool on_ekg(std::string_view msg);
     bool on_data_points(std::string_view msg);
     void send_trace_request() {
@@ -426,6 +428,21 @@ asio::awaitable<void> session::read_loop() {
 bool session::handle_messages() {
     for (std::uint16_t p : {p_ekg, p_trace_objects, p_data_points}) {
         for (;;) {
+            if (p == p_trace_objects && !demux_.scanning(p)) {
+                // Decode-first: a reply that arrived whole (the usual case) is decoded in one
+                // pass that also finds its end; only one that arrives in pieces is scanned.
+                const auto bytes = demux_.buffered(p);
+                if (bytes.empty()) break;
+                std::size_t used = 0;
+                const auto ec = decoder_.decode_front(bytes, objects_, used);
+                if (ec != proto::errc::truncated) {
+                    dump(p, "recv", bytes.substr(0, ec ? bytes.size() : used));
+                    const bool ok = on_trace_objects_decoded(ec);
+                    demux_.consume_message(p, used);
+                    if (!ok) return false;
+                    continue;
+                }
+            }
             auto next = demux_.next_message(p);
             if (!next) {
                 ctx_.counters.protocol_errors++;
@@ -446,13 +463,16 @@ bool session::handle_messages() {
 }
 
 bool session::on_trace_objects(std::string_view msg) {
+    return on_trace_objects_decoded(decoder_.decode(msg, objects_));
+}
+
+bool session::on_trace_objects_decoded(std::error_code ec) {
     if (!request_outstanding_) {
         ctx_.counters.protocol_errors++;
         fail("protocol error: a TraceObjects reply without a request", session_error::protocol);
         return false;
     }
-    objects_.clear();
-    if (auto ec = decoder_.decode(msg, objects_)) {
+    if (ec) {
         ctx_.counters.protocol_errors++;
         fail("protocol error in TraceObjects reply: " + ec.message(), session_error::protocol);
         return false;
