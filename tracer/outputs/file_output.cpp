@@ -443,8 +443,11 @@ bool file_output::write_file_section(const trace_batch& b,
         events_.count_node(b.node_name, 0, 1);
         return false;
     }
-    // One buffer, one write(2) per batch and file.
-    std::string buf;
+    // One buffer, one write(2) per batch and file. The buffer is the writer's own and keeps
+    // its capacity: no allocation (and no fresh pages to fault in) per batch.
+    std::string& buf = write_buffer_;
+    buf.clear();
+    if (buf.capacity() > max_kept_write_buffer) buf.shrink_to_fit();
     std::size_t total = 0;
     for (const auto& r : b.records) {
         if (r.sections & bit) total += std::max(r.machine_len, r.human_len) + 1;

@@ -150,6 +150,8 @@ class file_output final : public queued_output {
 
     writer_options opts_;  // the output's thread only (after start)
     record_formatter formatter_;
+    std::string write_buffer_;  // reused by every write
+    static constexpr std::size_t max_kept_write_buffer = 4u << 20;
     file_stats stats_;
     write_syscall write_;
     std::function<void()> maintenance_hook_;
