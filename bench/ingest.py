@@ -170,6 +170,8 @@ def run_daemon(build, nodes, sections, per_node, keep_lines_in=None):
         f.write(f'networkMagic: 42\nnetwork: {{ tag: AcceptAt, contents: "{work}/tracer.sock" }}\n')
         if sections == "rules":
             f.write(RULES)
+        # Experiments: extra top-level keys, e.g. CT_BENCH_CONFIG='ioThreads: 1'.
+        f.write(os.environ.get("CT_BENCH_CONFIG", "") + "\n")
         f.write("logging:\n" + SECTIONS[sections].replace("LOGS", logs))
     tracer = subprocess.Popen([f"{build}/cardano-tracer", "-c", cfg],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

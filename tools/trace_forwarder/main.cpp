@@ -212,6 +212,7 @@ class node_runtime {
     asio::awaitable<void> run_initiator(address target);
     asio::awaitable<void> run_responder(address where);
     asio::awaitable<void> generate();
+    void catch_up();
     asio::awaitable<void> tick_metrics();
 
   private:
@@ -276,11 +277,15 @@ class node_runtime {
     bool stopped_ = false;
     bool closing_ = false;
     std::uint64_t connections_ = 0;
+    std::chrono::steady_clock::time_point rate_start_;
+    bool rate_started_ = false;
+    std::uint64_t made_ = 0;
     ct::forwarder::ekg_back_buffer ekg_back_;
 };
 
 void node_runtime::try_answer() {
     if (!pending_ || closing_) return;
+    catch_up();
     fill_queue();
     if (node_.queued() == 0 && pending_->blocking) return;  // blocking: wait for an object
     const auto n = pending_->count;
@@ -613,21 +618,33 @@ asio::awaitable<void> node_runtime::run_responder(address where) {
     finished_ = true;
 }
 
+void node_runtime::catch_up() {
+    // Objects appear at the configured rate, smoothly: whenever the node looks (a timer, or a
+    // request about to be answered) it makes what is due by now, so a fast tracer sees no
+    // bursts and the queue overflows only when the tracer really is too slow.
+    if (o_.rate <= 0 || !rate_started_) return;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - rate_start_).count();
+    const auto due = static_cast<std::uint64_t>(elapsed * o_.rate);
+    while (made_ < due && !all_generated()) {
+        node_.generate_one();
+        ++made_;
+    }
+}
+
 asio::awaitable<void> node_runtime::generate() {
     if (o_.rate <= 0) co_return;
     asio::steady_timer t(ioc_);
-    const auto start = std::chrono::steady_clock::now();
-    std::uint64_t made = 0;
+    rate_start_ = std::chrono::steady_clock::now();
+    rate_started_ = true;
+    // Look often enough that a quarter of the queue at most is made between looks.
+    const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(
+            std::clamp(static_cast<double>(o_.queue_size) / o_.rate / 4, 0.0002, 0.01)));
     while (!stopped_ && !all_generated() && !finished_) {
-        t.expires_after(10ms);
+        t.expires_after(period);
         co_await t.async_wait(nothrow);
-        const double elapsed =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const auto due = static_cast<std::uint64_t>(elapsed * o_.rate);
-        while (made < due && !all_generated()) {
-            node_.generate_one();
-            ++made;
-        }
+        catch_up();
         try_answer();
     }
 }

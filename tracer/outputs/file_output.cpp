@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -443,30 +445,36 @@ bool file_output::write_file_section(const trace_batch& b,
         events_.count_node(b.node_name, 0, 1);
         return false;
     }
-    // One buffer, one write(2) per batch and file. The buffer is the writer's own and keeps
-    // its capacity: no allocation (and no fresh pages to fault in) per batch.
-    std::string& buf = write_buffer_;
-    buf.clear();
-    if (buf.capacity() > max_kept_write_buffer) buf.shrink_to_fit();
-    std::size_t total = 0;
-    for (const auto& r : b.records) {
-        if (r.sections & bit) total += std::max(r.machine_len, r.human_len) + 1;
+    // One write per batch and file: ForMachine lines go out straight from the batch's arena
+    // (runs of adjacent lines, one writev); other formats are built in the writer's buffer.
+    pieces_.clear();
+    if (!opts_.leading_empty_line && f->unterminated) pieces_.emplace_back("\n", 1);
+    if (!direct_machine_lines(b, s, bit)) {
+        std::string& buf = write_buffer_;  // keeps its capacity: no allocation per batch
+        buf.clear();
+        if (buf.capacity() > max_kept_write_buffer) buf.shrink_to_fit();
+        std::size_t total = 0;
+        for (const auto& r : b.records) {
+            if (r.sections & bit) total += std::max(r.machine_len, r.human_len) + 1;
+        }
+        if (s.format != config::log_format::for_machine &&
+            s.format != config::log_format::for_human)
+            total += total / 2;  // the legacy and dispatcher formats add a header per record
+        buf.reserve(total + 1);
+        for (const auto& r : b.records) {
+            if (!(r.sections & bit)) continue;
+            // Compatibility mode reproduces upstream's "\n" + join("\n") (the same bytes as a
+            // newline before every record); the default ends every record with a newline.
+            if (opts_.leading_empty_line) buf.push_back('\n');
+            formatter_.append(b, r, s.format, buf);
+            if (!opts_.leading_empty_line) buf.push_back('\n');
+        }
+        pieces_.emplace_back(buf);
     }
-    if (s.format != config::log_format::for_machine && s.format != config::log_format::for_human)
-        total += total / 2;  // the legacy and dispatcher formats add a header per record
-    buf.reserve(total + 1);
-    // After a reload out of compatibility mode, end the file's last line first.
-    if (!opts_.leading_empty_line && f->unterminated) buf.push_back('\n');
-    for (const auto& r : b.records) {
-        if (!(r.sections & bit)) continue;
-        // Compatibility mode reproduces upstream's "\n" + join("\n") (the same bytes as a
-        // newline before every record); the default ends every record with a newline.
-        if (opts_.leading_empty_line) buf.push_back('\n');
-        formatter_.append(b, r, s.format, buf);
-        if (!opts_.leading_empty_line) buf.push_back('\n');
-    }
+    std::size_t bytes = 0;
+    for (const auto& p : pieces_) bytes += p.size();
     int err = 0;
-    if (!write_all(write_, f->fd, buf, err)) {
+    if (!write_pieces(f->fd, err)) {
         counters_.errors++;
         events_.count_node(b.node_name, 0, 1);
         healthy_ = false;
@@ -484,11 +492,78 @@ bool file_output::write_file_section(const trace_batch& b,
         if (f->path.empty()) files_.erase(file_key(b.node_name, s));
         return false;
     }
-    f->bytes += buf.size();
-    f->file_size += buf.size();
-    f->unterminated = !buf.empty() && buf.back() != '\n';
-    counters_.bytes += buf.size();
-    events_.count_node(b.node_name, buf.size(), 0);
+    f->bytes += bytes;
+    f->file_size += bytes;
+    for (auto p = pieces_.rbegin(); p != pieces_.rend(); ++p) {
+        if (!p->empty()) {
+            f->unterminated = p->back() != '\n';
+            break;
+        }
+    }
+    counters_.bytes += bytes;
+    events_.count_node(b.node_name, bytes, 0);
+    return true;
+}
+
+bool file_output::direct_machine_lines(const trace_batch& b,
+                                       const section& s,
+                                       dispatcher::section_mask bit) {
+    if (s.format != config::log_format::for_machine || opts_.leading_empty_line) return false;
+    const std::size_t before = pieces_.size();
+    const char* run = nullptr;
+    std::size_t run_len = 0;
+    for (const auto& r : b.records) {
+        if (!(r.sections & bit)) continue;
+        const auto line = b.machine_line(r);
+        if (line.empty()) {  // a batch laid out otherwise: format it
+            pieces_.resize(before);
+            return false;
+        }
+        if (run && run + run_len == line.data()) {
+            run_len += line.size();
+            continue;
+        }
+        if (run) pieces_.emplace_back(run, run_len);
+        run = line.data();
+        run_len = line.size();
+    }
+    if (run) pieces_.emplace_back(run, run_len);
+    return true;
+}
+
+bool file_output::write_pieces(int fd, int& err) {
+    if (write_) {
+        // A test's write hook sees one call per piece.
+        for (const auto& p : pieces_) {
+            if (!write_all(write_, fd, p, err)) return false;
+        }
+        return true;
+    }
+    iovecs_.clear();
+    for (const auto& p : pieces_) {
+        if (!p.empty()) iovecs_.push_back({const_cast<char*>(p.data()), p.size()});
+    }
+    std::size_t at = 0;
+    while (at < iovecs_.size()) {
+        const int n = static_cast<int>(std::min<std::size_t>(iovecs_.size() - at, IOV_MAX));
+        const ssize_t w = ::writev(fd, iovecs_.data() + at, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            err = errno != 0 ? errno : EIO;
+            return false;
+        }
+        if (w == 0) {  // no progress and no error: treat as a full device rather than spin
+            err = ENOSPC;
+            return false;
+        }
+        // Resume after a partial write.
+        auto left = static_cast<std::size_t>(w);
+        while (at < iovecs_.size() && left >= iovecs_[at].iov_len) left -= iovecs_[at++].iov_len;
+        if (left > 0) {
+            iovecs_[at].iov_base = static_cast<char*>(iovecs_[at].iov_base) + left;
+            iovecs_[at].iov_len -= left;
+        }
+    }
     return true;
 }
 

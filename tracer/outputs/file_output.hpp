@@ -25,6 +25,8 @@
 //    that node stops being asked while every other node keeps flowing; nothing is dropped.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -150,7 +152,12 @@ class file_output final : public queued_output {
 
     writer_options opts_;  // the output's thread only (after start)
     record_formatter formatter_;
-    std::string write_buffer_;  // reused by every write
+    std::string write_buffer_;              // reused by every write
+    std::vector<std::string_view> pieces_;  // what one write_file_section writes, in order
+    std::vector<struct iovec> iovecs_;
+    /// ForMachine without compatibility mode: the batch's lines, straight from its arena.
+    bool direct_machine_lines(const trace_batch& b, const section& s, dispatcher::section_mask bit);
+    bool write_pieces(int fd, int& err);
     static constexpr std::size_t max_kept_write_buffer = 4u << 20;
     file_stats stats_;
     write_syscall write_;

@@ -23,32 +23,59 @@ void trace_batch::add(const protocol::trace_object_view& o, dispatcher::section_
     records.push_back(r);
 }
 
-void trace_batch::add_all(std::span<const protocol::trace_object_view> objects) {
-    std::size_t bytes = 0;
-    for (const auto& o : objects) {
-        bytes += (o.has_human ? o.human.size() : 0) + o.machine.size() + o.ns.size() +
-                 o.host.size() + o.thread.size();
-    }
-    arena.reserve(arena.size() + bytes);
-    records.reserve(records.size() + objects.size());
-    for (const auto& o : objects) add(o);
-}
-
-void trace_batch::add_routed(std::span<const protocol::trace_object_view> objects,
-                             std::span<const dispatcher::section_mask> masks) {
+void trace_batch::add_lines_first(std::span<const protocol::trace_object_view> objects,
+                                  std::span<const dispatcher::section_mask> masks) {
+    // Two passes: first every kept record's machine text, each followed by '\n' (so the
+    // ForMachine lines of a batch lie back to back and are written straight from the arena),
+    // then the other fields.
     std::size_t bytes = 0, kept = 0;
     for (std::size_t i = 0; i < objects.size(); ++i) {
-        if (masks[i] == 0) continue;
+        if (!masks.empty() && masks[i] == 0) continue;
         const auto& o = objects[i];
-        bytes += (o.has_human ? o.human.size() : 0) + o.machine.size() + o.ns.size() +
+        bytes += (o.has_human ? o.human.size() : 0) + o.machine.size() + 1 + o.ns.size() +
                  o.host.size() + o.thread.size();
         ++kept;
     }
     arena.reserve(arena.size() + bytes);
-    records.reserve(records.size() + kept);
+    const std::size_t first = records.size();
+    records.reserve(first + kept);
+    auto put = [this](std::string_view s, std::uint32_t& off, std::uint32_t& len) {
+        off = static_cast<std::uint32_t>(arena.size());
+        len = static_cast<std::uint32_t>(s.size());
+        arena.append(s);
+    };
     for (std::size_t i = 0; i < objects.size(); ++i) {
-        if (masks[i] != 0) add(objects[i], masks[i]);
+        if (!masks.empty() && masks[i] == 0) continue;
+        const auto& o = objects[i];
+        record_ref r;
+        r.sections = masks.empty() ? ~dispatcher::section_mask{0} : masks[i];
+        put(o.machine, r.machine_off, r.machine_len);
+        arena.push_back('\n');
+        r.has_human = o.has_human;
+        r.sev = o.sev;
+        r.detail = o.detail;
+        r.at = o.at;
+        records.push_back(r);
     }
+    std::size_t k = first;
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+        if (!masks.empty() && masks[i] == 0) continue;
+        const auto& o = objects[i];
+        auto& r = records[k++];
+        if (o.has_human) put(o.human, r.human_off, r.human_len);
+        put(o.ns, r.ns_off, r.ns_len);
+        put(o.host, r.host_off, r.host_len);
+        put(o.thread, r.thread_off, r.thread_len);
+    }
+}
+
+void trace_batch::add_all(std::span<const protocol::trace_object_view> objects) {
+    add_lines_first(objects, {});
+}
+
+void trace_batch::add_routed(std::span<const protocol::trace_object_view> objects,
+                             std::span<const dispatcher::section_mask> masks) {
+    add_lines_first(objects, masks);
 }
 
 void trace_batch::drop_unrouted() {

@@ -51,8 +51,18 @@ struct trace_batch {
     /// arena and one vector allocation. `masks` is parallel to `objects`.
     void add_routed(std::span<const protocol::trace_object_view> objects,
                     std::span<const dispatcher::section_mask> masks);
+    /// machine_line(r): the machine text and the '\n' after it, when the arena holds them so
+    /// (batches built by add_all / add_routed); empty otherwise.
+    std::string_view machine_line(const record_ref& r) const {
+        const std::size_t end = std::size_t{r.machine_off} + r.machine_len;
+        if (end >= arena.size() || arena[end] != '\n') return {};
+        return std::string_view(arena).substr(r.machine_off, r.machine_len + 1);
+    }
     /// Removes the records whose mask is 0 (after a late dispatch); the arena stays.
     void drop_unrouted();
+    /// add_all / add_routed: machine lines first, back to back, then the other fields.
+    void add_lines_first(std::span<const protocol::trace_object_view> objects,
+                         std::span<const dispatcher::section_mask> masks);
     std::string_view text(std::uint32_t off, std::uint32_t len) const {
         return std::string_view(arena).substr(off, len);
     }

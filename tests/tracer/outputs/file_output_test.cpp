@@ -68,6 +68,54 @@ TEST(LogWriter, ExactBytesOfBothFormats) {
     EXPECT_EQ(w.stats().records_written, 4u);
 }
 
+// Batches as sessions build them (add_all / add_routed: machine lines back to back) are
+// written straight from the arena, in runs of adjacent lines; the bytes equal those of the
+// formatting path, whichever records each section gets.
+TEST(LogWriter, LinesStraightFromTheArenaEqualFormattedLines) {
+    std::vector<std::string> machine, human;
+    std::vector<ct::protocol::trace_object_view> views;
+    for (int i = 1; i <= 7; ++i) {
+        machine.push_back("{\"seq\":" + std::to_string(i) + "}");
+        human.push_back("human " + std::to_string(i));
+    }
+    for (int i = 0; i < 7; ++i) {
+        ct::protocol::trace_object_view v;
+        v.has_human = i % 2 == 0;
+        v.human = human[i];
+        v.machine = machine[i];
+        v.ns = "A.B";
+        v.host = "h";
+        v.thread = "1";
+        views.push_back(v);
+    }
+    // Section 0 (ForMachine) gets 1, 2, 4, 5, 7 (three runs); section 1 (ForHuman) 2, 3, 6;
+    // record 0b00 (none) is never copied.
+    const std::vector<ct::dispatcher::section_mask> masks{1, 3, 2, 1, 1, 2, 1};
+    temp_dir routed_dir, one_by_one_dir;
+    auto write = [&](const fs::path& root, bool routed) {
+        output_router w(both_formats(root));
+        w.start();
+        trace_batch b;
+        b.connection_id = 1;
+        b.node_name = "n";
+        if (routed) {
+            b.add_routed(views, masks);
+        } else {
+            for (std::size_t i = 0; i < views.size(); ++i) b.add(views[i], masks[i]);
+        }
+        EXPECT_EQ(!b.machine_line(b.records[0]).empty(), routed);
+        EXPECT_TRUE(w.try_submit(std::move(b)));
+        w.stop();
+    };
+    write(routed_dir.path(), true);
+    write(one_by_one_dir.path(), false);
+    EXPECT_EQ(read_file(routed_dir / "n/node.json"),
+              "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":4}\n{\"seq\":5}\n{\"seq\":7}\n");
+    EXPECT_EQ(read_file(routed_dir / "n/node.log"), "{\"seq\":2}\nhuman 3\n{\"seq\":6}\n");
+    EXPECT_EQ(read_file(routed_dir / "n/node.json"), read_file(one_by_one_dir / "n/node.json"));
+    EXPECT_EQ(read_file(routed_dir / "n/node.log"), read_file(one_by_one_dir / "n/node.log"));
+}
+
 TEST(LogWriter, DuplicateSectionsWriteOnce) {
     temp_dir d;
     auto o = both_formats(d.path());
