@@ -110,9 +110,18 @@ class session {
     }
     void send(std::uint16_t protocol, std::string_view payload) {
         // SDUs we send carry M=1 when we accepted the connection (spec §2.2).
+        const bool idle = outbox_.empty() && !write_in_flight_;
         proto::append_sdus(outbox_, protocol, !peer_.we_connected, payload, timestamp_us());
-        write_signal_.cancel();
         dump(protocol, "send", payload);
+        if (idle) {
+            // Nothing queued or being written: try the socket at once (a request is a few
+            // bytes) instead of waking the write loop; what does not fit goes the usual way.
+            const ssize_t n = ::send(
+                sock_.native_handle(), outbox_.data(), outbox_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (n > 0) outbox_.erase(0, static_cast<std::size_t>(n));
+            if (outbox_.empty()) return;
+        }
+        write_signal_.cancel();
     }
     void dump(std::uint16_t protocol, const char* direction, std::string_view payload) {
         if (cfg_->verbose != verbosity::maximum) return;
@@ -180,6 +189,7 @@ class session {
     void report_limiter_events();
 
     stream_socket& sock_;
+    bool write_in_flight_ = false;  // the write loop has bytes in the socket layer
     peer_info& peer_;
     session_context& ctx_;
     std::shared_ptr<const session_settings> cfg_;
@@ -495,6 +505,10 @@ bool session::on_trace_objects_decoded(std::error_code ec) {
     }
 
     refresh_settings();
+    // The usual case (name known, writer keeping up): the next request leaves now, before this
+    // reply is dispatched and copied, so the node assembles its next reply meanwhile.
+    const bool requested_early = name_resolved_ && pending_.empty() && !draining_;
+    if (requested_early) send_trace_request();
     for (const auto& o : objects_) {
         // Kept whatever the rules say about it: the operator's view of the node's tracing.
         if (o.ns == "Reflection.TracerConfigInfo") remember_tracer_config(o);
@@ -520,7 +534,8 @@ bool session::on_trace_objects_decoded(std::error_code ec) {
         force_close();
         return false;
     }
-    if (name_resolved_ ? writer_clear : pending_.size() < cfg_->max_batches_before_name) {
+    if (!requested_early &&
+        (name_resolved_ ? writer_clear : pending_.size() < cfg_->max_batches_before_name)) {
         send_trace_request();
     }
     delivery_signal_.cancel();
@@ -680,7 +695,9 @@ asio::awaitable<void> session::write_loop() {
         }
         std::string buf;
         buf.swap(outbox_);
+        write_in_flight_ = true;
         auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(buf), use_nothrow_awaitable);
+        write_in_flight_ = false;
         if (ec) {
             fail("write error: " + ec.message());
             co_return;
