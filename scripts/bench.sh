@@ -36,7 +36,7 @@ start, end, lines = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 print(f"objects on disk: {lines} (expected 225000); wall time {end-start:.2f} s; {lines/(end-start):,.0f} objects/s")
 PY
 
-echo "== scrape latency while 10 nodes stream at full speed (Prometheus endpoint, keep-alive client)"
+echo "== scrape latency: 10 nodes x 500 EKG metrics streaming 50,000 objects/s each (keep-alive client)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 rm -rf "$work/logs" "$work/tracer.sock"
 cat > "$work/s.yaml" <<YAML
@@ -51,7 +51,7 @@ YAML
 tracer_pid=$!
 for _ in $(seq 100); do [ -S "$work/tracer.sock" ] && break; sleep 0.05; done
 ${CT_FWD_NICE:+nice -n $CT_FWD_NICE} ./build/bench/trace-forwarder --connect "$work/tracer.sock" --network-magic 42 --nodes 10 \
-  --metrics 50 --duration 12 > "$work/summary2.json" &
+  --metrics 500 --replay --rate 50000 --duration 12 > "$work/summary2.json" &
 fwd_pid=$!
 sleep 1
 ./build/bench/scrape_bench "$port" 10 /metrics /node-1
@@ -71,3 +71,9 @@ python3 bench/reload_bench.py build/bench "${CT_RELOAD_NODES:-1000}" 10
 
 echo "== ingest with the replay generator, beside the floor relay and rsyslog (bench/ingest.py)"
 python3 bench/ingest.py build/bench "${CT_INGEST_OBJECTS:-200000}"
+
+echo "== scaling: the same load over 1, 10, 100, 1000 connections; 1000 idle nodes (bench/scaling.py)"
+python3 bench/scaling.py build/bench "${CT_SCALING_SECONDS:-15}" 200000
+
+echo "== rotation under load: 10 MB files checked every second (bench/rotation_load.py)"
+python3 bench/rotation_load.py build/bench "${CT_ROTATION_SECONDS:-20}"
