@@ -185,8 +185,10 @@ TEST(OutputRouter, EveryOutputHasItsOwnCountersAndTheBatchIsWrittenWhenAllAreDon
     // The file is done, the gated output is not: the batch is not written yet.
     EXPECT_EQ(f.router->stats().records_written, 0u);
     EXPECT_EQ(f.router->records_pending(), 3u);
-    EXPECT_EQ(f.by_name("file").counters().records, 3u);
-    EXPECT_EQ(f.by_name("gated").counters().queued_batches, 0u) << "taken out, being written";
+    // The lines are on disk a moment before the file output counts them.
+    EXPECT_TRUE(wait_until([&] { return f.by_name("file").counters().records == 3u; }));
+    // Taken out of its queue, being written (by the gated output's own thread: wait for it).
+    EXPECT_TRUE(wait_until([&] { return f.by_name("gated").counters().queued_batches == 0; }));
     f.gated->open_gate();
     ASSERT_TRUE(wait_until([&] { return f.router->stats().records_written == 3; }));
     EXPECT_EQ(f.router->records_pending(), 0u);
