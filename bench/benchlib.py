@@ -1,4 +1,6 @@
-"""Helpers shared by the Python benchmarks: a free port, a scrape, one sample of a metric."""
+"""Helpers shared by the Python benchmarks: a free port, a scrape, one sample of a metric, a
+process's CPU time and resident memory."""
+import os
 import socket
 import urllib.request
 
@@ -26,3 +28,16 @@ def metric(text, name, labels=""):
         if line.startswith(name + labels + " "):
             return float(line.split()[-1])
     return None
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid):
+    """(CPU-seconds used, resident MiB) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024
+    return cpu, rss

@@ -33,7 +33,8 @@ import tempfile
 import threading
 import time
 
-TICKS = os.sysconf("SC_CLK_TCK")
+from benchlib import free_port, proc_stat
+
 SEQ = re.compile(rb'"node":"([^"]*)".*"seq": *(\d+)')
 
 SECTIONS = {
@@ -48,15 +49,6 @@ SECTIONS = {
 }
 RULES = ('TraceOptions:\n  "": { severity: Debug }\n  ChainDB: { severity: Info }\n'
          '  Net: { severity: Info }\n  Mempool: { severity: Info, maxFrequency: 100000 }\n')
-
-
-def proc_stat(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / TICKS
-    with open(f"/proc/{pid}/status") as f:
-        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024
-    return cpu, rss
 
 
 def written(pid):
@@ -235,12 +227,6 @@ def run_floor(build, nodes, per_node):
                 "drops": drops, "check": f"{figures['bytes']:,} bytes relayed"}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_rsyslog(files):

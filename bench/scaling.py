@@ -16,17 +16,11 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, metric, scrape
-
-TICKS = os.sysconf("SC_CLK_TCK")
+from benchlib import free_port, metric, proc_stat, scrape
 
 
 def proc(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / TICKS
-    with open(f"/proc/{pid}/status") as f:
-        rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024
+    cpu, rss = proc_stat(pid)
     return cpu, rss, len(os.listdir(f"/proc/{pid}/fd"))
 
 

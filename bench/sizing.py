@@ -13,23 +13,15 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, metric, scrape
-
-TICKS = os.sysconf("SC_CLK_TCK")
+from benchlib import free_port, metric, proc_stat, scrape
 
 
 def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+    return proc_stat(pid)[0]
 
 
 def rss_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    return proc_stat(pid)[1]
 
 
 def run(build, nodes, rate, seconds):
