@@ -41,3 +41,11 @@ def proc_stat(pid):
     with open(f"/proc/{pid}/status") as f:
         rss = next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) / 1024
     return cpu, rss
+
+
+def stop(*processes):
+    """Terminates and reaps each process given (None is skipped), in order."""
+    for p in processes:
+        if p is not None:
+            p.terminate()
+            p.wait()

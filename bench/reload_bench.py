@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, metric, scrape
+from benchlib import free_port, metric, scrape, stop
 
 
 def slow_turnarounds(text):
@@ -130,11 +130,7 @@ def main():
         print(f"node requests turned around in > 10 ms during the reloads: {int(slow_total)} "
               f"(target 0); in the second after each: {int(slow_aftermath)} of {int(turned)}")
     finally:
-        if fwd:
-            fwd.terminate()
-            fwd.wait()
-        tracer.terminate()
-        tracer.wait()
+        stop(fwd, tracer)
         notify.close()
         subprocess.run(["rm", "-rf", work])
 

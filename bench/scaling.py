@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, metric, proc_stat, scrape
+from benchlib import free_port, metric, proc_stat, scrape, stop
 
 
 def proc(pid):
@@ -76,11 +76,7 @@ rotation: {{ rpFrequencySecs: 10, rpLogLimitBytes: 50000000, rpMaxAgeHours: 1, r
                 "cpu_per_m": (cpu1 - cpu0) / objs * 1e6 if objs > 0 else None,
                 "rss": peak, "base_rss": base_rss, "fds": fds}
     finally:
-        if fwd:
-            fwd.terminate()
-            fwd.wait()
-        tracer.terminate()
-        tracer.wait()
+        stop(fwd, tracer)
         subprocess.run(["rm", "-rf", work])
 
 

@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, metric, proc_stat, scrape
+from benchlib import free_port, metric, proc_stat, scrape, stop
 
 
 def cpu_seconds(pid):
@@ -76,11 +76,7 @@ rotation: {{ rpFrequencySecs: 10, rpLogLimitBytes: 20000000, rpMaxAgeHours: 1, r
               f"1000 obj/s); RSS {peak:6.1f} MiB (idle {base_rss:.1f} MiB, "
               f"{(peak - base_rss) * 1024 / nodes:.0f} KiB per node)", flush=True)
     finally:
-        if fwd:
-            fwd.terminate()
-            fwd.wait()
-        tracer.terminate()
-        tracer.wait()
+        stop(fwd, tracer)
         subprocess.run(["rm", "-rf", work])
 
 
