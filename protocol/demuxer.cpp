@@ -6,6 +6,11 @@
 
 namespace ct::protocol {
 
+namespace {
+/// A stream buffer at or under this capacity is kept whatever the traffic.
+constexpr std::size_t released_capacity_floor = 8 * 1024;
+}  // namespace
+
 demuxer::demuxer(bool local_is_initiator, demux_limits limits)
     : local_is_initiator_(local_is_initiator), limits_(limits) {}
 
@@ -71,6 +76,12 @@ result<std::optional<std::string_view>> demuxer::next_message(std::uint16_t prot
     return std::optional<std::string_view>(pending.substr(0, s.current_len));
 }
 
+std::size_t demuxer::buffer_capacity() const {
+    std::size_t total = 0;
+    for (const auto& s : streams_) total += s.buf.capacity();
+    return total;
+}
+
 std::string_view demuxer::buffered(std::uint16_t protocol) const {
     if (protocol >= streams_.size()) return {};
     const auto& s = streams_[protocol];
@@ -99,7 +110,14 @@ void demuxer::consume_message(std::uint16_t protocol, std::size_t length) {
     if (s.scanner) s.scanner->reset();
     // Compact when the consumed prefix dominates, so the buffer does not grow forever.
     if (s.start == s.buf.size()) {
-        s.buf.clear();
+        // Memory follows the traffic: a stream whose messages have been small for a while
+        // gives back the room a burst of large ones left (an idle node keeps a few KiB).
+        s.recent_peak = std::max(s.recent_peak - s.recent_peak / 4, s.buf.size());
+        if (s.buf.capacity() > released_capacity_floor && s.buf.capacity() > 4 * s.recent_peak) {
+            std::string().swap(s.buf);
+        } else {
+            s.buf.clear();
+        }
         s.start = 0;
     } else if (s.start > 64 * 1024 && s.start * 2 > s.buf.size()) {
         s.buf.erase(0, s.start);

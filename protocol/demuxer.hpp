@@ -52,6 +52,8 @@ class demuxer {
     void handshake_done() { handshake_done_ = true; }
 
     std::size_t backlog_bytes() const { return backlog_; }
+    /// Memory the per-protocol buffers hold (capacity, not content).
+    std::size_t buffer_capacity() const;
     std::uint64_t sdus_received() const { return sdus_; }
 
   private:
@@ -61,6 +63,7 @@ class demuxer {
         std::size_t current_len = 0;   // length of the complete message at `start`, 0 = unknown
         std::size_t scan_at_size = 0;  // rescan only when buf.size() reaches this
         std::optional<cbor_item_scanner> scanner;  // the message at `start`, scanned so far
+        std::size_t recent_peak = 0;  // buffered bytes when emptied, decaying: sizes `buf`
     };
 
     bool local_is_initiator_;

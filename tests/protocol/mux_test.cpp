@@ -153,6 +153,31 @@ TEST(Demuxer, SeveralMessagesInOneSduAndInterleavedProtocols) {
     EXPECT_EQ(**tr, t);
 }
 
+// Memory follows the traffic: the room a burst of large replies needed is given back once the
+// node's replies have been small for a while, and kept while they stay large (no reallocation
+// per reply at load).
+TEST(Demuxer, BufferCapacityFollowsTheTraffic) {
+    demuxer d(true);
+    const auto round_trip = [&](const std::string& msg) {
+        std::string wire;
+        append_sdus(wire, 2, true, msg, 0);
+        ASSERT_FALSE(d.feed(wire));
+        auto m = d.next_message(2);
+        ASSERT_TRUE(m && m->has_value());
+        ASSERT_EQ(**m, msg);
+        d.pop_message(2);
+    };
+    const std::string large = make_reply(1, 60000);
+    for (int i = 0; i < 20; ++i) {
+        round_trip(large);
+        ASSERT_GE(d.buffer_capacity(), large.size()) << "reply " << i;
+    }
+    const std::string small = make_reply(1, 200);
+    for (int i = 0; i < 40; ++i) round_trip(small);
+    EXPECT_LE(d.buffer_capacity(), 8u * 1024);
+    EXPECT_EQ(d.backlog_bytes(), 0u);
+}
+
 TEST(Demuxer, FramingErrors) {
     auto feed = [](bool initiator, std::string_view hexbytes, bool handshake_done = true) {
         demuxer d(initiator);

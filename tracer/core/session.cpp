@@ -20,6 +20,7 @@
 #include "protocol/handshake.hpp"
 #include "protocol/sdu.hpp"
 #include "protocol/trace_objects_codec.hpp"
+#include "tracer/core/read_buffer.hpp"
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session_context.hpp"
 #include "tracer/metrics/node_directory.hpp"
@@ -194,7 +195,7 @@ class session {
     session_context& ctx_;
     std::shared_ptr<const session_settings> cfg_;
     proto::demuxer demux_;
-    std::array<char, 64 * 1024> read_buffer_{};
+    read_buffer read_buffer_;
 
     std::string outbox_;
     asio::steady_timer write_signal_;
@@ -278,8 +279,9 @@ void session::enable_keep_alive() {
 }
 
 asio::awaitable<bool> session::read_into_demux() {
-    auto [ec, n] =
-        co_await sock_.async_read_some(asio::buffer(read_buffer_), use_nothrow_awaitable);
+    const auto space = read_buffer_.space();
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(space.data(), space.size()),
+                                                  use_nothrow_awaitable);
     if (ec) {
         if (ec == asio::error::eof) {
             fail("the node closed the connection", false);
@@ -291,7 +293,9 @@ asio::awaitable<bool> session::read_into_demux() {
         co_return false;
     }
     last_read_at_ = clock::now();
-    if (auto err = demux_.feed(std::string_view(read_buffer_.data(), n))) {
+    const auto fed = demux_.feed(std::string_view(space.data(), n));
+    read_buffer_.filled(n);
+    if (auto err = fed) {
         ctx_.counters.protocol_errors++;
         fail("protocol error: " + err.message(), session_error::protocol);
         co_return false;

@@ -53,6 +53,16 @@ void queued_output::run_guarded() {
     finished_ = true;
 }
 
+bool queued_output::take_space_signal() {
+    // Hysteresis: waiting connections are woken once the queue is down to half, not at every
+    // freed slot. With many nodes waiting, waking all of them per batch let one in and sent
+    // the rest back to sleep: a storm of wake-ups that cost more than the writing.
+    if (!full_signalled_ || used_bytes_ > max_bytes_ / 2 || used_batches_ > max_batches_ / 2)
+        return false;
+    full_signalled_ = false;
+    return true;
+}
+
 bool queued_output::try_reserve(std::uint64_t connection_id, std::size_t bytes) {
     std::lock_guard lock(mutex_);
     if (stopping_ || held_back_.contains(connection_id)) return false;
@@ -78,7 +88,7 @@ void queued_output::cancel(std::size_t bytes) {
         used_batches_ -= std::min<std::size_t>(1, used_batches_);
         counters_.queued_bytes = used_bytes_;
         counters_.queued_batches = used_batches_;
-        signal = std::exchange(full_signalled_, false);
+        signal = take_space_signal();
     }
     cv_.notify_one();  // a stop may be waiting for this reservation
     if (signal) events_.space_available();
@@ -184,7 +194,7 @@ void queued_output::run() {
                     used_batches_ -= std::min<std::size_t>(1, used_batches_);
                     counters_.queued_bytes = used_bytes_;
                     counters_.queued_batches = used_batches_;
-                    signal_space = std::exchange(full_signalled_, false);
+                    signal_space = take_space_signal();
                 }
             }
         }

@@ -207,6 +207,8 @@ class queued_output : public output {
   private:
     void run();
     void run_guarded();
+    /// Under mutex_: whether a refused reservation is waiting and the queue is down to half.
+    bool take_space_signal();
 
     const std::string name_;
     mutable std::mutex mutex_;
