@@ -79,6 +79,8 @@ std::shared_ptr<const server::http_settings> server::make_http_settings(
             }
         }
     }
+    s->exposition.help_generation = metrics::new_help_generation();
+    s->legacy_exposition.help_generation = metrics::new_help_generation();
     return s;
 }
 
@@ -312,9 +314,10 @@ std::function<metrics::http_response(const metrics::http_request&)> server::http
         }
         const auto settings = http_settings_.load();
         std::string body;
-        entry->store->visit([&](const metrics::metric_snapshot& snap) {
-            body = metrics::render_node(snap, settings->legacy_exposition);
-        });
+        entry->store->visit(
+            [&](const metrics::metric_snapshot& snap, const metrics::series_hints& hints) {
+                body = metrics::render_node(snap, settings->legacy_exposition, &hints);
+            });
         return metrics::http_response{
             200, "text/plain;version=0.0.4;charset=utf-8", std::move(body)};
     });

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -337,6 +338,43 @@ class name_set {
     std::size_t used_ = 0;
 };
 
+// A series' Prometheus name: the store's cached form when it has one (`cached`: the series
+// is shown under its own EKG name, not an alias), else made into `scratch`.
+std::string_view series_name(std::string_view ekg_name,
+                             const metric_value& m,
+                             bool no_suffix,
+                             bool cached,
+                             std::string& scratch) {
+    if (cached && !m.exposition_name.empty()) {
+        std::string_view name = m.exposition_name;
+        if (no_suffix) name.remove_suffix(m.suffix_bytes);
+        return name;
+    }
+    scratch.clear();
+    append_prometheus_name(scratch, ekg_name, no_suffix);
+    return scratch;
+}
+
+// HELP of a series; searched once per name and options generation when the series is shown
+// under its own name.
+const std::string* help_of(std::string_view ekg_name,
+                           const metric_value& m,
+                           bool cached,
+                           const exposition_options& opts) {
+    const auto generation = opts.help_generation.value;
+    if (!cached || generation == 0) return find_help(ekg_name, opts.help);
+    if (m.help_generation != generation) {
+        m.help = find_help(ekg_name, opts.help);
+        m.help_generation = generation;
+    }
+    return m.help;
+}
+
+// Whether the store vouches that no two of its names share a Prometheus form.
+bool distinct(const series_hints* hints, const exposition_options& opts) {
+    return hints && hints->distinct_names[opts.no_suffix ? 1 : 0];
+}
+
 }  // namespace
 
 std::optional<double> parse_number(std::string_view text) {
@@ -347,6 +385,11 @@ std::optional<double> parse_number(std::string_view text) {
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
     return v;
+}
+
+std::uint64_t new_help_generation() {
+    static std::atomic<std::uint64_t> last{0};
+    return ++last;
 }
 
 std::string prometheus_name(std::string_view ekg_name, bool no_suffix) {
@@ -385,18 +428,21 @@ void add_aliases(metric_snapshot& metrics, const config::metric_alias_table& ali
     for (auto& [name, m] : extra) metrics.emplace(std::move(name), std::move(m));
 }
 
-std::string render_node(const metric_snapshot& metrics, const exposition_options& opts) {
+std::string render_node(const metric_snapshot& metrics,
+                        const exposition_options& opts,
+                        const series_hints* hints) {
     std::string out;
     out.reserve(metrics.size() * 112 + 8);
-    name_set seen(metrics.size());
-    std::string name, alias;
-    auto emit = [&](std::string_view ekg_name, const metric_value& m) {
-        name.clear();
-        append_prometheus_name(name, ekg_name, opts.no_suffix);
-        if (!seen.insert(name)) return;  // x_int and x_real both became x
+    const bool with_aliases = opts.aliases && !opts.aliases->empty();
+    std::optional<name_set> seen;
+    if (!distinct(hints, opts) || with_aliases) seen.emplace(metrics.size());
+    std::string scratch, alias;
+    auto emit = [&](std::string_view ekg_name, const metric_value& m, bool cached) {
+        const auto name = series_name(ekg_name, m, opts.no_suffix, cached, scratch);
+        if (seen && !seen->insert(name)) return;  // x_int and x_real both became x
         out.append("# TYPE ").append(name).push_back(' ');
         out.append(family_type_of(m.kind)).push_back('\n');
-        if (const auto* h = find_help(ekg_name, opts.help)) {
+        if (const auto* h = help_of(ekg_name, m, cached, opts)) {
             out.append("# HELP ").append(name).push_back(' ');
             append_escaped_help(out, *h);
             out.push_back('\n');
@@ -404,40 +450,46 @@ std::string render_node(const metric_snapshot& metrics, const exposition_options
         out.append(name);
         append_sample_tail(out, m, {});
     };
-    for (const auto& [ekg_name, m] : metrics) emit(ekg_name, m);
+    for (const auto& [ekg_name, m] : metrics) emit(ekg_name, m, true);
     // Aliases after every real name, so a name the node sends itself always wins.
-    if (opts.aliases && !opts.aliases->empty()) {
+    if (with_aliases) {
         for (const auto& [ekg_name, m] : metrics) {
-            if (alias_of(*opts.aliases, ekg_name, alias)) emit(alias, m);
+            if (alias_of(*opts.aliases, ekg_name, alias)) emit(alias, m, false);
         }
     }
     out += "# EOF\n";
     return out;
 }
 
-void multi_node_exposition::add_node(std::string_view node_name, const metric_snapshot& metrics) {
-    name_set seen(metrics.size());
+void multi_node_exposition::add_node(std::string_view node_name,
+                                     const metric_snapshot& metrics,
+                                     const series_hints* hints) {
+    const bool with_aliases = opts_.aliases && !opts_.aliases->empty();
+    std::optional<name_set> seen;
+    if (!distinct(hints, opts_) || with_aliases) seen.emplace(metrics.size());
     node_label_.assign("node_name=\"");
     append_escaped_label_value(node_label_, node_name);
     node_label_.push_back('"');
-    auto add = [&](std::string_view ekg_name, const metric_value& m) {
-        name_.clear();
-        append_prometheus_name(name_, ekg_name, opts_.no_suffix);
-        if (!seen.insert(name_)) return;
+    auto add = [&](std::string_view ekg_name, const metric_value& m, bool cached) {
+        const auto name = series_name(ekg_name, m, opts_.no_suffix, cached, name_);
+        if (seen && !seen->insert(name)) return;
         const auto type = family_type_of(m.kind);
-        auto it = families_.find(name_);
+        auto it = families_.find(name);
         if (it == families_.end()) {
-            it = families_.emplace(name_, family{type, find_help(ekg_name, opts_.help), {}}).first;
+            it = families_
+                     .emplace(std::string(name),
+                              family{type, help_of(ekg_name, m, cached, opts_), {}})
+                     .first;
         } else if (it->second.type != type) {
             return;  // another node uses the name with another type: keep the family valid
         }
-        it->second.samples.append(name_);
+        it->second.samples.append(name);
         append_sample_tail(it->second.samples, m, node_label_);
     };
-    for (const auto& [ekg_name, m] : metrics) add(ekg_name, m);
-    if (opts_.aliases && !opts_.aliases->empty()) {
+    for (const auto& [ekg_name, m] : metrics) add(ekg_name, m, true);
+    if (with_aliases) {
         for (const auto& [ekg_name, m] : metrics) {
-            if (alias_of(*opts_.aliases, ekg_name, alias_)) add(alias_, m);
+            if (alias_of(*opts_.aliases, ekg_name, alias_)) add(alias_, m, false);
         }
     }
 }

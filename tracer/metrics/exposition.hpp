@@ -20,6 +20,22 @@ namespace ct::tracer::metrics {
 struct exposition_options {
     bool no_suffix = false;                   // metricsNoSuffix
     std::map<std::string, std::string> help;  // metricsHelp: name fragment -> text
+    /// Non-zero (new_help_generation()): stores may keep each name's HELP lookup (a pointer
+    /// into `help`) for as long as this object lives. A copy starts at zero: its `help` is
+    /// another map.
+    struct generation {
+        std::uint64_t value = 0;
+        generation() = default;
+        generation(const generation&) {}
+        generation& operator=(const generation&) {
+            value = 0;
+            return *this;
+        }
+        generation& operator=(std::uint64_t v) {
+            value = v;
+            return *this;
+        }
+    } help_generation;
     /// metricsLegacyNames / metricsAliases: every aliased metric is exposed a second time.
     std::shared_ptr<const config::metric_alias_table> aliases;
 };
@@ -29,6 +45,8 @@ struct exposition_options {
 bool alias_of(const config::metric_alias_table& aliases,
               std::string_view ekg_name,
               std::string& out);
+/// A generation no exposition_options object had before.
+std::uint64_t new_help_generation();
 /// `metrics` plus an entry per alias whose name is not taken (EKG JSON, legacy endpoints).
 void add_aliases(metric_snapshot& metrics, const config::metric_alias_table& aliases);
 
@@ -40,7 +58,10 @@ std::optional<std::string> help_for(std::string_view ekg_name,
                                     const std::map<std::string, std::string>& help);
 
 /// One node's exposition, ending with "# EOF".
-std::string render_node(const metric_snapshot& metrics, const exposition_options& opts);
+/// `hints`: what the store knows about its names (none: every series is checked).
+std::string render_node(const metric_snapshot& metrics,
+                        const exposition_options& opts,
+                        const series_hints* hints = nullptr);
 
 /// Several nodes in one exposition, every sample labelled node_name="<name>", each family's
 /// TYPE/HELP once, families in name order (no "# EOF", so that more text-format families may
@@ -49,7 +70,9 @@ std::string render_node(const metric_snapshot& metrics, const exposition_options
 class multi_node_exposition {
   public:
     explicit multi_node_exposition(const exposition_options& opts) : opts_(opts) {}
-    void add_node(std::string_view node_name, const metric_snapshot& metrics);
+    void add_node(std::string_view node_name,
+                  const metric_snapshot& metrics,
+                  const series_hints* hints = nullptr);
     std::string finish() const;
 
   private:
@@ -59,8 +82,15 @@ class multi_node_exposition {
         std::string samples;
     };
     const exposition_options& opts_;
-    std::unordered_map<std::string, family> families_;  // sorted by name in finish()
-    std::string name_, node_label_, alias_;             // reused buffers
+    struct name_hash {
+        using is_transparent = void;  // lookups by string_view allocate nothing
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    // Sorted by name in finish().
+    std::unordered_map<std::string, family, name_hash, std::equal_to<>> families_;
+    std::string name_, node_label_, alias_;  // reused buffers
 };
 
 /// multi_node_exposition over snapshots (tests, tools).

@@ -1,6 +1,10 @@
 #include "tracer/metrics/node_metrics.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
+
+#include "tracer/metrics/exposition.hpp"
 
 namespace ct::tracer::metrics {
 
@@ -16,8 +20,11 @@ std::size_t node_metrics::apply(const protocol::ekg_response_view& response) {
         }
         auto [it, fresh] = metrics_.try_emplace(std::string(e.name));
         auto& m = it->second;
+        if (fresh) name_created(it->first, m);
         if (fresh || m.kind != e.value.kind) {
-            m = {e.value.kind, e.value.number, std::string(e.value.text)};
+            m.kind = e.value.kind;
+            m.number = e.value.number;
+            m.text.assign(e.value.text);
             continue;
         }
         switch (m.kind) {
@@ -40,8 +47,33 @@ void node_metrics::stamp_server_time() const {
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
     static const std::string name = "ekg.server_timestamp_ms";
-    metrics_[name] = {protocol::metric_kind::counter, static_cast<std::int64_t>(now), {}};
+    auto [it, fresh] = metrics_.try_emplace(name);
+    if (fresh) name_created(name, it->second);
+    it->second.kind = protocol::metric_kind::counter;
+    it->second.number = static_cast<std::int64_t>(now);
+    it->second.text.clear();
     stamped_ = true;
+}
+
+void node_metrics::name_created(const std::string& ekg_name, metric_value& m) const {
+    m.exposition_name = prometheus_name(ekg_name, false);
+    m.suffix_bytes = static_cast<std::uint8_t>(m.exposition_name.size() -
+                                               prometheus_name(ekg_name, true).size());
+    // Names are created rarely (a node's first replies); scrapes are frequent. Keeping the
+    // hashes of the forms in use tells every later scrape whether duplicates can exist (a
+    // hash collision only costs that check).
+    for (std::size_t form = 0; form < 2; ++form) {
+        const auto name = std::string_view(m.exposition_name)
+                              .substr(0, m.exposition_name.size() - (form ? m.suffix_bytes : 0));
+        const auto h = std::hash<std::string_view>{}(name);
+        auto& hashes = name_hashes_[form];
+        const auto at = std::lower_bound(hashes.begin(), hashes.end(), h);
+        if (at != hashes.end() && *at == h) {
+            hints_.distinct_names[form] = false;
+        } else {
+            hashes.insert(at, h);
+        }
+    }
 }
 
 metric_snapshot node_metrics::snapshot() const {

@@ -4,23 +4,49 @@
 // readers copy a snapshot out.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "protocol/ekg_codec.hpp"
 
 namespace ct::tracer::metrics {
 
 struct metric_value {
+    metric_value() = default;
+    metric_value(protocol::metric_kind k, std::int64_t n, std::string t)
+        : kind(k), number(n), text(std::move(t)) {}
+
     protocol::metric_kind kind = protocol::metric_kind::gauge;
     std::int64_t number = 0;
     std::string text;
-    bool operator==(const metric_value&) const = default;
+    /// The name's Prometheus form, made once when the store creates the name (empty in
+    /// hand-made snapshots: the renderer makes it), and how many of its last bytes are the
+    /// `_int`/`_counter`/`_real` suffix that metricsNoSuffix drops.
+    std::string exposition_name;
+    std::uint8_t suffix_bytes = 0;
+    /// The HELP text found for the name under the exposition options of that generation
+    /// (the search runs once per name and configuration, not per scrape).
+    mutable const std::string* help = nullptr;
+    mutable std::uint64_t help_generation = 0;
+    /// The value, not the cached name.
+    bool operator==(const metric_value& o) const {
+        return kind == o.kind && number == o.number && text == o.text;
+    }
 };
 
 using metric_snapshot = std::map<std::string, metric_value>;
+
+/// What a store knows about its names as a whole, for the renderer.
+struct series_hints {
+    /// No two names share a Prometheus form ([0] as they are, [1] under metricsNoSuffix):
+    /// the renderer need not look for duplicates.
+    std::array<bool, 2> distinct_names{false, false};
+};
 
 class node_metrics {
   public:
@@ -31,22 +57,31 @@ class node_metrics {
     std::size_t apply(const protocol::ekg_response_view& response);
     /// All metrics plus `ekg.server_timestamp_ms` (now, in ms), sorted by name.
     metric_snapshot snapshot() const;
-    /// Calls f with the same view as snapshot(), under the lock, without copying (scrapes).
+    /// Calls f with the same view as snapshot(), under the lock, without copying (scrapes);
+    /// also with the store's series_hints when f takes them.
     template <typename F>
     void visit(F&& f) const {
         std::lock_guard lock(mutex_);
         stamp_server_time();
-        f(static_cast<const metric_snapshot&>(metrics_));
+        if constexpr (std::is_invocable_v<F, const metric_snapshot&, const series_hints&>) {
+            f(static_cast<const metric_snapshot&>(metrics_), hints_);
+        } else {
+            f(static_cast<const metric_snapshot&>(metrics_));
+        }
     }
 
   private:
     /// Sets `ekg.server_timestamp_ms` to now (nodes do not send that name: the EKG server adds
     /// it); the entry stays in the map and is refreshed at every read.
     void stamp_server_time() const;
+    /// A name just created: its exposition form, and whether it shares it with another.
+    void name_created(const std::string& ekg_name, metric_value& m) const;
     std::size_t max_names_;
     mutable bool stamped_ = false;  // metrics_ holds ekg.server_timestamp_ms
     mutable std::mutex mutex_;
     mutable metric_snapshot metrics_;  // mutable: reads stamp the server time
+    mutable series_hints hints_{{true, true}};
+    mutable std::array<std::vector<std::uint64_t>, 2> name_hashes_;  // sorted, per form
 };
 
 }  // namespace ct::tracer::metrics

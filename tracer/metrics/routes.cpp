@@ -163,7 +163,9 @@ http_response prometheus_route(const http_request& req, const prometheus_context
         if (!shadowed) {
             multi_node_exposition all(ctx.exposition);
             for (const auto& n : nodes) {
-                n.store->visit([&](const metric_snapshot& m) { all.add_node(n.name, m); });
+                n.store->visit([&](const metric_snapshot& m, const series_hints& h) {
+                    all.add_node(n.name, m, &h);
+                });
             }
             std::string body = all.finish();
             if (ctx.own_metrics) body += ctx.own_metrics();
@@ -194,8 +196,9 @@ http_response prometheus_route(const http_request& req, const prometheus_context
         const bool openmetrics =
             !req.has_accept || req.accept.find("application/openmetrics-text") != std::string::npos;
         std::string body;
-        node->store->visit(
-            [&](const metric_snapshot& m) { body = render_node(m, ctx.exposition); });
+        node->store->visit([&](const metric_snapshot& m, const series_hints& h) {
+            body = render_node(m, ctx.exposition, &h);
+        });
         return {200,
                 openmetrics ? "application/openmetrics-text;version=1.0.0;charset=utf-8"
                             : "text/plain;version=0.0.4;charset=utf-8",

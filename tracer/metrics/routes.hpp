@@ -29,10 +29,10 @@ struct http_response {
 
 struct prometheus_context {
     const node_directory& nodes;
-    exposition_options exposition;
-    std::map<std::string, std::string> sd_labels;  // prometheusLabels
-    std::function<std::string()> own_metrics;      // text format of the daemon's own metrics
-    std::function<bool()> ready;                   // listeners bound, log roots writable
+    const exposition_options& exposition;                 // outlives the request
+    const std::map<std::string, std::string>& sd_labels;  // prometheusLabels
+    std::function<std::string()> own_metrics;             // text format of the daemon's own metrics
+    std::function<bool()> ready;                          // listeners bound, log roots writable
     /// GET /config: the effective configuration page (YAML when asked for), or empty.
     std::function<std::string(bool yaml)> effective_config;
 };

@@ -1,8 +1,8 @@
 // The receive buffer's sizing: small while the peer sends little, large at once when a read
 // fills it, fitted back down after a window of small reads.
-#include <gtest/gtest.h>
-
 #include "tracer/core/read_buffer.hpp"
+
+#include <gtest/gtest.h>
 
 namespace {
 

@@ -115,6 +115,67 @@ TEST(Exposition, ManyCollidingNamesKeepTheFirstOfEach) {
     EXPECT_EQ(ones, 1500u);
 }
 
+// A store keeps each name's Prometheus form, its HELP lookup and whether two names collide, so
+// that scrapes do not redo that work; what it renders must be exactly what rendering its
+// snapshot from scratch gives, in both suffix modes, with names that collide, start with a
+// digit, are only a suffix, or hold bytes Prometheus drops.
+TEST(Exposition, StoreCachesRenderExactlyWhatASnapshotRenders) {
+    std::vector<std::string> names = {"x_int",
+                                      "x_real",
+                                      "x",
+                                      "1abc_int",
+                                      "_int",
+                                      "_counter",
+                                      "a b-c.d_counter",
+                                      "caf\xc3\xa9_real",
+                                      "m.0",
+                                      "m_0",
+                                      "ekg.server_timestamp_ms.x",
+                                      "rts.gc.bytes_copied"};
+    for (int i = 0; i < 200; ++i) {
+        std::string n = "cardano.node.metrics.s";
+        for (int k = 0; k <= i % 7; ++k) n += "._- 9"[static_cast<std::size_t>((i * 7 + k) % 5)];
+        n += std::to_string(i % 40) + (i % 3 == 0 ? "_int" : i % 3 == 1 ? "_real" : "");
+        names.push_back(n);
+    }
+    for (std::size_t split : {names.size(), std::size_t{5}}) {  // one response, or two
+        node_metrics store;
+        std::vector<ekg_entry_view> first, second;
+        for (std::size_t i = 0; i < names.size(); ++i)
+            (i < split ? first : second)
+                .push_back({names[i], {metric_kind::gauge, static_cast<std::int64_t>(i), {}}});
+        store.apply(response(first));
+        store.apply(response(second));
+        for (bool no_suffix : {false, true}) {
+            exposition_options o;
+            o.no_suffix = no_suffix;
+            o.help = {{"s.", "dotted"}, {"_int", "an int"}, {"x", "ex"}};
+            o.help_generation = new_help_generation();
+            for (int scrape = 0; scrape < 2; ++scrape) {  // the second uses the caches
+                std::string cached, fresh;
+                store.visit([&](const metric_snapshot& m, const series_hints& h) {
+                    cached = render_node(m, o, &h);
+                    exposition_options copy = o;
+                    EXPECT_EQ(copy.help_generation.value, 0u) << "a copy's help is another map";
+                    fresh = render_node(m, copy);
+                });
+                EXPECT_EQ(cached, fresh) << "no_suffix " << no_suffix << " scrape " << scrape;
+            }
+            // A reload builds new options: the cached HELP follows them.
+            exposition_options reloaded;
+            reloaded.no_suffix = no_suffix;
+            reloaded.help = {{"x", "ex, reloaded"}};
+            reloaded.help_generation = new_help_generation();
+            std::string text;
+            store.visit([&](const metric_snapshot& m, const series_hints& h) {
+                text = render_node(m, reloaded, &h);
+            });
+            EXPECT_NE(text.find("# HELP x ex, reloaded\n"), std::string::npos);
+            EXPECT_EQ(text.find("dotted"), std::string::npos);
+        }
+    }
+}
+
 TEST(Exposition, AllNodesCarryNodeNameLabel) {
     metric_snapshot a, b;
     a["g_int"] = {metric_kind::gauge, 1, {}};
@@ -226,10 +287,12 @@ TEST(Exposition, PromtoolAcceptsOurBodies) {
 
 struct RoutesTest : ::testing::Test {
     node_directory nodes;
+    exposition_options exposition;
+    std::map<std::string, std::string> sd_labels{{"env", "test"}, {"node_name", "ignored"}};
     prometheus_context ctx{
         nodes,
-        {},
-        {{"env", "test"}, {"node_name", "ignored"}},
+        exposition,
+        sd_labels,
         [] { return std::string("own_metric 1\n"); },
         [] { return true; },
         [](bool yaml) { return std::string(yaml ? "generation: 1\n" : "{\"generation\":1}"); }};
