@@ -11,17 +11,31 @@ namespace ct::tracer::metrics {
 std::size_t node_metrics::apply(const protocol::ekg_response_view& response) {
     std::lock_guard lock(mutex_);
     std::size_t ignored = 0;
-    for (const auto& e : response.entries) {
-        // The server timestamp entry is ours, not the node's.
-        if (metrics_.size() - (stamped_ ? 1 : 0) >= max_names_ &&
-            metrics_.find(std::string(e.name)) == metrics_.end()) {
-            ++ignored;
+    // A node sends its metrics in the same order every time: the entry at the same position
+    // in the previous response is checked first (one comparison instead of a tree search).
+    if (response_order_.size() < response.entries.size())
+        response_order_.resize(response.entries.size(), metrics_.end());
+    for (std::size_t i = 0; i < response.entries.size(); ++i) {
+        const auto& e = response.entries[i];
+        auto it = response_order_[i];
+        if (it == metrics_.end() || it->first != e.name) it = metrics_.lower_bound(e.name);
+        if (it != metrics_.end() && it->first == e.name) response_order_[i] = it;
+        if (it == metrics_.end() || it->first != e.name) {
+            // The server timestamp entry is ours, not the node's.
+            if (metrics_.size() - (stamped_ ? 1 : 0) >= max_names_) {
+                ++ignored;
+                continue;
+            }
+            it = metrics_.emplace_hint(it, std::string(e.name), metric_value{});
+            response_order_[i] = it;
+            name_created(it->first, it->second);
+            it->second.kind = e.value.kind;
+            it->second.number = e.value.number;
+            it->second.text.assign(e.value.text);
             continue;
         }
-        auto [it, fresh] = metrics_.try_emplace(std::string(e.name));
         auto& m = it->second;
-        if (fresh) name_created(it->first, m);
-        if (fresh || m.kind != e.value.kind) {
+        if (m.kind != e.value.kind) {
             m.kind = e.value.kind;
             m.number = e.value.number;
             m.text.assign(e.value.text);
@@ -35,7 +49,7 @@ std::size_t node_metrics::apply(const protocol::ekg_response_view& response) {
                 m.number = e.value.number;
                 break;
             case protocol::metric_kind::label:
-                m.text = std::string(e.value.text);
+                m.text.assign(e.value.text);
                 break;
         }
     }

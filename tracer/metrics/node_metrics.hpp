@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -39,7 +40,8 @@ struct metric_value {
     }
 };
 
-using metric_snapshot = std::map<std::string, metric_value>;
+// std::less<>: a name from a response is looked up as it is, without making a string of it.
+using metric_snapshot = std::map<std::string, metric_value, std::less<>>;
 
 /// What a store knows about its names as a whole, for the renderer.
 struct series_hints {
@@ -81,6 +83,7 @@ class node_metrics {
     mutable std::mutex mutex_;
     mutable metric_snapshot metrics_;  // mutable: reads stamp the server time
     mutable series_hints hints_{{true, true}};
+    std::vector<metric_snapshot::iterator> response_order_;  // by position in a response
     mutable std::array<std::vector<std::uint64_t>, 2> name_hashes_;  // sorted, per form
 };
 

@@ -652,11 +652,13 @@ void file_output::run_maintenance(const maintenance_job& job) {
             if (it->is_directory(dec) && !it->is_symlink(dec)) {
                 const auto dir = it->path().string();
                 const auto open = job.open_paths.find(dir);
-                clean_directory(
-                    job.rotation,
-                    dir,
-                    formats,
-                    open == job.open_paths.end() ? std::set<std::string>{} : open->second);
+                if (!unchanged_since_settled(dir, formats)) {
+                    clean_directory(
+                        job.rotation,
+                        dir,
+                        formats,
+                        open == job.open_paths.end() ? std::set<std::string>{} : open->second);
+                }
                 dirs.insert(dir);
             }
         }
@@ -666,12 +668,39 @@ void file_output::run_maintenance(const maintenance_job& job) {
             if (!job.open_paths.contains(dir)) remove_if_idle(job.rotation, dir);
         }
     }
+    std::erase_if(directories_, [&](const auto& entry) { return !dirs.contains(entry.first); });
+}
+
+bool file_output::unchanged_since_settled(const std::string& dir,
+                                          const std::set<config::log_format>& formats) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) return false;
+    auto& state = directories_[dir];
+    const bool same = state.settled && state.formats == formats &&
+                      state.mtime.tv_sec == st.st_mtim.tv_sec &&
+                      state.mtime.tv_nsec == st.st_mtim.tv_nsec &&
+                      state.skips < rescan_after_skips;
+    if (same) {
+        ++state.skips;
+        return true;
+    }
+    // Taken before the scan: a change during it makes the next check scan again. A directory
+    // changed within the last second may change again within the same timestamp tick, which
+    // the comparison would miss: it cannot be settled by this scan.
+    state = directory_state{};
+    state.mtime = st.st_mtim;
+    state.formats = formats;
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    state.trusted = now.tv_sec - st.st_mtim.tv_sec >= 2;
+    return false;
 }
 
 void file_output::clean_directory(const config::rotation_params& rp,
                                   const std::string& dir,
                                   const std::set<config::log_format>& formats,
                                   const std::set<std::string>& open) {
+    stats_.directory_scans++;
     std::map<config::log_format, std::vector<existing_file>> by_format;
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -687,7 +716,11 @@ void file_output::clean_directory(const config::rotation_params& rp,
             }
         }
     }
-    if (by_format.empty()) return;
+    auto& state = directories_[dir];
+    if (by_format.empty()) {
+        state.settled = state.trusted;
+        return;
+    }
 
     // Files with a handle (normally just the newest) are current and never touched, even if a
     // clock step made an older name sort last; without a handle the newest file is current.
@@ -727,6 +760,10 @@ void file_output::clean_directory(const config::rotation_params& rp,
         }
         std::erase_if(survivors, [&](const existing_file& f) { return gone.contains(f.name); });
     }
+    state.settled =
+        state.trusted && std::all_of(survivors.begin(), survivors.end(), [&](const auto& f) {
+            return current.contains(f.name);
+        });
     if (rp.compress) {
         for (const auto& f : survivors) {
             if (f.parsed.compressed || current.contains(f.name)) continue;

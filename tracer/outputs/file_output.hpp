@@ -52,6 +52,7 @@ struct file_stats {
     std::atomic<std::uint64_t> rotations{0};
     std::atomic<std::uint64_t> files_deleted{0};
     std::atomic<std::uint64_t> files_compressed{0};
+    std::atomic<std::uint64_t> directory_scans{0};   // node directories listed by maintenance
     std::atomic<std::size_t> parked_connections{0};  // whose batches wait for a failing file
 };
 
@@ -149,6 +150,20 @@ class file_output final : public queued_output {
                          const std::set<config::log_format>& formats,
                          const std::set<std::string>& open);
     void remove_if_idle(const config::rotation_params& rp, const std::string& dir);
+    /// A node directory whose last scan left nothing but current files, and that has not
+    /// changed since, has nothing to delete or compress: it is skipped (and scanned anyway
+    /// every `rescan_after_skips` checks, in case its change fell in the same timestamp tick).
+    struct directory_state {
+        struct timespec mtime {};
+        std::set<config::log_format> formats;
+        bool settled = false;
+        bool trusted = false;  // its mtime was old enough when scanned
+        unsigned skips = 0;
+    };
+    static constexpr unsigned rescan_after_skips = 30;
+    bool unchanged_since_settled(const std::string& dir,
+                                 const std::set<config::log_format>& formats);
+    std::map<std::string, directory_state> directories_;  // maintenance thread only
 
     writer_options opts_;  // the output's thread only (after start)
     record_formatter formatter_;

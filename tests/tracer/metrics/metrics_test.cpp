@@ -37,6 +37,31 @@ TEST(NodeMetrics, FirstReplyThenDeltas) {
     EXPECT_EQ(m.snapshot()["g_int"].number, -3) << "metrics absent from a delta keep their value";
 }
 
+// The store looks first at the entry a response's position held last time; responses in
+// another order, shorter, longer or with new names must land on the right entries all the same.
+TEST(NodeMetrics, ResponsesInAnyOrderReachTheirEntries) {
+    node_metrics m;
+    std::map<std::string, std::int64_t> expected;
+    std::vector<std::string> names;
+    for (int i = 0; i < 12; ++i) names.push_back("n" + std::to_string(i) + "_int");
+    std::uint64_t state = 7;
+    for (int round = 0; round < 50; ++round) {
+        std::vector<ekg_entry_view> entries;
+        const std::size_t count = 1 + round % names.size();
+        for (std::size_t k = 0; k < count; ++k) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            const auto& name = names[(state >> 33) % names.size()];
+            const auto value = static_cast<std::int64_t>(round * 100 + static_cast<int>(k));
+            entries.push_back({name, {metric_kind::gauge, value, {}}});
+            expected[name] = value;  // the last one of a name in a response wins
+        }
+        m.apply(response(entries));
+        const auto s = m.snapshot();
+        for (const auto& [name, value] : expected) ASSERT_EQ(s.at(name).number, value) << name;
+        ASSERT_EQ(s.size(), expected.size() + 1);  // + ekg.server_timestamp_ms
+    }
+}
+
 TEST(Exposition, NameTransformation) {
     EXPECT_EQ(prometheus_name("cardano.node.metrics.blockNum_int", false),
               "cardano_node_metrics_blockNum_int");

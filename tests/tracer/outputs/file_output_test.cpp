@@ -319,6 +319,41 @@ TEST(LogWriter, AgeDeletionKeepsNewestAndRemovesIdleDirectories) {
     (void)g1, (void)g2, (void)g3, (void)g4;
 }
 
+// A node directory holding only its current file has nothing to delete or compress: once a
+// scan has settled it, rotation checks skip it until it changes (1000 idle nodes listed every
+// check cost more than their EKG polling). A file that appears in it is handled at the next
+// check.
+TEST(LogWriter, SettledDirectoriesAreSkippedUntilTheyChange) {
+    temp_dir d;
+    const auto quiet = d / "quiet-node";
+    const auto current = predated(quiet, 60);
+    // Its last change is old: a scan may trust the directory's timestamp.
+    const auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
+    fs::last_write_time(quiet, hour_ago);
+    writer_options o;
+    o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
+    ct::config::rotation_params rp;
+    rp.frequency_secs = 1;
+    rp.log_limit_bytes = 1 << 20;
+    rp.keep_files_num = 1;
+    rp.max_age_minutes = 120;
+    o.rotation = rp;
+    output_router w(o);
+    auto* files = dynamic_cast<file_output*>(w.all().front().get());
+    ASSERT_NE(files, nullptr);
+    w.start();
+    ASSERT_TRUE(wait_until([&] { return files->maintenance_runs() >= 4; }, 10s));
+    EXPECT_EQ(files->stats().directory_scans, 1u) << "scanned once, then skipped";
+    // Two old files appear (an operator copies them back): the directory changed, so the next
+    // check scans it, and the age rule deletes the older (the keep-1 floor keeps the other).
+    const auto older = predated(quiet, 7 * 3600), old = predated(quiet, 6 * 3600);
+    EXPECT_TRUE(wait_until([&] { return !fs::exists(older); }, 5s))
+        << files->stats().directory_scans << " scans, " << files->maintenance_runs() << " runs";
+    EXPECT_TRUE(fs::exists(old));
+    EXPECT_TRUE(fs::exists(current));
+    w.stop();
+}
+
 TEST(LogWriter, WithoutIdleRemovalAgeRulesStillApplyToGoneNodes) {
     temp_dir d;
     const auto gone = d / "gone-node";
