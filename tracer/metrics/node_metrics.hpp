@@ -83,7 +83,7 @@ class node_metrics {
     mutable std::mutex mutex_;
     mutable metric_snapshot metrics_;  // mutable: reads stamp the server time
     mutable series_hints hints_{{true, true}};
-    std::vector<metric_snapshot::iterator> response_order_;  // by position in a response
+    std::vector<metric_snapshot::iterator> response_order_;          // by position in a response
     mutable std::array<std::vector<std::uint64_t>, 2> name_hashes_;  // sorted, per form
 };
 

@@ -678,8 +678,7 @@ bool file_output::unchanged_since_settled(const std::string& dir,
     auto& state = directories_[dir];
     const bool same = state.settled && state.formats == formats &&
                       state.mtime.tv_sec == st.st_mtim.tv_sec &&
-                      state.mtime.tv_nsec == st.st_mtim.tv_nsec &&
-                      state.skips < rescan_after_skips;
+                      state.mtime.tv_nsec == st.st_mtim.tv_nsec && state.skips < rescan_after_skips;
     if (same) {
         ++state.skips;
         return true;
