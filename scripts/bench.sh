@@ -77,3 +77,6 @@ python3 bench/scaling.py build/bench "${CT_SCALING_SECONDS:-15}" 200000
 
 echo "== rotation under load: 10 MB files checked every second (bench/rotation_load.py)"
 python3 bench/rotation_load.py build/bench "${CT_ROTATION_SECONDS:-20}"
+
+echo "== turnaround and node-side drops at 100,000 objects/s per node (bench/turnaround.py)"
+python3 bench/turnaround.py build/bench "${CT_TURNAROUND_SECONDS:-10}" 100000

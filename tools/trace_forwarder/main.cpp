@@ -3,8 +3,10 @@
 // demos and benchmarks. One io_context thread drives every simulated node.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -87,8 +89,11 @@ const char* usage =
     "On exit a one-line JSON summary goes to stdout:\n"
     "  "
     "{\"nodes\":[{\"name\",\"generated\",\"sent\",\"first_seq\",\"last_seq\",\"overflow_drops\","
-    "\"connections\"}],\"cpu_seconds\",\"setup_cpu_seconds\"} (cpu_seconds: this process's own\n"
-    "  CPU time after setup, i.e. spent generating and sending; setup: building replay pools)\n";
+    "\"late_skipped\",\"connections\"}],\"cpu_seconds\",\"setup_cpu_seconds\"} (cpu_seconds: this\n"
+    "  process's own CPU time after setup, i.e. spent generating and sending; setup: building\n"
+    "  replay pools; late_skipped: objects --rate did not make because this process was late,\n"
+    "  at most half a queue is made at once), and \"request_wait_us\": {replies, p50, p99, p999,\n"
+    "  max}, from each reply handed to the socket to the next request's arrival\n";
 
 std::optional<options> parse(int argc, char** argv) {
     options o;
@@ -193,6 +198,8 @@ class node_runtime {
     simulated_node& node() { return node_; }
     bool finished() const { return finished_; }
     std::uint64_t connections() const { return connections_; }
+    std::uint64_t late_skipped() const { return late_skipped_; }
+    const std::vector<std::uint32_t>& request_waits_us() const { return request_waits_us_; }
     // A graceful stop: answer no further request, let the writer flush what was already handed
     // to the socket layer (those objects count as sent), then close.
     void begin_stop() {
@@ -280,6 +287,11 @@ class node_runtime {
     std::chrono::steady_clock::time_point rate_start_;
     bool rate_started_ = false;
     std::uint64_t made_ = 0;
+    std::uint64_t late_skipped_ = 0;  // objects not made because this process was late
+    // The node's view of the tracer's turnaround: reply handed to the socket -> next request.
+    std::optional<std::chrono::steady_clock::time_point> last_reply_at_;
+    std::vector<std::uint32_t> request_waits_us_;
+    static constexpr std::size_t max_wait_samples = 20'000'000;
     ct::forwarder::ekg_back_buffer ekg_back_;
 };
 
@@ -319,6 +331,7 @@ void node_runtime::try_answer() {
         node_.take_reply(n, out);
         wake_.cancel();
         replied_since_request_ = true;
+        last_reply_at_ = std::chrono::steady_clock::now();
         fill_queue();
         return;
     }
@@ -375,6 +388,12 @@ asio::awaitable<void> node_runtime::reader() {
                             done_signal_.cancel();
                         }
                     }
+                    if (last_reply_at_ && request_waits_us_.size() < max_wait_samples) {
+                        const auto waited = std::chrono::steady_clock::now() - *last_reply_at_;
+                        request_waits_us_.push_back(static_cast<std::uint32_t>(
+                            std::chrono::duration_cast<std::chrono::microseconds>(waited).count()));
+                    }
+                    last_reply_at_.reset();
                     pending_ = *req;
                     try_answer();
                 } else if (p == proto::mini_protocol::ekg) {
@@ -626,6 +645,15 @@ void node_runtime::catch_up() {
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - rate_start_).count();
     const auto due = static_cast<std::uint64_t>(elapsed * o_.rate);
+    // When this process was late (descheduled on a busy machine), the objects of the missed
+    // time are not made in one burst: a burst over the queue would overflow it with the
+    // tracer's request already waiting, a drop that is the generator's, not the tracer's.
+    // At most half a queue is made at once; what is skipped lowers the offered rate, counted.
+    const std::uint64_t burst = std::max<std::size_t>(1, o_.queue_size / 2);
+    if (due > made_ + burst) {
+        late_skipped_ += due - made_ - burst;
+        made_ = due - burst;
+    }
     while (made_ < due && !all_generated()) {
         node_.generate_one();
         ++made_;
@@ -777,9 +805,27 @@ int main(int argc, char** argv) {
         j["first_seq"] = n->node().first_sent_seq();
         j["last_seq"] = n->node().last_sent_seq();
         j["overflow_drops"] = n->node().overflow_drops();
+        j["late_skipped"] = n->late_skipped();
         j["connections"] = n->connections();
         summary["nodes"].push_back(j);
         if (o.count && n->node().sent() < *o.count) ok = false;
+    }
+    // Reply out -> next request in, over all nodes (the tracer's turnaround plus both sockets,
+    // as the node sees it; this process's own scheduling delays are in it too).
+    std::vector<std::uint32_t> waits;
+    for (auto& n : nodes)
+        waits.insert(waits.end(), n->request_waits_us().begin(), n->request_waits_us().end());
+    if (!waits.empty()) {
+        std::sort(waits.begin(), waits.end());
+        const auto at = [&](double q) {
+            const auto rank = static_cast<std::size_t>(q * static_cast<double>(waits.size()));
+            return waits[std::min(waits.size() - 1, rank)];
+        };
+        summary["request_wait_us"] = {{"replies", waits.size()},
+                                      {"p50", at(0.5)},
+                                      {"p99", at(0.99)},
+                                      {"p999", at(0.999)},
+                                      {"max", waits.back()}};
     }
     summary["cpu_seconds"] = cpu_now() - setup_cpu;
     summary["setup_cpu_seconds"] = setup_cpu;
