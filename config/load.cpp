@@ -1354,7 +1354,9 @@ load_result load_json(const json& root, const load_options& opts) {
 
     // Accepted so that upstream files load, but not built yet: say so instead of ignoring it.
     if (c.has_timeseries)
-        r.warn("hasTimeseries", "the timeseries server is not implemented yet; nothing is served");
+        r.warn("hasTimeseries",
+               "the timeseries store and its routes are served, but the query language is not "
+               "implemented yet: /timeseries/query answers 400");
 
     if (opts.strict) {
         for (auto& d : result.diagnostics) d.lvl = diagnostic::level::error;

@@ -19,7 +19,7 @@ constexpr std::array entries{
     schema_entry{"", "ekgRequestFull", "bool", "false", "Ask for all metrics each time instead of only those that changed."},
     schema_entry{"", "hasEKG", "Endpoint or null", "null (off)", "EKG JSON/HTML server.", o::upstream},
     schema_entry{"", "hasPrometheus", "Endpoint or null", "null (off)", "Prometheus exposition, HTTP service discovery (`/targets`), `/metrics`, `/healthz`, `/readyz`.", o::upstream},
-    schema_entry{"", "hasTimeseries", "Endpoint or null", "null (off)", "Timeseries query server (accepted; not served yet).", o::upstream, r::restart},
+    schema_entry{"", "hasTimeseries", "Endpoint or null", "null (off)", "Timeseries store and its HTTP routes (spec: cardano-tracer 0.5.0 `/timeseries/...`); the query language is not built yet.", o::upstream, r::restart},
     schema_entry{"", "tlsCertificate", "object or null", "null", "Certificate for every endpoint with `epForceSSL: true`.", o::upstream},
     schema_entry{"", "hasForwarding", "[network, prefixes or null, options] or null", "null (off)", "Re-forward received trace objects to downstream tracers (another cardano-tracer, or this daemon): `AcceptAt` (they connect, as upstream) or `ConnectTo` (we dial them; upstream aborts). Prefixes are whole-segment namespace prefixes (`[[ChainDB], [BlockFetch, Client]]`); null forwards everything. The daemon-wide `TraceOptions` and `nodeTraceOptions` apply first. Drops on a full queue are counted (`cardano_tracer_reforward_dropped_total`), not printed."},
     schema_entry{"", "logging", "non-empty list of LoggingParams", "required", "One entry per logging section; the routing rules choose what each one gets. Exact duplicates are removed."},

@@ -206,6 +206,14 @@ ssize_t recv_retrying(int fd, char* buf, std::size_t len) {
 std::optional<http_reply> http_get(unsigned short port,
                                    const std::string& target,
                                    const std::vector<std::string>& extra_headers) {
+    return http_call(port, "GET", target, "", extra_headers);
+}
+
+std::optional<http_reply> http_call(unsigned short port,
+                                    const std::string& method,
+                                    const std::string& target,
+                                    const std::string& body,
+                                    const std::vector<std::string>& extra_headers) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return std::nullopt;
     timeval tv{5, 0};
@@ -222,13 +230,15 @@ std::optional<http_reply> http_get(unsigned short port,
     bool default_host = true;
     for (auto& h : extra_headers)
         default_host = default_host && h != "-Host" && !h.starts_with("Host:");
-    std::string req = "GET " + target + " HTTP/1.1\r\n";
+    std::string req = method + " " + target + " HTTP/1.1\r\n";
     if (default_host) req += "Host: 127.0.0.1:" + std::to_string(port) + "\r\n";
     req += "Connection: close\r\n";
     for (auto& h : extra_headers) {
         if (h != "-Host") req += h + "\r\n";
     }
-    req += "\r\n";
+    if (!body.empty() || method == "POST")
+        req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    req += "\r\n" + body;
     ::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string resp;
     char buf[4096];

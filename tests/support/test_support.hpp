@@ -97,6 +97,12 @@ struct http_reply {
 std::optional<http_reply> http_get(unsigned short port,
                                    const std::string& target,
                                    const std::vector<std::string>& extra_headers = {});
+/// The same with any method and a body (sent with its Content-Length).
+std::optional<http_reply> http_call(unsigned short port,
+                                    const std::string& method,
+                                    const std::string& target,
+                                    const std::string& body = "",
+                                    const std::vector<std::string>& extra_headers = {});
 
 /// An HTTP/1.1 client that keeps its connection open between requests, as Prometheus does.
 /// get() reconnects only when the server closed the connection (reconnects() counts that).

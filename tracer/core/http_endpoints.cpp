@@ -26,6 +26,7 @@ std::vector<http_endpoints::spec> http_endpoints::specs_of(const config::tracer_
     };
     if (c.has_prometheus) add("hasPrometheus", *c.has_prometheus);
     if (c.has_ekg) add("hasEKG", *c.has_ekg);
+    if (c.has_timeseries) add("hasTimeseries", *c.has_timeseries);
     for (const auto& [node, ep] : c.legacy_metrics_endpoints)
         add("legacyMetricsEndpoints." + node, ep);
     return out;
@@ -165,6 +166,11 @@ void http_endpoints::announce(const spec& s, std::uint16_t bound_port) {
         log_.emit("StartedPrometheus", own_severity::info, {{"endpoint", j}});
     } else if (s.name == "hasEKG") {
         log_.emit("StartedMonitoring", own_severity::info, {{"endpoint", j}, {"type", "list"}});
+    } else if (s.name == "hasTimeseries") {
+        // Upstream's namespace, misspelt as it is (spec timeseries §3.4).
+        log_.emit("StartedTimeseriers",
+                  own_severity::info,
+                  {{"kind", "TracerStartedTimeseries"}, {"endpoint", j}});
     } else {
         const auto node = s.name.substr(s.name.find('.') + 1);
         log_.emit(

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <tuple>
 
 #include "config/emit.hpp"
 #include "config/load.hpp"
@@ -30,6 +31,8 @@
 #include "tracer/outputs/forward_queue.hpp"
 #include "tracer/outputs/output_router.hpp"
 #include "tracer/outputs/reforward_output.hpp"
+#include "tracer/timeseries/routes.hpp"
+#include "tracer/timeseries/service.hpp"
 
 namespace ct::tracer {
 
@@ -157,7 +160,16 @@ void server::start() {
     });
     names_ = std::make_unique<dispatcher::node_name_registry>();
     directory_ = std::make_unique<metrics::node_directory>();
+    if (cfg->has_timeseries) {
+        timeseries::service_options to;
+        to.min_retention_ms =
+            static_cast<std::uint64_t>(std::llround(cfg->ekg_request_freq * 1000.0));
+        timeseries_ = std::make_unique<timeseries::service>(to, [this](const std::string& what) {
+            log_.emit("TimeseriesStoreFull", own_severity::warning, {{"problem", what}});
+        });
+    }
     ctx_ = std::make_unique<session_context>(log_, *writer_, *names_, *directory_);
+    ctx_->timeseries = timeseries_.get();
     reloads_ = std::make_unique<reload_counters>();
     own_metrics_ = std::make_unique<own_metrics>(
         ctx_->counters, ctx_->traffic, ctx_->turnaround, *writer_, *reloads_);
@@ -194,6 +206,39 @@ void server::start() {
             "Downstream tracer connections open now.",
             prometheus::MetricType::Gauge,
             static_cast<double>(c.connections.load()));
+        if (!timeseries_) return;
+        const auto t = timeseries_->counters();
+        const auto [series, points, bytes] = timeseries_->read([](const timeseries::store& s) {
+            return std::tuple{s.series_count(), s.point_count(), s.point_bytes()};
+        });
+        one("cardano_tracer_timeseries_points_inserted_total",
+            "EKG values stored in the timeseries store (hasTimeseries).",
+            prometheus::MetricType::Counter,
+            static_cast<double>(t.points_inserted));
+        one("cardano_tracer_timeseries_points_refused_total",
+            "EKG values not stored because a point or series cap of the store was reached.",
+            prometheus::MetricType::Counter,
+            static_cast<double>(t.points_refused + t.series_refused));
+        one("cardano_tracer_timeseries_batches_dropped_total",
+            "EKG responses not stored because the store's ingestion queue was full.",
+            prometheus::MetricType::Counter,
+            static_cast<double>(t.batches_dropped));
+        one("cardano_tracer_timeseries_points_pruned_total",
+            "Points dropped by retention.",
+            prometheus::MetricType::Counter,
+            static_cast<double>(t.points_pruned));
+        one("cardano_tracer_timeseries_series",
+            "Series (metric and node) in the timeseries store.",
+            prometheus::MetricType::Gauge,
+            static_cast<double>(series));
+        one("cardano_tracer_timeseries_points",
+            "Points in the timeseries store.",
+            prometheus::MetricType::Gauge,
+            static_cast<double>(points));
+        one("cardano_tracer_timeseries_point_bytes",
+            "Bytes the timeseries store's points occupy.",
+            prometheus::MetricType::Gauge,
+            static_cast<double>(bytes));
     });
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg)));
     ctx_->traffic.set_max_names(cfg->max_tracked_nodes);
@@ -292,6 +337,15 @@ std::function<metrics::http_response(const metrics::http_request&)> server::http
                 [this] { return listening_.load() && writer_->healthy(); },
                 [this](bool yaml) { return effective_config_page(yaml); }};
             return metrics::prometheus_route(req, pctx);
+        });
+    }
+    if (name == "hasTimeseries" && timeseries_) {
+        return timed([this](const metrics::http_request& req) {
+            timeseries::route_context tctx{
+                *timeseries_, *directory_, [this](const std::string& node) {
+                    return ctx_->node_info(node);
+                }};
+            return timeseries::timeseries_route(req, tctx);
         });
     }
     if (name == "hasEKG") {

@@ -35,6 +35,9 @@ struct http_response;
 }  // namespace ct::tracer::metrics
 
 namespace ct::tracer {
+namespace timeseries {
+class service;
+}
 
 class self_log;
 class own_metrics;
@@ -118,6 +121,7 @@ class server {
     std::unique_ptr<outputs::output_router> writer_;
     std::unique_ptr<dispatcher::node_name_registry> names_;
     std::unique_ptr<metrics::node_directory> directory_;
+    std::unique_ptr<timeseries::service> timeseries_;  // hasTimeseries (restart to change)
     std::unique_ptr<session_context> ctx_;
     std::unique_ptr<reload_counters> reloads_;
     // The re-forwarder's queue and counters outlive any one re-forwarder (reloads replace it).

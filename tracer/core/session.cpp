@@ -25,6 +25,8 @@
 #include "tracer/core/session_context.hpp"
 #include "tracer/metrics/node_directory.hpp"
 #include "tracer/outputs/output_router.hpp"
+#include "tracer/timeseries/service.hpp"
+#include "tracer/timeseries/store.hpp"
 
 namespace ct::tracer {
 namespace {
@@ -161,6 +163,7 @@ class session {
     /// The reply just decoded into objects_ (or the decoder's error).
     bool on_trace_objects_decoded(std::error_code ec);
     bool on_ekg(std::string_view msg);
+    void submit_to_timeseries(const proto::ekg_response_view& response);
     bool on_data_points(std::string_view msg);
     void send_trace_request() {
         if (draining_) return;
@@ -623,9 +626,29 @@ bool session::on_ekg(std::string_view msg) {
     }
     ctx_.counters.ekg_responses++;
     if (store_) ctx_.counters.ekg_metrics_ignored += store_->apply(response);
+    if (ctx_.timeseries && name_resolved_) submit_to_timeseries(response);
     ekg_response_ready_ = true;
     ekg_signal_.cancel();
     return true;
+}
+
+void session::submit_to_timeseries(const proto::ekg_response_view& response) {
+    // Upstream's rules (spec timeseries §3.1): numbers as they are, labels only when the whole
+    // text reads as a number, names sanitised; an unnamed node's values are not kept.
+    std::vector<std::pair<std::string, double>> batch;
+    batch.reserve(response.entries.size());
+    for (const auto& e : response.entries) {
+        double value = 0;
+        if (e.value.kind == proto::metric_kind::label) {
+            const auto parsed = timeseries::read_double(e.value.text);
+            if (!parsed) continue;
+            value = *parsed;
+        } else {
+            value = static_cast<double>(e.value.number);
+        }
+        batch.emplace_back(timeseries::sanitise_metric_name(e.name), value);
+    }
+    ctx_.timeseries->submit(name_, std::move(batch));
 }
 
 bool session::on_data_points(std::string_view msg) {

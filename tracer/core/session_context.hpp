@@ -35,6 +35,10 @@ class node_directory;
 
 namespace ct::tracer {
 
+namespace timeseries {
+class service;
+}
+
 class self_log;
 
 enum class verbosity { minimum, errors_only, maximum };
@@ -124,6 +128,8 @@ struct session_context {
     /// Fault injection for tests (as the writer's write_syscall): called at each turn of a
     /// session loop with the loop's name; may throw. Empty in the daemon.
     std::function<void(std::string_view loop)> fault_injection;
+    /// hasTimeseries: named nodes' EKG values go there (null: no timeseries store).
+    timeseries::service* timeseries = nullptr;
 
     std::shared_ptr<const session_settings> settings() const {
         return std::atomic_load(&settings_);

@@ -61,6 +61,7 @@ asio::awaitable<void> serve_requests(Stream& stream,
         r.host = header(req, http::field::host);
         if (auto it = req.find("X-Forwarded-Host"); it != req.end())
             r.forwarded_host = std::string(it->value());
+        r.body = req.body();
 
         http_response out;
         try {
@@ -70,7 +71,7 @@ asio::awaitable<void> serve_requests(Stream& stream,
         }
         http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
         res.set(http::field::server, "cardano-tracer");
-        res.set(http::field::content_type, out.content_type);
+        if (!out.content_type.empty()) res.set(http::field::content_type, out.content_type);
         res.keep_alive(req.keep_alive() && !state.close_requested);
         res.body() = std::move(out.body);
         res.prepare_payload();

@@ -19,6 +19,7 @@ struct http_request {
     bool has_accept = false;
     std::string host;            // Host header ("" when absent)
     std::string forwarded_host;  // X-Forwarded-Host ("" when absent)
+    std::string body;            // POST forms (the timeseries query)
 };
 
 struct http_response {

@@ -1,0 +1,135 @@
+// The timeseries routes against spec timeseries §4 and §8.4: status codes, bodies, content
+// types, upstream's parameter parsing, and the node list.
+#include "tracer/timeseries/routes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using namespace ct::tracer::timeseries;
+using ct::tracer::metrics::http_request;
+using ct::tracer::metrics::http_response;
+using ct::tracer::metrics::node_directory;
+
+struct RoutesFixture : ::testing::Test {
+    node_directory nodes;
+    service svc{[] {
+                    service_options o;
+                    o.min_retention_ms = 1000;
+                    return o;
+                }(),
+                nullptr};
+    std::map<std::string, std::string> infos;
+    route_context ctx{svc, nodes, [this](const std::string& n) -> std::optional<std::string> {
+                          auto it = infos.find(n);
+                          if (it == infos.end()) return std::nullopt;
+                          return it->second;
+                      }};
+    http_response call(const std::string& method,
+                       const std::string& target,
+                       const std::string& body = "") {
+        http_request r;
+        r.method = method;
+        r.target = target;
+        r.body = body;
+        return timeseries_route(r, ctx);
+    }
+};
+
+TEST_F(RoutesFixture, ConfigRoutesAsUpstream) {
+    auto r = call("GET", "/timeseries/config/retention");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_EQ(r.body, R"({"retentionMillis":86400000})");
+    r = call("POST", "/timeseries/config/retention?hours=2");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.body, "");
+    EXPECT_EQ(r.content_type, "");
+    EXPECT_EQ(svc.retention_ms(), 7'200'000u);
+    r = call("POST", "/timeseries/config/retention?milliseconds=10");
+    EXPECT_EQ(r.status, 400u);
+    EXPECT_EQ(r.body, "Malformed input");
+    EXPECT_EQ(r.content_type, "text/plain;charset=utf-8");
+    EXPECT_EQ(call("POST", "/timeseries/config/retention?hours=two").status, 404u);
+    // The first valid item wins; invalid ones are skipped; ';' separates items too.
+    EXPECT_EQ(call("POST", "/timeseries/config/retention?x=1;minutes=-1&seconds=5&hours=1").status,
+              200u);
+    EXPECT_EQ(svc.retention_ms(), 5000u);
+
+    EXPECT_EQ(call("POST", "/timeseries/config/pruning").status, 200u);
+    EXPECT_EQ(call("GET", "/timeseries/config/pruning").body, R"({"pruningPeriodMillis":null})");
+    EXPECT_EQ(call("POST", "/timeseries/config/pruning?minutes=5").status, 200u);
+    EXPECT_EQ(call("GET", "/timeseries/config/pruning").body, R"({"pruningPeriodMillis":300000})");
+    EXPECT_EQ(call("POST", "/timeseries/config/pruning?seconds=0").status, 400u);
+    EXPECT_EQ(call("POST", "/timeseries/prune").status, 200u);
+    // Unknown paths and methods: 404 with an empty body.
+    for (const auto& [m, t] :
+         std::vector<std::pair<std::string, std::string>>{{"GET", "/timeseries/prune"},
+                                                          {"PUT", "/timeseries/config/retention"},
+                                                          {"GET", "/timeseries/query/"},
+                                                          {"GET", "/timeseries"},
+                                                          {"GET", "/other"}}) {
+        const auto nf = call(m, t);
+        EXPECT_EQ(nf.status, 404u) << m << " " << t;
+        EXPECT_EQ(nf.body, "");
+    }
+}
+
+TEST_F(RoutesFixture, QueryNeedsAQueryParameter) {
+    EXPECT_EQ(call("GET", "/timeseries/query").body, "Malformed input");
+    EXPECT_EQ(call("POST", "/timeseries/query", "time=5").status, 400u);
+    // The Grafana plugin's connection test posts an empty query and accepts a 400.
+    const auto r = call("POST", "/timeseries/query", "query=");
+    EXPECT_EQ(r.status, 400u);
+    EXPECT_EQ(r.content_type, "application/json");
+    const auto j = nlohmann::json::parse(r.body);
+    EXPECT_EQ(j["status"], "error");
+    EXPECT_TRUE(j["error"].is_string());
+}
+
+TEST_F(RoutesFixture, NodesAreListedWithUpstreamsSlugsAndInfo) {
+    nodes.add(1);
+    nodes.set_name(1, "alpha");
+    nodes.add(2);
+    nodes.set_name(2, "Node_1");
+    nodes.add(3);  // not named yet: not listed
+    auto r = call("GET", "/timeseries/nodes");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.body,
+              R"([{"nodeName":"Node_1","slug":"node-1"},{"nodeName":"alpha","slug":"alpha"}])");
+    infos["alpha"] =
+        R"({"niName":"alpha","niProtocol":"Cardano","niVersion":"10.5.0","niCommit":"0a21a743",)"
+        R"("niStartTime":"2023-11-14T22:00:00Z","niSystemStartTime":"2022-10-25T00:00:00Z"})";
+    r = call("GET", "/timeseries/node/alpha/info");
+    ASSERT_EQ(r.status, 200u);
+    const auto j = nlohmann::json::parse(r.body);
+    EXPECT_EQ(j["niName"], "alpha");
+    EXPECT_GT(j["uptimeSeconds"].get<std::int64_t>(), 90'000'000);
+    EXPECT_EQ(r.body.rfind(R"({"niCommit":"0a21a743","niName":"alpha","niProtocol":"Cardano",)", 0),
+              0u)
+        << "keys in order";
+    EXPECT_EQ(call("GET", "/timeseries/node/node-1/info").status, 404u) << "no NodeInfo";
+    EXPECT_EQ(call("GET", "/timeseries/node/gamma/info").status, 404u);
+}
+
+TEST(TimeseriesParams, ParseQueryAsHttpTypes) {
+    const auto q = parse_query("?query=m%5Bnow-1m%3Bnow%5D+%2B+1&time;x=a=b&&y=%zz");
+    ASSERT_EQ(q.size(), 4u);
+    EXPECT_EQ(q[0].first, "query");
+    EXPECT_EQ(q[0].second, "m[now-1m;now] + 1");
+    EXPECT_EQ(q[1].first, "time");
+    EXPECT_EQ(q[1].second, std::nullopt);
+    EXPECT_EQ(q[2].second, "a=b");
+    EXPECT_EQ(q[3].second, "%zz") << "a malformed escape is kept";
+}
+
+TEST(TimeseriesParams, SlugsAsSlugify) {
+    EXPECT_EQ(slugify("node_1"), "node-1");
+    EXPECT_EQ(slugify("Node_1"), "node-1");
+    EXPECT_EQ(slugify("--a  b__c--"), "a-b-c");
+    EXPECT_EQ(slugify("relay.1"), "relay1");
+}
+
+}  // namespace

@@ -1,0 +1,255 @@
+#include "tracer/timeseries/routes.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+namespace ct::tracer::timeseries {
+
+namespace {
+
+using metrics::http_request;
+using metrics::http_response;
+
+constexpr const char* malformed_type = "text/plain;charset=utf-8";
+
+http_response ok() { return {200, "", ""}; }
+http_response not_found() { return {404, "", ""}; }
+http_response malformed() { return {400, malformed_type, "Malformed input"}; }
+http_response json(const nlohmann::json& j) { return {200, "application/json", j.dump()}; }
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string url_decode(std::string_view s, bool plus_is_space) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (c == '+' && plus_is_space) {
+            out.push_back(' ');
+        } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+                   hex_value(s[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> lookup(
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& items,
+    std::string_view key) {
+    for (const auto& [k, v] : items) {
+        if (k == key) return v;
+    }
+    return std::nullopt;
+}
+
+// The first valid duration item of the URL query (spec §4.5), in milliseconds.
+std::optional<std::uint64_t> duration_item(
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& items) {
+    static const std::vector<std::pair<std::string_view, std::uint64_t>> units{
+        {"milliseconds", 1},
+        {"seconds", 1000},
+        {"minutes", 60'000},
+        {"hours", 3'600'000},
+        {"days", 86'400'000}};
+    for (const auto& [key, value] : items) {
+        if (!value || value->empty()) continue;
+        std::uint64_t scale = 0;
+        for (const auto& [name, ms] : units) {
+            if (key == name) scale = ms;
+        }
+        if (scale == 0) continue;
+        bool digits = true;
+        std::uint64_t n = 0;
+        for (char c : *value) {
+            if (c < '0' || c > '9') {
+                digits = false;
+                break;
+            }
+            n = n * 10 + static_cast<std::uint64_t>(c - '0');  // Word64: wraps as upstream
+        }
+        if (digits) return n * scale;
+    }
+    return std::nullopt;
+}
+
+std::vector<std::string> path_segments(std::string_view path) {
+    std::vector<std::string> out;
+    if (path.empty() || path.front() != '/') return out;
+    path.remove_prefix(1);
+    for (;;) {
+        const auto slash = path.find('/');
+        out.push_back(url_decode(path.substr(0, slash), false));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return out;
+}
+
+std::uint64_t now_ms() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+// Seconds since the epoch of an aeson UTCTime text "YYYY-MM-DDTHH:MM:SS[.f]Z".
+std::optional<double> utc_seconds(const std::string& text) {
+    std::tm tm{};
+    int consumed = 0;
+    if (std::sscanf(text.c_str(),
+                    "%4d-%2d-%2dT%2d:%2d:%2d%n",
+                    &tm.tm_year,
+                    &tm.tm_mon,
+                    &tm.tm_mday,
+                    &tm.tm_hour,
+                    &tm.tm_min,
+                    &tm.tm_sec,
+                    &consumed) < 6)
+        return std::nullopt;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    double fraction = 0;
+    if (static_cast<std::size_t>(consumed) < text.size() &&
+        text[static_cast<std::size_t>(consumed)] == '.')
+        fraction = std::strtod(text.c_str() + consumed, nullptr);
+    return static_cast<double>(timegm(&tm)) + fraction;
+}
+
+http_response node_info_route(const std::string& slug, route_context& ctx) {
+    for (const auto& n : ctx.nodes.list()) {
+        if (slugify(n.name) != slug) continue;
+        const auto info = ctx.node_info ? ctx.node_info(n.name) : std::nullopt;
+        if (!info) return not_found();
+        auto j = nlohmann::json::parse(*info, nullptr, false);
+        if (!j.is_object()) return not_found();
+        nlohmann::json out;  // the NodeInfo fields, keys sorted (nlohmann's default), + uptime
+        for (const char* key : {"niCommit",
+                                "niName",
+                                "niProtocol",
+                                "niStartTime",
+                                "niSystemStartTime",
+                                "niVersion"}) {
+            if (!j.contains(key)) return not_found();
+            out[key] = j[key];
+        }
+        if (!j["niStartTime"].is_string()) return not_found();
+        const auto start = utc_seconds(j["niStartTime"].get<std::string>());
+        if (!start) return not_found();
+        const double uptime = static_cast<double>(now_ms()) / 1000.0 - *start;
+        out["uptimeSeconds"] = static_cast<std::int64_t>(std::nearbyint(uptime));  // half to even
+        return json(out);
+    }
+    return not_found();
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::optional<std::string>>> parse_query(std::string_view q) {
+    std::vector<std::pair<std::string, std::optional<std::string>>> out;
+    if (!q.empty() && q.front() == '?') q.remove_prefix(1);
+    while (!q.empty()) {
+        const auto end = q.find_first_of("&;");
+        const auto item = q.substr(0, end);
+        if (!item.empty()) {
+            const auto eq = item.find('=');
+            if (eq == std::string_view::npos) {
+                out.emplace_back(url_decode(item, true), std::nullopt);
+            } else {
+                out.emplace_back(url_decode(item.substr(0, eq), true),
+                                 url_decode(item.substr(eq + 1), true));
+            }
+        }
+        if (end == std::string_view::npos) break;
+        q.remove_prefix(end + 1);
+    }
+    return out;
+}
+
+std::string slugify(std::string_view name) {
+    std::string out;
+    bool pending_separator = false;
+    for (unsigned char c : name) {
+        const bool word =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        const bool separator = c == '-' || c == '_' || c == ' ' || (c >= 0x09 && c <= 0x0d) ||
+                               (c >= 0x1c && c <= 0x1f);
+        if (word) {
+            if (pending_separator && !out.empty()) out.push_back('-');
+            pending_separator = false;
+            out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+        } else if (separator) {
+            pending_separator = true;
+        }
+    }
+    return out;
+}
+
+http_response timeseries_route(const http_request& req, route_context& ctx) {
+    const auto qmark = req.target.find('?');
+    const auto segs = path_segments(std::string_view(req.target).substr(0, qmark));
+    const auto url_query = qmark == std::string::npos
+                               ? decltype(parse_query("")){}
+                               : parse_query(std::string_view(req.target).substr(qmark + 1));
+    const bool get = req.method == "GET", post = req.method == "POST";
+    if (segs.empty() || segs[0] != "timeseries") return not_found();
+
+    if (segs.size() == 2 && segs[1] == "query" && (get || post)) {
+        const auto items = post ? parse_query(req.body) : url_query;
+        const auto query = lookup(items, "query");
+        if (!query) return malformed();
+        // The query language (spec §5) is not built yet: a clear error with the 400 that
+        // clients (the Grafana plugin's connection test) expect for a query they cannot run.
+        nlohmann::json err{{"error",
+                            "While executing, interpretation error: the query language is not "
+                            "available in this version of the tracer yet"},
+                           {"errorType", "execution"},
+                           {"status", "error"}};
+        return {400, "application/json", err.dump()};
+    }
+    if (segs.size() == 2 && segs[1] == "prune" && post) {
+        ctx.store.prune_now();
+        return ok();
+    }
+    if (segs.size() == 3 && segs[1] == "config" && segs[2] == "retention") {
+        if (get) return json({{"retentionMillis", ctx.store.retention_ms()}});
+        if (post) {
+            const auto ms = duration_item(url_query);
+            if (!ms) return not_found();  // upstream's guard falls through
+            return ctx.store.set_retention(*ms) ? ok() : malformed();
+        }
+    }
+    if (segs.size() == 3 && segs[1] == "config" && segs[2] == "pruning") {
+        if (get) {
+            const auto p = ctx.store.pruning_period_ms();
+            return json({{"pruningPeriodMillis", p ? nlohmann::json(*p) : nlohmann::json()}});
+        }
+        if (post) {
+            const auto ms = duration_item(url_query);
+            if (ms && *ms == 0) return malformed();
+            ctx.store.set_pruning(ms);
+            return ok();
+        }
+    }
+    if (segs.size() == 2 && segs[1] == "nodes" && get) {
+        auto arr = nlohmann::json::array();
+        for (const auto& n : ctx.nodes.list())
+            arr.push_back({{"nodeName", n.name}, {"slug", slugify(n.name)}});
+        return json(arr);
+    }
+    if (segs.size() == 4 && segs[1] == "node" && get && segs[3] == "info")
+        return node_info_route(segs[2], ctx);
+    return not_found();
+}
+
+}  // namespace ct::tracer::timeseries
