@@ -73,6 +73,15 @@ TEST_F(TimeseriesTest, NodesEkgValuesAreStoredAndTheRoutesAnswer) {
     EXPECT_NE(info->headers.find("Content-Type: application/json"), std::string::npos);
     EXPECT_EQ(json::parse(info->body)["niName"], "relay-1");
     EXPECT_EQ(http_get(ts_port, "/timeseries/node/nobody/info")->status, 404);
+    // Startup and sync progress come from data points the daemon asks every few seconds.
+    ASSERT_TRUE(wait_until(
+        [&] { return http_get(ts_port, "/timeseries/node/relay-2/sync-progress")->status == 200; },
+        std::chrono::seconds(15)));
+    EXPECT_EQ(http_get(ts_port, "/timeseries/node/relay-2/sync-progress")->body,
+              R"({"syncProgress":99.87})");
+    EXPECT_EQ(http_get(ts_port, "/timeseries/node/relay-2/startup")->body,
+              R"({"suiEpochLength":432000,"suiEra":"Conway","suiSlotLength":1,)"
+              R"("suiSlotsPerKESPeriod":129600})");
 
     // Run-time settings, as upstream: a retention under ekgRequestFreq is refused.
     EXPECT_EQ(http_get(ts_port, "/timeseries/config/retention")->body,

@@ -342,8 +342,11 @@ std::function<metrics::http_response(const metrics::http_request&)> server::http
     if (name == "hasTimeseries" && timeseries_) {
         return timed([this](const metrics::http_request& req) {
             timeseries::route_context tctx{
-                *timeseries_, *directory_, [this](const std::string& node) {
-                    return ctx_->node_info(node);
+                *timeseries_,
+                *directory_,
+                [this](const std::string& node) { return ctx_->node_info(node); },
+                [this](const std::string& node, const std::string& point) {
+                    return ctx_->data_point(node, point);
                 }};
             return timeseries::timeseries_route(req, tctx);
         });

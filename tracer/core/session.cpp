@@ -221,7 +221,8 @@ class session {
     asio::steady_timer ekg_signal_;
 
     // Naming via the NodeInfo data point
-    enum class dp_expect { initial, node_info, none };
+    enum class dp_expect { initial, node_info, node_state, none };
+    static constexpr std::chrono::seconds node_state_period{5};
     dp_expect dp_expect_ = dp_expect::initial;
     bool name_resolved_ = false;
     std::string name_;
@@ -681,6 +682,12 @@ bool session::on_data_points(std::string_view msg) {
             if (!node_info.empty()) ctx_.set_node_info(name_, std::move(node_info));
             break;
         }
+        case dp_expect::node_state:
+            dp_expect_ = dp_expect::none;
+            for (const auto& [name, value] : reply.values) {
+                if (value) ctx_.set_data_point(name_, std::string(name), std::string(*value));
+            }
+            break;
         case dp_expect::none:
             break;
     }
@@ -710,7 +717,23 @@ asio::awaitable<void> session::naming_loop() {
     co_await name_timer_.async_wait(use_nothrow_awaitable);
     if (const bool c = co_await was_cancelled(); c) co_return;
     if (!name_resolved_) resolve_name(std::nullopt);
-    co_await wait_forever(name_timer_);
+    if (!ctx_.timeseries) {
+        co_await wait_forever(name_timer_);
+        co_return;
+    }
+    // hasTimeseries serves the node's startup and sync-progress data points: they are asked
+    // for every few seconds and kept, so the routes answer at once (upstream asks on each
+    // request, under one lock for the whole process, and may wait 10 s).
+    for (;;) {
+        if (dp_expect_ == dp_expect::none) {
+            dp_expect_ = dp_expect::node_state;
+            send(p_data_points,
+                 proto::encode_data_points_request({"NodeStartupInfo", "NodeAddBlock"}));
+        }
+        name_timer_.expires_after(node_state_period);
+        co_await name_timer_.async_wait(use_nothrow_awaitable);
+        if (const bool c = co_await was_cancelled(); c) co_return;
+    }
 }
 
 asio::awaitable<void> session::write_loop() {

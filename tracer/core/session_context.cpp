@@ -92,6 +92,29 @@ std::optional<std::string> session_context::node_info(const std::string& node) c
     return it->second;
 }
 
+void session_context::set_data_point(const std::string& node,
+                                     const std::string& name,
+                                     std::string json) {
+    constexpr std::size_t max_entries = 100000;
+    std::lock_guard lock(node_info_mutex_);
+    auto key = std::make_pair(node, name);
+    auto [it, inserted] = data_points_.insert_or_assign(key, std::move(json));
+    if (!inserted) return;
+    data_point_order_.push_back(std::move(key));
+    if (data_point_order_.size() > max_entries) {
+        data_points_.erase(data_point_order_.front());
+        data_point_order_.pop_front();
+    }
+}
+
+std::optional<std::string> session_context::data_point(const std::string& node,
+                                                       const std::string& name) const {
+    std::lock_guard lock(node_info_mutex_);
+    auto it = data_points_.find(std::make_pair(node, name));
+    if (it == data_points_.end()) return std::nullopt;
+    return it->second;
+}
+
 void session_context::notify_writer_space() {
     std::vector<std::function<void()>> todo;
     {

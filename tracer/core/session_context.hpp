@@ -142,6 +142,10 @@ struct session_context {
     /// passes it on with perNode. Bounded (the oldest names are forgotten).
     void set_node_info(const std::string& node, std::string json);
     std::optional<std::string> node_info(const std::string& node) const;
+    /// Other data points of named nodes (hasTimeseries asks for NodeStartupInfo and
+    /// NodeAddBlock), latest value as sent. Bounded like NodeInfo.
+    void set_data_point(const std::string& node, const std::string& name, std::string json);
+    std::optional<std::string> data_point(const std::string& node, const std::string& name) const;
 
     /// Wakes every session that waits for writer space (called from the writer thread).
     void notify_writer_space();
@@ -154,6 +158,8 @@ struct session_context {
     mutable std::mutex node_info_mutex_;
     std::map<std::string, std::string> node_info_;
     std::deque<std::string> node_info_order_;
+    std::map<std::pair<std::string, std::string>, std::string> data_points_;
+    std::deque<std::pair<std::string, std::string>> data_point_order_;
     std::mutex waiters_mutex_;
     std::unordered_map<std::uint64_t, std::function<void()>> space_waiters_;
     std::uint64_t next_waiter_ = 1;

@@ -6,6 +6,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "tracer/timeseries/aeson_number.hpp"
+
 namespace ct::tracer::timeseries {
 
 namespace {
@@ -153,6 +155,57 @@ http_response node_info_route(const std::string& slug, route_context& ctx) {
     return not_found();
 }
 
+// The named node whose slug this is (the first in the list, as upstream's dictionary).
+std::optional<std::string> node_of_slug(const std::string& slug, route_context& ctx) {
+    for (const auto& n : ctx.nodes.list()) {
+        if (slugify(n.name) == slug) return n.name;
+    }
+    return std::nullopt;
+}
+
+std::optional<nlohmann::json> data_point_json(const std::string& slug,
+                                              const std::string& name,
+                                              route_context& ctx) {
+    const auto node = node_of_slug(slug, ctx);
+    if (!node || !ctx.data_point) return std::nullopt;
+    const auto text = ctx.data_point(*node, name);
+    if (!text) return std::nullopt;
+    auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded()) return std::nullopt;
+    return j;
+}
+
+http_response startup_route(const std::string& slug, route_context& ctx) {
+    const auto j = data_point_json(slug, "NodeStartupInfo", ctx);
+    if (!j || !j->is_object()) return not_found();
+    // NodeStartupInfo re-encoded: these four fields, keys sorted.
+    nlohmann::json out;
+    for (const char* key : {"suiEpochLength", "suiEra", "suiSlotLength", "suiSlotsPerKESPeriod"}) {
+        if (!j->contains(key)) return not_found();
+        out[key] = (*j)[key];
+    }
+    if (!out["suiEra"].is_string() || !out["suiSlotLength"].is_number() ||
+        !out["suiEpochLength"].is_number_unsigned() ||
+        !out["suiSlotsPerKESPeriod"].is_number_unsigned())
+        return not_found();
+    std::string body = "{\"suiEpochLength\":" + out["suiEpochLength"].dump() +
+                       ",\"suiEra\":" + out["suiEra"].dump() +
+                       ",\"suiSlotLength\":" + aeson_number(out["suiSlotLength"].get<double>()) +
+                       ",\"suiSlotsPerKESPeriod\":" + out["suiSlotsPerKESPeriod"].dump() + "}";
+    return {200, "application/json", std::move(body)};
+}
+
+http_response sync_progress_route(const std::string& slug, route_context& ctx) {
+    // {"tag":"NodeAddBlock","contents":[_, _, percentage]}
+    const auto j = data_point_json(slug, "NodeAddBlock", ctx);
+    if (!j || !j->is_object() || j->value("tag", "") != "NodeAddBlock") return not_found();
+    const auto it = j->find("contents");
+    if (it == j->end() || !it->is_array() || it->size() != 3 || !(*it)[2].is_number())
+        return not_found();
+    return {
+        200, "application/json", "{\"syncProgress\":" + aeson_number((*it)[2].get<double>()) + "}"};
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::optional<std::string>>> parse_query(std::string_view q) {
@@ -247,8 +300,11 @@ http_response timeseries_route(const http_request& req, route_context& ctx) {
             arr.push_back({{"nodeName", n.name}, {"slug", slugify(n.name)}});
         return json(arr);
     }
-    if (segs.size() == 4 && segs[1] == "node" && get && segs[3] == "info")
-        return node_info_route(segs[2], ctx);
+    if (segs.size() == 4 && segs[1] == "node" && get) {
+        if (segs[3] == "info") return node_info_route(segs[2], ctx);
+        if (segs[3] == "startup") return startup_route(segs[2], ctx);
+        if (segs[3] == "sync-progress") return sync_progress_route(segs[2], ctx);
+    }
     return not_found();
 }
 

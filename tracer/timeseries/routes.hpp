@@ -20,6 +20,9 @@ struct route_context {
     const metrics::node_directory& nodes;
     /// The node's NodeInfo data point as JSON (nullopt: not received).
     std::function<std::optional<std::string>(const std::string& node)> node_info;
+    /// Another data point of the node as JSON (NodeStartupInfo, NodeAddBlock).
+    std::function<std::optional<std::string>(const std::string& node, const std::string& name)>
+        data_point;
 };
 
 metrics::http_response timeseries_route(const metrics::http_request& req, route_context& ctx);

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
+
+#include "tracer/timeseries/aeson_number.hpp"
 
 namespace {
 
@@ -22,11 +25,20 @@ struct RoutesFixture : ::testing::Test {
                 }(),
                 nullptr};
     std::map<std::string, std::string> infos;
-    route_context ctx{svc, nodes, [this](const std::string& n) -> std::optional<std::string> {
-                          auto it = infos.find(n);
-                          if (it == infos.end()) return std::nullopt;
-                          return it->second;
-                      }};
+    std::map<std::pair<std::string, std::string>, std::string> points;
+    route_context ctx{
+        svc,
+        nodes,
+        [this](const std::string& n) -> std::optional<std::string> {
+            auto it = infos.find(n);
+            if (it == infos.end()) return std::nullopt;
+            return it->second;
+        },
+        [this](const std::string& n, const std::string& p) -> std::optional<std::string> {
+            auto it = points.find({n, p});
+            if (it == points.end()) return std::nullopt;
+            return it->second;
+        }};
     http_response call(const std::string& method,
                        const std::string& target,
                        const std::string& body = "") {
@@ -112,6 +124,52 @@ TEST_F(RoutesFixture, NodesAreListedWithUpstreamsSlugsAndInfo) {
         << "keys in order";
     EXPECT_EQ(call("GET", "/timeseries/node/node-1/info").status, 404u) << "no NodeInfo";
     EXPECT_EQ(call("GET", "/timeseries/node/gamma/info").status, 404u);
+}
+
+TEST_F(RoutesFixture, StartupAndSyncProgressFromTheNodesDataPoints) {
+    nodes.add(1);
+    nodes.set_name(1, "alpha");
+    EXPECT_EQ(call("GET", "/timeseries/node/alpha/startup").status, 404u) << "not received";
+    EXPECT_EQ(call("GET", "/timeseries/node/alpha/sync-progress").status, 404u);
+    points[{"alpha", "NodeStartupInfo"}] =
+        R"({"suiSlotsPerKESPeriod":129600,"suiEra":"Conway","suiSlotLength":1,)"
+        R"("suiEpochLength":432000})";
+    points[{"alpha", "NodeAddBlock"}] = R"({"tag":"NodeAddBlock","contents":[1,2,99.5]})";
+    auto r = call("GET", "/timeseries/node/alpha/startup");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.body,
+              R"({"suiEpochLength":432000,"suiEra":"Conway","suiSlotLength":1,)"
+              R"("suiSlotsPerKESPeriod":129600})");
+    r = call("GET", "/timeseries/node/alpha/sync-progress");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.body, R"({"syncProgress":99.5})");
+    points[{"alpha", "NodeAddBlock"}] = R"({"tag":"Other","contents":[1,2,3]})";
+    EXPECT_EQ(call("GET", "/timeseries/node/alpha/sync-progress").status, 404u);
+    points[{"alpha", "NodeStartupInfo"}] = R"({"suiEra":"Conway"})";
+    EXPECT_EQ(call("GET", "/timeseries/node/alpha/startup").status, 404u) << "undecodable";
+}
+
+TEST(TimeseriesJson, NumbersAsAesonWritesThem) {
+    // spec timeseries §6.4, every example
+    const std::vector<std::pair<double, std::string>> cases{
+        {21.0, "21"},
+        {0.5, "0.5"},
+        {0.1, "0.1"},
+        {0.01, "1.0e-2"},
+        {0.001, "1.0e-3"},
+        {12.333333333333334, "12.333333333333334"},
+        {12345678.5, "1.23456785e7"},
+        {1e22, "10000000000000000000000"},
+        {1700000030.0, "1700000030"},
+        {1700000029.5, "1.7000000295e9"},
+        {1700000030.123, "1.700000030123e9"},
+        {-2.5, "-2.5"},
+        {0.0, "0"},
+        {-0.0, "0"},
+        {std::nan(""), "null"},
+        {HUGE_VAL, "\"+inf\""},
+        {-HUGE_VAL, "\"-inf\""}};
+    for (const auto& [x, text] : cases) EXPECT_EQ(aeson_number(x), text) << x;
 }
 
 TEST(TimeseriesParams, ParseQueryAsHttpTypes) {
