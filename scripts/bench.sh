@@ -5,13 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --bench >/dev/null
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench dispatcher_bench scrape_bench floor_relay cardano-tracer trace-forwarder >/dev/null
+cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench dispatcher_bench scrape_bench timeseries_bench floor_relay cardano-tracer trace-forwarder >/dev/null
 echo "== protocol decoding"
 ./build/bench/protocol_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== dispatcher: 30 rules, 3 sections, per-node rules (cost per trace object, allocations)"
 ./build/bench/dispatcher_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== metrics rendering"
 ./build/bench/metrics_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+echo "== timeseries store: insert per point, instant lookup over 10 nodes x 500 series x 1 h"
+./build/bench/timeseries_bench
 echo "== end to end: 5 nodes x 45000 objects (~400 B) through cardano-tracer to ForMachine+ForHuman files"
 work=$(mktemp -d)
 trap 'kill $tracer_pid 2>/dev/null || true; rm -rf "$work"' EXIT

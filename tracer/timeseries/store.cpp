@@ -24,23 +24,32 @@ insert_result store::insert(const label_set& labels,
     const auto node = node_of(labels);
     auto node_it = node_points_.find(node);
     if (node_it == node_points_.end()) node_it = node_points_.emplace(std::string(node), 0).first;
-    for (const auto& [name, value] : batch) {
+    auto& positions = positions_[labels];
+    if (positions.size() < batch.size()) positions.resize(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto& [name, value] = batch[i];
         if (points_ >= limits_.max_points || node_it->second >= limits_.max_points_per_node) {
             ++r.refused_points;
             continue;
         }
-        auto metric = metrics_.find(name);
-        if (metric == metrics_.end()) metric = metrics_.emplace(name, by_labels{}).first;
-        auto s = metric->second.find(labels);
-        if (s == metric->second.end()) {
-            if (series_ >= limits_.max_series) {
-                ++r.refused_series;
-                continue;
+        auto& cached = positions[i];
+        series* target = cached.name && *cached.name == name ? cached.target : nullptr;
+        if (!target) {
+            auto metric = metrics_.find(name);
+            if (metric == metrics_.end()) metric = metrics_.emplace(name, by_labels{}).first;
+            auto s = metric->second.find(labels);
+            if (s == metric->second.end()) {
+                if (series_ >= limits_.max_series) {
+                    ++r.refused_series;
+                    continue;
+                }
+                s = metric->second.emplace(labels, series{{}, std::string(node)}).first;
+                ++series_;
             }
-            s = metric->second.emplace(labels, series{{}, std::string(node)}).first;
-            ++series_;
+            target = &s->second;
+            cached = {&metric->first, target};
         }
-        auto& points = s->second.points;
+        auto& points = target->points;
         if (points.empty() || points.back().ts <= ts) {
             points.push_back({ts, value});
         } else {
@@ -105,10 +114,13 @@ std::vector<std::string> store::metric_names() const {
     std::vector<std::string> out;
     out.reserve(metrics_.size());
     for (const auto& [name, by] : metrics_) out.push_back(name);
+    std::sort(out.begin(), out.end());
     return out;
 }
 
-bool store::has_metric(std::string_view metric) const { return metrics_.contains(metric); }
+bool store::has_metric(std::string_view metric) const {
+    return metrics_.find(metric) != metrics_.end();
+}
 
 std::size_t store::point_bytes() const {
     // libstdc++'s deque keeps 512-byte blocks (32 points) and a map of block pointers.

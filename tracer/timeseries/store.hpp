@@ -13,10 +13,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -87,9 +89,25 @@ class store {
     };
     using by_labels = std::map<label_set, series>;
 
+    struct name_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
     store_limits limits_;
-    std::map<std::string, by_labels, std::less<>> metrics_;
+    // Hashed: an insert looks up every name of a response (500 names of a long common prefix
+    // made a tree's comparisons the main cost); metric_names() sorts.
+    std::unordered_map<std::string, by_labels, name_hash, std::equal_to<>> metrics_;
     std::map<std::string, std::size_t, std::less<>> node_points_;
+    // A node sends its metrics in the same order every time: per label set, the series each
+    // position of its last batch went to (checked by name before use). Series are never
+    // erased, so the pointers stay valid.
+    struct cached_position {
+        const std::string* name = nullptr;
+        series* target = nullptr;
+    };
+    std::map<label_set, std::vector<cached_position>> positions_;
     std::size_t series_ = 0;
     std::size_t points_ = 0;
 };

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "tracer/timeseries/service.hpp"
 
@@ -65,6 +66,40 @@ TEST(TimeseriesStore, EqualTimestampsResolveToTheEarliestInsertedEvenAfterAClock
     EXPECT_EQ(values(s.instant("m", B + 7)), (pairs{{"a", 4}}));
     EXPECT_EQ(values(s.instant("m", B + 25)), (pairs{{"a", 3}}));
     EXPECT_EQ(s.point_count(), 5u);
+}
+
+// Inserts look first at the series a batch position went to last time; batches in another
+// order, shorter or longer, from several nodes, must still reach their own series.
+TEST(TimeseriesStore, BatchesInAnyOrderReachTheirSeries) {
+    store s;
+    std::map<std::pair<std::string, std::string>, double> expected;
+    std::uint64_t state = 11;
+    for (int round = 0; round < 60; ++round) {
+        const std::string n = round % 3 == 0 ? "a" : "b";
+        std::vector<std::pair<std::string, double>> batch;
+        const std::size_t count = 1 + static_cast<std::size_t>(round) % 9;
+        for (std::size_t k = 0; k < count; ++k) {
+            state = state * 6364136223846793005ull + 1442695040888963407ull;
+            const auto name = "m" + std::to_string((state >> 33) % 8);
+            bool seen = false;
+            for (const auto& [b, v] : batch) seen = seen || b == name;
+            if (seen) continue;  // one value per name and batch
+            const double value = round * 100.0 + static_cast<double>(k);
+            batch.emplace_back(name, value);
+            expected[{name, n}] = value;
+        }
+        s.insert(node(n), B + static_cast<std::uint64_t>(round), batch);
+        for (const auto& [key, value] : expected) {
+            const auto got = s.instant(key.first, B + static_cast<std::uint64_t>(round));
+            bool found = false;
+            for (const auto& x : got) {
+                if ((*x.labels)[0].second != key.second) continue;
+                found = true;
+                ASSERT_EQ(x.value, value) << key.first << " " << key.second << " round " << round;
+            }
+            ASSERT_TRUE(found);
+        }
+    }
 }
 
 TEST(TimeseriesStore, TruncationKeepsMetricNames) {
