@@ -174,6 +174,10 @@ struct tracer_config {
     std::uint32_t max_connections = 2048;
     std::uint32_t max_metrics_per_node = 20000;
     std::uint32_t max_tracked_nodes = 10000;
+    // hasTimeseries store caps (applied at once on reload; what they refuse is counted).
+    std::uint64_t timeseries_max_series = 100'000;
+    std::uint64_t timeseries_max_points = 32'000'000;
+    std::uint64_t timeseries_max_points_per_node = 8'000'000;
 
     bool operator==(const tracer_config&) const = default;
 };

@@ -172,6 +172,9 @@ ojson to_ordered_json(const tracer_config& c) {
     j["maxConnections"] = c.max_connections;
     j["maxMetricsPerNode"] = c.max_metrics_per_node;
     j["maxTrackedNodes"] = c.max_tracked_nodes;
+    j["timeseriesMaxSeries"] = c.timeseries_max_series;
+    j["timeseriesMaxPoints"] = c.timeseries_max_points;
+    j["timeseriesMaxPointsPerNode"] = c.timeseries_max_points_per_node;
     j["TraceOptions"] = trace_options_json(c.trace_options_);
     ojson nodes = ojson::object();
     for (const auto& n : c.node_trace_options_) nodes[n.pattern] = trace_options_json(n.options);

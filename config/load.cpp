@@ -1305,6 +1305,9 @@ load_result load_json(const json& root, const load_options& opts) {
     positive("maxConnections", 1'000'000, c.max_connections);
     positive("maxMetricsPerNode", 10'000'000, c.max_metrics_per_node);
     positive("maxTrackedNodes", 10'000'000, c.max_tracked_nodes);
+    positive("timeseriesMaxSeries", 1ull << 32, c.timeseries_max_series);
+    positive("timeseriesMaxPoints", 1ull << 40, c.timeseries_max_points);
+    positive("timeseriesMaxPointsPerNode", 1ull << 40, c.timeseries_max_points_per_node);
     if (const json* v = reader::field(root, "peerSilenceTimeoutSecs")) {
         if (auto x = fail(r.uint(*v, "peerSilenceTimeoutSecs", 86400)))
             c.peer_silence_timeout_secs = static_cast<std::uint32_t>(*x);

@@ -59,6 +59,9 @@ TEST(ConfigLoad, MinimalGetsEveryDefault) {
     EXPECT_FALSE(c.has_ekg);
     EXPECT_FALSE(c.has_prometheus);
     EXPECT_FALSE(c.has_timeseries);
+    EXPECT_EQ(c.timeseries_max_series, 100'000u);
+    EXPECT_EQ(c.timeseries_max_points, 32'000'000u);
+    EXPECT_EQ(c.timeseries_max_points_per_node, 8'000'000u);
     EXPECT_FALSE(c.tls_certificate_);
     EXPECT_FALSE(c.has_forwarding);
     EXPECT_FALSE(c.rotation);
@@ -75,6 +78,20 @@ TEST(ConfigLoad, MinimalGetsEveryDefault) {
     EXPECT_FALSE(c.leading_empty_line);
     EXPECT_DOUBLE_EQ(c.handshake_timeout_secs, 10.0);
     EXPECT_TRUE(r.diagnostics.empty()) << dump(r);
+}
+
+TEST(ConfigLoad, TimeseriesCapsArePositiveIntegers) {
+    auto r = load_string(minimal +
+                         "timeseriesMaxSeries: 10\ntimeseriesMaxPoints: 1000\n"
+                         "timeseriesMaxPointsPerNode: 100\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    EXPECT_EQ(r.config->timeseries_max_series, 10u);
+    EXPECT_EQ(r.config->timeseries_max_points, 1000u);
+    EXPECT_EQ(r.config->timeseries_max_points_per_node, 100u);
+    auto bad = load_string(minimal + "timeseriesMaxPoints: 0\ntimeseriesMaxSeries: many\n");
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE(has_diag(bad, "timeseriesMaxPoints", "greater than 0")) << dump(bad);
+    EXPECT_TRUE(has_diag(bad, "timeseriesMaxSeries", "")) << dump(bad);
 }
 
 TEST(ConfigLoad, RotationDefaultsAndHoursFallback) {

@@ -38,6 +38,14 @@ namespace ct::tracer {
 
 using namespace std::chrono_literals;
 
+namespace {
+timeseries::store_limits timeseries_limits(const config::tracer_config& c) {
+    return {static_cast<std::size_t>(c.timeseries_max_series),
+            static_cast<std::size_t>(c.timeseries_max_points),
+            static_cast<std::size_t>(c.timeseries_max_points_per_node)};
+}
+}  // namespace
+
 struct server::http_settings {
     metrics::exposition_options exposition;
     std::map<std::string, std::string> sd_labels;
@@ -162,6 +170,7 @@ void server::start() {
     directory_ = std::make_unique<metrics::node_directory>();
     if (cfg->has_timeseries) {
         timeseries::service_options to;
+        to.limits = timeseries_limits(*cfg);
         to.min_retention_ms =
             static_cast<std::uint64_t>(std::llround(cfg->ekg_request_freq * 1000.0));
         timeseries_ = std::make_unique<timeseries::service>(to, [this](const std::string& what) {
@@ -652,6 +661,7 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
     cfg_.store(fresh);
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*fresh)));
     ctx_->traffic.set_max_names(fresh->max_tracked_nodes);
+    if (timeseries_) timeseries_->set_limits(timeseries_limits(*fresh));
     writer_->update_options(make_writer_options(*fresh));
     http_settings_.store(make_http_settings(*fresh));
     nlohmann::json problems = nlohmann::json::array();

@@ -67,6 +67,11 @@ void service::set_pruning(std::optional<std::uint64_t> ms) {
     cv_.notify_all();
 }
 
+void service::set_limits(const store_limits& limits) {
+    std::unique_lock lock(store_mutex_);
+    store_.set_limits(limits);
+}
+
 void service::prune_now() {
     std::uint64_t retention;
     {
@@ -116,8 +121,10 @@ void service::run() {
         todo.swap(queue_);
         lock.unlock();
         insert_result total;
+        store_limits limits;
         {
             std::unique_lock store_lock(store_mutex_);
+            limits = store_.limits();
             label_set labels{{"node_name", ""}};
             for (auto& b : todo) {
                 labels[0].second = b.node;
@@ -139,9 +146,9 @@ void service::run() {
             last_cap_report_ = now;
             problem = "timeseries store full: " + std::to_string(total.refused_points) +
                       " points and " + std::to_string(total.refused_series) +
-                      " new series refused (caps: " + std::to_string(options_.limits.max_series) +
-                      " series, " + std::to_string(options_.limits.max_points) + " points, " +
-                      std::to_string(options_.limits.max_points_per_node) +
+                      " new series refused (caps: " + std::to_string(limits.max_series) +
+                      " series, " + std::to_string(limits.max_points) + " points, " +
+                      std::to_string(limits.max_points_per_node) +
                       " points per node; lower the retention with "
                       "POST /timeseries/config/retention)";
         }

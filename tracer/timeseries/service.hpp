@@ -57,6 +57,8 @@ class service {
     bool set_retention(std::uint64_t ms);
     /// nullopt: no automatic pruning. Both setters prune at once, as upstream.
     void set_pruning(std::optional<std::uint64_t> ms);
+    /// New caps (a reload); what is stored beyond them stays until pruned.
+    void set_limits(const store_limits& limits);
     /// Drops what is older than now − retention (upstream's unsigned arithmetic: a retention
     /// longer than the clock empties the store).
     void prune_now();

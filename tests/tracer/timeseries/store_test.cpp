@@ -191,6 +191,11 @@ TEST(TimeseriesService, SubmittedBatchesReachTheStoreAndSettingsFollowTheRoutes)
     // blocks and mem hold 2 of the 10 series: m0..m7 fit, m8..m19 are refused, twice.
     EXPECT_EQ(svc.counters().series_refused, 2u * 12);
     EXPECT_EQ(reports.size(), 1u);
+    // A reload raises the caps: new series fit again.
+    svc.set_limits({30, 1000, 1000});
+    svc.submit("alpha", many);
+    svc.flush();
+    EXPECT_EQ(svc.read([](const store& s) { return s.series_count(); }), 22u);
     // A retention of one second, a second later, and a prune: everything older goes, names
     // stay.
     now = B + 1001;
