@@ -128,39 +128,33 @@ std::optional<double> utc_seconds(const std::string& text) {
     return static_cast<double>(timegm(&tm)) + fraction;
 }
 
-http_response node_info_route(const std::string& slug, route_context& ctx) {
-    for (const auto& n : ctx.nodes.list()) {
-        if (slugify(n.name) != slug) continue;
-        const auto info = ctx.node_info ? ctx.node_info(n.name) : std::nullopt;
-        if (!info) return not_found();
-        auto j = nlohmann::json::parse(*info, nullptr, false);
-        if (!j.is_object()) return not_found();
-        nlohmann::json out;  // the NodeInfo fields, keys sorted (nlohmann's default), + uptime
-        for (const char* key : {"niCommit",
-                                "niName",
-                                "niProtocol",
-                                "niStartTime",
-                                "niSystemStartTime",
-                                "niVersion"}) {
-            if (!j.contains(key)) return not_found();
-            out[key] = j[key];
-        }
-        if (!j["niStartTime"].is_string()) return not_found();
-        const auto start = utc_seconds(j["niStartTime"].get<std::string>());
-        if (!start) return not_found();
-        const double uptime = static_cast<double>(now_ms()) / 1000.0 - *start;
-        out["uptimeSeconds"] = static_cast<std::int64_t>(std::nearbyint(uptime));  // half to even
-        return json(out);
-    }
-    return not_found();
-}
-
 // The named node whose slug this is (the first in the list, as upstream's dictionary).
 std::optional<std::string> node_of_slug(const std::string& slug, route_context& ctx) {
     for (const auto& n : ctx.nodes.list()) {
         if (slugify(n.name) == slug) return n.name;
     }
     return std::nullopt;
+}
+
+http_response node_info_route(const std::string& slug, route_context& ctx) {
+    const auto node = node_of_slug(slug, ctx);
+    if (!node) return not_found();
+    const auto info = ctx.node_info ? ctx.node_info(*node) : std::nullopt;
+    if (!info) return not_found();
+    auto j = nlohmann::json::parse(*info, nullptr, false);
+    if (!j.is_object()) return not_found();
+    nlohmann::json out;  // the NodeInfo fields, keys sorted (nlohmann's default), + uptime
+    for (const char* key :
+         {"niCommit", "niName", "niProtocol", "niStartTime", "niSystemStartTime", "niVersion"}) {
+        if (!j.contains(key)) return not_found();
+        out[key] = j[key];
+    }
+    if (!j["niStartTime"].is_string()) return not_found();
+    const auto start = utc_seconds(j["niStartTime"].get<std::string>());
+    if (!start) return not_found();
+    const double uptime = static_cast<double>(now_ms()) / 1000.0 - *start;
+    out["uptimeSeconds"] = static_cast<std::int64_t>(std::nearbyint(uptime));  // half to even
+    return json(out);
 }
 
 std::optional<nlohmann::json> data_point_json(const std::string& slug,

@@ -290,6 +290,19 @@ fs::path predated(const fs::path& dir, std::time_t ago, int counter = 0) {
     return p;
 }
 
+// Files under `root`, rotation checked every second with the age rule's parameters.
+writer_options aging(const fs::path& root, std::uint32_t keep, std::uint64_t max_age_minutes) {
+    writer_options o;
+    o.sections = {{root.string(), log_mode::file_mode, log_format::for_machine}};
+    ct::config::rotation_params rp;
+    rp.frequency_secs = 1;
+    rp.log_limit_bytes = 1 << 20;
+    rp.keep_files_num = keep;
+    rp.max_age_minutes = max_age_minutes;
+    o.rotation = rp;
+    return o;
+}
+
 TEST(LogWriter, AgeDeletionKeepsNewestAndRemovesIdleDirectories) {
     temp_dir d;
     // A node that is gone: four files, the newest 3 h old.
@@ -330,15 +343,7 @@ TEST(LogWriter, SettledDirectoriesAreSkippedUntilTheyChange) {
     // Its last change is old: a scan may trust the directory's timestamp.
     const auto hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
     fs::last_write_time(quiet, hour_ago);
-    writer_options o;
-    o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
-    ct::config::rotation_params rp;
-    rp.frequency_secs = 1;
-    rp.log_limit_bytes = 1 << 20;
-    rp.keep_files_num = 1;
-    rp.max_age_minutes = 120;
-    o.rotation = rp;
-    output_router w(o);
+    output_router w(aging(d.path(), 1, 120));
     auto* files = dynamic_cast<file_output*>(w.all().front().get());
     ASSERT_NE(files, nullptr);
     w.start();
@@ -359,15 +364,7 @@ TEST(LogWriter, WithoutIdleRemovalAgeRulesStillApplyToGoneNodes) {
     const auto gone = d / "gone-node";
     const auto g1 = predated(gone, 6 * 3600), g2 = predated(gone, 5 * 3600),
                g3 = predated(gone, 4 * 3600);
-    writer_options o;
-    o.sections = {{d.path().string(), log_mode::file_mode, log_format::for_machine}};
-    ct::config::rotation_params rp;
-    rp.frequency_secs = 1;
-    rp.log_limit_bytes = 1 << 20;
-    rp.keep_files_num = 0;
-    rp.max_age_minutes = 60;
-    o.rotation = rp;
-    output_router w(o);
+    output_router w(aging(d.path(), 0, 60));
     w.start();
     EXPECT_TRUE(wait_until([&] { return !fs::exists(g1) && !fs::exists(g2); }, 5s));
     w.stop();
