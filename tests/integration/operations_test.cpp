@@ -75,9 +75,12 @@ TEST_F(OperationsTest, ConfigRouteShowsEffectiveValuesSourcesAndReloadHistory) {
     write_file(dir / "tracer.yaml", config_text("loRequestNum: 50\n"));
     tracer->signal(SIGHUP);
     ASSERT_TRUE(wait_until([&] { return count("Tracer.ConfigReloaded") == 1; }));
-    page = config_page(port);
-    ASSERT_FALSE(page.is_null());
-    EXPECT_EQ(page["generation"], 2);
+    // The reload message is written a moment before the page's generation moves (failed
+    // once on a clean clone): wait for the page itself.
+    ASSERT_TRUE(wait_until([&] {
+        page = config_page(port);
+        return !page.is_null() && page["generation"] == 2;
+    }));
     EXPECT_EQ(page["config"]["loRequestNum"], 50);
     EXPECT_EQ(page["sources"]["loRequestNum"], "file");
     EXPECT_EQ(page["sources"]["rotation"], "default");
