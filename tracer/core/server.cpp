@@ -605,7 +605,13 @@ void server::reload() {
             refuse(std::move(problems));
         } else {
             try {
-                apply(std::make_shared<const config::tracer_config>(std::move(*result.config)));
+                apply(std::make_shared<const config::tracer_config>(std::move(*result.config)),
+                      [&] {
+                          std::lock_guard lock(status_mutex_);
+                          status_.generation++;
+                          status_.loaded_at = format_utc_now();
+                          status_.file_document = std::move(result.document);
+                      });
             } catch (const startup_error& e) {
                 refuse({e.what()});  // an address in use: nothing was changed
                 sd_notify(0, "READY=1");
@@ -615,10 +621,6 @@ void server::reload() {
                 sd_notify(0, "READY=1");
                 return;
             }
-            std::lock_guard lock(status_mutex_);
-            status_.generation++;
-            status_.loaded_at = format_utc_now();
-            status_.file_document = std::move(result.document);
         }
     } catch (const std::exception& e) {
         refuse({std::string("internal error: ") + e.what()});
@@ -628,7 +630,8 @@ void server::reload() {
     sd_notify(0, "READY=1");
 }
 
-void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
+void server::apply(std::shared_ptr<const config::tracer_config> fresh,
+                   const std::function<void()>& committed) {
     const auto previous = config();
     // Bind and load first: what cannot be prepared refuses the reload with nothing changed.
     auto network_change = network_->prepare(
@@ -692,6 +695,7 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh) {
     }
     running_ = std::move(kept);
     reloads_->reloads++;
+    committed();
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - reload_started_;
     nlohmann::json data{{"configPath", opts_.config_path},
                         {"seconds", took.count()},

@@ -75,7 +75,10 @@ class server {
     void reload();
     /// Prepares what binds (listeners, HTTP endpoints, TLS contexts) and then applies the
     /// whole snapshot; throws (before changing anything) when something cannot be prepared.
-    void apply(std::shared_ptr<const config::tracer_config> fresh);
+    /// `committed` runs once the new snapshot is in place and before the reload is reported,
+    /// so whoever reads the report sees the status that goes with it.
+    void apply(std::shared_ptr<const config::tracer_config> fresh,
+               const std::function<void()>& committed);
     /// The handler of the HTTP endpoint `name` (see http_endpoints).
     std::function<metrics::http_response(const metrics::http_request&)> http_handler(
         const std::string& name);

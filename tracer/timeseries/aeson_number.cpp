@@ -6,23 +6,40 @@
 
 namespace ct::tracer::timeseries {
 
-std::string aeson_number(double x) {
-    if (std::isnan(x)) return "null";
-    if (std::isinf(x)) return x > 0 ? "\"+inf\"" : "\"-inf\"";
-    if (x == 0) return "0";
-    // Shortest round-trip digits of |x| from to_chars' scientific form "d.ddde±x".
+decimal_digits shortest_digits(double x) {
+    // From to_chars' shortest scientific form "d.ddde±x".
     char buf[64];
     const auto res =
         std::to_chars(buf, buf + sizeof buf, std::fabs(x), std::chars_format::scientific);
     const std::string_view sci(buf, static_cast<std::size_t>(res.ptr - buf));
     const auto epos = sci.find('e');
-    std::string digits;
+    decimal_digits d;
     for (char c : sci.substr(0, epos)) {
-        if (c != '.') digits.push_back(c);
+        if (c != '.') d.digits.push_back(c);
     }
-    while (digits.size() > 1 && digits.back() == '0') digits.pop_back();
-    // |x| = 0.d1…dn × 10^e
-    const int e = std::atoi(std::string(sci.substr(epos + 1)).c_str()) + 1;
+    while (d.digits.size() > 1 && d.digits.back() == '0') d.digits.pop_back();
+    d.exponent = std::atoi(std::string(sci.substr(epos + 1)).c_str()) + 1;
+    return d;
+}
+
+std::string show_ffloat(double x) {
+    if (std::isnan(x)) return "NaN";
+    if (std::isinf(x)) return x > 0 ? "Infinity" : "-Infinity";
+    if (x < 0 || std::signbit(x)) return "-" + show_ffloat(-x);
+    if (x == 0) return "0.0";
+    const auto [digits, e] = shortest_digits(x);
+    const int n = static_cast<int>(digits.size());
+    if (e <= 0) return "0." + std::string(static_cast<std::size_t>(-e), '0') + digits;
+    if (n <= e) return digits + std::string(static_cast<std::size_t>(e - n), '0') + ".0";
+    return digits.substr(0, static_cast<std::size_t>(e)) + "." +
+           digits.substr(static_cast<std::size_t>(e));
+}
+
+std::string aeson_number(double x) {
+    if (std::isnan(x)) return "null";
+    if (std::isinf(x)) return x > 0 ? "\"+inf\"" : "\"-inf\"";
+    if (x == 0) return "0";
+    const auto [digits, e] = shortest_digits(x);
     const int n = static_cast<int>(digits.size());
     const int b = e - n;
     std::string out = x < 0 ? "-" : "";

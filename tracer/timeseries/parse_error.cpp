@@ -108,23 +108,41 @@ std::string show_error_item(const error_item& item) {
     return out + "\"";
 }
 
-std::string render_parse_error(std::string_view input, const parse_error& e) {
-    // Line and column of the offset: a tab moves to the next multiple of 8 (plus one), a
-    // newline starts a line; columns count code points.
-    std::size_t line = 1, column = 1, line_start = 0;
-    const auto offset = std::min(e.offset, input.size());
+namespace {
+
+struct located {
+    source_position pos;
+    std::size_t line_start = 0;
+};
+
+located locate(std::string_view input, std::size_t offset) {
+    located l;
+    offset = std::min(offset, input.size());
     for (std::size_t i = 0; i < offset;) {
         const auto cp = next_code_point(input, i);
         if (cp == '\n') {
-            ++line;
-            column = 1;
-            line_start = i;
+            ++l.pos.line;
+            l.pos.column = 1;
+            l.line_start = i;
         } else if (cp == '\t') {
-            column = column + tab_width - ((column - 1) % tab_width);
+            l.pos.column = l.pos.column + tab_width - ((l.pos.column - 1) % tab_width);
         } else {
-            ++column;
+            ++l.pos.column;
         }
     }
+    return l;
+}
+
+}  // namespace
+
+source_position position_of(std::string_view input, std::size_t offset) {
+    return locate(input, offset).pos;
+}
+
+std::string render_parse_error(std::string_view input, const parse_error& e) {
+    const auto where = locate(input, e.offset);
+    const std::size_t line = where.pos.line, column = where.pos.column,
+                      line_start = where.line_start;
     auto line_end = input.find('\n', line_start);
     if (line_end == std::string_view::npos) line_end = input.size();
     // The offending line with tabs expanded.

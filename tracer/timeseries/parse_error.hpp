@@ -35,6 +35,13 @@ struct parse_error {
 /// "end of input".
 std::string show_error_item(const error_item& item);
 
+/// megaparsec's line and column of a byte offset: a tab advances the column to the next
+/// multiple of 8 plus one, a newline starts a line, columns count code points.
+struct source_position {
+    std::size_t line = 1, column = 1;
+};
+source_position position_of(std::string_view input, std::size_t offset);
+
 /// errorBundlePretty of one error over `input`, source name "input".
 std::string render_parse_error(std::string_view input, const parse_error& e);
 
