@@ -178,6 +178,10 @@ struct tracer_config {
     std::uint64_t timeseries_max_series = 100'000;
     std::uint64_t timeseries_max_points = 32'000'000;
     std::uint64_t timeseries_max_points_per_node = 8'000'000;
+    // Bounds of one timeseries query (upstream has none: some queries never end).
+    std::uint64_t timeseries_query_max_steps = 20'000'000;
+    std::uint64_t timeseries_query_max_points = 10'000'000;
+    double timeseries_query_timeout_secs = 10;
 
     bool operator==(const tracer_config&) const = default;
 };

@@ -175,6 +175,9 @@ ojson to_ordered_json(const tracer_config& c) {
     j["timeseriesMaxSeries"] = c.timeseries_max_series;
     j["timeseriesMaxPoints"] = c.timeseries_max_points;
     j["timeseriesMaxPointsPerNode"] = c.timeseries_max_points_per_node;
+    j["timeseriesQueryMaxSteps"] = c.timeseries_query_max_steps;
+    j["timeseriesQueryMaxPoints"] = c.timeseries_query_max_points;
+    j["timeseriesQueryTimeoutSecs"] = c.timeseries_query_timeout_secs;
     j["TraceOptions"] = trace_options_json(c.trace_options_);
     ojson nodes = ojson::object();
     for (const auto& n : c.node_trace_options_) nodes[n.pattern] = trace_options_json(n.options);

@@ -1308,6 +1308,17 @@ load_result load_json(const json& root, const load_options& opts) {
     positive("timeseriesMaxSeries", 1ull << 32, c.timeseries_max_series);
     positive("timeseriesMaxPoints", 1ull << 40, c.timeseries_max_points);
     positive("timeseriesMaxPointsPerNode", 1ull << 40, c.timeseries_max_points_per_node);
+    positive("timeseriesQueryMaxSteps", 1ull << 40, c.timeseries_query_max_steps);
+    positive("timeseriesQueryMaxPoints", 1ull << 40, c.timeseries_query_max_points);
+    if (const json* v = reader::field(root, "timeseriesQueryTimeoutSecs")) {
+        if (auto x = fail(r.number(*v, "timeseriesQueryTimeoutSecs"))) {
+            if (!(*x > 0) || *x > 3600) {
+                r.error("timeseriesQueryTimeoutSecs", "must be greater than 0 and at most 3600");
+                ok = false;
+            }
+            c.timeseries_query_timeout_secs = *x;
+        }
+    }
     if (const json* v = reader::field(root, "peerSilenceTimeoutSecs")) {
         if (auto x = fail(r.uint(*v, "peerSilenceTimeoutSecs", 86400)))
             c.peer_silence_timeout_secs = static_cast<std::uint32_t>(*x);
@@ -1354,12 +1365,6 @@ load_result load_json(const json& root, const load_options& opts) {
                     "requires tlsCertificate (cardano-tracer would silently serve plain HTTP)");
         }
     }
-
-    // Accepted so that upstream files load, but not built yet: say so instead of ignoring it.
-    if (c.has_timeseries)
-        r.warn("hasTimeseries",
-               "the timeseries store and its routes are served, but the query language is not "
-               "implemented yet: /timeseries/query answers 400");
 
     if (opts.strict) {
         for (auto& d : result.diagnostics) d.lvl = diagnostic::level::error;

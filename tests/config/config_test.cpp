@@ -449,13 +449,25 @@ TEST(ConfigWarnings, UnrelatedUnknownKeyHasNoSuggestion) {
     EXPECT_FALSE(has_diag(r, "zzzzzzzzzzzzzz", "did you mean", diagnostic::level::warning));
 }
 
-TEST(ConfigWarnings, FeaturesNotBuiltYetAreNamed) {
+TEST(ConfigWarnings, TimeseriesLoadsWithoutANoticeAndItsQueryBoundsAreChecked) {
     auto r = load_string(base + "hasTimeseries: { epHost: 127.0.0.1, epPort: 3200 }\n");
     ASSERT_TRUE(r.ok()) << dump(r);
-    EXPECT_NE(dump(r).find("hasTimeseries: the timeseries store and its routes are served, but "
-                           "the query language is not implemented yet"),
-              std::string::npos)
-        << dump(r);
+    EXPECT_TRUE(r.diagnostics.empty()) << dump(r);
+    auto bounds = load_string(base +
+                              "timeseriesQueryMaxSteps: 1000\ntimeseriesQueryMaxPoints: 50\n"
+                              "timeseriesQueryTimeoutSecs: 0.5\n");
+    ASSERT_TRUE(bounds.ok()) << dump(bounds);
+    EXPECT_EQ(bounds.config->timeseries_query_max_steps, 1000u);
+    EXPECT_EQ(bounds.config->timeseries_query_max_points, 50u);
+    EXPECT_EQ(bounds.config->timeseries_query_timeout_secs, 0.5);
+    auto bad = load_string(base + "timeseriesQueryMaxSteps: 0\ntimeseriesQueryTimeoutSecs: -1\n");
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE(has_diag(
+        bad, "timeseriesQueryMaxSteps", "must be greater than 0", diagnostic::level::error))
+        << dump(bad);
+    EXPECT_TRUE(has_diag(
+        bad, "timeseriesQueryTimeoutSecs", "must be greater than 0", diagnostic::level::error))
+        << dump(bad);
 }
 
 TEST(ConfigWarnings, LegacyKeysAreNoLongerUsed) {
@@ -727,10 +739,7 @@ TEST(ConfigEmit, RoundTripsThroughJsonAndYaml) {
         auto from_json = load_string(to_json_text(c));
         ASSERT_TRUE(from_json.ok()) << f << "\n" << dump(from_json) << to_json_text(c);
         EXPECT_EQ(*from_json.config, c) << f << " (json)";
-        // Only the notice about a feature not built yet (hasTimeseries).
-        for (const auto& d : from_json.diagnostics)
-            EXPECT_NE(d.message.find("not implemented yet"), std::string::npos) << f << "\n"
-                                                                                << dump(from_json);
+        EXPECT_TRUE(from_json.diagnostics.empty()) << f << "\n" << dump(from_json);
         auto from_yaml = load_string(to_yaml_text(c));
         ASSERT_TRUE(from_yaml.ok()) << f << "\n" << dump(from_yaml) << to_yaml_text(c);
         EXPECT_EQ(*from_yaml.config, c) << f << " (yaml)";

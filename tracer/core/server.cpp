@@ -44,6 +44,15 @@ timeseries::store_limits timeseries_limits(const config::tracer_config& c) {
             static_cast<std::size_t>(c.timeseries_max_points),
             static_cast<std::size_t>(c.timeseries_max_points_per_node)};
 }
+
+timeseries::query::query_limits query_limits(const config::tracer_config& c) {
+    timeseries::query::query_limits l;
+    l.max_steps = c.timeseries_query_max_steps;
+    l.max_points = c.timeseries_query_max_points;
+    l.max_time = std::chrono::milliseconds(
+        static_cast<std::int64_t>(std::llround(c.timeseries_query_timeout_secs * 1000.0)));
+    return l;
+}
 }  // namespace
 
 struct server::http_settings {
@@ -121,6 +130,7 @@ server::~server() {
     // After run() every context is out of work and this changes nothing. After a failed
     // start-up (or a forced stop) it stops what is left, then destroys the I/O objects before
     // their contexts (member order) and the contexts before the state their frames touch.
+    if (queries_) queries_->stop();  // answers what waits, before the HTTP context goes
     http_work_.reset();
     ioc_.stop();
     http_ioc_.stop();
@@ -176,6 +186,7 @@ void server::start() {
         timeseries_ = std::make_unique<timeseries::service>(to, [this](const std::string& what) {
             log_.emit("TimeseriesStoreFull", own_severity::warning, {{"problem", what}});
         });
+        queries_ = std::make_unique<timeseries::query_service>(*timeseries_, query_limits(*cfg));
     }
     ctx_ = std::make_unique<session_context>(log_, *writer_, *names_, *directory_);
     ctx_->timeseries = timeseries_.get();
@@ -248,6 +259,23 @@ void server::start() {
             "Bytes the timeseries store's points occupy.",
             prometheus::MetricType::Gauge,
             static_cast<double>(bytes));
+        const auto q = queries_->counters();
+        one("cardano_tracer_timeseries_queries_answered_total",
+            "Timeseries queries answered with a result (200).",
+            prometheus::MetricType::Counter,
+            static_cast<double>(q.answered));
+        one("cardano_tracer_timeseries_queries_failed_total",
+            "Timeseries queries answered with an error (400: syntax, type, evaluation, a bound).",
+            prometheus::MetricType::Counter,
+            static_cast<double>(q.failed));
+        one("cardano_tracer_timeseries_queries_refused_total",
+            "Timeseries queries refused because too many were waiting, or at shutdown (503).",
+            prometheus::MetricType::Counter,
+            static_cast<double>(q.refused));
+        one("cardano_tracer_timeseries_query_seconds_total",
+            "Time spent evaluating timeseries queries.",
+            prometheus::MetricType::Counter,
+            q.seconds);
     });
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*cfg)));
     ctx_->traffic.set_max_names(cfg->max_tracked_nodes);
@@ -352,6 +380,7 @@ std::function<metrics::http_response(const metrics::http_request&)> server::http
         return timed([this](const metrics::http_request& req) {
             timeseries::route_context tctx{
                 *timeseries_,
+                *queries_,
                 *directory_,
                 [this](const std::string& node) { return ctx_->node_info(node); },
                 [this](const std::string& node, const std::string& point) {
@@ -524,6 +553,7 @@ asio::awaitable<void> server::shutdown() {
     network_->stop();
     if (reforwarder_) reforwarder_->stop();
     http_->stop();
+    if (queries_) queries_->stop();  // a query connection waiting for its answer gets a 503
     http_work_.reset();
     restart_resource_loop(*config());  // stopping_: only stops it
     ctx_->sessions.drain_all();
@@ -665,6 +695,7 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh,
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*fresh)));
     ctx_->traffic.set_max_names(fresh->max_tracked_nodes);
     if (timeseries_) timeseries_->set_limits(timeseries_limits(*fresh));
+    if (queries_) queries_->set_limits(query_limits(*fresh));
     writer_->update_options(make_writer_options(*fresh));
     http_settings_.store(make_http_settings(*fresh));
     nlohmann::json problems = nlohmann::json::array();

@@ -36,8 +36,9 @@ struct http_response;
 
 namespace ct::tracer {
 namespace timeseries {
+class query_service;
 class service;
-}
+}  // namespace timeseries
 
 class self_log;
 class own_metrics;
@@ -124,7 +125,8 @@ class server {
     std::unique_ptr<outputs::output_router> writer_;
     std::unique_ptr<dispatcher::node_name_registry> names_;
     std::unique_ptr<metrics::node_directory> directory_;
-    std::unique_ptr<timeseries::service> timeseries_;  // hasTimeseries (restart to change)
+    std::unique_ptr<timeseries::service> timeseries_;     // hasTimeseries (restart to change)
+    std::unique_ptr<timeseries::query_service> queries_;  // its query thread
     std::unique_ptr<session_context> ctx_;
     std::unique_ptr<reload_counters> reloads_;
     // The re-forwarder's queue and counters outlive any one re-forwarder (reloads replace it).

@@ -37,6 +37,21 @@ struct connection_state {
     bool close_requested = false;  // stop() was called: no further request is read
 };
 
+// Waits, without holding the thread, for a response computed elsewhere; it is handed back
+// on this coroutine's executor.
+asio::awaitable<http_response> finish_elsewhere(
+    std::function<void(std::function<void(http_response)>)> start) {
+    co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(http_response)>(
+        [&start](auto handler) {
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            start([shared](http_response r) {
+                auto ex = asio::get_associated_executor(*shared);
+                asio::post(ex, [shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
+            });
+        },
+        asio::use_awaitable);
+}
+
 // Serves requests on one connection until the client goes away, idles too long, breaks the
 // limits, or the endpoint stops.
 template <typename Stream>
@@ -66,6 +81,7 @@ asio::awaitable<void> serve_requests(Stream& stream,
         http_response out;
         try {
             out = h(r);
+            if (out.deferred) out = co_await finish_elsewhere(std::move(out.deferred));
         } catch (const std::exception& e) {
             out = {500, "text/plain;charset=utf-8", std::string("Internal error: ") + e.what()};
         }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "tracer/metrics/exposition.hpp"
 #include "tracer/metrics/node_directory.hpp"
@@ -23,9 +24,18 @@ struct http_request {
 };
 
 struct http_response {
+    http_response() = default;
+    http_response(unsigned s, std::string type, std::string b)
+        : status(s), content_type(std::move(type)), body(std::move(b)) {}
+
     unsigned status = 200;
     std::string content_type;
     std::string body;
+    /// Set by a route whose answer is computed elsewhere (a timeseries query on its own
+    /// thread): the server calls it with a completion that may run on any thread, exactly
+    /// once, and answers with what it is given. The connection waits; the server's thread
+    /// does not.
+    std::function<void(std::function<void(http_response)>)> deferred;
 };
 
 struct prometheus_context {

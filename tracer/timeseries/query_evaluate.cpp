@@ -84,12 +84,23 @@ class interpreter {
     std::uint64_t steps_ = 0;
     std::uint64_t points_ = 0;
 
+    std::optional<std::vector<std::string>> names_;
+    // The store's metric names, read once per query.
+    const std::vector<std::string>& metric_names() {
+        if (!names_) names_ = source_.metric_names();
+        return *names_;
+    }
+
     void step(std::uint64_t n = 1) {
         steps_ += n;
         if (steps_ > limits_.max_steps)
             throw failure{"the query needs more than " + std::to_string(limits_.max_steps) +
                           " evaluation steps (timeseriesQueryMaxSteps)"};
-        if ((steps_ & 1023) < n && std::chrono::steady_clock::now() > deadline_) over_time();
+        if ((steps_ & 1023) < n) {
+            if (std::chrono::steady_clock::now() > deadline_) over_time();
+            if (limits_.cancelled && limits_.cancelled->load(std::memory_order_relaxed))
+                throw failure{"the tracer is stopping"};
+        }
     }
     void touch(std::uint64_t n) {
         points_ += n;
@@ -100,7 +111,7 @@ class interpreter {
     }
     [[noreturn]] void over_time() const {
         throw failure{"the query runs longer than " + std::to_string(limits_.max_time.count()) +
-                      " ms (timeseriesQueryTimeout)"};
+                      " ms (timeseriesQueryTimeoutSecs)"};
     }
 
     [[noreturn]] static void expected(const char* what) {
@@ -154,7 +165,7 @@ class interpreter {
     value lookup(const std::string& name, const environment_ptr& env) {
         for (auto e = env.get(); e; e = e->outer.get())
             if (e->name == name) return e->v;
-        const auto names = source_.metric_names();
+        const auto& names = metric_names();
         if (!std::binary_search(names.begin(), names.end(), name))
             throw failure{"Undefined variable: User " + haskell_show_string(name)};
         compound c;
@@ -580,7 +591,7 @@ class interpreter {
                 return with(vk::instant_vector, std::move(out));
             }
             case ck::metrics: {
-                const auto names = source_.metric_names();
+                const auto& names = metric_names();
                 touch(names.size());
                 value list;
                 list.kind = vk::nil;

@@ -3,6 +3,7 @@
 // steps, points touched and wall time, each configurable, so one request never pins a core.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -44,6 +45,8 @@ struct query_limits {
     std::uint64_t max_steps = 20'000'000;   // evaluation steps (and elaboration problems)
     std::uint64_t max_points = 10'000'000;  // points looked up or produced
     std::chrono::milliseconds max_time{10'000};
+    /// Checked as often as the time: set, the query stops with an error (daemon shutdown).
+    const std::atomic<bool>* cancelled = nullptr;
 };
 
 // ---- values --------------------------------------------------------------------------------

@@ -202,6 +202,46 @@ http_response sync_progress_route(const std::string& slug, route_context& ctx) {
 
 }  // namespace
 
+std::string lenient_utf8(std::string_view bytes) {
+    std::string out;
+    out.reserve(bytes.size());
+    const std::string_view replacement = "\xEF\xBF\xBD";
+    for (std::size_t i = 0; i < bytes.size();) {
+        const auto b = static_cast<unsigned char>(bytes[i]);
+        std::size_t len = 0;
+        char32_t min = 0;
+        if (b < 0x80) {
+            len = 1;
+        } else if ((b >> 5) == 6) {
+            len = 2;
+            min = 0x80;
+        } else if ((b >> 4) == 14) {
+            len = 3;
+            min = 0x800;
+        } else if ((b >> 3) == 30) {
+            len = 4;
+            min = 0x10000;
+        }
+        bool ok = len > 0 && i + len <= bytes.size();
+        char32_t c = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
+        for (std::size_t k = 1; ok && k < len; ++k) {
+            const auto cont = static_cast<unsigned char>(bytes[i + k]);
+            ok = (cont & 0xC0) == 0x80;
+            c = (c << 6) | (cont & 0x3F);
+        }
+        // Overlong forms, surrogates and values past U+10FFFF are not well formed.
+        if (ok && len > 1) ok = c >= min && c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF);
+        if (ok) {
+            out.append(bytes.substr(i, len));
+            i += len;
+        } else {
+            out.append(replacement);
+            ++i;
+        }
+    }
+    return out;
+}
+
 std::vector<std::pair<std::string, std::optional<std::string>>> parse_query(std::string_view q) {
     std::vector<std::pair<std::string, std::optional<std::string>>> out;
     if (!q.empty() && q.front() == '?') q.remove_prefix(1);
@@ -255,14 +295,33 @@ http_response timeseries_route(const http_request& req, route_context& ctx) {
         const auto items = post ? parse_query(req.body) : url_query;
         const auto query = lookup(items, "query");
         if (!query) return malformed();
-        // The query language (spec §5) is not built yet: a clear error with the 400 that
-        // clients (the Grafana plugin's connection test) expect for a query they cannot run.
-        nlohmann::json err{{"error",
-                            "While executing, interpretation error: the query language is not "
-                            "available in this version of the tracer yet"},
-                           {"errorType", "execution"},
-                           {"status", "error"}};
-        return {400, "application/json", err.dump()};
+        // `time` in seconds, read as Data.Text.Read.double; absent or invalid: the clock.
+        std::uint64_t now = ctx.store.now_ms();
+        if (const auto time = lookup(items, "time"); time) {
+            if (const auto seconds = read_double(*time); seconds && std::isfinite(*seconds)) {
+                const double ms = std::nearbyint(*seconds * 1000);  // round half to even
+                if (std::fabs(ms) < 9.2e18)
+                    now = static_cast<std::uint64_t>(static_cast<std::int64_t>(ms));  // wraps
+            }
+        }
+        auto text = lenient_utf8(*query);
+        if (text.size() > max_query_bytes) {
+            return {400,
+                    "application/json",
+                    "{\"error\":" +
+                        query::json_string("While executing, parsing error: the query is longer "
+                                           "than " +
+                                           std::to_string(max_query_bytes) + " bytes") +
+                        ",\"errorType\":\"parse\",\"status\":\"error\"}"};
+        }
+        http_response deferred;
+        deferred.deferred = [&queries = ctx.queries, text = std::move(text), now](
+                                std::function<void(http_response)> done) mutable {
+            queries.submit(std::move(text), now, [done = std::move(done)](query::query_response r) {
+                done({static_cast<unsigned>(r.status), "application/json", std::move(r.body)});
+            });
+        };
+        return deferred;
     }
     if (segs.size() == 2 && segs[1] == "prune" && post) {
         ctx.store.prune_now();

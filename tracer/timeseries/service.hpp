@@ -71,12 +71,13 @@ class service {
     }
 
     service_counters counters() const;
+    /// The tracer's clock in ms since the epoch (the test clock when one is set).
+    std::uint64_t now_ms() const;
     /// Waits until everything submitted so far is in the store (tests).
     void flush();
 
   private:
     void run();
-    std::uint64_t now_ms() const;
 
     struct batch {
         std::string node;

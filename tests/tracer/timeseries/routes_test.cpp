@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "tracer/timeseries/aeson_number.hpp"
@@ -24,10 +25,12 @@ struct RoutesFixture : ::testing::Test {
                     return o;
                 }(),
                 nullptr};
+    query_service queries{svc, {}};
     std::map<std::string, std::string> infos;
     std::map<std::pair<std::string, std::string>, std::string> points;
     route_context ctx{
         svc,
+        queries,
         nodes,
         [this](const std::string& n) -> std::optional<std::string> {
             auto it = infos.find(n);
@@ -46,7 +49,12 @@ struct RoutesFixture : ::testing::Test {
         r.method = method;
         r.target = target;
         r.body = body;
-        return timeseries_route(r, ctx);
+        auto res = timeseries_route(r, ctx);
+        if (!res.deferred) return res;
+        // A query: answered from the query thread, as the HTTP server waits for it.
+        std::promise<http_response> answer;
+        res.deferred([&answer](http_response a) { answer.set_value(std::move(a)); });
+        return answer.get_future().get();
     }
 };
 
@@ -98,7 +106,31 @@ TEST_F(RoutesFixture, QueryNeedsAQueryParameter) {
     EXPECT_EQ(r.content_type, "application/json");
     const auto j = nlohmann::json::parse(r.body);
     EXPECT_EQ(j["status"], "error");
+    EXPECT_EQ(j["errorType"], "parse");
     EXPECT_TRUE(j["error"].is_string());
+}
+
+TEST_F(RoutesFixture, QueriesAreAnsweredWithTheirTimeParameterAndUpstreamsQueryParsing) {
+    svc.submit("alpha", {{"blocks", 7}});
+    svc.flush();
+    const auto t = svc.now_ms();
+    // GET with the URL query, `time` in seconds; '+' is a space, ';' must be escaped.
+    const auto seconds = std::to_string(t / 1000 + 1) + ".25";
+    auto r = call("GET", "/timeseries/query?query=blocks+now&time=" + seconds);
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.content_type, "application/json");
+    EXPECT_NE(r.body.find(R"("metric":{"node_name":"alpha"})"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(R"("7.0"])"), std::string::npos) << r.body;
+    // An invalid time is ignored (the clock is used); POST takes the form body.
+    r = call("POST", "/timeseries/query?ignored=1", "query=to_scalar%20now&time=abc");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    // Epoch-relative times, as the Grafana plugin writes them.
+    r = call("POST", "/timeseries/query", "query=epoch%20%2B%201500ms&time=1");
+    EXPECT_EQ(r.body, R"({"data":{"result":1.5,"resultType":"timestamp"},"status":"success"})");
+    // Invalid UTF-8 in the text is read leniently and reported where it stands.
+    r = call("POST", "/timeseries/query", "query=%FFx");
+    EXPECT_EQ(r.status, 400u);
+    EXPECT_NE(r.body.find("unexpected \\\"\ufffdx\\\""), std::string::npos) << r.body;
 }
 
 TEST_F(RoutesFixture, NodesAreListedWithUpstreamsSlugsAndInfo) {

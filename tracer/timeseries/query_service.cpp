@@ -1,0 +1,104 @@
+#include "tracer/timeseries/query_service.hpp"
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <chrono>
+
+namespace ct::tracer::timeseries {
+
+namespace {
+
+query::query_response unavailable(const char* why) {
+    return {503,
+            "{\"error\":" + query::json_string(why) +
+                ",\"errorType\":\"unavailable\",\"status\":\"error\"}"};
+}
+
+}  // namespace
+
+query_service::query_service(service& store, query::query_limits limits, std::size_t queue_limit)
+    : store_(store), queue_limit_(queue_limit), limits_(limits) {
+    thread_ = std::thread([this] { run(); });
+}
+
+query_service::~query_service() { stop(); }
+
+void query_service::submit(std::string text, std::uint64_t now_ms, completion done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_ && queue_.size() < queue_limit_) {
+            queue_.push_back(job{std::move(text), now_ms, std::move(done)});
+            cv_.notify_one();
+            return;
+        }
+        counters_.refused++;
+    }
+    done(unavailable(stopping_ ? "the tracer is stopping"
+                               : "too many timeseries queries are waiting; try again"));
+}
+
+void query_service::set_limits(const query::query_limits& limits) {
+    std::lock_guard lock(mutex_);
+    limits_ = limits;
+}
+
+void query_service::stop() {
+    std::deque<job> waiting;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_ && !thread_.joinable()) return;
+        stopping_ = true;
+        cancelled_ = true;
+        waiting.swap(queue_);
+        counters_.refused += waiting.size();
+        cv_.notify_all();
+    }
+    for (auto& j : waiting) j.done(unavailable("the tracer is stopping"));
+    if (thread_.joinable()) thread_.join();
+}
+
+query_counters query_service::counters() const {
+    std::lock_guard lock(mutex_);
+    return counters_;
+}
+
+void query_service::run() {
+    // Below the node threads: a heavy query takes what they leave (Linux: per-thread nice).
+    setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    const service_source source(store_);
+    for (;;) {
+        job j;
+        query::query_limits limits;
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (stopping_) return;
+            j = std::move(queue_.front());
+            queue_.pop_front();
+            limits = limits_;
+        }
+        limits.cancelled = &cancelled_;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto response = query::run_query(j.text, j.now_ms, source, limits);
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - t0;
+        {
+            std::lock_guard lock(mutex_);
+            (response.status == 200 ? counters_.answered : counters_.failed)++;
+            counters_.seconds += took.count();
+        }
+        j.done(std::move(response));
+    }
+}
+
+std::vector<instant_sample> service_source::instant(std::string_view metric,
+                                                    std::uint64_t t) const {
+    return service_.read([&](const store& s) { return s.instant(metric, t); });
+}
+
+std::vector<std::string> service_source::metric_names() const {
+    return service_.read([](const store& s) { return s.metric_names(); });
+}
+
+}  // namespace ct::tracer::timeseries
