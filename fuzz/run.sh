@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 CXX=clang++-14 CC=clang-14 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCT_BUILD_FUZZ=ON -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=OFF >/dev/null
-targets="fuzz_demuxer fuzz_trace_objects fuzz_ekg fuzz_data_points fuzz_handshake fuzz_config fuzz_exposition fuzz_http_routes"
+targets="fuzz_demuxer fuzz_trace_objects fuzz_ekg fuzz_data_points fuzz_handshake fuzz_config fuzz_exposition fuzz_http_routes fuzz_query"
 # shellcheck disable=SC2086
 cmake --build build/fuzz -j2 --target $targets
 python3 fuzz/make_seeds.py build/fuzz/corpus

@@ -268,7 +268,7 @@ class elaborator {
     void unify(std::size_t offset, const type& left, const type& right) {
         std::deque<std::pair<type, type>> work{{left, right}};
         while (!work.empty()) {
-            auto [l, r] = work.front();
+            type l = work.front().first, r = work.front().second;
             work.pop_front();
             l = resolve(l);
             r = resolve(r);
