@@ -272,6 +272,10 @@ void server::start() {
             "Timeseries queries refused because too many were waiting, or at shutdown (503).",
             prometheus::MetricType::Counter,
             static_cast<double>(q.refused));
+        one("cardano_tracer_timeseries_queries_in_progress",
+            "Timeseries queries waiting or running now.",
+            prometheus::MetricType::Gauge,
+            static_cast<double>(q.in_progress));
         one("cardano_tracer_timeseries_query_seconds_total",
             "Time spent evaluating timeseries queries.",
             prometheus::MetricType::Counter,

@@ -61,7 +61,9 @@ void query_service::stop() {
 
 query_counters query_service::counters() const {
     std::lock_guard lock(mutex_);
-    return counters_;
+    auto c = counters_;
+    c.in_progress = queue_.size() + (running_ ? 1 : 0);
+    return c;
 }
 
 void query_service::run() {
@@ -78,6 +80,7 @@ void query_service::run() {
             j = std::move(queue_.front());
             queue_.pop_front();
             limits = limits_;
+            running_ = true;
         }
         limits.cancelled = &cancelled_;
         const auto t0 = std::chrono::steady_clock::now();
@@ -87,6 +90,7 @@ void query_service::run() {
             std::lock_guard lock(mutex_);
             (response.status == 200 ? counters_.answered : counters_.failed)++;
             counters_.seconds += took.count();
+            running_ = false;
         }
         j.done(std::move(response));
     }

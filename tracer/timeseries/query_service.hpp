@@ -19,10 +19,11 @@
 namespace ct::tracer::timeseries {
 
 struct query_counters {
-    std::uint64_t answered = 0;  // 200
-    std::uint64_t failed = 0;    // 400: parse, type or evaluation error, a limit reached
-    std::uint64_t refused = 0;   // 503: the queue was full or the tracer stopping
-    double seconds = 0;          // spent evaluating
+    std::uint64_t answered = 0;     // 200
+    std::uint64_t failed = 0;       // 400: parse, type or evaluation error, a limit reached
+    std::uint64_t refused = 0;      // 503: the queue was full or the tracer stopping
+    double seconds = 0;             // spent evaluating
+    std::uint64_t in_progress = 0;  // waiting or running now
 };
 
 class query_service {
@@ -60,6 +61,7 @@ class query_service {
     query::query_limits limits_;
     query_counters counters_;
     bool stopping_ = false;
+    bool running_ = false;
     std::atomic<bool> cancelled_{false};
     std::thread thread_;
 };
