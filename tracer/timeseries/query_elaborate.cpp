@@ -194,9 +194,9 @@ struct failure {
 class elaborator {
   public:
     elaborator(std::string_view input,
-               const std::vector<std::string>& metric_names,
+               const metric_catalogue& metrics,
                const elaboration_limits& limits)
-        : input_(input), metric_names_(metric_names), limits_(limits) {}
+        : input_(input), metrics_(metrics), limits_(limits) {}
 
     std::variant<core_ptr, elaboration_error> run(const syntax& s) {
         try {
@@ -218,7 +218,7 @@ class elaborator {
 
   private:
     std::string_view input_;
-    const std::vector<std::string>& metric_names_;
+    const metric_catalogue& metrics_;
     elaboration_limits limits_;
     int next_ = 0;
     std::map<int, type> types_;              // instantiated type holes
@@ -559,7 +559,7 @@ class elaborator {
                         return o;
                     }
                 }
-                if (std::binary_search(metric_names_.begin(), metric_names_.end(), s.text)) {
+                if (metrics_.contains(s.text)) {
                     constrain(function_of(timestamp_t(), instant_of(scalar_t())));
                     define_node(p.x, ck::variable).node.text = s.text;
                     return o;
@@ -725,7 +725,7 @@ class elaborator {
         std::set<std::string> seen;
         for (const auto* b : outermost_first(ctx))
             if (seen.insert(b->name).second) candidates.push_back(b->name);
-        for (const auto& m : metric_names_)
+        for (const auto& m : metrics_.all())
             if (seen.insert(m).second) candidates.push_back(m);
         const auto target = code_points(name);
         const std::size_t threshold = std::max<std::size_t>(1, target.size() / 3);
@@ -986,9 +986,9 @@ std::string haskell_show_string(std::string_view s) {
 
 std::variant<core_ptr, elaboration_error> elaborate(const syntax& s,
                                                     std::string_view input,
-                                                    const std::vector<std::string>& metric_names,
+                                                    const metric_catalogue& metrics,
                                                     const elaboration_limits& limits) {
-    return elaborator(input, metric_names, limits).run(s);
+    return elaborator(input, metrics, limits).run(s);
 }
 
 }  // namespace ct::tracer::timeseries::query

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -124,11 +125,18 @@ struct elaboration_limits {
     std::uint64_t max_steps = 1'000'000;  // problems processed
 };
 
-/// Elaborates `s` against the store's metric names (ascending). `input` is the query text,
-/// for the "@ input:line:col" positions.
+/// The store's metric names as the elaborator asks for them: one name at a time, and all of
+/// them (ascending) only for an undefined name's suggestions.
+struct metric_catalogue {
+    std::function<bool(std::string_view)> contains;
+    std::function<std::vector<std::string>()> all;
+};
+
+/// Elaborates `s` against the store's metric names. `input` is the query text, for the
+/// "@ input:line:col" positions.
 std::variant<core_ptr, elaboration_error> elaborate(const syntax& s,
                                                     std::string_view input,
-                                                    const std::vector<std::string>& metric_names,
+                                                    const metric_catalogue& metrics,
                                                     const elaboration_limits& limits = {});
 
 }  // namespace ct::tracer::timeseries::query

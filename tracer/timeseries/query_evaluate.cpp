@@ -165,8 +165,7 @@ class interpreter {
     value lookup(const std::string& name, const environment_ptr& env) {
         for (auto e = env.get(); e; e = e->outer.get())
             if (e->name == name) return e->v;
-        const auto& names = metric_names();
-        if (!std::binary_search(names.begin(), names.end(), name))
+        if (!source_.has_metric(name))
             throw failure{"Undefined variable: User " + haskell_show_string(name)};
         compound c;
         c.text = name;
@@ -816,7 +815,10 @@ query_response run_query(std::string_view text,
     const auto& syntax_tree = *std::get<syntax_ptr>(parsed);
     elaboration_limits el;
     el.max_steps = limits.max_steps;
-    auto elaborated = elaborate(syntax_tree, text, source.metric_names(), el);
+    const query::metric_catalogue catalogue{
+        [&](std::string_view m) { return source.has_metric(m); },
+        [&] { return source.metric_names(); }};
+    auto elaborated = elaborate(syntax_tree, text, catalogue, el);
     if (auto* e = std::get_if<elaboration_error>(&elaborated))
         return {400, error_json("While executing, elaboration error: " + e->message, "bad_data")};
     auto result = evaluate(*std::get<core_ptr>(elaborated), source, now_ms, limits);

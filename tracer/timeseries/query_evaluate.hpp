@@ -25,7 +25,8 @@ class series_source {
     /// Label sets returned here stay valid for the source's lifetime (the store never erases a
     /// series).
     virtual std::vector<instant_sample> instant(std::string_view metric, std::uint64_t t) const = 0;
-    virtual std::vector<std::string> metric_names() const = 0;
+    virtual std::vector<std::string> metric_names() const = 0;  // ascending
+    virtual bool has_metric(std::string_view metric) const = 0;
 };
 
 /// A plain store (tests, benchmarks).
@@ -36,6 +37,7 @@ class store_source final : public series_source {
         return store_.instant(metric, t);
     }
     std::vector<std::string> metric_names() const override { return store_.metric_names(); }
+    bool has_metric(std::string_view metric) const override { return store_.has_metric(metric); }
 
   private:
     const store& store_;

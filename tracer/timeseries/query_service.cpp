@@ -105,4 +105,8 @@ std::vector<std::string> service_source::metric_names() const {
     return service_.read([](const store& s) { return s.metric_names(); });
 }
 
+bool service_source::has_metric(std::string_view metric) const {
+    return service_.read([&](const store& s) { return s.has_metric(metric); });
+}
+
 }  // namespace ct::tracer::timeseries

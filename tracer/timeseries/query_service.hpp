@@ -73,6 +73,7 @@ class service_source final : public query::series_source {
     explicit service_source(const service& s) : service_(s) {}
     std::vector<instant_sample> instant(std::string_view metric, std::uint64_t t) const override;
     std::vector<std::string> metric_names() const override;
+    bool has_metric(std::string_view metric) const override;
 
   private:
     const service& service_;
