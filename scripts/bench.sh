@@ -12,7 +12,7 @@ echo "== dispatcher: 30 rules, 3 sections, per-node rules (cost per trace object
 ./build/bench/dispatcher_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== metrics rendering"
 ./build/bench/metrics_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
-echo "== timeseries store: insert per point, instant lookup over 10 nodes x 500 series x 1 h"
+echo "== timeseries store: insert per point, instant lookup and query latency over 10 nodes x 500 series x 1 h"
 ./build/bench/timeseries_bench
 echo "== end to end: 5 nodes x 45000 objects (~400 B) through cardano-tracer to ForMachine+ForHuman files"
 work=$(mktemp -d)
