@@ -11,6 +11,9 @@ run for SECONDS; printed per run:
   - the daemon's own turnaround (reply read -> next request sent) p99.9, from its
     cardano_tracer_request_turnaround_seconds histogram (bucket bounds).
 
+Then 5 nodes again, with and without heavy timeseries queries sent back to back the whole
+time (issue 13: a query must not move a node's turnaround).
+
 usage: turnaround.py BUILD_DIR [SECONDS] [RATE]
 """
 import json
@@ -18,7 +21,11 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from benchlib import free_port, scrape, stop
 
@@ -38,9 +45,33 @@ def histogram_quantile(text, name, q):
     return None
 
 
-def run(build, nodes, rate, seconds):
+def heavy_queries(port, stop_event, counts):
+    # 18 M one-millisecond samples each: every query runs until its 5 s bound.
+    body = urllib.parse.urlencode(
+        {"query": "cardano_node_metrics_served_header_counter[now - 5h; now : 1ms]"}).encode()
+    while not stop_event.is_set():
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/timeseries/query", body, timeout=30)
+        except urllib.error.HTTPError as e:  # a 400 at the bound is the expected answer
+            answer = e.read().decode()
+            if "timeseriesQueryTimeoutSecs" in answer:
+                counts[0] += 1
+            else:  # not (yet) heavy: the metric has not arrived
+                time.sleep(0.2)
+        except OSError:
+            time.sleep(0.2)
+
+
+def run(build, nodes, rate, seconds, queries=False):
     work = tempfile.mkdtemp(prefix="turnaround-")
     prom = free_port()
+    ts = free_port()
+    timeseries = f"""hasTimeseries: {{ epHost: 127.0.0.1, epPort: {ts} }}
+ekgRequestFreq: 1
+timeseriesQueryMaxSteps: 1000000000
+timeseriesQueryMaxPoints: 1000000000
+timeseriesQueryTimeoutSecs: 5
+""" if queries else ""
     with open(f"{work}/t.yaml", "w") as f:
         f.write(f"""networkMagic: 42
 network: {{ tag: AcceptAt, contents: "{work}/tracer.sock" }}
@@ -48,7 +79,7 @@ hasPrometheus: {{ epHost: 127.0.0.1, epPort: {prom} }}
 logging:
 - {{ logRoot: "{work}/logs", logMode: FileMode, logFormat: ForMachine }}
 rotation: {{ rpFrequencySecs: 10, rpLogLimitBytes: 100000000, rpMaxAgeHours: 1, rpKeepFilesNum: 1 }}
-""")
+{timeseries}""")
     tracer = subprocess.Popen([f"{build}/cardano-tracer", "-c", f"{work}/t.yaml"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -56,11 +87,18 @@ rotation: {{ rpFrequencySecs: 10, rpLogLimitBytes: 100000000, rpMaxAgeHours: 1, 
             if os.path.exists(f"{work}/tracer.sock"):
                 break
             time.sleep(0.05)
+        stop_event, counts = threading.Event(), [0]
+        if queries:
+            threading.Thread(target=heavy_queries, args=(ts, stop_event, counts),
+                             daemon=True).start()
         out = subprocess.run(
             [f"{build}/trace-forwarder", "--connect", f"{work}/tracer.sock", "--network-magic",
              "42", "--nodes", str(nodes), "--replay", "--rate", str(rate), "--duration",
-             str(seconds)], capture_output=True, check=True, timeout=seconds + 60).stdout
+             str(seconds), "--metrics", "12"],
+            capture_output=True, check=True, timeout=seconds + 60).stdout
+        stop_event.set()
         summary = json.loads(out)
+        summary["queries"] = counts[0]
         daemon_p999 = histogram_quantile(scrape(prom), "cardano_tracer_request_turnaround_seconds",
                                          0.999)
         return summary, daemon_p999
@@ -73,8 +111,12 @@ def main():
     build = sys.argv[1]
     seconds = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     rate = int(sys.argv[3]) if len(sys.argv) > 3 else 100000
-    for nodes in (1, 5, 10):
-        s, daemon = run(build, nodes, rate, seconds)
+    runs = [(1, False), (5, False), (10, False), (5, False), (5, True)]
+    for nodes, queries in runs:
+        s, daemon = run(build, nodes, rate, seconds, queries)
+        if queries:
+            print(f"    the run above with heavy timeseries queries back to back "
+                  f"({s['queries']} queries ran to their 5 s bound):")
         sent = sum(n["sent"] for n in s["nodes"])
         drops = sum(n["overflow_drops"] for n in s["nodes"])
         late = sum(n.get("late_skipped", 0) for n in s["nodes"])

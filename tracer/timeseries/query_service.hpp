@@ -1,4 +1,4 @@
-// Runs timeseries queries on their own thread, at a lower scheduling priority, so that a heavy
+// Runs timeseries queries on their own thread, in the idle scheduling class, so that a heavy
 // query moves neither a node's request turnaround nor a Prometheus scrape. A bounded queue of
 // waiting queries; what does not fit is answered 503 at once. Every submitted query is
 // answered exactly once, also when the daemon stops.
