@@ -21,6 +21,35 @@ struct TimeseriesTest : DaemonTest {
         if (nodes) nodes->signal(SIGTERM);
         DaemonTest::TearDown();
     }
+    // The daemon with Prometheus and timeseries endpoints (EKG every 0.2 s) and two named
+    // simulated nodes sending 12 metrics each.
+    void start_with_nodes(const std::string& extra_yaml = "") {
+        start_tracer(
+            "networkMagic: 42\n"
+            "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+            "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
+            "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
+            "hasTimeseries: { epHost: 127.0.0.1, epPort: 0 }\n"
+            "ekgRequestFreq: 0.2\n" +
+            extra_yaml);
+        ASSERT_TRUE(wait_for_socket("tracer.sock"));
+        prom_port = bound_port("Tracer.StartedPrometheus");
+        ts_port = bound_port("Tracer.StartedTimeseriers");  // upstream's spelling
+        ASSERT_NE(prom_port, 0);
+        ASSERT_NE(ts_port, 0);
+        nodes = run_forwarder({"--connect",
+                               "tracer.sock",
+                               "--network-magic",
+                               "42",
+                               "--nodes",
+                               "2",
+                               "--name-prefix",
+                               "relay",
+                               "--rate",
+                               "20",
+                               "--metrics",
+                               "12"});
+    }
     double own_metric(const std::string& name) {
         auto r = http_get(prom_port, "/metrics");
         if (!r) return -1;
@@ -32,30 +61,8 @@ struct TimeseriesTest : DaemonTest {
 };
 
 TEST_F(TimeseriesTest, NodesEkgValuesAreStoredAndTheRoutesAnswer) {
-    start_tracer(
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
-        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "hasTimeseries: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "ekgRequestFreq: 0.2\n");
-    ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    prom_port = bound_port("Tracer.StartedPrometheus");
-    ts_port = bound_port("Tracer.StartedTimeseriers");  // upstream's spelling
-    ASSERT_NE(prom_port, 0);
-    ASSERT_NE(ts_port, 0);
-    nodes = run_forwarder({"--connect",
-                           "tracer.sock",
-                           "--network-magic",
-                           "42",
-                           "--nodes",
-                           "2",
-                           "--name-prefix",
-                           "relay",
-                           "--rate",
-                           "50",
-                           "--metrics",
-                           "12"});
+    start_with_nodes();
+    ASSERT_FALSE(HasFatalFailure());
     ASSERT_TRUE(wait_until([&] {
         auto r = http_get(ts_port, "/timeseries/nodes");
         return r && r->status == 200 && r->body.find("relay-2") != std::string::npos;
@@ -157,28 +164,8 @@ double exposed_value(const std::string& page, const std::string& metric) {
 }
 
 TEST_F(TimeseriesTest, QueriesOverHttpReturnTheStoredValuesAsTheGrafanaPluginAsksForThem) {
-    start_tracer(
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
-        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "hasTimeseries: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "ekgRequestFreq: 0.2\n");
-    ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    prom_port = bound_port("Tracer.StartedPrometheus");
-    ts_port = bound_port("Tracer.StartedTimeseriers");
-    nodes = run_forwarder({"--connect",
-                           "tracer.sock",
-                           "--network-magic",
-                           "42",
-                           "--nodes",
-                           "2",
-                           "--name-prefix",
-                           "relay",
-                           "--rate",
-                           "20",
-                           "--metrics",
-                           "12"});
+    start_with_nodes();
+    ASSERT_FALSE(HasFatalFailure());
     const std::string counter = "cardano_node_metrics_served_header_counter";
     auto query = [&](const std::string& text) {
         return http_call(ts_port,
@@ -266,31 +253,11 @@ TEST_F(TimeseriesTest, QueriesOverHttpReturnTheStoredValuesAsTheGrafanaPluginAsk
 }
 
 TEST_F(TimeseriesTest, AHeavyQueryHoldsUpNoScrapeAndEndsAtItsBoundOrAtShutdown) {
-    start_tracer(
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
-        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "hasTimeseries: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "ekgRequestFreq: 0.2\n"
+    start_with_nodes(
         "timeseriesQueryMaxPoints: 1000000000\n"
         "timeseriesQueryMaxSteps: 1000000000\n"
         "timeseriesQueryTimeoutSecs: 2\n");
-    ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    prom_port = bound_port("Tracer.StartedPrometheus");
-    ts_port = bound_port("Tracer.StartedTimeseriers");
-    nodes = run_forwarder({"--connect",
-                           "tracer.sock",
-                           "--network-magic",
-                           "42",
-                           "--nodes",
-                           "2",
-                           "--name-prefix",
-                           "relay",
-                           "--rate",
-                           "20",
-                           "--metrics",
-                           "12"});
+    ASSERT_FALSE(HasFatalFailure());
     const std::string counter = "cardano_node_metrics_served_header_counter";
     ASSERT_TRUE(wait_until([&] {
         auto r = http_call(ts_port, "POST", "/timeseries/query", "query=" + counter + "+now");

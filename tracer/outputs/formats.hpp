@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "config/config.hpp"
+#include "protocol/json_text.hpp"
 #include "tracer/outputs/trace_batch.hpp"
 
 namespace ct::tracer::outputs {
@@ -53,7 +54,6 @@ class record_formatter {
 
 /// "YYYY-MM-DD HH:MM:SS" of a UTC time, then `digits` fractional digits (truncated) if > 0.
 void append_utc(std::string& out, const protocol::utc_time& t, char date_time_sep, int digits);
-/// `s` as a JSON string (quotes included; input is UTF-8).
-void append_json_string(std::string& out, std::string_view s);
+using protocol::append_json_string;
 
 }  // namespace ct::tracer::outputs

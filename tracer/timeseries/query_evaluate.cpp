@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "protocol/json_text.hpp"
 #include "tracer/timeseries/aeson_number.hpp"
 #include "tracer/timeseries/query_parser.hpp"
 
@@ -647,38 +648,10 @@ std::string error_json(const std::string& message, const char* type) {
 }  // namespace
 
 std::string json_string(std::string_view s) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "\"";
+    std::string out;
     out.reserve(s.size() + 2);
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    out += "\\u00";
-                    out.push_back(hex[c >> 4]);
-                    out.push_back(hex[c & 15]);
-                } else {
-                    out.push_back(ch);
-                }
-        }
-    }
-    return out + "\"";
+    protocol::append_json_string(out, s);
+    return out;
 }
 
 std::string show_value(const value& v) {
