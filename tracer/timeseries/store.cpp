@@ -49,17 +49,7 @@ insert_result store::insert(const label_set& labels,
             target = &s->second;
             cached = {&metric->first, target};
         }
-        auto& points = target->points;
-        if (points.empty() || points.back().ts <= ts) {
-            points.push_back({ts, value});
-        } else {
-            // The clock stepped back: keep timestamp order, after any equal timestamps.
-            const auto at = std::upper_bound(
-                points.begin(), points.end(), ts, [](std::uint64_t t, const point& p) {
-                    return t < p.ts;
-                });
-            points.insert(at, {ts, value});
-        }
+        target->points.insert(ts, value);  // after equal timestamps: earliest first
         ++points_;
         ++node_it->second;
         ++r.inserted;
@@ -72,14 +62,9 @@ std::size_t store::truncate(std::uint64_t cutoff) {
     for (auto& [name, by] : metrics_) {
         for (auto& [labels, s] : by) {
             auto& points = s.points;
-            const auto end = std::lower_bound(
-                points.begin(), points.end(), cutoff, [](const point& p, std::uint64_t t) {
-                    return p.ts < t;
-                });
-            const auto n = static_cast<std::size_t>(end - points.begin());
+            const auto n = points.lower_bound(cutoff, points.size());
             if (n == 0) continue;
-            points.erase(points.begin(), end);
-            if (points.empty()) points.shrink_to_fit();
+            points.erase_front(n);
             dropped += n;
             points_ -= n;
             if (auto it = node_points_.find(s.node); it != node_points_.end()) it->second -= n;
@@ -96,16 +81,12 @@ std::vector<instant_sample> store::instant(std::string_view metric, std::uint64_
     for (const auto& [labels, s] : it->second) {
         const auto& points = s.points;
         // The last timestamp <= t, then the first point carrying it (earliest inserted).
-        auto end =
-            std::upper_bound(points.begin(), points.end(), t, [](std::uint64_t x, const point& p) {
-                return x < p.ts;
-            });
-        if (end == points.begin()) continue;
-        const std::uint64_t latest = std::prev(end)->ts;
+        const auto end = points.upper_bound(t);
+        if (end == 0) continue;
+        const std::uint64_t latest = points.ts(end - 1);
         if (latest <= after) continue;
-        const auto first = std::lower_bound(
-            points.begin(), end, latest, [](const point& p, std::uint64_t x) { return p.ts < x; });
-        out.push_back({&labels, first->value});
+        const auto first = points.lower_bound(latest, end);
+        out.push_back({&labels, points.value(first)});
     }
     return out;
 }
@@ -123,14 +104,9 @@ bool store::has_metric(std::string_view metric) const {
 }
 
 std::size_t store::point_bytes() const {
-    // libstdc++'s deque keeps 512-byte blocks (32 points) and a map of block pointers.
-    constexpr std::size_t per_block = 512 / sizeof(point);
     std::size_t bytes = 0;
     for (const auto& [name, by] : metrics_) {
-        for (const auto& [labels, s] : by) {
-            const auto blocks = (s.points.size() + per_block - 1) / per_block + 1;
-            bytes += blocks * (512 + sizeof(void*));
-        }
+        for (const auto& [labels, s] : by) bytes += s.points.bytes();
     }
     return bytes;
 }

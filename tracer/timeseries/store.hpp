@@ -2,10 +2,11 @@
 // EKG values, by metric name and label set, at the tracer's clock in milliseconds. Bounded:
 // caps on series and points (total and per node) are counted when hit, never exceeded.
 //
-// A series is a deque of (timestamp, value) pairs in timestamp order: 16 bytes per point plus
-// the deque's blocks. Equal timestamps keep their insertion order, so a lookup that takes the
-// first of equals returns the earliest inserted, as upstream's Tree does. Metric names are
-// never forgotten, even when pruning empties them (upstream keeps them as valid names).
+// A series is a point_column: timestamps (32-bit offsets) and values in timestamp order, 12
+// bytes a point plus the deques' blocks. Equal timestamps keep their insertion order, so a
+// lookup that takes the first of equals returns the earliest inserted, as upstream's Tree does.
+// Metric names are never forgotten, even when pruning empties them (upstream keeps them as valid
+// names).
 //
 // Not thread-safe by itself: timeseries::service serialises writers and lets queries read.
 #pragma once
@@ -22,6 +23,8 @@
 #include <utility>
 #include <vector>
 
+#include "tracer/timeseries/point_column.hpp"
+
 namespace ct::tracer::timeseries {
 
 /// Label pairs in ascending order; compared lexicographically (UTF-8 byte order is code point
@@ -35,7 +38,7 @@ struct point {
 
 struct store_limits {
     std::size_t max_series = 100'000;             // metric × label set, all nodes
-    std::size_t max_points = 32'000'000;          // all series (16 B each: ~512 MB)
+    std::size_t max_points = 32'000'000;          // all series (12-13 B each: ~400 MB)
     std::size_t max_points_per_node = 8'000'000;  // by node_name label
 };
 
@@ -84,7 +87,7 @@ class store {
 
   private:
     struct series {
-        std::deque<point> points;
+        point_column points;
         std::string node;  // node_name label ("" when absent): the per-node cap
     };
     using by_labels = std::map<label_set, series>;
