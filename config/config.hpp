@@ -43,6 +43,14 @@ struct endpoint {
     bool operator==(const endpoint&) const = default;
 };
 
+/// One Prometheus remote-write target (remoteWrite entries).
+struct remote_write_target {
+    std::string url;            // http://host[:port]/path
+    double interval_secs = 15;  // one push of every series this often
+    double timeout_secs = 10;   // per request
+    bool operator==(const remote_write_target&) const = default;
+};
+
 struct tls_certificate {
     std::string certificate_file;
     std::string certificate_key_file;
@@ -160,6 +168,7 @@ struct tracer_config {
     metric_alias_table metric_aliases;                    // the aliases in force
     /// legacyMetricsEndpoints: node name -> where that node's metrics are served alone.
     std::map<std::string, endpoint> legacy_metrics_endpoints;
+    std::vector<remote_write_target> remote_write;
     unsigned socket_mode = 0660;
     std::uint64_t max_message_bytes = 32ull << 20;
     std::uint64_t max_ingress_bytes = 64ull << 20;

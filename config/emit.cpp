@@ -188,6 +188,15 @@ ojson to_ordered_json(const tracer_config& c) {
     ojson legacy_eps = ojson::object();
     for (const auto& [node, ep] : c.legacy_metrics_endpoints) legacy_eps[node] = endpoint_json(ep);
     j["legacyMetricsEndpoints"] = legacy_eps;
+    ojson remote = ojson::array();
+    for (const auto& t : c.remote_write) {
+        ojson e = ojson::object();
+        e["url"] = t.url;
+        e["interval"] = t.interval_secs;
+        e["timeout"] = t.timeout_secs;
+        remote.push_back(e);
+    }
+    j["remoteWrite"] = remote;
     return j;
 }
 

@@ -1260,6 +1260,55 @@ load_result load_json(const json& root, const load_options& opts) {
             ok = false;
         }
     }
+    if (const json* v = reader::field(root, "remoteWrite")) {
+        if (!v->is_array()) {
+            r.error("remoteWrite",
+                    "expected a list of { url, interval, timeout }, got " + describe(*v));
+            ok = false;
+        } else {
+            for (std::size_t i = 0; i < v->size(); ++i) {
+                const std::string epath = "remoteWrite[" + std::to_string(i) + "]";
+                const json& e = (*v)[i];
+                if (!r.object(e, epath)) {
+                    ok = false;
+                    continue;
+                }
+                r.check_keys(e, "remoteWrite[]", epath);
+                remote_write_target t;
+                if (const json* u = r.required(e, "url", epath)) {
+                    if (auto url = fail(r.string(*u, epath + ".url"))) {
+                        t.url = *url;
+                        if (t.url.rfind("http://", 0) != 0 || t.url.size() <= 7) {
+                            r.error(
+                                epath + ".url",
+                                t.url.rfind("https://", 0) == 0
+                                    ? "https is not supported yet; push to a local "
+                                      "Prometheus agent or a TLS proxy over http"
+                                    : "expected http://HOST[:PORT]/PATH, got \"" + t.url + "\"");
+                            ok = false;
+                        }
+                    }
+                } else {
+                    ok = false;
+                }
+                for (const auto& [key, dst] :
+                     {std::pair<const char*, double*>{"interval", &t.interval_secs},
+                      std::pair<const char*, double*>{"timeout", &t.timeout_secs}}) {
+                    if (const json* x = reader::field(e, key)) {
+                        if (auto n = fail(r.number(*x, reader::join(epath, key)))) {
+                            if (!(*n > 0) || *n > 86400) {
+                                r.error(reader::join(epath, key),
+                                        "must be greater than 0 and at most 86400");
+                                ok = false;
+                            }
+                            *dst = *n;
+                        }
+                    }
+                }
+                c.remote_write.push_back(std::move(t));
+            }
+        }
+    }
     if (const json* v = reader::field(root, "nodeTraceOptions")) {
         c.node_trace_options_ =
             read_node_trace_options(r, *v, "nodeTraceOptions", ok, c.legacy_namespaces);

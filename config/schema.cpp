@@ -55,6 +55,7 @@ constexpr std::array entries{
     schema_entry{"", "metricsLegacyNames", "bool", "false", "Expose every metric also under its legacy (iohk-monitoring) name, in Prometheus and in the EKG JSON: `cardano_node_metrics_Forge_forged_counter` also as `cardano_node_metrics_Forge_forged_int`, and so on (legacy/metrics.txt).", o::extension},
     schema_entry{"", "metricsAliases", "path or null", "null", "An operator's own aliases (what cardano-tracer's removed `metricsComp` did), two columns per line as legacy/metrics.txt; they apply whether or not metricsLegacyNames is on and win over the built-in rows. A broken file is a configuration error naming the file and line.", o::extension},
     schema_entry{"", "legacyMetricsEndpoints", "object node name->Endpoint", "{}", "Serve one node's metrics alone at `/metrics` on their own endpoint, without labels and with the legacy names, as the node itself served them before the tracer (PrometheusSimple, port 12798): community tools such as gLiveView keep working unchanged. 503 while that node is not connected.", o::extension},
+    schema_entry{"", "remoteWrite", "list of RemoteWrite", "[] (off)", "Push every connected node's metrics (labelled `node_name` and the `prometheusLabels`) and the daemon's own metrics to Prometheus remote-write receivers (Prometheus with `--web.enable-remote-write-receiver`, Mimir, Thanos, VictoriaMetrics): remote write 1.0, protobuf and snappy. See docs/operations.md.", o::extension},
     schema_entry{"", "hasRTView", "any", "-", "No longer used (RTView was removed in 0.5.0).", o::legacy},
     schema_entry{"", "WarnRTViewMissing", "any", "-", "No longer used (iohk-nix generic config).", o::legacy},
     schema_entry{"", "metricsComp", "any", "-", "No longer used (removed in cardano-tracer 0.3.2).", o::legacy},
@@ -86,6 +87,9 @@ constexpr std::array entries{
     schema_entry{"TraceOptions{}", "detail", "DMinimal ... DMaximum", "-", "the detail level is chosen by the node when it renders a message", o::ignored},
     schema_entry{"TraceOptions{}", "backends", "list", "-", "the daemon routes by logging section (its own TraceOptions)", o::ignored},
 
+    schema_entry{"remoteWrite[]", "url", "http://HOST[:PORT]/PATH", "required", "The receiver, e.g. `http://prometheus:9090/api/v1/write` (https: not yet; use a local agent or a TLS proxy)."},
+    schema_entry{"remoteWrite[]", "interval", "number 0..86400 (s)", "15", "One push of every series this often."},
+    schema_entry{"remoteWrite[]", "timeout", "number 0..86400 (s)", "10", "Per request; a failed push (connection error, 429, 5xx) is retried with back-off until the next one is due, then counted as dropped."},
     schema_entry{"rotation", "rpFrequencySecs", "integer > 0", "60", "Period of the rotation check."},
     schema_entry{"rotation", "rpLogLimitBytes", "integer > 0", "required", "Rotate when the current file has this many bytes."},
     schema_entry{"rotation", "rpMaxAgeMinutes", "integer", "1440", "Rotated files older than this may be deleted (keeping rpKeepFilesNum)."},
@@ -204,7 +208,7 @@ std::string render_markdown_reference() {
            " nested keys included): *applied* takes effect at once (connected nodes from their"
            " next reply or request); *needs a restart* is reported by name in"
            " `Tracer.ConfigReloaded`'s `notApplied` while everything else applies.\n";
-    const std::array<std::pair<std::string_view, std::string_view>, 8> sections{{
+    const std::array<std::pair<std::string_view, std::string_view>, 9> sections{{
         {"", "Top level"},
         {"network", "`network` (and the first element of `hasForwarding`)"},
         {"endpoint", "Endpoint (`hasEKG`, `hasPrometheus`, `hasTimeseries`)"},
@@ -212,6 +216,7 @@ std::string render_markdown_reference() {
         {"forwarderOptions", "`hasForwarding` third element (forwarder options)"},
         {"logging[]", "`logging` entries"},
         {"rotation", "`rotation`"},
+        {"remoteWrite[]", "`remoteWrite` entries"},
         {"TraceOptions{}",
          "`TraceOptions` entries (top level, `nodeTraceOptions.<glob>`, `logging[].TraceOptions`)"},
     }};

@@ -25,6 +25,7 @@
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/settings.hpp"
 #include "tracer/core/startup.hpp"
+#include "tracer/export/remote_writer.hpp"
 #include "tracer/metrics/http_server.hpp"
 #include "tracer/metrics/node_directory.hpp"
 #include "tracer/metrics/routes.hpp"
@@ -131,6 +132,7 @@ server::~server() {
     // start-up (or a forced stop) it stops what is left, then destroys the I/O objects before
     // their contexts (member order) and the contexts before the state their frames touch.
     if (queries_) queries_->stop();  // answers what waits, before the HTTP context goes
+    start_remote_writers(config::tracer_config{});  // stops them (joined outside the lock)
     http_work_.reset();
     ioc_.stop();
     http_ioc_.stop();
@@ -226,6 +228,38 @@ void server::start() {
             "Downstream tracer connections open now.",
             prometheus::MetricType::Gauge,
             static_cast<double>(c.connections.load()));
+        {
+            std::lock_guard lock(remote_writers_mutex_);
+            auto per_writer =
+                [&](const char* name,
+                    const char* help,
+                    const std::atomic<std::uint64_t> exporting::remote_write_counters::*field) {
+                    prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
+                    for (const auto& w : remote_writers_) {
+                        prometheus::ClientMetric m;
+                        m.label.push_back({"url", w->shown_url()});
+                        m.counter.value = static_cast<double>((w->counters().*field).load());
+                        f.metric.push_back(std::move(m));
+                    }
+                    if (!f.metric.empty()) out.push_back(std::move(f));
+                };
+            using rc = exporting::remote_write_counters;
+            per_writer("cardano_tracer_remote_write_samples_total",
+                       "Samples delivered to a remote-write receiver.",
+                       &rc::samples_sent);
+            per_writer("cardano_tracer_remote_write_samples_dropped_total",
+                       "Samples of pushes given up (the next push carries every value again).",
+                       &rc::samples_dropped);
+            per_writer("cardano_tracer_remote_write_pushes_total",
+                       "Pushes the receiver accepted.",
+                       &rc::pushes);
+            per_writer("cardano_tracer_remote_write_retries_total",
+                       "Push attempts after a failed one (connection error, 429, 5xx).",
+                       &rc::retries);
+            per_writer("cardano_tracer_remote_write_failures_total",
+                       "Pushes given up: out of time to retry, or refused with a 4xx.",
+                       &rc::failures);
+        }
         if (!timeseries_) return;
         const auto t = timeseries_->counters();
         const auto [series, points, bytes] = timeseries_->read([](const timeseries::store& s) {
@@ -316,6 +350,7 @@ void server::start() {
     if (cfg->rotation) log_.emit("StartedLogRotator", own_severity::info);
 
     http_settings_.store(make_http_settings(*cfg));
+    start_remote_writers(*cfg);
     http_ = std::make_unique<http_endpoints>(
         http_ioc_, [this](const std::string& name) { return http_handler(name); }, log_);
     (void)http_->commit(http_->prepare(*cfg));  // nothing to wait for: no endpoint runs yet
@@ -493,6 +528,44 @@ int server::run() {
     return exit_code_;
 }
 
+std::vector<exporting::sample> server::remote_write_samples() {
+    // What a scrape of /<node> would show, labelled as service discovery labels the targets
+    // (node_name and prometheusLabels), then the daemon's own metrics.
+    std::vector<exporting::sample> out;
+    const auto settings = http_settings_.load();
+    const exporting::labels common(settings->sd_labels.begin(), settings->sd_labels.end());
+    for (const auto& node : directory_->list()) {
+        std::string page;
+        node.store->visit([&](const metrics::metric_snapshot& m, const metrics::series_hints& h) {
+            page = metrics::render_node(m, settings->exposition, &h);
+        });
+        auto labels = common;
+        labels.emplace_back("node_name", node.name);
+        exporting::append_samples(page, labels, out);
+    }
+    exporting::append_samples(own_metrics_->render(), common, out);
+    return out;
+}
+
+void server::start_remote_writers(const config::tracer_config& c) {
+    std::vector<std::unique_ptr<exporting::remote_writer>> fresh;
+    for (const auto& target : c.remote_write) {
+        fresh.push_back(std::make_unique<exporting::remote_writer>(
+            target,
+            [this] { return remote_write_samples(); },
+            [this](const std::string& what) {
+                log_.emit("RemoteWrite", own_severity::warning, {{"message", what}});
+            }));
+    }
+    std::vector<std::unique_ptr<exporting::remote_writer>> old;
+    {
+        std::lock_guard lock(remote_writers_mutex_);
+        old.swap(remote_writers_);
+        remote_writers_ = std::move(fresh);
+    }
+    old.clear();  // joins their threads outside the lock
+}
+
 void server::exit_now(int status, const std::string& why) {
     log_.emit("ShutdownForced", own_severity::critical, {{"message", why}, {"exitCode", status}});
     log_.flush();
@@ -558,6 +631,7 @@ asio::awaitable<void> server::shutdown() {
     if (reforwarder_) reforwarder_->stop();
     http_->stop();
     if (queries_) queries_->stop();  // a query connection waiting for its answer gets a 503
+    start_remote_writers(config::tracer_config{});  // none: a push in flight is cut short
     http_work_.reset();
     restart_resource_loop(*config());  // stopping_: only stops it
     ctx_->sessions.drain_all();
@@ -722,6 +796,7 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh,
         }
     }
     if (previous->resource_freq != fresh->resource_freq) restart_resource_loop(*fresh);
+    if (previous->remote_write != fresh->remote_write) start_remote_writers(*fresh);
     // What is not applied keeps running as before; the rest now runs as `fresh` says.
     auto kept = std::make_shared<config::tracer_config>(*fresh);
     for (const auto key : config::restart_keys()) {

@@ -35,6 +35,10 @@ struct http_response;
 }  // namespace ct::tracer::metrics
 
 namespace ct::tracer {
+namespace exporting {
+class remote_writer;
+struct sample;
+}  // namespace exporting
 namespace timeseries {
 class query_service;
 class service;
@@ -91,6 +95,9 @@ class server {
     static bool reforwarder_changes(const config::tracer_config& before,
                                     const config::tracer_config& after);
     void restart_resource_loop(const config::tracer_config& c);
+    /// One remote writer per remoteWrite entry (the old ones are stopped first).
+    void start_remote_writers(const config::tracer_config& c);
+    std::vector<exporting::sample> remote_write_samples();
     asio::awaitable<void> sample_resources_loop(std::chrono::milliseconds period,
                                                 std::shared_ptr<asio::steady_timer> timer);
     [[noreturn]] void exit_now(int status, const std::string& why);
@@ -127,6 +134,8 @@ class server {
     std::unique_ptr<metrics::node_directory> directory_;
     std::unique_ptr<timeseries::service> timeseries_;     // hasTimeseries (restart to change)
     std::unique_ptr<timeseries::query_service> queries_;  // its query thread
+    std::mutex remote_writers_mutex_;  // replaced on reload, read by the own metrics
+    std::vector<std::unique_ptr<exporting::remote_writer>> remote_writers_;
     std::unique_ptr<session_context> ctx_;
     std::unique_ptr<reload_counters> reloads_;
     // The re-forwarder's queue and counters outlive any one re-forwarder (reloads replace it).

@@ -1,0 +1,137 @@
+#include "tracer/export/remote_write.hpp"
+
+#include <snappy.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+namespace ct::tracer::exporting {
+
+namespace {
+
+void put_varint(std::string& out, std::uint64_t v) {
+    while (v >= 0x80) {
+        out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+        v >>= 7;
+    }
+    out.push_back(static_cast<char>(v));
+}
+
+// A length-delimited field (wire type 2).
+void put_bytes(std::string& out, unsigned field, std::string_view bytes) {
+    put_varint(out, (field << 3) | 2);
+    put_varint(out, bytes.size());
+    out.append(bytes);
+}
+
+// Label values in the text format: \\, \" and \n escaped.
+std::string unescape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 1 < s.size()) {
+            ++i;
+            out.push_back(s[i] == 'n' ? '\n' : s[i]);
+        } else {
+            out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+bool parse_value(std::string_view text, double& out) {
+    if (text == "+Inf" || text == "Inf") {
+        out = __builtin_inf();
+        return true;
+    }
+    if (text == "-Inf") {
+        out = -__builtin_inf();
+        return true;
+    }
+    if (text == "NaN") {
+        out = __builtin_nan("");
+        return true;
+    }
+    const std::string s(text);
+    char* end = nullptr;
+    out = std::strtod(s.c_str(), &end);
+    return end && *end == '\0' && !s.empty();
+}
+
+}  // namespace
+
+void append_samples(std::string_view page, const labels& extra, std::vector<sample>& out) {
+    while (!page.empty()) {
+        const auto eol = page.find('\n');
+        std::string_view line = page.substr(0, eol);
+        page = eol == std::string_view::npos ? std::string_view() : page.substr(eol + 1);
+        if (line.empty() || line.front() == '#') continue;
+        sample s;
+        std::size_t i = 0;
+        while (i < line.size() && line[i] != '{' && line[i] != ' ') ++i;
+        s.series.emplace_back("__name__", std::string(line.substr(0, i)));
+        bool well_formed = true;
+        if (i < line.size() && line[i] == '{') {
+            ++i;
+            while (i < line.size() && line[i] != '}') {
+                const auto eq = line.find('=', i);
+                if (eq == std::string_view::npos || eq + 1 >= line.size() || line[eq + 1] != '"') {
+                    well_formed = false;
+                    break;
+                }
+                std::string name(line.substr(i, eq - i));
+                std::size_t j = eq + 2;
+                while (j < line.size() && line[j] != '"') j += line[j] == '\\' ? 2 : 1;
+                s.series.emplace_back(std::move(name), unescape(line.substr(eq + 2, j - eq - 2)));
+                i = j + 1;
+                if (i < line.size() && line[i] == ',') ++i;
+            }
+            if (i >= line.size()) well_formed = false;
+            ++i;  // '}'
+        }
+        if (!well_formed) continue;
+        while (i < line.size() && line[i] == ' ') ++i;
+        auto rest = line.substr(i);
+        rest = rest.substr(0, rest.find(' '));  // a timestamp after the value is not used
+        if (!parse_value(rest, s.value)) continue;
+        for (const auto& [k, v] : extra) {
+            const bool present = std::any_of(
+                s.series.begin(), s.series.end(), [&](const auto& l) { return l.first == k; });
+            if (!present) s.series.emplace_back(k, v);
+        }
+        std::sort(s.series.begin(), s.series.end());
+        out.push_back(std::move(s));
+    }
+}
+
+std::string encode_write_request(const std::vector<sample>& samples, std::int64_t timestamp_ms) {
+    std::string out, series, label, point;
+    for (const auto& s : samples) {
+        series.clear();
+        for (const auto& [name, value] : s.series) {
+            label.clear();
+            put_bytes(label, 1, name);
+            put_bytes(label, 2, value);
+            put_bytes(series, 1, label);
+        }
+        point.clear();
+        point.push_back(0x09);  // field 1, 64-bit: the value
+        char bits[8];
+        std::memcpy(bits, &s.value, 8);  // little-endian on the targets we build for
+        point.append(bits, 8);
+        put_varint(point, (2 << 3) | 0);  // field 2, varint: the timestamp
+        put_varint(point, static_cast<std::uint64_t>(timestamp_ms));
+        put_bytes(series, 2, point);
+        put_bytes(out, 1, series);
+    }
+    return out;
+}
+
+std::string snappy_compress(std::string_view raw) {
+    std::string out;
+    snappy::Compress(raw.data(), raw.size(), &out);
+    return out;
+}
+
+}  // namespace ct::tracer::exporting
