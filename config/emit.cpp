@@ -7,6 +7,18 @@
 namespace ct::config {
 namespace {
 
+// A password in a URL is never shown (messages, GET /config, --print-config): user:<redacted>@.
+std::string redacted_url(const std::string& url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    const auto authority_end = url.find('/', scheme + 3);
+    const auto at = url.rfind('@', authority_end);
+    if (at == std::string::npos || at < scheme) return url;
+    const auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "<redacted>" + url.substr(at);
+}
+
 using ojson = nlohmann::ordered_json;
 
 ojson network_json(const network_config& n) {
@@ -191,7 +203,7 @@ ojson to_ordered_json(const tracer_config& c) {
     ojson remote = ojson::array();
     for (const auto& t : c.remote_write) {
         ojson e = ojson::object();
-        e["url"] = t.url;
+        e["url"] = redacted_url(t.url);
         e["interval"] = t.interval_secs;
         e["timeout"] = t.timeout_secs;
         remote.push_back(e);

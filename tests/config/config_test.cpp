@@ -1157,3 +1157,36 @@ logging:
 }
 
 }  // namespace ct_legacy
+
+TEST(ConfigRemoteWrite, TargetsAreCheckedAndPasswordsNeverShown) {
+    auto r = load_string(base +
+                         "remoteWrite:\n"
+                         "  - { url: \"http://prometheus:9090/api/v1/write\" }\n"
+                         "  - { url: \"http://ops:s3cret@vm:8428/api/v1/write\", interval: 30, "
+                         "timeout: 2.5 }\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_EQ(r.config->remote_write.size(), 2u);
+    EXPECT_EQ(r.config->remote_write[0].interval_secs, 15);
+    EXPECT_EQ(r.config->remote_write[0].timeout_secs, 10);
+    EXPECT_EQ(r.config->remote_write[1].url, "http://ops:s3cret@vm:8428/api/v1/write");
+    EXPECT_EQ(r.config->remote_write[1].timeout_secs, 2.5);
+    const auto shown = to_json_text(*r.config);
+    EXPECT_EQ(shown.find("s3cret"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("http://ops:<redacted>@vm:8428/api/v1/write"), std::string::npos);
+    auto bad = load_string(base +
+                           "remoteWrite:\n"
+                           "  - { url: \"https://x/api/v1/write\" }\n"
+                           "  - { interval: 0, urll: 1 }\n");
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE(
+        has_diag(bad, "remoteWrite[0].url", "https is not supported yet", diagnostic::level::error))
+        << dump(bad);
+    EXPECT_TRUE(has_diag(bad, "remoteWrite[1].url", "is required", diagnostic::level::error))
+        << dump(bad);
+    EXPECT_TRUE(has_diag(
+        bad, "remoteWrite[1].interval", "must be greater than 0", diagnostic::level::error))
+        << dump(bad);
+    EXPECT_TRUE(
+        has_diag(bad, "remoteWrite[1].urll", "did you mean `url`", diagnostic::level::warning))
+        << dump(bad);
+}
