@@ -86,7 +86,7 @@ TEST_F(RemoteWriteTest, NodesMetricsReachARealPrometheusWithTheirLabels) {
                            "--rate",
                            "20",
                            "--metrics",
-                           "12"});
+                           "1200"});
     const std::string counter = "cardano_node_metrics_served_header_counter";
     json result;
     ASSERT_TRUE(wait_until(
@@ -113,6 +113,15 @@ TEST_F(RemoteWriteTest, NodesMetricsReachARealPrometheusWithTheirLabels) {
         EXPECT_LE(pushed, now);
     }
     EXPECT_EQ(names, (std::set<std::string>{"relay-1", "relay-2"}));
+    // Every series of both nodes arrives, though a push takes more than one request (2000
+    // series at most per request, as Prometheus' own sender).
+    ASSERT_TRUE(wait_until([&] {
+        const auto counts = promql("count by (node_name) ({node_name=~\"relay-.\"})");
+        if (counts.size() != 2) return false;
+        for (const auto& c : counts)
+            if (std::stoi(c["value"][1].get<std::string>()) < 1200) return false;
+        return true;
+    }));
     // A label-valued metric arrives as its info series; the daemon's own metrics arrive too.
     EXPECT_EQ(promql("cardano_node_metrics_cardano_build_info{node_name=\"relay-2\"}").size(), 1u);
     ASSERT_TRUE(wait_until(

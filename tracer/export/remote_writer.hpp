@@ -30,6 +30,7 @@ struct remote_write_counters {
 
 class remote_writer {
   public:
+    static constexpr std::size_t max_samples_per_request = 2000;
     using collector = std::function<std::vector<sample>()>;
     /// `report(message)`: a push failed or recovered (at most one failure report a minute).
     remote_writer(config::remote_write_target target,
@@ -47,6 +48,9 @@ class remote_writer {
   private:
     void run();
     bool push(std::chrono::steady_clock::time_point give_up_at);
+    bool send(const std::vector<sample>& part,
+              std::int64_t now_ms,
+              std::chrono::steady_clock::time_point give_up_at);
     bool wait_until(std::chrono::steady_clock::time_point t);
 
     const config::remote_write_target target_;
@@ -60,6 +64,7 @@ class remote_writer {
     std::atomic<bool> cancel_{false};  // ends a request in flight at shutdown
     bool failing_ = false;
     std::chrono::steady_clock::time_point last_report_{};
+    std::string problem_;  // of the last failed attempt
     std::thread thread_;
 };
 
