@@ -28,6 +28,7 @@ query_service::query_service(service& store, query::query_limits limits, std::si
 query_service::~query_service() { stop(); }
 
 void query_service::submit(std::string text, std::uint64_t now_ms, completion done) {
+    bool stopping = false;
     {
         std::lock_guard lock(mutex_);
         if (!stopping_ && queue_.size() < queue_limit_) {
@@ -35,10 +36,11 @@ void query_service::submit(std::string text, std::uint64_t now_ms, completion do
             cv_.notify_one();
             return;
         }
+        stopping = stopping_;
         counters_.refused++;
     }
-    done(unavailable(stopping_ ? "the tracer is stopping"
-                               : "too many timeseries queries are waiting; try again"));
+    done(unavailable(stopping ? "the tracer is stopping"
+                              : "too many timeseries queries are waiting; try again"));
 }
 
 void query_service::set_limits(const query::query_limits& limits) {
