@@ -66,7 +66,8 @@ void query_service::stop() {
 query_counters query_service::counters() const {
     std::lock_guard lock(mutex_);
     auto c = counters_;
-    c.in_progress = queue_.size() + (running_ ? 1 : 0);
+    c.waiting = queue_.size();
+    c.in_progress = c.waiting + (running_ ? 1 : 0);
     return c;
 }
 

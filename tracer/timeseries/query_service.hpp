@@ -24,6 +24,7 @@ struct query_counters {
     std::uint64_t refused = 0;      // 503: the queue was full or the tracer stopping
     double seconds = 0;             // spent evaluating
     std::uint64_t in_progress = 0;  // waiting or running now
+    std::uint64_t waiting = 0;      // of which waiting
 };
 
 class query_service {

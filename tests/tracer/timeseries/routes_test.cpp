@@ -4,10 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <future>
+#include <limits>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <vector>
 
+#include "tests/support/test_support.hpp"
 #include "tracer/timeseries/aeson_number.hpp"
 
 namespace {
@@ -220,6 +225,59 @@ TEST(TimeseriesParams, SlugsAsSlugify) {
     EXPECT_EQ(slugify("Node_1"), "node-1");
     EXPECT_EQ(slugify("--a  b__c--"), "a-b-c");
     EXPECT_EQ(slugify("relay.1"), "relay1");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(QueryService, AFullQueueRefusesAndStopAnswersEveryQueryOnce) {
+    using namespace ct::tracer::timeseries;
+    service_options o;
+    o.clock_ms = [] { return std::uint64_t{1'700'000'000'000}; };
+    service svc(o, nullptr);
+    svc.submit("alpha", {{"blocks", 1}});
+    svc.flush();
+    query::query_limits limits;
+    limits.max_steps = std::numeric_limits<std::uint64_t>::max();
+    limits.max_points = std::numeric_limits<std::uint64_t>::max();
+    limits.max_time = std::chrono::minutes(5);
+    query_service queries(svc, limits, 1);
+    std::mutex m;
+    std::vector<query::query_response> answers(3);
+    std::vector<int> calls(3, 0);
+    auto answer_to = [&](int i) {
+        return [&, i](query::query_response r) {
+            std::lock_guard lock(m);
+            answers[static_cast<std::size_t>(i)] = std::move(r);
+            ++calls[static_cast<std::size_t>(i)];
+        };
+    };
+    // Runs for minutes unless stopped: ~1.7 * 10^12 one-millisecond samples.
+    queries.submit("blocks[epoch + 300000ms; now : 1ms]", 1'700'000'000'000, answer_to(0));
+    // Running (taken off the queue): the next one waits, the one after finds the queue full.
+    ASSERT_TRUE(ct::test::wait_until([&] {
+        const auto c = queries.counters();
+        return c.in_progress == 1 && c.waiting == 0;
+    }));
+    queries.submit("1", 0, answer_to(1));
+    queries.submit("2", 0, answer_to(2));
+    {
+        std::lock_guard lock(m);
+        EXPECT_EQ(calls[2], 1);
+        EXPECT_EQ(answers[2].status, 503);
+        EXPECT_NE(answers[2].body.find("too many"), std::string::npos) << answers[2].body;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    queries.stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+    std::lock_guard lock(m);
+    EXPECT_EQ(calls, (std::vector<int>{1, 1, 1}));
+    EXPECT_EQ(answers[0].status, 400);
+    EXPECT_NE(answers[0].body.find("stopping"), std::string::npos) << answers[0].body;
+    EXPECT_EQ(answers[1].status, 503);
+    EXPECT_NE(answers[1].body.find("stopping"), std::string::npos) << answers[1].body;
+    EXPECT_EQ(queries.counters().refused, 2u);
 }
 
 }  // namespace
