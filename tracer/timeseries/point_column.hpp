@@ -20,7 +20,13 @@ class point_column {
 
     /// Inserts after every point with a timestamp <= ts (equal timestamps keep their order).
     void insert(std::uint64_t ts, double value) {
-        // Mostly appended: the clock moves forwards.
+        // Mostly appended in range: the clock moves forwards.
+        if (!wide_ && !values_.empty() && ts >= base_ && ts - base_ <= span &&
+            base_ + offsets_.back() <= ts) {
+            offsets_.push_back(static_cast<std::uint32_t>(ts - base_));
+            values_.push_back(value);
+            return;
+        }
         const std::size_t at = empty() || this->ts(size() - 1) <= ts ? size() : upper_bound(ts);
         if (!wide_ && !fits(ts)) make_room_for(ts);
         if (wide_) {
