@@ -53,6 +53,26 @@ class DaemonTest : public ::testing::Test {
         return std::make_unique<child_process>(forwarder_exe, args, dir.path(), label, dir.path());
     }
 
+    /// `count` simulated nodes named <prefix>-1 … on tracer.sock (network magic 42), each
+    /// sending `rate` objects/s and `metrics` EKG metrics.
+    std::unique_ptr<child_process> run_named_nodes(int count,
+                                                   const std::string& prefix,
+                                                   int rate,
+                                                   int metrics) {
+        return run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--nodes",
+                              std::to_string(count),
+                              "--name-prefix",
+                              prefix,
+                              "--rate",
+                              std::to_string(rate),
+                              "--metrics",
+                              std::to_string(metrics)});
+    }
+
     /// Every ForMachine line of a node directory, in file order (rotated files included).
     std::vector<std::string> machine_lines(const std::string& root, const std::string& node) {
         std::vector<fs::path> files;

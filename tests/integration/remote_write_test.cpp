@@ -75,18 +75,7 @@ TEST_F(RemoteWriteTest, NodesMetricsReachARealPrometheusWithTheirLabels) {
         std::to_string(receiver) + "/api/v1/write\", interval: 0.5, timeout: 2 } ]\n");
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     const auto prom_port = bound_port("Tracer.StartedPrometheus");
-    nodes = run_forwarder({"--connect",
-                           "tracer.sock",
-                           "--network-magic",
-                           "42",
-                           "--nodes",
-                           "2",
-                           "--name-prefix",
-                           "relay",
-                           "--rate",
-                           "20",
-                           "--metrics",
-                           "1200"});
+    nodes = run_named_nodes(2, "relay", 20, 1200);
     const std::string counter = "cardano_node_metrics_served_header_counter";
     json result;
     ASSERT_TRUE(wait_until(

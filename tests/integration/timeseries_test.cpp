@@ -37,18 +37,7 @@ struct TimeseriesTest : DaemonTest {
         ts_port = bound_port("Tracer.StartedTimeseriers");  // upstream's spelling
         ASSERT_NE(prom_port, 0);
         ASSERT_NE(ts_port, 0);
-        nodes = run_forwarder({"--connect",
-                               "tracer.sock",
-                               "--network-magic",
-                               "42",
-                               "--nodes",
-                               "2",
-                               "--name-prefix",
-                               "relay",
-                               "--rate",
-                               "20",
-                               "--metrics",
-                               "12"});
+        nodes = run_named_nodes(2, "relay", 20, 12);
     }
     double own_metric(const std::string& name) {
         auto r = http_get(prom_port, "/metrics");
