@@ -102,22 +102,47 @@ struct node_trace_options {
 };
 
 /// forward_mode is internal: the re-forwarder's section (hasForwarding), never in a file.
-enum class log_mode { file_mode, journal_mode, forward_mode };
+/// otlp_mode is an extension: OTLP/HTTP logs to a collector (the section's `otlp` settings).
+enum class log_mode { file_mode, journal_mode, otlp_mode, forward_mode };
 /// ForMachine and ForHuman as cardano-tracer writes them; DispatcherHuman is trace-dispatcher's
 /// human line, LegacyText and LegacyJson the old node's iohk-monitoring lines.
 enum class log_format { for_machine, for_human, dispatcher_human, legacy_text, legacy_json };
+
+/// Where and how an OTLPMode section exports (its `otlp` object). Sections with equal
+/// settings share one exporter: one queue, one connection, one set of counters.
+struct otlp_settings {
+    enum class encoding { protobuf, json };
+    /// What a full queue does: stop asking the nodes (as files do), or drop the newest
+    /// records (counted).
+    enum class overflow { block, drop };
+    std::string endpoint;  // http(s)://host[:port][/prefix]; logs go to <endpoint>/v1/logs
+    encoding enc = encoding::protobuf;
+    std::map<std::string, std::string> headers;              // values never shown
+    std::map<std::string, std::string> resource_attributes;  // over the defaults
+    bool gzip = true;                                        // compression: gzip | none
+    double timeout_secs = 10;                                // per request
+    std::uint32_t batch_records = 2048;                      // records per request at most
+    double batch_delay_secs = 0.2;                           // a record waits this long at most
+    std::uint64_t queue_bytes = 64ull << 20;                 // encoded requests held in memory
+    overflow policy = overflow::block;
+    std::optional<std::string> ca_file;  // https: trust this CA (else the system's store)
+    bool operator==(const otlp_settings&) const = default;
+    /// One string per distinct exporter (every setting, secrets included; never shown).
+    std::string key() const;
+};
 
 struct logging_params {
     std::string log_root;  // absolute after loading
     log_mode mode = log_mode::file_mode;
     log_format format = log_format::for_machine;
-    trace_options options;  // this section's own TraceOptions (extension)
+    trace_options options;              // this section's own TraceOptions (extension)
+    std::optional<otlp_settings> otlp;  // OTLPMode only
     bool operator==(const logging_params&) const = default;
-    /// What the section is (its files, or the journal), independent of its rules and of its
-    /// position in the list. logRoot does not matter in JournalMode.
+    /// What the section is (its files, the journal, an exporter), independent of its rules
+    /// and of its position in the list. logRoot matters in FileMode only.
     bool same_output(const logging_params& o) const {
-        return mode == o.mode && format == o.format &&
-               (mode == log_mode::journal_mode || log_root == o.log_root);
+        return mode == o.mode && format == o.format && otlp == o.otlp &&
+               (mode != log_mode::file_mode || log_root == o.log_root);
     }
 };
 

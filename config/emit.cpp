@@ -21,6 +21,25 @@ std::string redacted_url(const std::string& url) {
 
 using ojson = nlohmann::ordered_json;
 
+// Header values are credentials more often than not: shown as <redacted>, names kept.
+ojson otlp_json(const otlp_settings& o) {
+    ojson j;
+    j["endpoint"] = redacted_url(o.endpoint);
+    j["encoding"] = o.enc == otlp_settings::encoding::json ? "json" : "protobuf";
+    j["compression"] = o.gzip ? "gzip" : "none";
+    ojson headers = ojson::object();
+    for (const auto& [name, value] : o.headers) headers[name] = "<redacted>";
+    j["headers"] = headers;
+    j["resourceAttributes"] = o.resource_attributes;
+    j["timeout"] = o.timeout_secs;
+    j["batchSize"] = o.batch_records;
+    j["batchDelay"] = o.batch_delay_secs;
+    j["queueBytes"] = o.queue_bytes;
+    j["policy"] = o.policy == otlp_settings::overflow::drop ? "drop" : "block";
+    j["caFile"] = o.ca_file ? ojson(*o.ca_file) : ojson(nullptr);
+    return j;
+}
+
 ojson network_json(const network_config& n) {
     ojson j;
     j["tag"] = n.m == network_config::mode::accept_at ? "AcceptAt" : "ConnectTo";
@@ -140,6 +159,7 @@ ojson to_ordered_json(const tracer_config& c) {
         e["logRoot"] = l.log_root;
         e["logMode"] = std::string(to_string(l.mode));
         e["logFormat"] = std::string(to_string(l.format));
+        if (l.otlp) e["otlp"] = otlp_json(*l.otlp);
         if (!l.options.empty()) e["TraceOptions"] = trace_options_json(l.options);
         logging.push_back(e);
     }

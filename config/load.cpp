@@ -774,6 +774,170 @@ std::vector<node_trace_options> read_node_trace_options(reader& r,
     return out;
 }
 
+std::optional<std::map<std::string, std::string>> read_string_map(reader& r,
+                                                                  const json& v,
+                                                                  const std::string& path) {
+    if (!v.is_object()) {
+        r.error(path, "expected an object of strings, got " + describe(v));
+        return std::nullopt;
+    }
+    std::map<std::string, std::string> m;
+    for (const auto& [k, val] : v.items()) {
+        if (auto s = r.string(val, reader::join(path, k))) m[k] = *s;
+    }
+    return m;
+}
+
+// A header name as HTTP allows it (a token), and a value without line breaks: a header from
+// the configuration can never split the request.
+bool valid_header(const std::string& name, const std::string& value) {
+    if (name.empty()) return false;
+    for (const unsigned char c : name) {
+        if (c <= 32 || c >= 127 ||
+            std::string_view("()<>@,;:\\\"/[]?={}").find(c) != std::string_view::npos)
+            return false;
+    }
+    return value.find_first_of("\r\n") == std::string::npos;
+}
+
+std::optional<otlp_settings> read_otlp(reader& r,
+                                       const json& v,
+                                       const std::string& path,
+                                       const std::filesystem::path& base) {
+    if (!r.object(v, path)) return std::nullopt;
+    r.check_keys(v, "otlp", path);
+    otlp_settings o;
+    bool ok = true;
+    if (const json* e = r.required(v, "endpoint", path)) {
+        if (auto s = r.string(*e, path + ".endpoint")) {
+            o.endpoint = *s;
+            while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
+            const bool http = o.endpoint.rfind("http://", 0) == 0 && o.endpoint.size() > 7;
+            const bool https = o.endpoint.rfind("https://", 0) == 0 && o.endpoint.size() > 8;
+            if (!http && !https) {
+                r.error(path + ".endpoint",
+                        "expected http://HOST[:PORT][/PREFIX] or https://..., got \"" + *s + "\"");
+                ok = false;
+            }
+        } else {
+            ok = false;
+        }
+    } else {
+        ok = false;
+    }
+    if (const json* e = reader::field(v, "encoding")) {
+        auto enc = r.one_of(*e,
+                            path + ".encoding",
+                            std::array<std::pair<std::string_view, otlp_settings::encoding>, 2>{
+                                {{"protobuf", otlp_settings::encoding::protobuf},
+                                 {"json", otlp_settings::encoding::json}}});
+        if (enc)
+            o.enc = *enc;
+        else
+            ok = false;
+    }
+    if (const json* e = reader::field(v, "compression")) {
+        auto gz = r.one_of(
+            *e,
+            path + ".compression",
+            std::array<std::pair<std::string_view, bool>, 2>{{{"gzip", true}, {"none", false}}});
+        if (gz)
+            o.gzip = *gz;
+        else
+            ok = false;
+    }
+    if (const json* e = reader::field(v, "policy")) {
+        auto p = r.one_of(*e,
+                          path + ".policy",
+                          std::array<std::pair<std::string_view, otlp_settings::overflow>, 2>{
+                              {{"block", otlp_settings::overflow::block},
+                               {"drop", otlp_settings::overflow::drop}}});
+        if (p)
+            o.policy = *p;
+        else
+            ok = false;
+    }
+    if (const json* e = reader::field(v, "headers")) {
+        if (auto m = read_string_map(r, *e, path + ".headers")) {
+            for (const auto& [name, value] : *m) {
+                if (!valid_header(name, value)) {
+                    r.error(path + ".headers." + name,
+                            "not a valid HTTP header (a token name, a value without line breaks)");
+                    ok = false;
+                }
+            }
+            o.headers = std::move(*m);
+        } else {
+            ok = false;
+        }
+    }
+    if (const json* e = reader::field(v, "resourceAttributes")) {
+        if (auto m = read_string_map(r, *e, path + ".resourceAttributes")) {
+            o.resource_attributes = std::move(*m);
+        } else {
+            ok = false;
+        }
+    }
+    auto seconds = [&](std::string_view key, double& dst, double min_exclusive, double max) {
+        const json* x = reader::field(v, key);
+        if (!x) return;
+        auto n = r.number(*x, reader::join(path, key));
+        if (!n) {
+            ok = false;
+            return;
+        }
+        if (!(*n > min_exclusive) || *n > max) {
+            r.error(reader::join(path, key),
+                    "must be greater than " + json(min_exclusive).dump() + " and at most " +
+                        json(max).dump());
+            ok = false;
+            return;
+        }
+        dst = *n;
+    };
+    seconds("timeout", o.timeout_secs, 0, 3600);
+    seconds("batchDelay", o.batch_delay_secs, 0, 60);
+    auto positive = [&](std::string_view key, std::uint64_t& dst, std::uint64_t max) {
+        const json* x = reader::field(v, key);
+        if (!x) return;
+        auto n = r.uint(*x, reader::join(path, key), max);
+        if (!n) {
+            ok = false;
+            return;
+        }
+        if (*n == 0) {
+            r.error(reader::join(path, key), "must be greater than 0");
+            ok = false;
+            return;
+        }
+        dst = *n;
+    };
+    std::uint64_t batch = o.batch_records;
+    positive("batchSize", batch, 1'000'000);
+    o.batch_records = static_cast<std::uint32_t>(batch);
+    positive("queueBytes", o.queue_bytes, std::uint64_t{1} << 40);
+    auto path_key = [&](std::string_view key, std::optional<std::string>& dst) {
+        const json* x = reader::field(v, key);
+        if (!x) return;
+        auto s = r.string(*x, reader::join(path, key));
+        if (!s || s->empty()) {
+            if (s) r.error(reader::join(path, key), "must not be empty");
+            ok = false;
+            return;
+        }
+        std::filesystem::path p(*s);
+        if (p.is_relative()) p = base / p;
+        dst = p.lexically_normal().string();
+    };
+    path_key("caFile", o.ca_file);
+    if (o.ca_file && o.endpoint.rfind("https://", 0) != 0) {
+        r.error(path + ".caFile", "only used with an https:// endpoint");
+        ok = false;
+    }
+    if (!ok) return std::nullopt;
+    return o;
+}
+
 std::vector<logging_params> read_logging(reader& r,
                                          const json& v,
                                          const std::string& path,
@@ -798,17 +962,37 @@ std::vector<logging_params> read_logging(reader& r,
         });
         logging_params lp;
         bool ok = true;
-        const json* root = r.required(e, "logRoot", ipath);
         const json* mode = r.required(e, "logMode", ipath);
+        // (Declared apart from its value: GCC 12 sees the ternary's optional as uninitialised.)
+        log_mode mode_value = log_mode::file_mode;
+        bool mode_ok = false;
+        if (mode) {
+            if (auto m = r.one_of(*mode,
+                                  ipath + ".logMode",
+                                  std::array<std::pair<std::string_view, log_mode>, 3>{
+                                      {{"FileMode", log_mode::file_mode},
+                                       {"JournalMode", log_mode::journal_mode},
+                                       {"OTLPMode", log_mode::otlp_mode}}})) {
+                mode_value = *m;
+                mode_ok = true;
+            }
+        }
+        // logRoot means nothing to an exporter: OTLPMode sections may leave it out.
+        const bool otlp_mode = mode_ok && mode_value == log_mode::otlp_mode;
+        const json* root =
+            otlp_mode ? reader::field(e, "logRoot") : r.required(e, "logRoot", ipath);
         const json* fmt = r.required(e, "logFormat", ipath);
         std::optional<std::string> root_s =
-            root ? r.string(*root, ipath + ".logRoot") : std::nullopt;
-        auto mode_v = mode ? r.one_of(*mode,
-                                      ipath + ".logMode",
-                                      std::array<std::pair<std::string_view, log_mode>, 2>{
-                                          {{"FileMode", log_mode::file_mode},
-                                           {"JournalMode", log_mode::journal_mode}}})
-                           : std::nullopt;
+            root ? r.string(*root, ipath + ".logRoot")
+                 : (otlp_mode ? std::optional<std::string>(std::string()) : std::nullopt);
+        if (otlp_mode) {
+            if (const json* ov = r.required(e, "otlp", ipath)) {
+                lp.otlp = read_otlp(r, *ov, ipath + ".otlp", base);
+            }
+            if (!lp.otlp) ok = false;
+        } else if (reader::field(e, "otlp")) {
+            r.warn(ipath + ".otlp", "only used with logMode: OTLPMode; ignored");
+        }
         auto fmt_v = fmt ? r.one_of(*fmt,
                                     ipath + ".logFormat",
                                     std::array<std::pair<std::string_view, log_format>, 5>{
@@ -818,14 +1002,14 @@ std::vector<logging_params> read_logging(reader& r,
                                          {"LegacyText", log_format::legacy_text},
                                          {"LegacyJson", log_format::legacy_json}}})
                          : std::nullopt;
-        if (!root_s || !mode_v || !fmt_v) ok = false;
-        if (ok && *mode_v == log_mode::file_mode && root_s->empty()) {
+        if (!root_s || !mode_ok || !fmt_v) ok = false;
+        if (ok && mode_value == log_mode::file_mode && root_s->empty()) {
             r.error(ipath + ".logRoot", "must not be empty (empty logRoot(s))");
             ok = false;
         }
         if (ok) {
-            lp.mode = *mode_v;
-            lp.format = *fmt_v;
+            lp.mode = mode_value;
+            lp.format = fmt_v.value_or(log_format::for_machine);
         }
         trace_options explicit_rules;
         if (const json* t = reader::field(e, "TraceOptions")) {
@@ -968,20 +1152,6 @@ std::optional<rotation_params> read_rotation(reader& r, const json& v, const std
     }
     if (!ok) return std::nullopt;
     return rp;
-}
-
-std::optional<std::map<std::string, std::string>> read_string_map(reader& r,
-                                                                  const json& v,
-                                                                  const std::string& path) {
-    if (!v.is_object()) {
-        r.error(path, "expected an object of strings, got " + describe(v));
-        return std::nullopt;
-    }
-    std::map<std::string, std::string> m;
-    for (const auto& [k, val] : v.items()) {
-        if (auto s = r.string(val, reader::join(path, k))) m[k] = *s;
-    }
-    return m;
 }
 
 void check_ports(reader& r, const tracer_config& c) {
@@ -1278,13 +1448,11 @@ load_result load_json(const json& root, const load_options& opts) {
                 if (const json* u = r.required(e, "url", epath)) {
                     if (auto url = fail(r.string(*u, epath + ".url"))) {
                         t.url = *url;
-                        if (t.url.rfind("http://", 0) != 0 || t.url.size() <= 7) {
-                            r.error(
-                                epath + ".url",
-                                t.url.rfind("https://", 0) == 0
-                                    ? "https is not supported yet; push to a local "
-                                      "Prometheus agent or a TLS proxy over http"
-                                    : "expected http://HOST[:PORT]/PATH, got \"" + t.url + "\"");
+                        const bool http = t.url.rfind("http://", 0) == 0 && t.url.size() > 7;
+                        const bool https = t.url.rfind("https://", 0) == 0 && t.url.size() > 8;
+                        if (!http && !https) {
+                            r.error(epath + ".url",
+                                    "expected http(s)://HOST[:PORT]/PATH, got \"" + t.url + "\"");
                             ok = false;
                         }
                     }
@@ -1434,9 +1602,26 @@ std::string address::to_string() const {
     return is_tcp() ? host + ":" + std::to_string(port) : path;
 }
 
+std::string otlp_settings::key() const {
+    nlohmann::ordered_json j;
+    j["endpoint"] = endpoint;
+    j["encoding"] = enc == encoding::json ? "json" : "protobuf";
+    j["headers"] = headers;
+    j["resourceAttributes"] = resource_attributes;
+    j["gzip"] = gzip;
+    j["timeout"] = timeout_secs;
+    j["batchSize"] = batch_records;
+    j["batchDelay"] = batch_delay_secs;
+    j["queueBytes"] = queue_bytes;
+    j["policy"] = policy == overflow::drop ? "drop" : "block";
+    j["caFile"] = ca_file ? json(*ca_file) : json(nullptr);
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string_view to_string(log_mode m) {
     return m == log_mode::file_mode      ? "FileMode"
            : m == log_mode::journal_mode ? "JournalMode"
+           : m == log_mode::otlp_mode    ? "OTLPMode"
                                          : "ForwardMode";
 }
 std::string_view to_string(log_format f) {

@@ -76,9 +76,23 @@ constexpr std::array entries{
     schema_entry{"forwarderOptions", "maxReconnectDelay", "number (seconds)", "45", "Largest reconnect back-off."},
     schema_entry{"forwarderOptions", "perNode", "bool", "false", "One downstream connection per upstream node, with the node's NodeInfo passed through, so the next tracer sees every node under its own name and directory (a tree of tracers: host, region, central). Needs ConnectTo.", o::extension},
 
-    schema_entry{"logging[]", "logRoot", "path", "required", "Root directory, ignored in JournalMode. A relative path is made absolute against the working directory at load time; the effective configuration (`--print-config`) shows the absolute path."},
-    schema_entry{"logging[]", "logMode", "FileMode | JournalMode", "required", "Files under logRoot, or systemd-journald."},
+    schema_entry{"logging[]", "logRoot", "path", "required (not in OTLPMode)", "Root directory, ignored in JournalMode and OTLPMode. A relative path is made absolute against the working directory at load time; the effective configuration (`--print-config`) shows the absolute path."},
+    schema_entry{"logging[]", "logMode", "FileMode | JournalMode | OTLPMode", "required", "Files under logRoot, systemd-journald, or (an extension) OTLP/HTTP logs to the section's `otlp` receiver."},
     schema_entry{"logging[]", "logFormat", "ForMachine | ForHuman | DispatcherHuman | LegacyText | LegacyJson", "required", "ForMachine: `.json` files with the node's machine JSON. ForHuman: `.log` files with the human text (machine JSON when there is none). Extensions: DispatcherHuman (`.log`), trace-dispatcher's `[time][host:ns](Sev,thread) text`; LegacyText (`.log`), the old node's `[host:cardano.node.Logger:Sev:thread] [time UTC] text`; LegacyJson (`.json`), the old node's JSON line. See \"Log formats\" below."},
+
+    schema_entry{"logging[]", "otlp", "object OTLP", "required in OTLPMode", "Where an OTLPMode section exports: see the `logging[].otlp` table below and docs/fleet.md.", o::extension},
+
+    schema_entry{"otlp", "endpoint", "http(s)://HOST[:PORT][/PREFIX]", "required", "The OTLP/HTTP receiver (an OpenTelemetry Collector, Loki >= 3 at `http://loki:3100/otlp`); records are POSTed to `<endpoint>/v1/logs`."},
+    schema_entry{"otlp", "encoding", "protobuf | json", "protobuf", "`application/x-protobuf`, or OTLP's JSON mapping (`application/json`)."},
+    schema_entry{"otlp", "compression", "gzip | none", "gzip", "Request body compression (`Content-Encoding: gzip`, zlib level 1)."},
+    schema_entry{"otlp", "headers", "object name->value", "{}", "Sent with every request (authentication: `Authorization`, `X-Scope-OrgID`); values are never logged or shown (`<redacted>`)."},
+    schema_entry{"otlp", "resourceAttributes", "object name->value", "{}", "Resource attributes over the defaults `service.name=cardano-node`, `service.instance.id=<node name>`, `host.name=<the node's host>` (a key given here replaces a default)."},
+    schema_entry{"otlp", "timeout", "number 0..3600 (s)", "10", "Per request."},
+    schema_entry{"otlp", "batchSize", "integer 1..1000000", "2048", "Records per request at most."},
+    schema_entry{"otlp", "batchDelay", "number 0..60 (s)", "0.2", "A record waits at most this long for its request to fill."},
+    schema_entry{"otlp", "queueBytes", "integer > 0", "67108864", "Encoded requests held in memory while the receiver is slow or down."},
+    schema_entry{"otlp", "policy", "block | drop", "block", "When queueBytes is full: `block` stops asking the nodes, as a full disk does (nothing lost); `drop` drops the newest records and counts them (`cardano_tracer_otlp_records_dropped_total`)."},
+    schema_entry{"otlp", "caFile", "path or null", "null (the system's trust store)", "https: the CA certificates (PEM) that the receiver's certificate must chain to."},
 
     schema_entry{"logging[]", "TraceOptions", "object namespace->options", "{}", "Rules of this section alone, applied over `TraceOptions` and `nodeTraceOptions`.", o::extension},
 
@@ -87,7 +101,7 @@ constexpr std::array entries{
     schema_entry{"TraceOptions{}", "detail", "DMinimal ... DMaximum", "-", "the detail level is chosen by the node when it renders a message", o::ignored},
     schema_entry{"TraceOptions{}", "backends", "list", "-", "the daemon routes by logging section (its own TraceOptions)", o::ignored},
 
-    schema_entry{"remoteWrite[]", "url", "http://HOST[:PORT]/PATH", "required", "The receiver, e.g. `http://prometheus:9090/api/v1/write` (https: not yet; use a local agent or a TLS proxy)."},
+    schema_entry{"remoteWrite[]", "url", "http(s)://[USER:PASSWORD@]HOST[:PORT]/PATH", "required", "The receiver, e.g. `http://prometheus:9090/api/v1/write`; https verifies the receiver's certificate against the system's trust store; user and password become Basic authentication (never shown)."},
     schema_entry{"remoteWrite[]", "interval", "number 0..86400 (s)", "15", "One push of every series this often."},
     schema_entry{"remoteWrite[]", "timeout", "number 0..86400 (s)", "10", "Per request; a failed push (connection error, 429, 5xx) is retried with back-off until the next one is due, then counted as dropped."},
     schema_entry{"rotation", "rpFrequencySecs", "integer > 0", "60", "Period of the rotation check."},
@@ -208,13 +222,14 @@ std::string render_markdown_reference() {
            " nested keys included): *applied* takes effect at once (connected nodes from their"
            " next reply or request); *needs a restart* is reported by name in"
            " `Tracer.ConfigReloaded`'s `notApplied` while everything else applies.\n";
-    const std::array<std::pair<std::string_view, std::string_view>, 9> sections{{
+    const std::array<std::pair<std::string_view, std::string_view>, 10> sections{{
         {"", "Top level"},
         {"network", "`network` (and the first element of `hasForwarding`)"},
         {"endpoint", "Endpoint (`hasEKG`, `hasPrometheus`, `hasTimeseries`)"},
         {"tlsCertificate", "`tlsCertificate`"},
         {"forwarderOptions", "`hasForwarding` third element (forwarder options)"},
         {"logging[]", "`logging` entries"},
+        {"otlp", "`logging[].otlp` (OTLPMode sections)"},
         {"rotation", "`rotation`"},
         {"remoteWrite[]", "`remoteWrite` entries"},
         {"TraceOptions{}",

@@ -102,10 +102,10 @@ std::shared_ptr<const routing> routing::build(const config::tracer_config& cfg) 
     auto r = std::make_shared<routing>();
     for (const auto& l : cfg.logging) {
         // The journal is one output whatever logRoot says.
-        r->sections_.push_back(
-            {l.mode == config::log_mode::journal_mode ? std::string() : l.log_root,
-             l.mode,
-             l.format});
+        r->sections_.push_back({l.mode == config::log_mode::file_mode ? l.log_root : std::string(),
+                                l.mode,
+                                l.format,
+                                l.otlp ? l.otlp->key() : std::string()});
         r->section_rules_.push_back(l.options);
     }
     if (cfg.has_forwarding) {

@@ -28,6 +28,7 @@ struct section_id {
     std::string log_root;
     config::log_mode mode = config::log_mode::file_mode;
     config::log_format format = config::log_format::for_machine;
+    std::string exporter = {};  // OTLPMode: the exporter's otlp_settings::key()
     bool operator==(const section_id&) const = default;
     auto operator<=>(const section_id&) const = default;
 };

@@ -1175,11 +1175,11 @@ TEST(ConfigRemoteWrite, TargetsAreCheckedAndPasswordsNeverShown) {
     EXPECT_NE(shown.find("http://ops:<redacted>@vm:8428/api/v1/write"), std::string::npos);
     auto bad = load_string(base +
                            "remoteWrite:\n"
-                           "  - { url: \"https://x/api/v1/write\" }\n"
+                           "  - { url: \"ftp://x/api/v1/write\" }\n"
                            "  - { interval: 0, urll: 1 }\n");
     EXPECT_FALSE(bad.ok());
     EXPECT_TRUE(
-        has_diag(bad, "remoteWrite[0].url", "https is not supported yet", diagnostic::level::error))
+        has_diag(bad, "remoteWrite[0].url", "expected http(s)://HOST", diagnostic::level::error))
         << dump(bad);
     EXPECT_TRUE(has_diag(bad, "remoteWrite[1].url", "is required", diagnostic::level::error))
         << dump(bad);
@@ -1188,5 +1188,80 @@ TEST(ConfigRemoteWrite, TargetsAreCheckedAndPasswordsNeverShown) {
         << dump(bad);
     EXPECT_TRUE(
         has_diag(bad, "remoteWrite[1].urll", "did you mean `url`", diagnostic::level::warning))
+        << dump(bad);
+}
+
+TEST(ConfigOtlp, SectionsReadTheirExporterAndNeverShowHeaderValues) {
+    const std::string head =
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: /tmp/ct.sock }\n"
+        "logging:\n"
+        "  - { logRoot: /tmp/logs, logMode: FileMode, logFormat: ForMachine }\n";
+    auto r = load_string(head +
+                         "  - logMode: OTLPMode\n"
+                         "    logFormat: ForHuman\n"
+                         "    otlp:\n"
+                         "      endpoint: http://collector:4318/\n"
+                         "      encoding: json\n"
+                         "      compression: none\n"
+                         "      headers: { Authorization: \"Bearer t0ken\", X-Scope-OrgID: pool }\n"
+                         "      resourceAttributes: { deployment.environment: mainnet }\n"
+                         "      timeout: 2.5\n"
+                         "      batchSize: 100\n"
+                         "      batchDelay: 0.05\n"
+                         "      queueBytes: 1000000\n"
+                         "      policy: drop\n"
+                         "  - { logMode: OTLPMode, logFormat: ForMachine, otlp: { endpoint: "
+                         "\"https://otel.example\" } }\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_EQ(r.config->logging.size(), 3u);
+    const auto& a = r.config->logging[1];
+    EXPECT_EQ(a.mode, log_mode::otlp_mode);
+    ASSERT_TRUE(a.otlp);
+    EXPECT_EQ(a.otlp->endpoint, "http://collector:4318");  // the trailing slash goes
+    EXPECT_EQ(a.otlp->enc, otlp_settings::encoding::json);
+    EXPECT_FALSE(a.otlp->gzip);
+    EXPECT_EQ(a.otlp->headers.at("Authorization"), "Bearer t0ken");
+    EXPECT_EQ(a.otlp->resource_attributes.at("deployment.environment"), "mainnet");
+    EXPECT_EQ(a.otlp->timeout_secs, 2.5);
+    EXPECT_EQ(a.otlp->batch_records, 100u);
+    EXPECT_EQ(a.otlp->batch_delay_secs, 0.05);
+    EXPECT_EQ(a.otlp->queue_bytes, 1000000u);
+    EXPECT_EQ(a.otlp->policy, otlp_settings::overflow::drop);
+    const auto& b = r.config->logging[2];
+    ASSERT_TRUE(b.otlp);
+    EXPECT_EQ(b.otlp->enc, otlp_settings::encoding::protobuf);  // the defaults
+    EXPECT_TRUE(b.otlp->gzip);
+    EXPECT_EQ(b.otlp->policy, otlp_settings::overflow::block);
+    EXPECT_NE(a.otlp->key(), b.otlp->key());
+    const auto shown = to_json_text(*r.config);
+    EXPECT_EQ(shown.find("t0ken"), std::string::npos) << shown;
+    EXPECT_NE(shown.find("\"Authorization\": \"<redacted>\""), std::string::npos) << shown;
+    EXPECT_NE(shown.find("\"logMode\": \"OTLPMode\""), std::string::npos) << shown;
+
+    auto bad = load_string(head +
+                           "  - logMode: OTLPMode\n"
+                           "    logFormat: ForMachine\n"
+                           "  - logMode: OTLPMode\n"
+                           "    logFormat: ForMachine\n"
+                           "    otlp: { endpoint: \"collector:4318\", encoding: proto, policy: "
+                           "wait, batchSize: 0, timeout: -1, headers: { \"Bad Name\": x }, "
+                           "caFile: /etc/ca.pem, endpiont: 1 }\n");
+    EXPECT_FALSE(bad.ok());
+    for (const auto& [path, text] : std::vector<std::pair<std::string, std::string>>{
+             {"logging[1].otlp", "is required"},
+             {"logging[2].otlp.endpoint", "expected http://HOST[:PORT][/PREFIX]"},
+             {"logging[2].otlp.encoding", "protobuf"},
+             {"logging[2].otlp.policy", "block"},
+             {"logging[2].otlp.batchSize", "must be greater than 0"},
+             {"logging[2].otlp.timeout", "must be greater than 0"},
+             {"logging[2].otlp.headers.Bad Name", "not a valid HTTP header"},
+             {"logging[2].otlp.caFile", "only used with an https:// endpoint"},
+         }) {
+        EXPECT_TRUE(has_diag(bad, path, text, diagnostic::level::error)) << path << "\n"
+                                                                         << dump(bad);
+    }
+    EXPECT_TRUE(has_diag(
+        bad, "logging[2].otlp.endpiont", "did you mean `endpoint`", diagnostic::level::warning))
         << dump(bad);
 }

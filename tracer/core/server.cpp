@@ -25,6 +25,7 @@
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/settings.hpp"
 #include "tracer/core/startup.hpp"
+#include "tracer/export/otlp_output.hpp"
 #include "tracer/export/remote_writer.hpp"
 #include "tracer/metrics/http_server.hpp"
 #include "tracer/metrics/node_directory.hpp"
@@ -170,6 +171,12 @@ void server::start() {
         [q = forward_queue_, pn = forward_per_node_](const outputs::writer_options& o,
                                                      outputs::output_events& events) {
             return std::make_unique<outputs::reforward_output>(o, events, q, pn);
+        },
+        // The OTLP output always exists too: a reload may add OTLPMode sections.
+        [this](const outputs::writer_options& o, outputs::output_events& events) {
+            auto out = std::make_unique<exporting::otlp_output>(o, events);
+            otlp_ = out.get();
+            return out;
         }};
     writer_ = std::make_unique<outputs::output_router>(make_writer_options(*cfg),
                                                        std::move(extra_outputs));
@@ -259,6 +266,66 @@ void server::start() {
             per_writer("cardano_tracer_remote_write_failures_total",
                        "Pushes given up: out of time to retry, or refused with a 4xx.",
                        &rc::failures);
+        }
+        if (otlp_) {
+            const auto exporters = otlp_->stats();
+            auto per_exporter = [&](const char* name,
+                                    const char* help,
+                                    prometheus::MetricType type,
+                                    std::uint64_t exporting::otlp_exporter_stats::*field) {
+                prometheus::MetricFamily f{name, help, type, {}};
+                for (const auto& e : exporters) {
+                    prometheus::ClientMetric m;
+                    m.label.push_back({"exporter", e.endpoint});
+                    const auto v = static_cast<double>(e.*field);
+                    if (type == prometheus::MetricType::Counter) {
+                        m.counter.value = v;
+                    } else {
+                        m.gauge.value = v;
+                    }
+                    f.metric.push_back(std::move(m));
+                }
+                if (!f.metric.empty()) out.push_back(std::move(f));
+            };
+            using es = exporting::otlp_exporter_stats;
+            constexpr auto counter = prometheus::MetricType::Counter;
+            per_exporter("cardano_tracer_otlp_records_exported_total",
+                         "Trace objects an OTLP receiver took (OTLPMode sections).",
+                         counter,
+                         &es::exported);
+            per_exporter("cardano_tracer_otlp_requests_total",
+                         "OTLP export requests the receiver took.",
+                         counter,
+                         &es::requests);
+            per_exporter("cardano_tracer_otlp_bytes_total",
+                         "Bytes of OTLP requests the receiver took, as sent (compressed).",
+                         counter,
+                         &es::bytes);
+            per_exporter("cardano_tracer_otlp_retries_total",
+                         "OTLP requests sent again after a connection error, 408, 429 or 5xx.",
+                         counter,
+                         &es::retries);
+            per_exporter("cardano_tracer_otlp_records_dropped_total",
+                         "Trace objects dropped because the exporter's queue was full "
+                         "(policy drop).",
+                         counter,
+                         &es::dropped);
+            per_exporter("cardano_tracer_otlp_records_failed_total",
+                         "Trace objects of requests the receiver refused for good (4xx).",
+                         counter,
+                         &es::failed);
+            per_exporter("cardano_tracer_otlp_records_lost_total",
+                         "Trace objects an exporter still held when a shutdown deadline passed.",
+                         counter,
+                         &es::lost);
+            per_exporter("cardano_tracer_otlp_records_queued",
+                         "Trace objects waiting in an exporter (being batched or queued).",
+                         prometheus::MetricType::Gauge,
+                         &es::queued);
+            per_exporter("cardano_tracer_otlp_queued_bytes",
+                         "Bytes of encoded requests waiting in an exporter's queue (queueBytes).",
+                         prometheus::MetricType::Gauge,
+                         &es::queued_bytes);
         }
         if (!timeseries_) return;
         const auto t = timeseries_->counters();

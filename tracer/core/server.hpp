@@ -37,6 +37,7 @@ struct http_response;
 namespace ct::tracer {
 namespace exporting {
 class remote_writer;
+class otlp_output;
 struct sample;
 }  // namespace exporting
 namespace timeseries {
@@ -134,6 +135,7 @@ class server {
     std::unique_ptr<metrics::node_directory> directory_;
     std::unique_ptr<timeseries::service> timeseries_;     // hasTimeseries (restart to change)
     std::unique_ptr<timeseries::query_service> queries_;  // its query thread
+    exporting::otlp_output* otlp_ = nullptr;              // owned by writer_
     std::mutex remote_writers_mutex_;  // replaced on reload, read by the own metrics
     std::vector<std::unique_ptr<exporting::remote_writer>> remote_writers_;
     std::unique_ptr<session_context> ctx_;

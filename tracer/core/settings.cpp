@@ -31,7 +31,15 @@ session_settings make_session_settings(const config::tracer_config& cfg) {
 
 outputs::writer_options make_writer_options(const config::tracer_config& cfg) {
     outputs::writer_options w;
-    for (const auto& l : cfg.logging) w.sections.push_back({l.log_root, l.mode, l.format});
+    for (const auto& l : cfg.logging) {
+        if (l.otlp) {
+            const auto key = l.otlp->key();
+            w.sections.push_back({std::string(), l.mode, l.format, key});
+            w.otlp.emplace(key, *l.otlp);
+        } else {
+            w.sections.push_back({l.log_root, l.mode, l.format});
+        }
+    }
     w.rotation = cfg.rotation;
     w.leading_empty_line = cfg.leading_empty_line;
     w.queue_capacity = static_cast<std::size_t>(cfg.writer_queue_batches);

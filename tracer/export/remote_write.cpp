@@ -6,24 +6,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "tracer/export/protobuf_writer.hpp"
+
 namespace ct::tracer::exporting {
 
 namespace {
-
-void put_varint(std::string& out, std::uint64_t v) {
-    while (v >= 0x80) {
-        out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-        v >>= 7;
-    }
-    out.push_back(static_cast<char>(v));
-}
-
-// A length-delimited field (wire type 2).
-void put_bytes(std::string& out, unsigned field, std::string_view bytes) {
-    put_varint(out, (field << 3) | 2);
-    put_varint(out, bytes.size());
-    out.append(bytes);
-}
 
 // Label values in the text format: \\, \" and \n escaped.
 std::string unescape(std::string_view s) {
@@ -111,19 +98,16 @@ std::string encode_write_request(const std::vector<sample>& samples, std::int64_
         series.clear();
         for (const auto& [name, value] : s.series) {
             label.clear();
-            put_bytes(label, 1, name);
-            put_bytes(label, 2, value);
-            put_bytes(series, 1, label);
+            pb::put_bytes(label, 1, name);
+            pb::put_bytes(label, 2, value);
+            pb::put_bytes(series, 1, label);
         }
         point.clear();
-        point.push_back(0x09);  // field 1, 64-bit: the value
-        char bits[8];
-        std::memcpy(bits, &s.value, 8);  // little-endian on the targets we build for
-        point.append(bits, 8);
-        put_varint(point, (2 << 3) | 0);  // field 2, varint: the timestamp
-        put_varint(point, static_cast<std::uint64_t>(timestamp_ms));
-        put_bytes(series, 2, point);
-        put_bytes(out, 1, series);
+        pb::put_double(point, 1, s.value);
+        pb::put_tag(point, 2, pb::varint);
+        pb::put_varint(point, static_cast<std::uint64_t>(timestamp_ms));
+        pb::put_bytes(series, 2, point);
+        pb::put_bytes(out, 1, series);
     }
     return out;
 }

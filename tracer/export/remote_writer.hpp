@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "tracer/export/http_post.hpp"
+#include "tracer/export/http_client.hpp"
 #include "tracer/export/remote_write.hpp"
 
 namespace ct::tracer::exporting {

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +48,8 @@ struct writer_options {
     std::shared_ptr<const config::legacy_namespace_table> legacy_names;
     /// How long a stop keeps retrying a batch that cannot be written before counting it lost.
     std::chrono::milliseconds stop_grace{3000};
+    /// OTLPMode exporters by section_id::exporter.
+    std::map<std::string, config::otlp_settings> otlp;
 };
 
 /// Per-node totals (by node name), for the metrics code.

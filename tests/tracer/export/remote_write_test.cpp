@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "tracer/export/http_post.hpp"
+#include "tracer/export/http_client.hpp"
 
 namespace {
 
@@ -92,7 +92,12 @@ TEST(RemoteWrite, Urls) {
     ASSERT_TRUE(u);
     EXPECT_EQ(u->host, "::1");
     EXPECT_EQ(u->port, 8428);
-    EXPECT_FALSE(parse_http_url("https://x/"));
+    u = parse_http_url("https://user:pw@mimir.example/api/v1/push");
+    ASSERT_TRUE(u);
+    EXPECT_TRUE(u->tls);
+    EXPECT_EQ(u->port, 443);
+    EXPECT_EQ(u->shown, "https://mimir.example/api/v1/push");
+    EXPECT_FALSE(parse_http_url("ftp://x/"));
     EXPECT_FALSE(parse_http_url("http://:80/"));
     EXPECT_FALSE(parse_http_url("http://host:99999/"));
 }

@@ -1,0 +1,139 @@
+#include "tracer/export/otlp_output.hpp"
+
+#include <algorithm>
+
+namespace ct::tracer::exporting {
+
+using clock = std::chrono::steady_clock;
+
+otlp_output::otlp_output(const outputs::writer_options& opts, outputs::output_events& events)
+    : queued_output("otlp", opts, events),
+      stop_grace_(opts.stop_grace),
+      formatter_(opts.legacy_names) {
+    configure(opts);
+}
+
+otlp_output::~otlp_output() {
+    begin_stop(clock::now() + stop_grace_);
+    join();
+}
+
+void otlp_output::configure(const outputs::writer_options& o) {
+    current_ = o.sections;
+    std::lock_guard lock(exporters_mutex_);
+    for (auto it = exporters_.begin(); it != exporters_.end();) {
+        if (o.otlp.contains(it->first)) {
+            ++it;
+            continue;
+        }
+        retiring_.push_back({std::move(it->second), clock::now() + stop_grace_});
+        it = exporters_.erase(it);
+    }
+    for (const auto& [key, settings] : o.otlp) {
+        if (exporters_.contains(key)) continue;
+        exporters_.emplace(key,
+                           std::make_unique<otlp_exporter>(
+                               settings, [this](std::string problem) { events_.report(problem); }));
+    }
+}
+
+void otlp_output::apply_options(const outputs::writer_options& o) {
+    // What the old exporters were filling goes out before they retire.
+    flush_all(true);
+    formatter_.set_legacy_names(o.legacy_names);
+    configure(o);
+}
+
+void otlp_output::handle_batch(outputs::shared_delivery d, bool /*past_deadline*/) {
+    const auto& b = d->batch();
+    const auto& sections = b.routing ? b.routing->sections() : current_;
+    const auto observed =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
+    dispatcher::section_mask written = 0;
+    for (std::size_t i = 0; i < sections.size() && i < 64; ++i) {
+        if (!serves(sections[i])) continue;
+        const auto it = exporters_.find(sections[i].exporter);
+        // A batch dispatched under an older configuration may name an exporter that is gone.
+        if (it == exporters_.end()) continue;
+        const dispatcher::section_mask bit = dispatcher::section_mask{1} << i;
+        for (const auto& r : b.records) {
+            if (!(r.sections & bit)) continue;
+            body_.clear();
+            formatter_.append(b, r, sections[i].format, body_);
+            it->second->add(d, r, body_, observed);
+        }
+        written |= bit;
+    }
+    counters_.batches++;
+    counters_.records += static_cast<std::uint64_t>(
+        std::count_if(b.records.begin(), b.records.end(), [&](const outputs::record_ref& r) {
+            return (r.sections & written) != 0;
+        }));
+    flush_all(false);
+}
+
+void otlp_output::flush_all(bool now_all) {
+    for (auto& [key, e] : exporters_) {
+        e->flush_if_due(now_all, [this] { return past_stop_deadline(); });
+    }
+}
+
+void otlp_output::tick(bool stopping, bool past_deadline) {
+    flush_all(stopping);
+    if (past_deadline) {
+        for (auto& [key, e] : exporters_) e->abandon();
+    }
+    const auto now = clock::now();
+    std::lock_guard lock(exporters_mutex_);
+    for (auto& r : retiring_) {
+        if (past_deadline || now > r.deadline) r.exporter->abandon();
+    }
+    std::erase_if(retiring_, [](const retiring& r) { return r.exporter->idle(); });
+}
+
+clock::time_point otlp_output::next_wake() const {
+    auto at = clock::time_point::max();
+    for (const auto& [key, e] : exporters_) at = std::min(at, e->due());
+    if (!retiring_.empty()) at = std::min(at, clock::now() + std::chrono::milliseconds(200));
+    return at;
+}
+
+bool otlp_output::has_backlog() const {
+    return !retiring_.empty() || std::any_of(exporters_.begin(),
+                                             exporters_.end(),
+                                             [](const auto& e) { return !e.second->idle(); });
+}
+
+void otlp_output::at_exit() {
+    // Everything was sent, or the deadline passed: what an exporter still holds is lost.
+    std::lock_guard lock(exporters_mutex_);
+    for (auto& [key, e] : exporters_) e->abandon();
+    for (auto& r : retiring_) r.exporter->abandon();
+    for (auto& [key, e] : exporters_) e->join();
+    for (auto& r : retiring_) r.exporter->join();
+}
+
+std::vector<otlp_exporter_stats> otlp_output::stats() const {
+    std::vector<otlp_exporter_stats> out;
+    std::lock_guard lock(exporters_mutex_);
+    auto one = [&](const otlp_exporter& e) {
+        const auto& c = e.counters();
+        out.push_back({e.shown(),
+                       c.exported.load(),
+                       c.requests.load(),
+                       c.bytes.load(),
+                       c.retries.load(),
+                       c.dropped.load(),
+                       c.failed.load(),
+                       c.lost.load(),
+                       c.queued.load(),
+                       c.queued_bytes.load()});
+    };
+    for (const auto& [key, e] : exporters_) one(*e);
+    for (const auto& r : retiring_) one(*r.exporter);
+    return out;
+}
+
+}  // namespace ct::tracer::exporting
