@@ -22,14 +22,24 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# Node.js runs the OTLP test peer (the OpenTelemetry project's own decoders, from npm); the
+# machine's own Node.js is used when there is one, Debian's otherwise.
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
-  exit 0
+else
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-sudo_cmd=()
-[ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The OTLP test peer's packages, exactly as package-lock.json pins them.
+peer="$(cd "$(dirname "$0")/.." && pwd)/tests/peers/otlp"
+if [ ! -d "$peer/node_modules/@opentelemetry/otlp-transformer" ]; then
+  echo "setup: installing the OTLP test peer (npm ci in tests/peers/otlp)"
+  (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error)
+fi

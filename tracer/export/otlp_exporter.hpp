@@ -65,6 +65,8 @@ class otlp_exporter {
     /// Seals the request being filled when it is full, due, or `now_all`. Under policy block
     /// this waits for room until `give_up` says stop (then the records are counted lost).
     void flush_if_due(bool now_all, const std::function<bool()>& give_up);
+    /// The request being filled has batchSize records.
+    bool full() const { return filling_.records() >= settings_.batch_records; }
     /// When the request being filled is due (max() when it is empty).
     clock::time_point due() const { return due_; }
     /// Nothing filling, queued or in flight.

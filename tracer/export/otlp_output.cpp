@@ -63,6 +63,10 @@ void otlp_output::handle_batch(outputs::shared_delivery d, bool /*past_deadline*
             body_.clear();
             formatter_.append(b, r, sections[i].format, body_);
             it->second->add(d, r, body_, observed);
+            counters_.bytes += body_.size();
+            if (it->second->full()) {
+                it->second->flush_if_due(false, [this] { return past_stop_deadline(); });
+            }
         }
         written |= bit;
     }

@@ -1,0 +1,361 @@
+// OTLPMode against the OpenTelemetry project's own decoder: tests/peers/otlp/receiver.js
+// (Node.js with @opentelemetry/otlp-transformer's generated protobuf code, installed by
+// scripts/setup.sh) receives the daemon's OTLP/HTTP requests and writes what it decoded.
+// Every field of every record is checked against what the node sent (its ForMachine line, as
+// the daemon's own file section writes it), for both encodings; the receiver is killed and
+// restarted mid-stream (policy block: nothing lost) or refuses for a while (policy drop:
+// drops counted, files untouched).
+#include <csignal>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "tests/integration/daemon_fixture.hpp"
+
+namespace {
+
+using namespace ct::test;
+using nlohmann::json;
+
+const std::string peer_dir = std::string(CT_SOURCE_DIR) + "/tests/peers/otlp";
+
+// "2026-12-06T15:06:27.086801198Z" -> Unix nanoseconds, as a decimal string (OTLP's form).
+std::string unix_nanos_text(const std::string& at) {
+    std::tm tm{};
+    const char* rest = ::strptime(at.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (!rest) return "bad time " + at;
+    std::uint64_t frac = 0;
+    int digits = 0;
+    if (*rest == '.') {
+        for (++rest; *rest >= '0' && *rest <= '9'; ++rest, ++digits) {
+            if (digits < 9) frac = frac * 10 + static_cast<std::uint64_t>(*rest - '0');
+        }
+    }
+    for (int d = std::min(digits, 9); d < 9; ++d) frac *= 10;
+    return std::to_string(static_cast<std::uint64_t>(::timegm(&tm)) * 1'000'000'000ull + frac);
+}
+
+struct OtlpTest : DaemonTest {
+    std::unique_ptr<child_process> receiver, nodes;
+    unsigned short port = 0;
+
+    void TearDown() override {
+        if (nodes) nodes->signal(SIGTERM);
+        if (receiver) receiver->signal(SIGKILL);
+        DaemonTest::TearDown();
+    }
+
+    void start_receiver(const std::vector<std::string>& extra = {}) {
+        ASSERT_TRUE(fs::exists(peer_dir + "/node_modules/@opentelemetry/otlp-transformer"))
+            << "the OTLP test peer is not installed: run scripts/setup.sh";
+        if (port == 0) port = free_tcp_port();
+        std::vector<std::string> args{
+            peer_dir + "/receiver.js", std::to_string(port), (dir / "received.jsonl").string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        receiver = std::make_unique<child_process>("/usr/bin/node", args, dir.path(), "receiver");
+        ASSERT_TRUE(wait_until(
+            [&] { return receiver->stdout_text().find("listening") != std::string::npos; },
+            std::chrono::seconds(20)))
+            << receiver->stderr_text();
+    }
+
+    /// What the receiver decoded, of one kind; records carry their request's Content-Type
+    /// (the receiver writes a request's line before its records').
+    std::vector<json> received(const std::string& kind) {
+        std::vector<json> out;
+        std::error_code ec;
+        if (!fs::exists(dir / "received.jsonl", ec)) return out;
+        std::string content_type;
+        for (const auto& line : split_lines(read_file(dir / "received.jsonl"))) {
+            auto j = json::parse(line, nullptr, false);
+            if (!j.is_object()) continue;  // a line being written
+            if (j.value("kind", "") == "request") content_type = j.value("contentType", "");
+            if (j.value("kind", "") != kind) continue;
+            j["contentType"] = content_type;
+            out.push_back(std::move(j));
+        }
+        return out;
+    }
+
+    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port); }
+
+    double metric(unsigned short prom, const std::string& series) {
+        auto page = http_get(prom, "/metrics");
+        if (!page) return -1;
+        for (const auto& line : split_lines(page->body)) {
+            if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+        }
+        return -1;
+    }
+};
+
+TEST_F(OtlpTest, EveryFieldOfEveryRecordArrivesInBothEncodings) {
+    start_receiver();
+    ASSERT_FALSE(HasFatalFailure());
+    start_tracer(
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+        "logging:\n"
+        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
+        "  - { logRoot: human, logMode: FileMode, logFormat: ForHuman }\n"
+        "  - logMode: OTLPMode\n"
+        "    logFormat: ForMachine\n"
+        "    otlp:\n"
+        "      endpoint: " +
+        endpoint() +
+        "\n"
+        "      headers: { X-Scope-OrgID: pool-7 }\n"
+        "      resourceAttributes: { deployment.environment: preprod }\n"
+        "      batchDelay: 0.05\n"
+        "      batchSize: 100\n"
+        "  - logMode: OTLPMode\n"
+        "    logFormat: ForHuman\n"
+        "    otlp: { endpoint: \"" +
+        endpoint() + "\", encoding: json, compression: none, batchDelay: 0.05 }\n");
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    nodes = run_forwarder({"--connect",
+                           "tracer.sock",
+                           "--network-magic",
+                           "42",
+                           "--nodes",
+                           "2",
+                           "--name-prefix",
+                           "relay",
+                           "--count",
+                           "400",
+                           "--rate",
+                           "2000"});
+    ASSERT_TRUE(wait_until([&] { return received("log").size() >= 1600; }, 30s))
+        << received("log").size();
+    ASSERT_TRUE(nodes->wait_exit(20s));
+
+    // The requests: both encodings, gzip only where configured, protobuf byte-identical to
+    // what protobufjs writes for the same message, and the configured header.
+    std::size_t protobuf_requests = 0, json_requests = 0;
+    for (const auto& r : received("request")) {
+        EXPECT_FALSE(r.contains("error")) << r;
+        EXPECT_EQ(r["path"], "/v1/logs");
+        if (r["contentType"] == "application/x-protobuf") {
+            ++protobuf_requests;
+            EXPECT_TRUE(r["gzip"].get<bool>());
+            EXPECT_TRUE(r["identical"].get<bool>()) << r;
+            EXPECT_EQ(r["headers"]["x-scope-orgid"], "pool-7");
+            EXPECT_LE(r["records"].get<int>(), 100);  // batchSize
+        } else {
+            ++json_requests;
+            EXPECT_EQ(r["contentType"], "application/json");
+            EXPECT_FALSE(r["gzip"].get<bool>());
+            EXPECT_FALSE(r["headers"].contains("x-scope-orgid"));
+        }
+    }
+    EXPECT_GE(protobuf_requests, 8u);  // 800 records, at most 100 per request
+    EXPECT_GE(json_requests, 1u);
+
+    // Every ForMachine record: each field against the node's own line in the file section.
+    std::map<std::pair<std::string, std::uint64_t>, std::pair<std::string, json>> file_lines;
+    for (const std::string node : {"relay-1", "relay-2"}) {
+        for (const auto& l : machine_lines("logs", node)) {
+            auto j = json::parse(l);
+            file_lines[{node, j["data"]["seq"].get<std::uint64_t>()}] = {l, j};
+        }
+    }
+    ASSERT_EQ(file_lines.size(), 800u);
+    std::set<std::pair<std::string, std::uint64_t>> seen;
+    std::map<std::string, std::vector<std::string>> human_bodies;
+    std::map<std::string, std::string> human_text;
+    for (const auto& r : received("log")) {
+        const auto& res = r["resource"];
+        EXPECT_EQ(res["service.name"], "cardano-node");
+        EXPECT_EQ(res["host.name"], "simhost");
+        EXPECT_EQ(r["scope"], "cardano-tracer");
+        const std::string node = res["service.instance.id"];
+        const auto body = r["body"].get<std::string>();
+        if (r["contentType"] == "application/json") {  // the ForHuman section
+            human_bodies[node].push_back(body);
+            human_text[node] += body + "\n";
+            EXPECT_FALSE(res.contains("deployment.environment"));
+            continue;
+        }
+        const auto machine = json::parse(body);
+        EXPECT_EQ(res["deployment.environment"], "preprod");
+        const auto key = std::make_pair(node, machine["data"]["seq"].get<std::uint64_t>());
+        EXPECT_TRUE(seen.insert(key).second) << "twice: " << body;
+        ASSERT_TRUE(file_lines.contains(key)) << body;
+        const auto& [line, sent] = file_lines[key];
+        EXPECT_EQ(body, line);
+        EXPECT_EQ(r["time"], unix_nanos_text(sent["at"]));
+        EXPECT_GE(std::stoull(r["observed"].get<std::string>()),
+                  std::stoull(r["time"].get<std::string>()));
+        EXPECT_EQ(r["severityText"], sent["sev"]);
+        static const std::map<std::string, int> numbers{{"Debug", 5},
+                                                        {"Info", 9},
+                                                        {"Notice", 10},
+                                                        {"Warning", 13},
+                                                        {"Error", 17},
+                                                        {"Critical", 18},
+                                                        {"Alert", 21},
+                                                        {"Emergency", 22}};
+        EXPECT_EQ(r["severityNumber"], numbers.at(sent["sev"]));
+        EXPECT_EQ(r["attributes"]["namespace"], sent["ns"]);
+        EXPECT_EQ(r["attributes"]["thread"], sent["thread"]);
+        EXPECT_EQ(r["attributes"]["detail"], "DNormal");
+    }
+    EXPECT_EQ(seen.size(), 800u);
+    // Every ForHuman record (JSON encoding), in order: the ForHuman file's text, node by node
+    // (a human text may span lines; one node's records arrive in the order written).
+    for (const std::string node : {"relay-1", "relay-2"}) {
+        std::string file_text;
+        for (const auto& e : fs::directory_iterator(dir / "human" / node)) {
+            if (!e.is_symlink()) file_text += read_file(e.path());  // not node.log
+        }
+        EXPECT_EQ(human_bodies[node].size(), 400u) << node;
+        const auto& got = human_text[node];
+        const auto diverge =
+            std::mismatch(got.begin(), got.end(), file_text.begin(), file_text.end());
+        EXPECT_TRUE(got == file_text)
+            << node << ": differs at byte " << (diverge.first - got.begin()) << ": received \""
+            << got.substr(static_cast<std::size_t>(diverge.first - got.begin()), 120)
+            << "\", the file has \""
+            << file_text.substr(static_cast<std::size_t>(diverge.second - file_text.begin()), 120)
+            << "\"";
+    }
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
+TEST_F(OtlpTest, AReceiverKilledAndRestartedLosesNothingWithPolicyBlock) {
+    start_receiver();
+    ASSERT_FALSE(HasFatalFailure());
+    // Small queues, so that an absent receiver quickly stops the daemon asking the nodes.
+    start_tracer(
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
+        "outputQueueBytes: 65536\n"
+        "writerQueueBatches: 8\n"
+        "logging:\n"
+        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
+        "  - logMode: OTLPMode\n"
+        "    logFormat: ForMachine\n"
+        "    otlp: { endpoint: \"" +
+        endpoint() + "\", batchDelay: 0.05, batchSize: 20, queueBytes: 20000, timeout: 2 }\n");
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    const auto prom = bound_port("Tracer.StartedPrometheus");
+    // 2 nodes × 40 objects/s for 15 s: an outage of ~2 s fits the nodes' own 192-object queues.
+    nodes = run_forwarder({"--connect",
+                           "tracer.sock",
+                           "--network-magic",
+                           "42",
+                           "--nodes",
+                           "2",
+                           "--name-prefix",
+                           "relay",
+                           "--count",
+                           "600",
+                           "--rate",
+                           "40",
+                           "--summary-file",
+                           (dir / "summary.json").string()});
+    ASSERT_TRUE(wait_until([&] { return received("log").size() >= 100; }, 20s));
+    receiver->signal(SIGKILL);
+    ASSERT_TRUE(receiver->wait_exit(10s));
+    // While it is away, requests fail and are retried; the output stops taking batches.
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return metric(prom,
+                          "cardano_tracer_otlp_retries_total{exporter=\"" + endpoint() + "\"}") > 0;
+        },
+        20s));
+    ASSERT_TRUE(wait_until(
+        [&] { return metric(prom, "cardano_tracer_output_queue_full_total{output=\"otlp\"}") > 0; },
+        20s));
+    start_receiver();
+    ASSERT_FALSE(HasFatalFailure());
+    ASSERT_TRUE(nodes->wait_exit(60s));
+    const auto summary = json::parse(read_file(dir / "summary.json"));
+    for (const auto& n : summary["nodes"]) EXPECT_EQ(n["overflow_drops"], 0) << summary;
+    // Every object arrives (a request cut by the kill may arrive twice: at least once).
+    std::map<std::string, std::set<std::uint64_t>> got;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            got.clear();
+            for (const auto& r : received("log")) {
+                const auto m = json::parse(r["body"].get<std::string>());
+                got[r["resource"]["service.instance.id"]].insert(
+                    m["data"]["seq"].get<std::uint64_t>());
+            }
+            return got["relay-1"].size() == 600 && got["relay-2"].size() == 600;
+        },
+        30s))
+        << got["relay-1"].size() << " " << got["relay-2"].size();
+    EXPECT_EQ(*got["relay-1"].rbegin(), 600u);
+    EXPECT_EQ(
+        metric(prom, "cardano_tracer_otlp_records_dropped_total{exporter=\"" + endpoint() + "\"}"),
+        0);
+    EXPECT_EQ(seqs("logs", "relay-1"), one_to(600));
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
+TEST_F(OtlpTest, PolicyDropCountsWhatAnUnwillingReceiverCostsAndFilesLoseNothing) {
+    start_receiver({"--status", "503"});
+    ASSERT_FALSE(HasFatalFailure());
+    start_tracer(
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
+        "shutdownTimeoutSecs: 2\n"
+        "logging:\n"
+        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
+        "  - logMode: OTLPMode\n"
+        "    logFormat: ForMachine\n"
+        "    otlp: { endpoint: \"" +
+        endpoint() +
+        "\", batchDelay: 0.05, batchSize: 50, queueBytes: 30000, policy: drop, timeout: 1 }\n");
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    const auto prom = bound_port("Tracer.StartedPrometheus");
+    nodes = run_forwarder({"--connect",
+                           "tracer.sock",
+                           "--network-magic",
+                           "42",
+                           "--nodes",
+                           "2",
+                           "--name-prefix",
+                           "relay",
+                           "--count",
+                           "1500",
+                           "--rate",
+                           "500",
+                           "--summary-file",
+                           (dir / "summary.json").string()});
+    ASSERT_TRUE(nodes->wait_exit(30s));
+    const std::string label = "{exporter=\"" + endpoint() + "\"}";
+    ASSERT_TRUE(wait_until(
+        [&] { return metric(prom, "cardano_tracer_otlp_records_dropped_total" + label) > 0; },
+        20s));
+    // The files are untouched by the exporter's trouble.
+    const auto summary = json::parse(read_file(dir / "summary.json"));
+    for (const auto& n : summary["nodes"]) EXPECT_EQ(n["overflow_drops"], 0) << summary;
+    EXPECT_EQ(seqs("logs", "relay-1"), one_to(1500));
+    EXPECT_EQ(seqs("logs", "relay-2"), one_to(1500));
+    EXPECT_FALSE(messages("Tracer.Error").empty());
+    // The receiver takes requests again: what was queued arrives, and every record is counted
+    // exactly once as exported, dropped or still queued.
+    receiver->signal(SIGKILL);
+    ASSERT_TRUE(receiver->wait_exit(10s));
+    start_receiver();
+    ASSERT_FALSE(HasFatalFailure());
+    ASSERT_TRUE(wait_until(
+        [&] { return metric(prom, "cardano_tracer_otlp_records_queued" + label) == 0; }, 30s));
+    const double exported = metric(prom, "cardano_tracer_otlp_records_exported_total" + label);
+    const double dropped = metric(prom, "cardano_tracer_otlp_records_dropped_total" + label);
+    EXPECT_EQ(exported + dropped, 3000) << exported << " + " << dropped;
+    EXPECT_EQ(static_cast<double>(received("log").size()), exported);
+    // A stop while the receiver refuses again ends within shutdownTimeoutSecs.
+    receiver->signal(SIGKILL);
+    ASSERT_TRUE(receiver->wait_exit(10s));
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(stop_tracer(), 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+}  // namespace
