@@ -78,6 +78,25 @@ struct OtlpTest : DaemonTest {
         return out;
     }
 
+    /// Two simulated nodes, relay-1 and relay-2, each sending `count` objects at `rate`/s;
+    /// their exit summary goes to summary.json.
+    std::unique_ptr<child_process> run_relays(int count, int rate) {
+        return run_forwarder({"--connect",
+                              "tracer.sock",
+                              "--network-magic",
+                              "42",
+                              "--nodes",
+                              "2",
+                              "--name-prefix",
+                              "relay",
+                              "--count",
+                              std::to_string(count),
+                              "--rate",
+                              std::to_string(rate),
+                              "--summary-file",
+                              (dir / "summary.json").string()});
+    }
+
     std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port); }
 
     double metric(unsigned short prom, const std::string& series) {
@@ -114,18 +133,7 @@ TEST_F(OtlpTest, EveryFieldOfEveryRecordArrivesInBothEncodings) {
         "    otlp: { endpoint: \"" +
         endpoint() + "\", encoding: json, compression: none, batchDelay: 0.05 }\n");
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
-    nodes = run_forwarder({"--connect",
-                           "tracer.sock",
-                           "--network-magic",
-                           "42",
-                           "--nodes",
-                           "2",
-                           "--name-prefix",
-                           "relay",
-                           "--count",
-                           "400",
-                           "--rate",
-                           "2000"});
+    nodes = run_relays(400, 2000);
     ASSERT_TRUE(wait_until([&] { return received("log").size() >= 1600; }, 30s))
         << received("log").size();
     ASSERT_TRUE(nodes->wait_exit(20s));
@@ -242,20 +250,7 @@ TEST_F(OtlpTest, AReceiverKilledAndRestartedLosesNothingWithPolicyBlock) {
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     const auto prom = bound_port("Tracer.StartedPrometheus");
     // 2 nodes × 40 objects/s for 15 s: an outage of ~2 s fits the nodes' own 192-object queues.
-    nodes = run_forwarder({"--connect",
-                           "tracer.sock",
-                           "--network-magic",
-                           "42",
-                           "--nodes",
-                           "2",
-                           "--name-prefix",
-                           "relay",
-                           "--count",
-                           "600",
-                           "--rate",
-                           "40",
-                           "--summary-file",
-                           (dir / "summary.json").string()});
+    nodes = run_relays(600, 40);
     ASSERT_TRUE(wait_until([&] { return received("log").size() >= 100; }, 20s));
     receiver->signal(SIGKILL);
     ASSERT_TRUE(receiver->wait_exit(10s));
@@ -313,20 +308,7 @@ TEST_F(OtlpTest, PolicyDropCountsWhatAnUnwillingReceiverCostsAndFilesLoseNothing
         "\", batchDelay: 0.05, batchSize: 50, queueBytes: 30000, policy: drop, timeout: 1 }\n");
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     const auto prom = bound_port("Tracer.StartedPrometheus");
-    nodes = run_forwarder({"--connect",
-                           "tracer.sock",
-                           "--network-magic",
-                           "42",
-                           "--nodes",
-                           "2",
-                           "--name-prefix",
-                           "relay",
-                           "--count",
-                           "1500",
-                           "--rate",
-                           "500",
-                           "--summary-file",
-                           (dir / "summary.json").string()});
+    nodes = run_relays(1500, 500);
     ASSERT_TRUE(nodes->wait_exit(30s));
     const std::string label = "{exporter=\"" + endpoint() + "\"}";
     ASSERT_TRUE(wait_until(
