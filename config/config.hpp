@@ -131,6 +131,14 @@ struct otlp_settings {
     std::string key() const;
 };
 
+/// One OTLP metrics target (otlpMetrics entries): the connection keys of `otlp`, and how often
+/// every node's metrics and the daemon's own are pushed to <endpoint>/v1/metrics.
+struct otlp_metrics_target {
+    otlp_settings connection;  // endpoint, encoding, compression, headers, ... (no batching)
+    double interval_secs = 15;
+    bool operator==(const otlp_metrics_target&) const = default;
+};
+
 struct logging_params {
     std::string log_root;  // absolute after loading
     log_mode mode = log_mode::file_mode;
@@ -194,6 +202,7 @@ struct tracer_config {
     /// legacyMetricsEndpoints: node name -> where that node's metrics are served alone.
     std::map<std::string, endpoint> legacy_metrics_endpoints;
     std::vector<remote_write_target> remote_write;
+    std::vector<otlp_metrics_target> otlp_metrics;
     unsigned socket_mode = 0660;
     std::uint64_t max_message_bytes = 32ull << 20;
     std::uint64_t max_ingress_bytes = 64ull << 20;

@@ -21,8 +21,9 @@ std::string redacted_url(const std::string& url) {
 
 using ojson = nlohmann::ordered_json;
 
-// Header values are credentials more often than not: shown as <redacted>, names kept.
-ojson otlp_json(const otlp_settings& o) {
+// The keys every OTLP exporter has. Header values are credentials more often than not: shown
+// as <redacted>, names kept.
+ojson otlp_connection_json(const otlp_settings& o) {
     ojson j;
     j["endpoint"] = redacted_url(o.endpoint);
     j["encoding"] = o.enc == otlp_settings::encoding::json ? "json" : "protobuf";
@@ -32,11 +33,16 @@ ojson otlp_json(const otlp_settings& o) {
     j["headers"] = headers;
     j["resourceAttributes"] = o.resource_attributes;
     j["timeout"] = o.timeout_secs;
+    j["caFile"] = o.ca_file ? ojson(*o.ca_file) : ojson(nullptr);
+    return j;
+}
+
+ojson otlp_json(const otlp_settings& o) {
+    ojson j = otlp_connection_json(o);
     j["batchSize"] = o.batch_records;
     j["batchDelay"] = o.batch_delay_secs;
     j["queueBytes"] = o.queue_bytes;
     j["policy"] = o.policy == otlp_settings::overflow::drop ? "drop" : "block";
-    j["caFile"] = o.ca_file ? ojson(*o.ca_file) : ojson(nullptr);
     return j;
 }
 
@@ -229,6 +235,13 @@ ojson to_ordered_json(const tracer_config& c) {
         remote.push_back(e);
     }
     j["remoteWrite"] = remote;
+    ojson metrics_targets = ojson::array();
+    for (const auto& t : c.otlp_metrics) {
+        ojson e = otlp_connection_json(t.connection);
+        e["interval"] = t.interval_secs;
+        metrics_targets.push_back(e);
+    }
+    j["otlpMetrics"] = metrics_targets;
     return j;
 }
 

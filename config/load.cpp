@@ -788,6 +788,52 @@ std::optional<std::map<std::string, std::string>> read_string_map(reader& r,
     return m;
 }
 
+// A number of seconds in (0, max] at `key`, when present.
+void read_seconds(reader& r,
+                  const json& v,
+                  const std::string& path,
+                  std::string_view key,
+                  double& dst,
+                  double max,
+                  bool& ok) {
+    const json* x = reader::field(v, key);
+    if (!x) return;
+    auto n = r.number(*x, reader::join(path, key));
+    if (!n) {
+        ok = false;
+        return;
+    }
+    if (!(*n > 0) || *n > max) {
+        r.error(reader::join(path, key), "must be greater than 0 and at most " + json(max).dump());
+        ok = false;
+        return;
+    }
+    dst = *n;
+}
+
+// An integer in [1, max] at `key`, when present.
+void read_positive(reader& r,
+                   const json& v,
+                   const std::string& path,
+                   std::string_view key,
+                   std::uint64_t& dst,
+                   std::uint64_t max,
+                   bool& ok) {
+    const json* x = reader::field(v, key);
+    if (!x) return;
+    auto n = r.uint(*x, reader::join(path, key), max);
+    if (!n) {
+        ok = false;
+        return;
+    }
+    if (*n == 0) {
+        r.error(reader::join(path, key), "must be greater than 0");
+        ok = false;
+        return;
+    }
+    dst = *n;
+}
+
 // A header name as HTTP allows it (a token), and a value without line breaks: a header from
 // the configuration can never split the request.
 bool valid_header(const std::string& name, const std::string& value) {
@@ -800,14 +846,13 @@ bool valid_header(const std::string& name, const std::string& value) {
     return value.find_first_of("\r\n") == std::string::npos;
 }
 
-std::optional<otlp_settings> read_otlp(reader& r,
-                                       const json& v,
-                                       const std::string& path,
-                                       const std::filesystem::path& base) {
-    if (!r.object(v, path)) return std::nullopt;
-    r.check_keys(v, "otlp", path);
-    otlp_settings o;
-    bool ok = true;
+// The keys every OTLP exporter has (logs and metrics): where, how, with which credentials.
+void read_otlp_connection(reader& r,
+                          const json& v,
+                          const std::string& path,
+                          const std::filesystem::path& base,
+                          otlp_settings& o,
+                          bool& ok) {
     if (const json* e = r.required(v, "endpoint", path)) {
         if (auto s = r.string(*e, path + ".endpoint")) {
             o.endpoint = *s;
@@ -831,31 +876,22 @@ std::optional<otlp_settings> read_otlp(reader& r,
                             std::array<std::pair<std::string_view, otlp_settings::encoding>, 2>{
                                 {{"protobuf", otlp_settings::encoding::protobuf},
                                  {"json", otlp_settings::encoding::json}}});
-        if (enc)
+        if (enc) {
             o.enc = *enc;
-        else
+        } else {
             ok = false;
+        }
     }
     if (const json* e = reader::field(v, "compression")) {
-        auto gz = r.one_of(
-            *e,
-            path + ".compression",
-            std::array<std::pair<std::string_view, bool>, 2>{{{"gzip", true}, {"none", false}}});
-        if (gz)
+        auto gz = r.one_of(*e,
+                           path + ".compression",
+                           std::array<std::pair<std::string_view, bool>, 2>{
+                               {{"gzip", true}, {"none", false}}});
+        if (gz) {
             o.gzip = *gz;
-        else
+        } else {
             ok = false;
-    }
-    if (const json* e = reader::field(v, "policy")) {
-        auto p = r.one_of(*e,
-                          path + ".policy",
-                          std::array<std::pair<std::string_view, otlp_settings::overflow>, 2>{
-                              {{"block", otlp_settings::overflow::block},
-                               {"drop", otlp_settings::overflow::drop}}});
-        if (p)
-            o.policy = *p;
-        else
-            ok = false;
+        }
     }
     if (const json* e = reader::field(v, "headers")) {
         if (auto m = read_string_map(r, *e, path + ".headers")) {
@@ -878,64 +914,66 @@ std::optional<otlp_settings> read_otlp(reader& r,
             ok = false;
         }
     }
-    auto seconds = [&](std::string_view key, double& dst, double min_exclusive, double max) {
-        const json* x = reader::field(v, key);
-        if (!x) return;
-        auto n = r.number(*x, reader::join(path, key));
-        if (!n) {
-            ok = false;
-            return;
-        }
-        if (!(*n > min_exclusive) || *n > max) {
-            r.error(reader::join(path, key),
-                    "must be greater than " + json(min_exclusive).dump() + " and at most " +
-                        json(max).dump());
-            ok = false;
-            return;
-        }
-        dst = *n;
-    };
-    seconds("timeout", o.timeout_secs, 0, 3600);
-    seconds("batchDelay", o.batch_delay_secs, 0, 60);
-    auto positive = [&](std::string_view key, std::uint64_t& dst, std::uint64_t max) {
-        const json* x = reader::field(v, key);
-        if (!x) return;
-        auto n = r.uint(*x, reader::join(path, key), max);
-        if (!n) {
-            ok = false;
-            return;
-        }
-        if (*n == 0) {
-            r.error(reader::join(path, key), "must be greater than 0");
-            ok = false;
-            return;
-        }
-        dst = *n;
-    };
-    std::uint64_t batch = o.batch_records;
-    positive("batchSize", batch, 1'000'000);
-    o.batch_records = static_cast<std::uint32_t>(batch);
-    positive("queueBytes", o.queue_bytes, std::uint64_t{1} << 40);
-    auto path_key = [&](std::string_view key, std::optional<std::string>& dst) {
-        const json* x = reader::field(v, key);
-        if (!x) return;
-        auto s = r.string(*x, reader::join(path, key));
+    read_seconds(r, v, path, "timeout", o.timeout_secs, 3600, ok);
+    if (const json* x = reader::field(v, "caFile")) {
+        auto s = r.string(*x, path + ".caFile");
         if (!s || s->empty()) {
-            if (s) r.error(reader::join(path, key), "must not be empty");
+            if (s) r.error(path + ".caFile", "must not be empty");
             ok = false;
-            return;
+        } else {
+            std::filesystem::path p(*s);
+            if (p.is_relative()) p = base / p;
+            o.ca_file = p.lexically_normal().string();
         }
-        std::filesystem::path p(*s);
-        if (p.is_relative()) p = base / p;
-        dst = p.lexically_normal().string();
-    };
-    path_key("caFile", o.ca_file);
+    }
     if (o.ca_file && o.endpoint.rfind("https://", 0) != 0) {
         r.error(path + ".caFile", "only used with an https:// endpoint");
         ok = false;
     }
+}
+
+std::optional<otlp_settings> read_otlp(reader& r,
+                                       const json& v,
+                                       const std::string& path,
+                                       const std::filesystem::path& base) {
+    if (!r.object(v, path)) return std::nullopt;
+    r.check_keys(v, "otlp", path);
+    otlp_settings o;
+    bool ok = true;
+    read_otlp_connection(r, v, path, base, o, ok);
+    if (const json* e = reader::field(v, "policy")) {
+        auto p = r.one_of(*e,
+                          path + ".policy",
+                          std::array<std::pair<std::string_view, otlp_settings::overflow>, 2>{
+                              {{"block", otlp_settings::overflow::block},
+                               {"drop", otlp_settings::overflow::drop}}});
+        if (p) {
+            o.policy = *p;
+        } else {
+            ok = false;
+        }
+    }
+    read_seconds(r, v, path, "batchDelay", o.batch_delay_secs, 60, ok);
+    std::uint64_t batch = o.batch_records;
+    read_positive(r, v, path, "batchSize", batch, 1'000'000, ok);
+    o.batch_records = static_cast<std::uint32_t>(batch);
+    read_positive(r, v, path, "queueBytes", o.queue_bytes, std::uint64_t{1} << 40, ok);
     if (!ok) return std::nullopt;
     return o;
+}
+
+std::optional<otlp_metrics_target> read_otlp_metrics_target(reader& r,
+                                                            const json& v,
+                                                            const std::string& path,
+                                                            const std::filesystem::path& base) {
+    if (!r.object(v, path)) return std::nullopt;
+    r.check_keys(v, "otlpMetrics[]", path);
+    otlp_metrics_target t;
+    bool ok = true;
+    read_otlp_connection(r, v, path, base, t.connection, ok);
+    read_seconds(r, v, path, "interval", t.interval_secs, 86400, ok);
+    if (!ok) return std::nullopt;
+    return t;
 }
 
 std::vector<logging_params> read_logging(reader& r,
@@ -1474,6 +1512,23 @@ load_result load_json(const json& root, const load_options& opts) {
                     }
                 }
                 c.remote_write.push_back(std::move(t));
+            }
+        }
+    }
+    if (const json* v = reader::field(root, "otlpMetrics")) {
+        if (!v->is_array()) {
+            r.error("otlpMetrics",
+                    "expected a list of { endpoint, interval, ... }, got " + describe(*v));
+            ok = false;
+        } else {
+            for (std::size_t i = 0; i < v->size(); ++i) {
+                auto t = read_otlp_metrics_target(
+                    r, (*v)[i], "otlpMetrics[" + std::to_string(i) + "]", base_dir);
+                if (t) {
+                    c.otlp_metrics.push_back(std::move(*t));
+                } else {
+                    ok = false;
+                }
             }
         }
     }

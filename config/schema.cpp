@@ -56,6 +56,7 @@ constexpr std::array entries{
     schema_entry{"", "metricsAliases", "path or null", "null", "An operator's own aliases (what cardano-tracer's removed `metricsComp` did), two columns per line as legacy/metrics.txt; they apply whether or not metricsLegacyNames is on and win over the built-in rows. A broken file is a configuration error naming the file and line.", o::extension},
     schema_entry{"", "legacyMetricsEndpoints", "object node name->Endpoint", "{}", "Serve one node's metrics alone at `/metrics` on their own endpoint, without labels and with the legacy names, as the node itself served them before the tracer (PrometheusSimple, port 12798): community tools such as gLiveView keep working unchanged. 503 while that node is not connected.", o::extension},
     schema_entry{"", "remoteWrite", "list of RemoteWrite", "[] (off)", "Push every connected node's metrics (labelled `node_name` and the `prometheusLabels`) and the daemon's own metrics to Prometheus remote-write receivers (Prometheus with `--web.enable-remote-write-receiver`, Mimir, Thanos, VictoriaMetrics): remote write 1.0, protobuf and snappy. See docs/operations.md.", o::extension},
+    schema_entry{"", "otlpMetrics", "list of OTLPMetrics", "[] (off)", "Push every connected node's metrics (resource `service.instance.id=<node name>`) and the daemon's own (`service.name=cardano-tracer`) as OTLP metrics to `<endpoint>/v1/metrics`: counters as cumulative monotonic sums, gauges as gauges, histograms as histograms. See docs/fleet.md.", o::extension},
     schema_entry{"", "hasRTView", "any", "-", "No longer used (RTView was removed in 0.5.0).", o::legacy},
     schema_entry{"", "WarnRTViewMissing", "any", "-", "No longer used (iohk-nix generic config).", o::legacy},
     schema_entry{"", "metricsComp", "any", "-", "No longer used (removed in cardano-tracer 0.3.2).", o::legacy},
@@ -93,6 +94,15 @@ constexpr std::array entries{
     schema_entry{"otlp", "queueBytes", "integer > 0", "67108864", "Encoded requests held in memory while the receiver is slow or down."},
     schema_entry{"otlp", "policy", "block | drop", "block", "When queueBytes is full: `block` stops asking the nodes, as a full disk does (nothing lost); `drop` drops the newest records and counts them (`cardano_tracer_otlp_records_dropped_total`)."},
     schema_entry{"otlp", "caFile", "path or null", "null (the system's trust store)", "https: the CA certificates (PEM) that the receiver's certificate must chain to."},
+
+    schema_entry{"otlpMetrics[]", "endpoint", "http(s)://HOST[:PORT][/PREFIX]", "required", "The OTLP/HTTP receiver; metrics are POSTed to `<endpoint>/v1/metrics`."},
+    schema_entry{"otlpMetrics[]", "interval", "number 0..86400 (s)", "15", "One push of every series this often; a push that cannot be delivered by then is dropped and counted (the next carries every current value)."},
+    schema_entry{"otlpMetrics[]", "encoding", "protobuf | json", "protobuf", "As `otlp.encoding`."},
+    schema_entry{"otlpMetrics[]", "compression", "gzip | none", "gzip", "As `otlp.compression`."},
+    schema_entry{"otlpMetrics[]", "headers", "object name->value", "{}", "As `otlp.headers` (never shown)."},
+    schema_entry{"otlpMetrics[]", "resourceAttributes", "object name->value", "{}", "Added to every resource (a key given here replaces a default)."},
+    schema_entry{"otlpMetrics[]", "timeout", "number 0..3600 (s)", "10", "Per request."},
+    schema_entry{"otlpMetrics[]", "caFile", "path or null", "null (the system's trust store)", "As `otlp.caFile`."},
 
     schema_entry{"logging[]", "TraceOptions", "object namespace->options", "{}", "Rules of this section alone, applied over `TraceOptions` and `nodeTraceOptions`.", o::extension},
 
@@ -222,7 +232,7 @@ std::string render_markdown_reference() {
            " nested keys included): *applied* takes effect at once (connected nodes from their"
            " next reply or request); *needs a restart* is reported by name in"
            " `Tracer.ConfigReloaded`'s `notApplied` while everything else applies.\n";
-    const std::array<std::pair<std::string_view, std::string_view>, 10> sections{{
+    const std::array<std::pair<std::string_view, std::string_view>, 11> sections{{
         {"", "Top level"},
         {"network", "`network` (and the first element of `hasForwarding`)"},
         {"endpoint", "Endpoint (`hasEKG`, `hasPrometheus`, `hasTimeseries`)"},
@@ -232,6 +242,7 @@ std::string render_markdown_reference() {
         {"otlp", "`logging[].otlp` (OTLPMode sections)"},
         {"rotation", "`rotation`"},
         {"remoteWrite[]", "`remoteWrite` entries"},
+        {"otlpMetrics[]", "`otlpMetrics` entries"},
         {"TraceOptions{}",
          "`TraceOptions` entries (top level, `nodeTraceOptions.<glob>`, `logging[].TraceOptions`)"},
     }};

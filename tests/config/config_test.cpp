@@ -1265,3 +1265,38 @@ TEST(ConfigOtlp, SectionsReadTheirExporterAndNeverShowHeaderValues) {
         bad, "logging[2].otlp.endpiont", "did you mean `endpoint`", diagnostic::level::warning))
         << dump(bad);
 }
+
+TEST(ConfigOtlp, MetricsTargetsShareTheConnectionKeys) {
+    const std::string head =
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: /tmp/ct.sock }\n"
+        "logging: [ { logRoot: /tmp/logs, logMode: FileMode, logFormat: ForMachine } ]\n";
+    auto r = load_string(head +
+                         "otlpMetrics:\n"
+                         "  - { endpoint: \"http://collector:4318\", interval: 30, "
+                         "headers: { Authorization: \"Basic c2VjcmV0\" } }\n"
+                         "  - { endpoint: \"https://otel.example/otlp/\", encoding: json, "
+                         "caFile: /etc/ssl/ca.pem }\n");
+    ASSERT_TRUE(r.ok()) << dump(r);
+    ASSERT_EQ(r.config->otlp_metrics.size(), 2u);
+    EXPECT_EQ(r.config->otlp_metrics[0].interval_secs, 30);
+    EXPECT_EQ(r.config->otlp_metrics[1].interval_secs, 15);
+    EXPECT_EQ(r.config->otlp_metrics[1].connection.endpoint, "https://otel.example/otlp");
+    EXPECT_EQ(r.config->otlp_metrics[1].connection.enc, otlp_settings::encoding::json);
+    EXPECT_EQ(r.config->otlp_metrics[1].connection.ca_file, "/etc/ssl/ca.pem");
+    const auto shown = to_json_text(*r.config);
+    EXPECT_EQ(shown.find("c2VjcmV0"), std::string::npos) << shown;
+    auto bad = load_string(head +
+                           "otlpMetrics:\n"
+                           "  - { endpoint: collector, interval: 0, batchSize: 5 }\n");
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE(
+        has_diag(bad, "otlpMetrics[0].endpoint", "expected http://HOST", diagnostic::level::error))
+        << dump(bad);
+    EXPECT_TRUE(has_diag(
+        bad, "otlpMetrics[0].interval", "must be greater than 0", diagnostic::level::error))
+        << dump(bad);
+    EXPECT_TRUE(
+        has_diag(bad, "otlpMetrics[0].batchSize", "unknown key", diagnostic::level::warning))
+        << dump(bad);
+}

@@ -340,4 +340,100 @@ TEST_F(OtlpTest, PolicyDropCountsWhatAnUnwillingReceiverCostsAndFilesLoseNothing
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
 }
 
+TEST_F(OtlpTest, MetricsArriveAsSumsGaugesAndHistogramsInBothEncodings) {
+    start_receiver();
+    ASSERT_FALSE(HasFatalFailure());
+    start_tracer(
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+        "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
+        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
+        "prometheusLabels: { cluster: bench }\n"
+        "ekgRequestFreq: 0.2\n"
+        "otlpMetrics:\n"
+        "  - { endpoint: \"" +
+        endpoint() +
+        "\", interval: 0.5, resourceAttributes: { deployment.environment: test } }\n"
+        "  - { endpoint: \"" +
+        endpoint() + "\", interval: 0.5, encoding: json, compression: none }\n");
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    const auto prom = bound_port("Tracer.StartedPrometheus");
+    nodes = run_named_nodes(2, "relay", 20, 300);
+    const std::string counter = "cardano_node_metrics_served_header_counter";
+    // Both encodings bring both nodes' counter.
+    auto find =
+        [&](const std::string& content_type, const std::string& node, const std::string& name) {
+            json found;
+            for (const auto& m : received("metric")) {
+                if (m["contentType"] == content_type && m["name"] == name &&
+                    m["resource"].value("service.instance.id", "") == node)
+                    found = m;  // the latest push
+            }
+            return found;
+        };
+    for (const std::string type : {"application/x-protobuf", "application/json"}) {
+        for (const std::string node : {"relay-1", "relay-2"}) {
+            ASSERT_TRUE(wait_until([&] { return !find(type, node, counter).is_null(); }, 20s))
+                << type << " " << node;
+        }
+    }
+    for (const auto& r : received("request")) {
+        EXPECT_EQ(r["path"], "/v1/metrics");
+        EXPECT_FALSE(r.contains("error")) << r;
+        if (r["contentType"] == "application/x-protobuf") {
+            EXPECT_TRUE(r["identical"].get<bool>());
+        }
+    }
+    for (const std::string type : {"application/x-protobuf", "application/json"}) {
+        // A counter: a cumulative monotonic sum, a value the node's own page showed.
+        const auto sum = find(type, "relay-1", counter);
+        EXPECT_EQ(sum["type"], "sum");
+        EXPECT_TRUE(sum["monotonic"].get<bool>());
+        EXPECT_EQ(sum["temporality"], 2);  // CUMULATIVE
+        ASSERT_EQ(sum["points"].size(), 1u);
+        const auto& point = sum["points"][0];
+        EXPECT_LT(std::stoull(point["start"].get<std::string>()),
+                  std::stoull(point["time"].get<std::string>()));
+        const double pushed = point["value"].get<double>();
+        EXPECT_GT(pushed, 0);
+        const auto page = http_get(prom, "/relay-1");
+        ASSERT_TRUE(page);
+        double now = -1;
+        for (const auto& line : split_lines(page->body))
+            if (line.rfind(counter + " ", 0) == 0) now = std::stod(line.substr(counter.size() + 1));
+        EXPECT_LE(pushed, now);
+        // Resource: the node, prometheusLabels, the target's own attributes.
+        EXPECT_EQ(sum["resource"]["service.name"], "cardano-node");
+        EXPECT_EQ(sum["resource"]["cluster"], "bench");
+        EXPECT_EQ(sum["resource"].contains("deployment.environment"),
+                  type == "application/x-protobuf");
+        // A label-valued metric: an info-style gauge whose labels are attributes.
+        const auto info = find(type, "relay-2", "cardano_node_metrics_cardano_build_info");
+        ASSERT_FALSE(info.is_null()) << type;
+        EXPECT_EQ(info["type"], "gauge");
+        EXPECT_EQ(info["points"][0]["value"], 1);
+        EXPECT_FALSE(info["points"][0]["attributes"].empty()) << info;
+        // The daemon's own metrics, histograms included.
+        json turnaround;
+        for (const auto& m : received("metric")) {
+            if (m["contentType"] == type &&
+                m["name"] == "cardano_tracer_request_turnaround_seconds")
+                turnaround = m;
+        }
+        ASSERT_FALSE(turnaround.is_null()) << type;
+        EXPECT_EQ(turnaround["resource"]["service.name"], "cardano-tracer");
+        EXPECT_EQ(turnaround["type"], "histogram");
+        const auto& h = turnaround["points"][0];
+        ASSERT_EQ(h["bucketCounts"].size(), h["explicitBounds"].size() + 1) << h;
+        std::uint64_t total = 0;
+        for (const auto& c : h["bucketCounts"]) total += std::stoull(c.get<std::string>());
+        EXPECT_EQ(total, std::stoull(h["count"].get<std::string>())) << h;
+        EXPECT_GT(total, 0u);
+    }
+    EXPECT_GT(
+        metric(prom, "cardano_tracer_otlp_metric_points_total{exporter=\"" + endpoint() + "\"}"),
+        0);
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
 }  // namespace

@@ -2,9 +2,13 @@
 
 #include <prometheus/metric_family.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <fstream>
 #include <tuple>
 
@@ -25,6 +29,7 @@
 #include "tracer/core/session_context.hpp"
 #include "tracer/core/settings.hpp"
 #include "tracer/core/startup.hpp"
+#include "tracer/export/otlp_metrics_writer.hpp"
 #include "tracer/export/otlp_output.hpp"
 #include "tracer/export/remote_writer.hpp"
 #include "tracer/metrics/http_server.hpp"
@@ -134,6 +139,7 @@ server::~server() {
     // their contexts (member order) and the contexts before the state their frames touch.
     if (queries_) queries_->stop();  // answers what waits, before the HTTP context goes
     start_remote_writers(config::tracer_config{});  // stops them (joined outside the lock)
+    start_otlp_metrics_writers(config::tracer_config{});
     http_work_.reset();
     ioc_.stop();
     http_ioc_.stop();
@@ -266,6 +272,32 @@ void server::start() {
             per_writer("cardano_tracer_remote_write_failures_total",
                        "Pushes given up: out of time to retry, or refused with a 4xx.",
                        &rc::failures);
+            auto per_metrics_writer =
+                [&](const char* name,
+                    const char* help,
+                    const std::atomic<std::uint64_t> exporting::otlp_metrics_counters::*field) {
+                    prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
+                    for (const auto& w : otlp_metrics_writers_) {
+                        prometheus::ClientMetric m;
+                        m.label.push_back({"exporter", w->shown()});
+                        m.counter.value = static_cast<double>((w->counters().*field).load());
+                        f.metric.push_back(std::move(m));
+                    }
+                    if (!f.metric.empty()) out.push_back(std::move(f));
+                };
+            using mc = exporting::otlp_metrics_counters;
+            per_metrics_writer("cardano_tracer_otlp_metric_points_total",
+                               "OTLP metric data points a receiver took (otlpMetrics).",
+                               &mc::points);
+            per_metrics_writer("cardano_tracer_otlp_metric_pushes_total",
+                               "OTLP metrics pushes a receiver took.",
+                               &mc::pushes);
+            per_metrics_writer("cardano_tracer_otlp_metric_retries_total",
+                               "OTLP metrics push attempts after a failed one.",
+                               &mc::retries);
+            per_metrics_writer("cardano_tracer_otlp_metric_failures_total",
+                               "OTLP metrics pushes given up: out of time, or refused with a 4xx.",
+                               &mc::failures);
         }
         if (otlp_) {
             const auto exporters = otlp_->stats();
@@ -418,6 +450,7 @@ void server::start() {
 
     http_settings_.store(make_http_settings(*cfg));
     start_remote_writers(*cfg);
+    start_otlp_metrics_writers(*cfg);
     http_ = std::make_unique<http_endpoints>(
         http_ioc_, [this](const std::string& name) { return http_handler(name); }, log_);
     (void)http_->commit(http_->prepare(*cfg));  // nothing to wait for: no endpoint runs yet
@@ -633,6 +666,66 @@ void server::start_remote_writers(const config::tracer_config& c) {
     old.clear();  // joins their threads outside the lock
 }
 
+std::vector<exporting::metrics_page> server::otlp_metrics_pages(
+    const std::map<std::string, std::string>& resource_attributes) {
+    // Each node's page as a scrape shows it, then the daemon's own. The resource: the
+    // operator's attributes first (they win), then the defaults, then prometheusLabels.
+    std::vector<exporting::metrics_page> out;
+    const auto settings = http_settings_.load();
+    auto resource = [&](std::vector<std::pair<std::string, std::string>> defaults) {
+        std::vector<std::pair<std::string, std::string>> r(resource_attributes.begin(),
+                                                           resource_attributes.end());
+        for (auto& d : defaults) r.push_back(std::move(d));
+        for (const auto& l : settings->sd_labels) r.emplace_back(l.first, l.second);
+        std::vector<std::pair<std::string, std::string>> unique;
+        for (auto& a : r) {
+            const bool seen = std::any_of(
+                unique.begin(), unique.end(), [&](const auto& u) { return u.first == a.first; });
+            if (!seen) unique.push_back(std::move(a));
+        }
+        return unique;
+    };
+    for (const auto& node : directory_->list()) {
+        exporting::metrics_page page;
+        node.store->visit([&](const metrics::metric_snapshot& m, const metrics::series_hints& h) {
+            page.text = metrics::render_node(m, settings->exposition, &h);
+        });
+        page.resource =
+            resource({{"service.name", "cardano-node"}, {"service.instance.id", node.name}});
+        out.push_back(std::move(page));
+    }
+    std::array<char, 256> host{};
+    if (::gethostname(host.data(), host.size() - 1) != 0) std::strcpy(host.data(), "localhost");
+    exporting::metrics_page own;
+    own.text = own_metrics_->render();
+    own.resource = resource({{"service.name", "cardano-tracer"},
+                             {"service.instance.id", host.data()},
+                             {"host.name", host.data()}});
+    out.push_back(std::move(own));
+    return out;
+}
+
+void server::start_otlp_metrics_writers(const config::tracer_config& c) {
+    std::vector<std::unique_ptr<exporting::otlp_metrics_writer>> fresh;
+    for (const auto& target : c.otlp_metrics) {
+        fresh.push_back(std::make_unique<exporting::otlp_metrics_writer>(
+            target,
+            [this, attrs = target.connection.resource_attributes] {
+                return otlp_metrics_pages(attrs);
+            },
+            [this](const std::string& what) {
+                log_.emit("OtlpMetrics", own_severity::warning, {{"message", what}});
+            }));
+    }
+    std::vector<std::unique_ptr<exporting::otlp_metrics_writer>> old;
+    {
+        std::lock_guard lock(remote_writers_mutex_);
+        old.swap(otlp_metrics_writers_);
+        otlp_metrics_writers_ = std::move(fresh);
+    }
+    old.clear();  // joins their threads outside the lock
+}
+
 void server::exit_now(int status, const std::string& why) {
     log_.emit("ShutdownForced", own_severity::critical, {{"message", why}, {"exitCode", status}});
     log_.flush();
@@ -699,6 +792,7 @@ asio::awaitable<void> server::shutdown() {
     http_->stop();
     if (queries_) queries_->stop();  // a query connection waiting for its answer gets a 503
     start_remote_writers(config::tracer_config{});  // none: a push in flight is cut short
+    start_otlp_metrics_writers(config::tracer_config{});
     http_work_.reset();
     restart_resource_loop(*config());  // stopping_: only stops it
     ctx_->sessions.drain_all();
@@ -864,6 +958,7 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh,
     }
     if (previous->resource_freq != fresh->resource_freq) restart_resource_loop(*fresh);
     if (previous->remote_write != fresh->remote_write) start_remote_writers(*fresh);
+    if (previous->otlp_metrics != fresh->otlp_metrics) start_otlp_metrics_writers(*fresh);
     // What is not applied keeps running as before; the rest now runs as `fresh` says.
     auto kept = std::make_shared<config::tracer_config>(*fresh);
     for (const auto key : config::restart_keys()) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <csignal>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -37,6 +38,8 @@ struct http_response;
 namespace ct::tracer {
 namespace exporting {
 class remote_writer;
+class otlp_metrics_writer;
+struct metrics_page;
 class otlp_output;
 struct sample;
 }  // namespace exporting
@@ -98,6 +101,9 @@ class server {
     void restart_resource_loop(const config::tracer_config& c);
     /// One remote writer per remoteWrite entry (the old ones are stopped first).
     void start_remote_writers(const config::tracer_config& c);
+    void start_otlp_metrics_writers(const config::tracer_config& c);
+    std::vector<exporting::metrics_page> otlp_metrics_pages(
+        const std::map<std::string, std::string>& resource_attributes);
     std::vector<exporting::sample> remote_write_samples();
     asio::awaitable<void> sample_resources_loop(std::chrono::milliseconds period,
                                                 std::shared_ptr<asio::steady_timer> timer);
@@ -138,6 +144,7 @@ class server {
     exporting::otlp_output* otlp_ = nullptr;              // owned by writer_
     std::mutex remote_writers_mutex_;  // replaced on reload, read by the own metrics
     std::vector<std::unique_ptr<exporting::remote_writer>> remote_writers_;
+    std::vector<std::unique_ptr<exporting::otlp_metrics_writer>> otlp_metrics_writers_;
     std::unique_ptr<session_context> ctx_;
     std::unique_ptr<reload_counters> reloads_;
     // The re-forwarder's queue and counters outlive any one re-forwarder (reloads replace it).

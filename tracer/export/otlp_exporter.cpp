@@ -1,9 +1,9 @@
 #include "tracer/export/otlp_exporter.hpp"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <cmath>
+
+#include "tracer/export/gzip.hpp"
 
 namespace ct::tracer::exporting {
 
@@ -76,27 +76,10 @@ void otlp_exporter::flush_if_due(bool now_all, const std::function<bool()>& give
         seal(give_up);
 }
 
-std::string otlp_exporter::compress(const std::string& raw) {
-    // Level 1: most of gzip's gain on JSON text at a fraction of the default level's CPU.
-    z_stream z{};
-    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return raw;
-    std::string out;
-    out.resize(deflateBound(&z, raw.size()));
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
-    z.avail_in = static_cast<uInt>(raw.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
 void otlp_exporter::seal(const std::function<bool()>& give_up) {
     request r;
     r.records = filling_.records();
     r.body = filling_.finish();
-    if (settings_.gzip) r.body = compress(r.body);
     r.deliveries = std::move(filling_deliveries_);
     filling_deliveries_ = {};
     due_ = clock::time_point::max();
@@ -170,6 +153,9 @@ void otlp_exporter::run_sender() {
             in_flight_ = true;
         }
         cv_.notify_all();  // room for the output thread
+        // Compressed here, on the sender's thread: the output thread only encodes, so the two
+        // share the work on two cores.
+        if (settings_.gzip) current.body = gzip_compress(current.body);
         const bool taken = send(current);
         if (taken) {
             counters_.exported += current.records;

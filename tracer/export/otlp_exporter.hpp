@@ -1,7 +1,8 @@
 // One OTLP/HTTP logs exporter (one distinct `otlp` settings object): the request being filled
-// on the output thread, a bounded queue of sealed requests (encoded, gzipped), and a sender
-// thread that POSTs them in order over one kept-alive connection, retrying connection errors,
-// 408, 429 and 5xx with exponential back-off (at least Retry-After) until they are taken.
+// on the output thread, a bounded queue of sealed requests (encoded; queueBytes counts them
+// before compression), and a sender thread that gzips and POSTs them in order over one kept-alive
+// connection, retrying connection errors, 408, 429 and 5xx with exponential back-off (at least
+// Retry-After) until they are taken.
 //
 // Exactly-once accounting: a request holds the deliveries of the batches its records came
 // from, and lets go of them only when the receiver took it (or the policy dropped it, counted
@@ -88,7 +89,6 @@ class otlp_exporter {
     /// One request until it is taken, refused for good, or the stop deadline passes.
     bool send(request& r);
     void give_up(request& r, const char* why);
-    std::string compress(const std::string& raw);
 
     const config::otlp_settings settings_;
     std::function<void(std::string)> report_;

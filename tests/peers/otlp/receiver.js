@@ -61,15 +61,17 @@ function metricLines(req) {
     const resource = attributes(rm.resource && rm.resource.attributes);
     for (const sm of rm.scopeMetrics || []) {
       for (const m of sm.metrics || []) {
-        const data = m.sum || m.gauge || {};
+        const data = m.sum || m.gauge || m.histogram || {};
         lines.push({
           kind: 'metric', resource, scope: sm.scope ? sm.scope.name : undefined,
-          name: m.name, description: m.description, type: m.sum ? 'sum' : m.gauge ? 'gauge' : 'other',
+          name: m.name, description: m.description,
+          type: m.sum ? 'sum' : m.gauge ? 'gauge' : m.histogram ? 'histogram' : 'other',
           monotonic: m.sum ? Boolean(m.sum.isMonotonic) : undefined,
-          temporality: m.sum ? m.sum.aggregationTemporality : undefined,
+          temporality: (m.sum || m.histogram || {}).aggregationTemporality,
           points: (data.dataPoints || []).map((p) => ({
             attributes: attributes(p.attributes), time: p.timeUnixNano, start: p.startTimeUnixNano,
             value: 'asDouble' in p ? p.asDouble : 'asInt' in p ? Number(p.asInt) : undefined,
+            count: p.count, sum: p.sum, bucketCounts: p.bucketCounts, explicitBounds: p.explicitBounds,
           })),
         });
       }
