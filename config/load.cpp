@@ -883,10 +883,10 @@ void read_otlp_connection(reader& r,
         }
     }
     if (const json* e = reader::field(v, "compression")) {
-        auto gz = r.one_of(*e,
-                           path + ".compression",
-                           std::array<std::pair<std::string_view, bool>, 2>{
-                               {{"gzip", true}, {"none", false}}});
+        auto gz = r.one_of(
+            *e,
+            path + ".compression",
+            std::array<std::pair<std::string_view, bool>, 2>{{{"gzip", true}, {"none", false}}});
         if (gz) {
             o.gzip = *gz;
         } else {
