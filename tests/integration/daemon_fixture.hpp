@@ -25,6 +25,34 @@ inline constexpr int slowdown = 1;
 inline const std::string tracer_exe = CT_TRACER_EXE;
 inline const std::string forwarder_exe = CT_FORWARDER_EXE;
 
+// Makes a CA, an intermediate signed by it and a server certificate for 127.0.0.1 signed by
+// the intermediate (EC keys: fast), in `dir`.
+inline bool make_certificates(const fs::path& dir) {
+    write_file(dir / "ca.ext",
+               "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n");
+    write_file(dir / "leaf.ext", "subjectAltName=IP:127.0.0.1\n");
+    const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+    const std::string script =
+        "cd '" + dir.string() +
+        "' && exec > openssl.out 2>&1 && set -e\n"
+        "openssl req -x509" +
+        key +
+        " -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign\n"
+        "openssl req" +
+        key +
+        " -keyout int.key -out int.csr -subj /CN=test-intermediate\n"
+        "openssl x509 -req -in int.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out int.pem"
+        " -days 2 -extfile ca.ext\n"
+        "openssl req" +
+        key +
+        " -keyout leaf.key -out leaf.csr -subj /CN=127.0.0.1\n"
+        "openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -out leaf.pem"
+        " -days 2 -extfile leaf.ext\n";
+    write_file(dir / "certs.sh", script);
+    return std::system(("sh '" + (dir / "certs.sh").string() + "'").c_str()) == 0;
+}
+
 class DaemonTest : public ::testing::Test {
   protected:
     temp_dir dir;

@@ -266,34 +266,6 @@ TEST_F(DaemonTest, HttpPortInUseAndMissingCertificateAreStartupErrors) {
     EXPECT_NE(tls.stderr_text().find("missing.pem"), std::string::npos) << tls.stderr_text();
 }
 
-// Makes a CA, an intermediate signed by it and a server certificate for 127.0.0.1 signed by
-// the intermediate (EC keys: fast), in `dir`.
-bool make_certificates(const fs::path& dir) {
-    write_file(dir / "ca.ext",
-               "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\n");
-    write_file(dir / "leaf.ext", "subjectAltName=IP:127.0.0.1\n");
-    const std::string key = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-    const std::string script =
-        "cd '" + dir.string() +
-        "' && exec > openssl.out 2>&1 && set -e\n"
-        "openssl req -x509" +
-        key +
-        " -keyout ca.key -out ca.pem -days 2 -subj /CN=test-ca"
-        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign\n"
-        "openssl req" +
-        key +
-        " -keyout int.key -out int.csr -subj /CN=test-intermediate\n"
-        "openssl x509 -req -in int.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out int.pem"
-        " -days 2 -extfile ca.ext\n"
-        "openssl req" +
-        key +
-        " -keyout leaf.key -out leaf.csr -subj /CN=127.0.0.1\n"
-        "openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -out leaf.pem"
-        " -days 2 -extfile leaf.ext\n";
-    write_file(dir / "certs.sh", script);
-    return std::system(("sh '" + (dir / "certs.sh").string() + "'").c_str()) == 0;
-}
-
 TEST_F(DaemonTest, TlsServesWithCertificateChainAndFailsClosed) {
     ASSERT_TRUE(make_certificates(dir.path())) << read_file(dir / "openssl.out");
     const std::string endpoint =

@@ -436,4 +436,58 @@ TEST_F(OtlpTest, MetricsArriveAsSumsGaugesAndHistogramsInBothEncodings) {
     EXPECT_EQ(stop_tracer(), 0);
 }
 
+TEST_F(OtlpTest, HttpsTrustsTheConfiguredCaAndRefusesAnUntrustedReceiver) {
+    ASSERT_TRUE(make_certificates(dir.path())) << read_file(dir / "openssl.out");
+    write_file(dir / "chain.pem", read_file(dir / "leaf.pem") + read_file(dir / "int.pem"));
+    start_receiver({"--tls", (dir / "chain.pem").string(), (dir / "leaf.key").string()});
+    ASSERT_FALSE(HasFatalFailure());
+    const std::string https = "https://127.0.0.1:" + std::to_string(port);
+    // One section trusts the test CA; the other uses the system's store, which does not
+    // know it: its records are never sent in clear, and the failure is reported.
+    start_tracer(
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
+        "shutdownTimeoutSecs: 2\n"
+        "logging:\n"
+        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
+        "  - logMode: OTLPMode\n"
+        "    logFormat: ForMachine\n"
+        "    otlp: { endpoint: \"" +
+        https + "\", caFile: ca.pem, batchDelay: 0.05 }\n" +
+        "  - logMode: OTLPMode\n"
+        "    logFormat: ForHuman\n"
+        "    otlp: { endpoint: \"" +
+        https + "\", batchDelay: 0.05, policy: drop }\n");
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    const auto prom = bound_port("Tracer.StartedPrometheus");
+    nodes = run_relays(200, 1000);
+    ASSERT_TRUE(wait_until([&] { return received("log").size() >= 400; }, 30s))
+        << received("log").size();
+    for (const auto& r : received("request")) {
+        EXPECT_FALSE(r.contains("error")) << r;
+        EXPECT_TRUE(r["identical"].get<bool>());
+    }
+    ASSERT_TRUE(wait_until(
+        [&] {
+            for (const auto& m : messages("Tracer.Error")) {
+                if (m["data"]["error"].get<std::string>().find("certificate") != std::string::npos)
+                    return true;
+            }
+            return false;
+        },
+        20s))
+        << tracer->stdout_text();
+    EXPECT_EQ(
+        metric(prom, "cardano_tracer_otlp_records_exported_total{exporter=\"" + https + "\"}"),
+        400);
+    EXPECT_EQ(received("log").size(), 400u);  // nothing of the untrusted exporter arrived
+    // The untrusted exporter still holds its records: the stop waits for it until
+    // shutdownTimeoutSecs, then counts them lost (exit status 1, as for any loss at shutdown).
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_EQ(stop_tracer(), 1);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 6s);
+    EXPECT_EQ(messages("Tracer.ShutdownComplete").at(0)["data"]["recordsLost"], 400);
+}
+
 }  // namespace

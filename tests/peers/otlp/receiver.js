@@ -7,10 +7,12 @@
 //    "severityText", "body", "attributes":{...}}
 //   {"kind":"metric", "resource":{...}, "name", "type", "monotonic", "temporality",
 //    "points":[{"attributes", "time", "start", "value"}]}
-// Usage: node receiver.js PORT OUT_FILE [--status N] (--status: answer N to every request).
+// Usage: node receiver.js PORT OUT_FILE [--status N] [--tls CERT KEY]
+//   --status: answer N to every request; --tls: serve https with that certificate (chain) and key.
 // Prints {"listening": PORT} once it accepts connections.
 'use strict';
 const http = require('http');
+const https = require('https');
 const fs = require('fs');
 const zlib = require('zlib');
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root');
@@ -80,7 +82,8 @@ function metricLines(req) {
   return lines;
 }
 
-const server = http.createServer((req, res) => {
+const tlsArg = process.argv.indexOf('--tls');
+const handler = (req, res) => {
   const chunks = [];
   req.on('data', (c) => chunks.push(c));
   req.on('end', () => {
@@ -123,7 +126,11 @@ const server = http.createServer((req, res) => {
       res.end(String(e));
     }
   });
-});
+};
+const server = tlsArg > 0
+  ? https.createServer({ cert: fs.readFileSync(process.argv[tlsArg + 1]),
+                         key: fs.readFileSync(process.argv[tlsArg + 2]) }, handler)
+  : http.createServer(handler);
 server.keepAliveTimeout = 30000;
 server.listen(port, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ listening: server.address().port }) + '\n');
