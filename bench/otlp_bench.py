@@ -1,51 +1,31 @@
 #!/usr/bin/env python3
 """OTLP export throughput (issue: >= 500 k trace objects/s over OTLP/protobuf while files are
 written too). Side by side in one run: the daemon writing ForMachine files only, then the same
-plus an OTLPMode section (protobuf, gzip or none) to a local receiver. The receiver is a
-minimal keep-alive HTTP sink (it reads each body and answers 200, so it never limits the
-daemon); what the receiver took is the daemon's own cardano_tracer_otlp_records_exported_total.
+plus an OTLPMode section (protobuf, gzip or none) to a local receiver. The receiver is
+bench/otlp_sink (C++: reads each body and answers 200 on the kept-alive connection, so it
+costs next to nothing); what it took is the daemon's own
+cardano_tracer_otlp_records_exported_total.
 
 Usage: python3 bench/otlp_bench.py BUILD_DIR [OBJECTS_PER_NODE] [NODES]
 Prints objects/s (generator start to the last record exported or written) and the daemon's
 CPU-seconds per million objects."""
-import http.server
 import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from benchlib import free_port, metric, proc_stat, scrape, stop  # noqa: E402
 
 
-class Sink(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    received = 0
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", 0))
-        while n > 0:
-            chunk = self.rfile.read(min(n, 1 << 20))
-            if not chunk:
-                break
-            n -= len(chunk)
-            Sink.received += len(chunk)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def run(build, per_node, nodes, otlp):
     work = tempfile.mkdtemp(prefix="ct-otlp-bench-")
     prom = free_port()
     sink_port = free_port()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", sink_port), Sink)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sink = subprocess.Popen([os.path.join(build, "otlp_sink"), str(sink_port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    sink.stdout.readline()  # "listening"
     cfg = (
         "networkMagic: 42\n"
         'network: { tag: AcceptAt, contents: "tracer.sock" }\n'
@@ -85,12 +65,12 @@ def run(build, per_node, nodes, otlp):
         time.sleep(0.05)
     cpu1, rss = proc_stat(tracer.pid)
     gen.wait()
-    stop(tracer)
-    server.shutdown()
+    sink_cpu, _ = proc_stat(sink.pid)
+    stop(tracer, sink)
     if done_at is None:
         return None
     secs = done_at - start
-    return total / secs, (cpu1 - cpu0) / (total / 1e6), rss, Sink.received
+    return total / secs, (cpu1 - cpu0) / (total / 1e6), rss, sink_cpu / (total / 1e6)
 
 
 def main():
@@ -98,17 +78,16 @@ def main():
     per_node = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
     nodes = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     print(f"{nodes} nodes x {per_node} objects, ForMachine files (+ OTLP/protobuf)")
-    print("| scenario | objects/s | CPU-s per million | peak RSS MiB |")
-    print("|---|---|---|---|")
+    print("| scenario | objects/s | daemon CPU-s per million | peak RSS MiB | receiver CPU-s per million |")
+    print("|---|---|---|---|---|")
     for name, otlp in [("files only", None), ("files + OTLP protobuf, gzip", "gzip"),
                        ("files + OTLP protobuf, no compression", "none")]:
-        Sink.received = 0
         r = run(build, per_node, nodes, otlp)
         if r is None:
-            print(f"| {name} | did not finish in 300 s | | |")
+            print(f"| {name} | did not finish in 300 s | | | |")
             continue
-        rate, cpu, rss, _ = r
-        print(f"| {name} | {rate:,.0f} | {cpu:.2f} | {rss:.1f} |")
+        rate, cpu, rss, sink_cpu = r
+        print(f"| {name} | {rate:,.0f} | {cpu:.2f} | {rss:.1f} | {sink_cpu:.2f} |")
 
 
 if __name__ == "__main__":

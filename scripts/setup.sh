@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-system1.81-dev
   nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsystemd-dev zlib1g-dev libssl-dev libsimdjson-dev libsnappy-dev systemd
+  libsystemd-dev zlib1g-dev libssl-dev libsimdjson-dev libsnappy-dev libdeflate-dev systemd
   python3 python3-cbor2 curl clang-format openssl
   clang-14 libclang-rt-14-dev
   prometheus

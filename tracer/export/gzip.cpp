@@ -1,24 +1,31 @@
 #include "tracer/export/gzip.hpp"
 
-#include <zlib.h>
+#include <libdeflate.h>
+
+#include <memory>
 
 namespace ct::tracer::exporting {
 
+namespace {
+
+struct compressor_deleter {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+};
+
+}  // namespace
+
 std::string gzip_compress(std::string_view raw) {
-    z_stream z{};
-    // windowBits 15 + 16: the gzip wrapper instead of zlib's.
-    if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-        return std::string(raw);
-    }
+    // libdeflate (whole buffers, as a request body is): 1.5-2x zlib's speed at level 1 with a
+    // slightly better ratio. One compressor per thread (it holds ~1 MB of tables).
+    thread_local std::unique_ptr<libdeflate_compressor, compressor_deleter> compressor(
+        libdeflate_alloc_compressor(1));
+    if (!compressor) return std::string(raw);
     std::string out;
-    out.resize(deflateBound(&z, static_cast<uLong>(raw.size())));
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
-    z.avail_in = static_cast<uInt>(raw.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
+    out.resize(libdeflate_gzip_compress_bound(compressor.get(), raw.size()));
+    const std::size_t n =
+        libdeflate_gzip_compress(compressor.get(), raw.data(), raw.size(), out.data(), out.size());
+    if (n == 0) return std::string(raw);  // cannot happen with the bound's room
+    out.resize(n);
     return out;
 }
 

@@ -6,7 +6,7 @@
 
 namespace ct::tracer::exporting {
 
-/// zlib level 1: most of gzip's gain on JSON text at a fraction of the default level's CPU.
+/// Level 1: most of gzip's gain on JSON text at a fraction of the default level's CPU.
 std::string gzip_compress(std::string_view raw);
 
 }  // namespace ct::tracer::exporting

@@ -328,7 +328,7 @@ http_answer http_client::post(std::string_view path,
     if (!url_.basic_auth.empty()) request += "Authorization: Basic " + url_.basic_auth + "\r\n";
     for (const auto& h : headers) request += h + "\r\n";
     request += "\r\n";
-    request.append(body);
+    // The body goes out as it is, after the head: a request of megabytes is not copied.
 
     http_answer a;
     // A kept-alive connection the server closed in the meantime fails at once: one retry on a
@@ -349,6 +349,7 @@ http_answer http_client::post(std::string_view path,
         std::string answer = std::move(conn_->pending);
         conn_->pending.clear();
         std::string error = conn_->write_all(request, deadline);
+        if (error.empty()) error = conn_->write_all(body, deadline);
         // The head.
         std::size_t head_end = std::string::npos;
         while (error.empty() && (head_end = answer.find("\r\n\r\n")) == std::string::npos) {

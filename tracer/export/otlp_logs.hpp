@@ -56,6 +56,7 @@ class otlp_logs_request {
         std::size_t count = 0;
     };
     group& group_for(std::string_view node, std::string_view host);
+    static std::size_t protobuf_size(const otlp_log_record& r);
     void encode_protobuf(std::string& out, const otlp_log_record& r);
     void encode_json(std::string& out, const otlp_log_record& r);
     std::vector<std::pair<std::string, std::string>> resource(const group& g) const;
@@ -65,7 +66,7 @@ class otlp_logs_request {
     std::vector<group> groups_;
     std::size_t last_ = 0;  // the group of the previous record (usually the next one's too)
     std::size_t records_ = 0, bytes_ = 0;
-    std::string scratch_;
+    std::size_t typical_group_bytes_ = 4096;  // a group's size in the last request, plus 25 %
 };
 
 }  // namespace ct::tracer::exporting

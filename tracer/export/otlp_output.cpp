@@ -60,10 +60,18 @@ void otlp_output::handle_batch(outputs::shared_delivery d, bool /*past_deadline*
         const dispatcher::section_mask bit = dispatcher::section_mask{1} << i;
         for (const auto& r : b.records) {
             if (!(r.sections & bit)) continue;
-            body_.clear();
-            formatter_.append(b, r, sections[i].format, body_);
-            it->second->add(d, r, body_, observed);
-            counters_.bytes += body_.size();
+            // ForMachine and ForHuman are texts as they arrived: no copy.
+            const auto format = sections[i].format;
+            std::string_view body =
+                format == config::log_format::for_human && r.has_human ? b.human(r) : b.machine(r);
+            if (format != config::log_format::for_machine &&
+                format != config::log_format::for_human) {
+                body_.clear();
+                formatter_.append(b, r, sections[i].format, body_);
+                body = body_;
+            }
+            it->second->add(d, r, body, observed);
+            counters_.bytes += body.size();
             if (it->second->full()) {
                 it->second->flush_if_due(false, [this] { return past_stop_deadline(); });
             }

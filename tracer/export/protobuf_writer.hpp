@@ -12,11 +12,14 @@ namespace ct::tracer::exporting::pb {
 enum wire : std::uint32_t { varint = 0, fixed64 = 1, length = 2, fixed32 = 5 };
 
 inline void put_varint(std::string& out, std::uint64_t v) {
+    char b[10];  // one append, not one push_back per byte (this is on the exporters' hot path)
+    std::size_t n = 0;
     while (v >= 0x80) {
-        out.push_back(static_cast<char>(v | 0x80));
+        b[n++] = static_cast<char>(v | 0x80);
         v >>= 7;
     }
-    out.push_back(static_cast<char>(v));
+    b[n++] = static_cast<char>(v);
+    out.append(b, n);
 }
 
 inline std::size_t varint_size(std::uint64_t v) {
