@@ -218,6 +218,26 @@ class DaemonTest : public ::testing::Test {
         return out.find("error") == std::string::npos ? std::string() : out;
     }
 
+    /// Rewrites the config file, sends SIGHUP and waits for the n-th reload outcome
+    /// (Tracer.ConfigReloaded or Tracer.ReloadFailed); returns that message.
+    nlohmann::json reload(const std::string& yaml) {
+        write_file(dir / "tracer.yaml", yaml);
+        const auto before = count("Tracer.ConfigReloaded") + count("Tracer.ReloadFailed");
+        tracer->signal(SIGHUP);
+        nlohmann::json outcome;
+        wait_until([&] {
+            if (count("Tracer.ConfigReloaded") + count("Tracer.ReloadFailed") <= before)
+                return false;
+            for (const auto* ns : {"Tracer.ConfigReloaded", "Tracer.ReloadFailed"}) {
+                auto m = messages(ns);
+                if (!m.empty() && (outcome.is_null() || m.back()["at"] > outcome["at"]))
+                    outcome = m.back();
+            }
+            return true;
+        });
+        return outcome;
+    }
+
     /// Stops the daemon with SIGTERM and returns its exit status.
     int stop_tracer() {
         tracer->signal(SIGTERM);

@@ -31,26 +31,6 @@ class HotReloadTest : public DaemonTest {
                logging();
     }
 
-    /// Rewrites the config file, sends SIGHUP and waits for the n-th reload outcome
-    /// (Tracer.ConfigReloaded or Tracer.ReloadFailed); returns that message.
-    nlohmann::json reload(const std::string& yaml) {
-        write_file(dir / "tracer.yaml", yaml);
-        const auto before = count("Tracer.ConfigReloaded") + count("Tracer.ReloadFailed");
-        tracer->signal(SIGHUP);
-        nlohmann::json outcome;
-        wait_until([&] {
-            if (count("Tracer.ConfigReloaded") + count("Tracer.ReloadFailed") <= before)
-                return false;
-            for (const auto* ns : {"Tracer.ConfigReloaded", "Tracer.ReloadFailed"}) {
-                auto m = messages(ns);
-                if (!m.empty() && (outcome.is_null() || m.back()["at"] > outcome["at"]))
-                    outcome = m.back();
-            }
-            return true;
-        });
-        return outcome;
-    }
-
     /// The port of the last start message `ns` (an endpoint started by a reload).
     unsigned short last_bound_port(const std::string& ns) {
         const auto m = messages(ns);

@@ -26,7 +26,7 @@ void otlp_output::configure(const outputs::writer_options& o) {
             ++it;
             continue;
         }
-        retiring_.push_back({std::move(it->second), clock::now() + stop_grace_});
+        retiring_.push_back({it->first, std::move(it->second), clock::now() + stop_grace_});
         it = exporters_.erase(it);
     }
     for (const auto& [key, settings] : o.otlp) {
@@ -54,9 +54,10 @@ void otlp_output::handle_batch(outputs::shared_delivery d, bool /*past_deadline*
     dispatcher::section_mask written = 0;
     for (std::size_t i = 0; i < sections.size() && i < 64; ++i) {
         if (!serves(sections[i])) continue;
-        const auto it = exporters_.find(sections[i].exporter);
-        // A batch dispatched under an older configuration may name an exporter that is gone.
-        if (it == exporters_.end()) continue;
+        // A batch dispatched before a reload may name an exporter that is retiring: it still
+        // takes the batch (and sends it before it goes).
+        otlp_exporter* exporter = find_exporter(sections[i].exporter);
+        if (!exporter) continue;
         const dispatcher::section_mask bit = dispatcher::section_mask{1} << i;
         for (const auto& r : b.records) {
             if (!(r.sections & bit)) continue;
@@ -70,10 +71,10 @@ void otlp_output::handle_batch(outputs::shared_delivery d, bool /*past_deadline*
                 formatter_.append(b, r, sections[i].format, body_);
                 body = body_;
             }
-            it->second->add(d, r, body, observed);
+            exporter->add(d, r, body, observed);
             counters_.bytes += body.size();
-            if (it->second->full()) {
-                it->second->flush_if_due(false, [this] { return past_stop_deadline(); });
+            if (exporter->full()) {
+                exporter->flush_if_due(false, [this] { return past_stop_deadline(); });
             }
         }
         written |= bit;
@@ -86,10 +87,18 @@ void otlp_output::handle_batch(outputs::shared_delivery d, bool /*past_deadline*
     flush_all(false);
 }
 
-void otlp_output::flush_all(bool now_all) {
-    for (auto& [key, e] : exporters_) {
-        e->flush_if_due(now_all, [this] { return past_stop_deadline(); });
+otlp_exporter* otlp_output::find_exporter(const std::string& key) {
+    if (const auto it = exporters_.find(key); it != exporters_.end()) return it->second.get();
+    for (auto& r : retiring_) {
+        if (r.key == key) return r.exporter.get();
     }
+    return nullptr;
+}
+
+void otlp_output::flush_all(bool now_all) {
+    const auto give_up = [this] { return past_stop_deadline(); };
+    for (auto& [key, e] : exporters_) e->flush_if_due(now_all, give_up);
+    for (auto& r : retiring_) r.exporter->flush_if_due(true, give_up);
 }
 
 void otlp_output::tick(bool stopping, bool past_deadline) {
@@ -102,7 +111,10 @@ void otlp_output::tick(bool stopping, bool past_deadline) {
     for (auto& r : retiring_) {
         if (past_deadline || now > r.deadline) r.exporter->abandon();
     }
-    std::erase_if(retiring_, [](const retiring& r) { return r.exporter->idle(); });
+    // Kept a second at least: a batch dispatched just before the reload may still come.
+    std::erase_if(retiring_, [&](const retiring& r) {
+        return r.exporter->idle() && now >= r.deadline - stop_grace_ + std::chrono::seconds(1);
+    });
 }
 
 clock::time_point otlp_output::next_wake() const {

@@ -46,6 +46,8 @@ class otlp_output final : public outputs::queued_output {
 
     void configure(const outputs::writer_options& o);
     void flush_all(bool now_all);
+    /// The exporter of that settings key, configured or retiring; nullptr when gone.
+    otlp_exporter* find_exporter(const std::string& key);
 
     std::chrono::milliseconds stop_grace_;
     outputs::record_formatter formatter_;
@@ -53,6 +55,7 @@ class otlp_output final : public outputs::queued_output {
     mutable std::mutex exporters_mutex_;     // the maps below change on the output thread only
     std::map<std::string, std::unique_ptr<otlp_exporter>> exporters_;  // by settings key
     struct retiring {
+        std::string key;
         std::unique_ptr<otlp_exporter> exporter;
         std::chrono::steady_clock::time_point deadline;  // then it gives up what it holds
     };
