@@ -85,7 +85,7 @@ constexpr std::array entries{
 
     schema_entry{"otlp", "endpoint", "http(s)://HOST[:PORT][/PREFIX]", "required", "The OTLP/HTTP receiver (an OpenTelemetry Collector, Loki >= 3 at `http://loki:3100/otlp`); records are POSTed to `<endpoint>/v1/logs`."},
     schema_entry{"otlp", "encoding", "protobuf | json", "protobuf", "`application/x-protobuf`, or OTLP's JSON mapping (`application/json`)."},
-    schema_entry{"otlp", "compression", "gzip | none", "gzip", "Request body compression (`Content-Encoding: gzip`, zlib level 1)."},
+    schema_entry{"otlp", "compression", "gzip | none", "gzip", "Request body compression (`Content-Encoding: gzip`, level 1, on the sender thread)."},
     schema_entry{"otlp", "headers", "object name->value", "{}", "Sent with every request (authentication: `Authorization`, `X-Scope-OrgID`); values are never logged or shown (`<redacted>`)."},
     schema_entry{"otlp", "resourceAttributes", "object name->value", "{}", "Resource attributes over the defaults `service.name=cardano-node`, `service.instance.id=<node name>`, `host.name=<the node's host>` (a key given here replaces a default)."},
     schema_entry{"otlp", "timeout", "number 0..3600 (s)", "10", "Per request."},

@@ -3,7 +3,7 @@
 # journal and test outputs; writer and
 # maintenance threads), the HTTP server (stop from another thread, keep-alive clients), node
 # sessions, own metrics, the re-forwarder queue, and the integration suites incl. the
-# dispatcher, hot reload, re-forwarding, timeseries queries and remote write (the daemon itself
+# dispatcher, hot reload, re-forwarding, timeseries queries, remote write and OTLP export (the daemon itself
 # built with TSan).
 # Usage: scripts/tsan.sh   (prints a summary; exit 1 on any report)
 set -euo pipefail
@@ -13,5 +13,5 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCT_SANITIZ
 cmake --build build/tsan -j2
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0"
 ctest --test-dir build/tsan --output-on-failure --no-tests=error -j2 \
-      -R '^(LogWriter|OutputRouter|HttpServer|Session|OwnMetrics|TrafficRegistry|ForwardQueue|ReforwardOutput|DaemonTest|DispatcherTest|ReliabilityTest|MetricsEndpointTest|HotReloadTest|ReforwardTest|RoutesFixture|QueryService|TimeseriesService|TimeseriesTest|RemoteWriteTest)\.'
+      -R '^(LogWriter|OutputRouter|HttpServer|Session|OwnMetrics|TrafficRegistry|ForwardQueue|ReforwardOutput|DaemonTest|DispatcherTest|ReliabilityTest|MetricsEndpointTest|HotReloadTest|ReforwardTest|RoutesFixture|QueryService|TimeseriesService|TimeseriesTest|RemoteWriteTest|OtlpTest)\.'
 echo "tsan: no reports"
