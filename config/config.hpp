@@ -125,7 +125,9 @@ struct otlp_settings {
     double batch_delay_secs = 0.2;                           // a record waits this long at most
     std::uint64_t queue_bytes = 64ull << 20;                 // encoded requests held in memory
     overflow policy = overflow::block;
-    std::optional<std::string> ca_file;  // https: trust this CA (else the system's store)
+    std::optional<std::string> ca_file;    // https: trust this CA (else the system's store)
+    std::optional<std::string> spill_dir;  // requests beyond queueBytes wait on disk here
+    std::uint64_t spill_max_bytes = 1ull << 30;
     bool operator==(const otlp_settings&) const = default;
     /// One string per distinct exporter (every setting, secrets included; never shown).
     std::string key() const;

@@ -43,6 +43,8 @@ ojson otlp_json(const otlp_settings& o) {
     j["batchDelay"] = o.batch_delay_secs;
     j["queueBytes"] = o.queue_bytes;
     j["policy"] = o.policy == otlp_settings::overflow::drop ? "drop" : "block";
+    j["spillDir"] = o.spill_dir ? ojson(*o.spill_dir) : ojson(nullptr);
+    j["spillMaxBytes"] = o.spill_max_bytes;
     return j;
 }
 

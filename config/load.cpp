@@ -958,6 +958,19 @@ std::optional<otlp_settings> read_otlp(reader& r,
     read_positive(r, v, path, "batchSize", batch, 1'000'000, ok);
     o.batch_records = static_cast<std::uint32_t>(batch);
     read_positive(r, v, path, "queueBytes", o.queue_bytes, std::uint64_t{1} << 40, ok);
+    read_positive(r, v, path, "spillMaxBytes", o.spill_max_bytes, std::uint64_t{1} << 50, ok);
+    if (const json* x = reader::field(v, "spillDir")) {
+        auto dir = r.string(*x, path + ".spillDir");
+        if (!dir || dir->empty()) {
+            if (dir) r.error(path + ".spillDir", "must not be empty");
+            ok = false;
+        } else {
+            std::filesystem::path p(*dir);
+            if (p.is_relative()) p = base / p;
+            o.spill_dir = p.lexically_normal().string();
+            while (o.spill_dir->size() > 1 && o.spill_dir->back() == '/') o.spill_dir->pop_back();
+        }
+    }
     if (!ok) return std::nullopt;
     return o;
 }
@@ -1070,6 +1083,19 @@ std::vector<logging_params> read_logging(reader& r,
         if (!root_s->empty() && p.is_relative()) p = (base / p);
         lp.log_root = root_s->empty() ? std::string() : p.lexically_normal().string();
         if (lp.log_root.size() > 1 && lp.log_root.back() == '/') lp.log_root.pop_back();
+        // One exporter per spill directory: two would send (and delete) each other's files.
+        if (lp.otlp && lp.otlp->spill_dir) {
+            auto shared = std::find_if(out.begin(), out.end(), [&](const logging_params& o) {
+                return o.otlp && o.otlp->spill_dir == lp.otlp->spill_dir &&
+                       o.otlp->key() != lp.otlp->key();
+            });
+            if (shared != out.end()) {
+                r.error(ipath + ".otlp.spillDir",
+                        "is also the spill directory of an earlier section with other otlp "
+                        "settings; give each exporter its own");
+                continue;
+            }
+        }
         auto same = std::find_if(
             out.begin(), out.end(), [&](const logging_params& o) { return o.same_output(lp); });
         if (same != out.end() && same->options == lp.options) continue;  // a duplicate
@@ -1670,6 +1696,8 @@ std::string otlp_settings::key() const {
     j["queueBytes"] = queue_bytes;
     j["policy"] = policy == overflow::drop ? "drop" : "block";
     j["caFile"] = ca_file ? json(*ca_file) : json(nullptr);
+    j["spillDir"] = spill_dir ? json(*spill_dir) : json(nullptr);
+    j["spillMaxBytes"] = spill_max_bytes;
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

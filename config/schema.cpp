@@ -92,7 +92,9 @@ constexpr std::array entries{
     schema_entry{"otlp", "batchSize", "integer 1..1000000", "2048", "Records per request at most."},
     schema_entry{"otlp", "batchDelay", "number 0..60 (s)", "0.2", "A record waits at most this long for its request to fill."},
     schema_entry{"otlp", "queueBytes", "integer > 0", "67108864", "Encoded requests held in memory while the receiver is slow or down."},
-    schema_entry{"otlp", "policy", "block | drop", "block", "When queueBytes is full: `block` stops asking the nodes, as a full disk does (nothing lost); `drop` drops the newest records and counts them (`cardano_tracer_otlp_records_dropped_total`)."},
+    schema_entry{"otlp", "policy", "block | drop", "block", "When queueBytes (and the spill, if any) is full: `block` stops asking the nodes, as a full disk does (nothing lost); `drop` drops the newest records and counts them (`cardano_tracer_otlp_records_dropped_total`)."},
+    schema_entry{"otlp", "spillDir", "path or null", "null (off)", "Requests beyond queueBytes are written here (one file each) and sent in order once the receiver takes them again; what is still queued at shutdown is written here too and sent after the next start. Then `policy` applies only when the spill is full too. One exporter per directory."},
+    schema_entry{"otlp", "spillMaxBytes", "integer > 0", "1073741824", "Bytes the spill directory holds at most."},
     schema_entry{"otlp", "caFile", "path or null", "null (the system's trust store)", "https: the CA certificates (PEM) that the receiver's certificate must chain to."},
 
     schema_entry{"otlpMetrics[]", "endpoint", "http(s)://HOST[:PORT][/PREFIX]", "required", "The OTLP/HTTP receiver; metrics are POSTed to `<endpoint>/v1/metrics`."},

@@ -1300,3 +1300,36 @@ TEST(ConfigOtlp, MetricsTargetsShareTheConnectionKeys) {
         has_diag(bad, "otlpMetrics[0].batchSize", "unknown key", diagnostic::level::warning))
         << dump(bad);
 }
+
+TEST(ConfigOtlp, ASpillDirectoryBelongsToOneExporter) {
+    const std::string head =
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: /tmp/ct.sock }\n"
+        "logging:\n"
+        "  - { logRoot: /tmp/logs, logMode: FileMode, logFormat: ForMachine }\n";
+    auto r = load_string(head +
+                         "  - { logMode: OTLPMode, logFormat: ForMachine, otlp: { endpoint: "
+                         "\"http://a:4318\", spillDir: /var/spool/ct/a/, spillMaxBytes: 5000 } }\n"
+                         "  - { logMode: OTLPMode, logFormat: ForHuman, otlp: { endpoint: "
+                         "\"http://a:4318\", spillDir: /var/spool/ct/a, spillMaxBytes: 5000 } }\n");
+    ASSERT_TRUE(r.ok()) << dump(r);  // the same exporter, two formats: one directory is right
+    EXPECT_EQ(r.config->logging[1].otlp->spill_dir, "/var/spool/ct/a");
+    EXPECT_EQ(r.config->logging[1].otlp->spill_max_bytes, 5000u);
+    auto bad = load_string(head +
+                           "  - { logMode: OTLPMode, logFormat: ForMachine, otlp: { endpoint: "
+                           "\"http://a:4318\", spillDir: /var/spool/ct } }\n"
+                           "  - { logMode: OTLPMode, logFormat: ForMachine, otlp: { endpoint: "
+                           "\"http://b:4318\", spillDir: /var/spool/ct, spillMaxBytes: 0 } }\n");
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE(has_diag(
+        bad, "logging[2].otlp.spillMaxBytes", "must be greater than 0", diagnostic::level::error))
+        << dump(bad);
+    auto shared = load_string(head +
+                              "  - { logMode: OTLPMode, logFormat: ForMachine, otlp: { endpoint: "
+                              "\"http://a:4318\", spillDir: /var/spool/ct } }\n"
+                              "  - { logMode: OTLPMode, logFormat: ForMachine, otlp: { endpoint: "
+                              "\"http://b:4318\", spillDir: /var/spool/ct } }\n");
+    EXPECT_TRUE(has_diag(
+        shared, "logging[2].otlp.spillDir", "give each exporter its own", diagnostic::level::error))
+        << dump(shared);
+}

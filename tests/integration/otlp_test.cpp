@@ -548,4 +548,55 @@ TEST_F(OtlpTest, ReloadsAddChangeAndRemoveAnExporterWhileNodesStream) {
     EXPECT_EQ(stop_tracer(), 0);
 }
 
+TEST_F(OtlpTest, ASpillCarriesRecordsAcrossAReceiverOutageAndADaemonRestart) {
+    port = free_tcp_port();  // the receiver is not there yet
+    const std::string config =
+        "networkMagic: 42\n"
+        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
+        "shutdownTimeoutSecs: 2\n"
+        "logging:\n"
+        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
+        "  - logMode: OTLPMode\n"
+        "    logFormat: ForMachine\n"
+        "    otlp: { endpoint: \"" +
+        endpoint() +
+        "\", batchDelay: 0.05, batchSize: 50, queueBytes: 20000, "
+        "spillDir: spill, timeout: 1 }\n";
+    start_tracer(config);
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto prom = bound_port("Tracer.StartedPrometheus");
+    const std::string label = "{exporter=\"" + endpoint() + "\"}";
+    // The receiver is down the whole time: what the memory queue cannot hold goes to disk, and
+    // the nodes are never held back.
+    nodes = run_relays(500, 250);
+    ASSERT_TRUE(nodes->wait_exit(30s));
+    const auto summary = json::parse(read_file(dir / "summary.json"));
+    for (const auto& n : summary["nodes"]) EXPECT_EQ(n["overflow_drops"], 0) << summary;
+    ASSERT_TRUE(wait_until([&] { return seqs("logs", "relay-2").size() == 500; }, 20s));
+    EXPECT_GT(metric(prom, "cardano_tracer_otlp_records_spilled_total" + label), 0);
+    EXPECT_GT(metric(prom, "cardano_tracer_otlp_spill_bytes" + label), 0);
+    // A stop saves what memory still holds: nothing is lost.
+    EXPECT_EQ(stop_tracer(), 0);
+    EXPECT_EQ(messages("Tracer.ShutdownComplete").at(0)["data"]["recordsLost"], 0);
+    std::size_t files = 0;
+    for (const auto& f : fs::directory_iterator(dir / "spill")) files += f.is_regular_file();
+    EXPECT_GT(files, 0u);
+    // The receiver is back, and the daemon starts again: the spill goes out, in order, once.
+    start_receiver();
+    ASSERT_FALSE(HasFatalFailure());
+    start_tracer(config);
+    ASSERT_TRUE(wait_until([&] { return received("log").size() >= 1000; }, 30s))
+        << received("log").size();
+    std::map<std::string, std::vector<std::uint64_t>> got;
+    for (const auto& r : received("log")) {
+        got[r["resource"]["service.instance.id"]].push_back(
+            json::parse(r["body"].get<std::string>())["data"]["seq"].get<std::uint64_t>());
+    }
+    EXPECT_EQ(got["relay-1"], one_to(500));
+    EXPECT_EQ(got["relay-2"], one_to(500));
+    ASSERT_TRUE(wait_until([&] { return fs::is_empty(dir / "spill"); }, 10s));
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
 }  // namespace

@@ -354,6 +354,14 @@ void server::start() {
                          "Trace objects waiting in an exporter (being batched or queued).",
                          prometheus::MetricType::Gauge,
                          &es::queued);
+            per_exporter("cardano_tracer_otlp_records_spilled_total",
+                         "Trace objects an exporter wrote to its spill directory (spillDir).",
+                         counter,
+                         &es::spilled);
+            per_exporter("cardano_tracer_otlp_spill_bytes",
+                         "Bytes of requests waiting in an exporter's spill directory.",
+                         prometheus::MetricType::Gauge,
+                         &es::spill_bytes);
             per_exporter("cardano_tracer_otlp_queued_bytes",
                          "Bytes of encoded requests waiting in an exporter's queue (queueBytes).",
                          prometheus::MetricType::Gauge,

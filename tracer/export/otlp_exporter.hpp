@@ -26,6 +26,7 @@
 #include "config/config.hpp"
 #include "tracer/export/http_client.hpp"
 #include "tracer/export/otlp_logs.hpp"
+#include "tracer/export/otlp_spill.hpp"
 #include "tracer/outputs/output.hpp"
 
 namespace ct::tracer::exporting {
@@ -41,6 +42,8 @@ struct otlp_counters {
     std::atomic<std::uint64_t> lost{0};      // records given up at a shutdown deadline
     std::atomic<std::uint64_t> queued{0};    // records waiting (filling and sealed)
     std::atomic<std::uint64_t> queued_bytes{0};
+    std::atomic<std::uint64_t> spilled{0};      // records written to the spill directory
+    std::atomic<std::uint64_t> spill_bytes{0};  // bytes in the spill directory now
 };
 
 class otlp_exporter {
@@ -82,18 +85,25 @@ class otlp_exporter {
     struct request {
         std::string body;
         std::uint64_t records = 0;
+        bool json = false;
         std::vector<outputs::shared_delivery> deliveries;
     };
+    enum class outcome { taken, refused, abandoned };
     void seal(const std::function<bool()>& give_up);
+    /// Under mutex_: whether a sealed request of `size` bytes goes to the memory queue (not
+    /// while anything waits on disk: requests leave in the order they were sealed).
+    bool memory_room(std::size_t size) const;
     void run_sender();
-    /// One request until it is taken, refused for good, or the stop deadline passes.
-    bool send(request& r);
+    /// One request until it is taken, refused for good (4xx), or the exporter is abandoned.
+    outcome send(const request& r, std::string_view wire);
     void give_up(request& r, const char* why);
+    /// At the end: what the memory queue still holds goes to disk, or is lost.
+    void save_or_lose(std::deque<request>& left);
 
     const config::otlp_settings settings_;
     std::function<void(std::string)> report_;
     std::string shown_, path_;
-    std::vector<std::string> headers_;
+    std::vector<std::string> headers_protobuf_, headers_json_;
     otlp_counters counters_;
 
     // Output thread only.
@@ -109,6 +119,7 @@ class otlp_exporter {
     bool abandoned_ = false;
     std::atomic<bool> cancel_{false};      // cuts the request in flight short
     std::unique_ptr<http_client> client_;  // the sender's
+    std::unique_ptr<otlp_spill> spill_;    // spillDir; used under mutex_
     std::thread sender_;
 };
 

@@ -153,7 +153,9 @@ std::vector<otlp_exporter_stats> otlp_output::stats() const {
                        c.failed.load(),
                        c.lost.load(),
                        c.queued.load(),
-                       c.queued_bytes.load()});
+                       c.queued_bytes.load(),
+                       c.spilled.load(),
+                       c.spill_bytes.load()});
     };
     for (const auto& [key, e] : exporters_) one(*e);
     for (const auto& r : retiring_) one(*r.exporter);

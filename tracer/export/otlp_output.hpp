@@ -21,7 +21,7 @@ namespace ct::tracer::exporting {
 struct otlp_exporter_stats {
     std::string endpoint;  // shown (no user information)
     std::uint64_t exported = 0, requests = 0, bytes = 0, retries = 0, dropped = 0, failed = 0,
-                  lost = 0, queued = 0, queued_bytes = 0;
+                  lost = 0, queued = 0, queued_bytes = 0, spilled = 0, spill_bytes = 0;
 };
 
 class otlp_output final : public outputs::queued_output {
