@@ -1191,12 +1191,14 @@ TEST(ConfigRemoteWrite, TargetsAreCheckedAndPasswordsNeverShown) {
         << dump(bad);
 }
 
+// The OTLP tests' configuration: a network, then their sections after one file section.
+const std::string otlp_base =
+    "networkMagic: 42\nnetwork: { tag: AcceptAt, contents: /tmp/ct.sock }\n";
+const std::string file_section =
+    "  - { logRoot: /tmp/logs, logMode: FileMode, logFormat: ForMachine }\n";
+
 TEST(ConfigOtlp, SectionsReadTheirExporterAndNeverShowHeaderValues) {
-    const std::string head =
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: /tmp/ct.sock }\n"
-        "logging:\n"
-        "  - { logRoot: /tmp/logs, logMode: FileMode, logFormat: ForMachine }\n";
+    const std::string head = otlp_base + "logging:\n" + file_section;
     auto r = load_string(head +
                          "  - logMode: OTLPMode\n"
                          "    logFormat: ForHuman\n"
@@ -1267,10 +1269,7 @@ TEST(ConfigOtlp, SectionsReadTheirExporterAndNeverShowHeaderValues) {
 }
 
 TEST(ConfigOtlp, MetricsTargetsShareTheConnectionKeys) {
-    const std::string head =
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: /tmp/ct.sock }\n"
-        "logging: [ { logRoot: /tmp/logs, logMode: FileMode, logFormat: ForMachine } ]\n";
+    const std::string head = otlp_base + "logging:\n" + file_section;
     auto r = load_string(head +
                          "otlpMetrics:\n"
                          "  - { endpoint: \"http://collector:4318\", interval: 30, "
@@ -1302,11 +1301,7 @@ TEST(ConfigOtlp, MetricsTargetsShareTheConnectionKeys) {
 }
 
 TEST(ConfigOtlp, ASpillDirectoryBelongsToOneExporter) {
-    const std::string head =
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: /tmp/ct.sock }\n"
-        "logging:\n"
-        "  - { logRoot: /tmp/logs, logMode: FileMode, logFormat: ForMachine }\n";
+    const std::string head = otlp_base + "logging:\n" + file_section;
     auto r = load_string(head +
                          "  - { logMode: OTLPMode, logFormat: ForMachine, otlp: { endpoint: "
                          "\"http://a:4318\", spillDir: /var/spool/ct/a/, spillMaxBytes: 5000 } }\n"

@@ -98,6 +98,25 @@ struct OtlpTest : DaemonTest {
                               (dir / "summary.json").string()});
     }
 
+    /// The daemon's configuration: tracer.sock, the Prometheus endpoint on a free port, the
+    /// `top` keys, and ForMachine files under logs/ followed by the `sections`.
+    static std::string daemon_config(const std::string& top, const std::string& sections) {
+        return "networkMagic: 42\n"
+               "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
+               "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n" +
+               top +
+               "logging:\n"
+               "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n" +
+               sections;
+    }
+    /// An OTLPMode section in `format` whose otlp object is { endpoint: url, settings }.
+    static std::string otlp_section(const std::string& format,
+                                    const std::string& url,
+                                    const std::string& settings) {
+        return "  - logMode: OTLPMode\n    logFormat: " + format + "\n    otlp: { endpoint: \"" +
+               url + "\"" + (settings.empty() ? "" : ", " + settings) + " }\n";
+    }
+
     std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port); }
 
     double metric(unsigned short prom, const std::string& series) {
@@ -113,26 +132,15 @@ struct OtlpTest : DaemonTest {
 TEST_F(OtlpTest, EveryFieldOfEveryRecordArrivesInBothEncodings) {
     start_receiver();
     ASSERT_FALSE(HasFatalFailure());
-    start_tracer(
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "logging:\n"
-        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
-        "  - { logRoot: human, logMode: FileMode, logFormat: ForHuman }\n"
-        "  - logMode: OTLPMode\n"
-        "    logFormat: ForMachine\n"
-        "    otlp:\n"
-        "      endpoint: " +
-        endpoint() +
-        "\n"
-        "      headers: { X-Scope-OrgID: pool-7 }\n"
-        "      resourceAttributes: { deployment.environment: preprod }\n"
-        "      batchDelay: 0.05\n"
-        "      batchSize: 100\n"
-        "  - logMode: OTLPMode\n"
-        "    logFormat: ForHuman\n"
-        "    otlp: { endpoint: \"" +
-        endpoint() + "\", encoding: json, compression: none, batchDelay: 0.05 }\n");
+    start_tracer(daemon_config(
+        "",
+        "  - { logRoot: human, logMode: FileMode, logFormat: ForHuman }\n" +
+            otlp_section("ForMachine",
+                         endpoint(),
+                         "headers: { X-Scope-OrgID: pool-7 }, resourceAttributes: { "
+                         "deployment.environment: preprod }, batchDelay: 0.05, batchSize: 100") +
+            otlp_section(
+                "ForHuman", endpoint(), "encoding: json, compression: none, batchDelay: 0.05")));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     nodes = run_relays(400, 2000);
     ASSERT_TRUE(wait_until([&] { return received("log").size() >= 1600; }, 30s))
@@ -236,18 +244,11 @@ TEST_F(OtlpTest, AReceiverKilledAndRestartedLosesNothingWithPolicyBlock) {
     start_receiver();
     ASSERT_FALSE(HasFatalFailure());
     // Small queues, so that an absent receiver quickly stops the daemon asking the nodes.
-    start_tracer(
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "outputQueueBytes: 65536\n"
-        "writerQueueBatches: 8\n"
-        "logging:\n"
-        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
-        "  - logMode: OTLPMode\n"
-        "    logFormat: ForMachine\n"
-        "    otlp: { endpoint: \"" +
-        endpoint() + "\", batchDelay: 0.05, batchSize: 20, queueBytes: 20000, timeout: 2 }\n");
+    start_tracer(daemon_config(
+        "outputQueueBytes: 65536\nwriterQueueBatches: 8\n",
+        otlp_section("ForMachine",
+                     endpoint(),
+                     "batchDelay: 0.05, batchSize: 20, queueBytes: 20000, timeout: 2")));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     const auto prom = bound_port("Tracer.StartedPrometheus");
     // 2 nodes × 40 objects/s for 15 s: an outage of ~2 s fits the nodes' own 192-object queues.
@@ -295,18 +296,12 @@ TEST_F(OtlpTest, AReceiverKilledAndRestartedLosesNothingWithPolicyBlock) {
 TEST_F(OtlpTest, PolicyDropCountsWhatAnUnwillingReceiverCostsAndFilesLoseNothing) {
     start_receiver({"--status", "503"});
     ASSERT_FALSE(HasFatalFailure());
-    start_tracer(
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "shutdownTimeoutSecs: 2\n"
-        "logging:\n"
-        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
-        "  - logMode: OTLPMode\n"
-        "    logFormat: ForMachine\n"
-        "    otlp: { endpoint: \"" +
-        endpoint() +
-        "\", batchDelay: 0.05, batchSize: 50, queueBytes: 30000, policy: drop, timeout: 1 }\n");
+    start_tracer(daemon_config(
+        "shutdownTimeoutSecs: 2\n",
+        otlp_section(
+            "ForMachine",
+            endpoint(),
+            "batchDelay: 0.05, batchSize: 50, queueBytes: 30000, policy: drop, timeout: 1")));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     const auto prom = bound_port("Tracer.StartedPrometheus");
     nodes = run_relays(1500, 500);
@@ -345,18 +340,16 @@ TEST_F(OtlpTest, MetricsArriveAsSumsGaugesAndHistogramsInBothEncodings) {
     start_receiver();
     ASSERT_FALSE(HasFatalFailure());
     start_tracer(
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "logging: [ { logRoot: logs, logMode: FileMode, logFormat: ForMachine } ]\n"
-        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "prometheusLabels: { cluster: bench }\n"
-        "ekgRequestFreq: 0.2\n"
-        "otlpMetrics:\n"
-        "  - { endpoint: \"" +
-        endpoint() +
-        "\", interval: 0.5, resourceAttributes: { deployment.environment: test } }\n"
-        "  - { endpoint: \"" +
-        endpoint() + "\", interval: 0.5, encoding: json, compression: none }\n");
+        daemon_config("prometheusLabels: { cluster: bench }\n"
+                      "ekgRequestFreq: 0.2\n"
+                      "otlpMetrics:\n"
+                      "  - { endpoint: \"" +
+                          endpoint() +
+                          "\", interval: 0.5, resourceAttributes: { "
+                          "deployment.environment: test } }\n"
+                          "  - { endpoint: \"" +
+                          endpoint() + "\", interval: 0.5, encoding: json, compression: none }\n",
+                      ""));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     const auto prom = bound_port("Tracer.StartedPrometheus");
     nodes = run_named_nodes(2, "relay", 20, 300);
@@ -446,20 +439,9 @@ TEST_F(OtlpTest, HttpsTrustsTheConfiguredCaAndRefusesAnUntrustedReceiver) {
     // One section trusts the test CA; the other uses the system's store, which does not
     // know it: its records are never sent in clear, and the failure is reported.
     start_tracer(
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "shutdownTimeoutSecs: 2\n"
-        "logging:\n"
-        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
-        "  - logMode: OTLPMode\n"
-        "    logFormat: ForMachine\n"
-        "    otlp: { endpoint: \"" +
-        https + "\", caFile: ca.pem, batchDelay: 0.05 }\n" +
-        "  - logMode: OTLPMode\n"
-        "    logFormat: ForHuman\n"
-        "    otlp: { endpoint: \"" +
-        https + "\", batchDelay: 0.05, policy: drop }\n");
+        daemon_config("shutdownTimeoutSecs: 2\n",
+                      otlp_section("ForMachine", https, "caFile: ca.pem, batchDelay: 0.05") +
+                          otlp_section("ForHuman", https, "batchDelay: 0.05, policy: drop")));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     const auto prom = bound_port("Tracer.StartedPrometheus");
     nodes = run_relays(200, 1000);
@@ -494,14 +476,11 @@ TEST_F(OtlpTest, HttpsTrustsTheConfiguredCaAndRefusesAnUntrustedReceiver) {
 TEST_F(OtlpTest, ReloadsAddChangeAndRemoveAnExporterWhileNodesStream) {
     start_receiver();
     ASSERT_FALSE(HasFatalFailure());
-    const std::string head =
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "logging:\n"
-        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n";
+    const std::string head = daemon_config("", "");
     auto with_otlp = [&](const std::string& encoding) {
-        return head + "  - logMode: OTLPMode\n    logFormat: ForMachine\n    otlp: { endpoint: \"" +
-               endpoint() + "\", encoding: " + encoding + ", batchDelay: 0.05 }\n";
+        return daemon_config(
+            "",
+            otlp_section("ForMachine", endpoint(), "encoding: " + encoding + ", batchDelay: 0.05"));
     };
     start_tracer(head);
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
@@ -550,19 +529,12 @@ TEST_F(OtlpTest, ReloadsAddChangeAndRemoveAnExporterWhileNodesStream) {
 
 TEST_F(OtlpTest, ASpillCarriesRecordsAcrossAReceiverOutageAndADaemonRestart) {
     port = free_tcp_port();  // the receiver is not there yet
-    const std::string config =
-        "networkMagic: 42\n"
-        "network: { tag: AcceptAt, contents: \"tracer.sock\" }\n"
-        "hasPrometheus: { epHost: 127.0.0.1, epPort: 0 }\n"
-        "shutdownTimeoutSecs: 2\n"
-        "logging:\n"
-        "  - { logRoot: logs, logMode: FileMode, logFormat: ForMachine }\n"
-        "  - logMode: OTLPMode\n"
-        "    logFormat: ForMachine\n"
-        "    otlp: { endpoint: \"" +
-        endpoint() +
-        "\", batchDelay: 0.05, batchSize: 50, queueBytes: 20000, "
-        "spillDir: spill, timeout: 1 }\n";
+    const std::string config = daemon_config(
+        "shutdownTimeoutSecs: 2\n",
+        otlp_section("ForMachine",
+                     endpoint(),
+                     "batchDelay: 0.05, batchSize: 50, queueBytes: 20000, spillDir: spill, "
+                     "timeout: 1"));
     start_tracer(config);
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     auto prom = bound_port("Tracer.StartedPrometheus");

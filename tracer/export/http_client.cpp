@@ -129,7 +129,6 @@ struct http_client::connection {
     SSL_CTX* ctx = nullptr;
     SSL* ssl = nullptr;
     const std::atomic<bool>* cancel = nullptr;
-    std::string pending;  // received bytes after the previous answer (never expected)
 
     ~connection() {
         if (ssl) SSL_free(ssl);
@@ -346,8 +345,7 @@ http_answer http_client::post(std::string_view path,
             ++connections_;
         }
         conn_->cancel = cancel;
-        std::string answer = std::move(conn_->pending);
-        conn_->pending.clear();
+        std::string answer;
         std::string error = conn_->write_all(request, deadline);
         if (error.empty()) error = conn_->write_all(body, deadline);
         // The head.

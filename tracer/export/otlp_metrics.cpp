@@ -36,19 +36,6 @@ struct histogram_point {
     bool has_sum = false;
 };
 
-std::string unescape_help(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 1 < s.size()) {
-            ++i;
-            out.push_back(s[i] == 'n' ? '\n' : s[i]);
-        } else {
-            out.push_back(s[i]);
-        }
-    }
-    return out;
-}
-
 bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
@@ -82,7 +69,7 @@ std::vector<family> families_of(std::string_view page) {
                 space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
             auto& f = family_named(name);
             if (help) {
-                f.help = unescape_help(text);
+                f.help = text_format_unescape(text);
             } else {
                 f.type = std::string(text);
             }

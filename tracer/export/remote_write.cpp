@@ -10,10 +10,7 @@
 
 namespace ct::tracer::exporting {
 
-namespace {
-
-// Label values in the text format: \\, \" and \n escaped.
-std::string unescape(std::string_view s) {
+std::string text_format_unescape(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -26,6 +23,8 @@ std::string unescape(std::string_view s) {
     }
     return out;
 }
+
+namespace {
 
 bool parse_value(std::string_view text, double& out) {
     if (text == "+Inf" || text == "Inf") {
@@ -70,7 +69,8 @@ void append_samples(std::string_view page, const labels& extra, std::vector<samp
                 std::string name(line.substr(i, eq - i));
                 std::size_t j = eq + 2;
                 while (j < line.size() && line[j] != '"') j += line[j] == '\\' ? 2 : 1;
-                s.series.emplace_back(std::move(name), unescape(line.substr(eq + 2, j - eq - 2)));
+                s.series.emplace_back(std::move(name),
+                                      text_format_unescape(line.substr(eq + 2, j - eq - 2)));
                 i = j + 1;
                 if (i < line.size() && line[i] == ',') ++i;
             }

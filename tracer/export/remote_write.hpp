@@ -19,6 +19,9 @@ struct sample {
     double value = 0;
 };
 
+/// A label value or HELP text of the text format with its escapes (\\, \", \n) undone.
+std::string text_format_unescape(std::string_view s);
+
 /// The samples of a Prometheus text-format page (comments and `# EOF` skipped), each with
 /// `extra` labels added (a label the page already has is kept as the page has it).
 void append_samples(std::string_view page, const labels& extra, std::vector<sample>& out);
