@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsystemd-dev zlib1g-dev libssl-dev libsimdjson-dev libsnappy-dev libdeflate-dev systemd
+  protobuf-compiler libprotobuf-dev
   python3 python3-cbor2 curl clang-format openssl
   clang-14 libclang-rt-14-dev
   prometheus
