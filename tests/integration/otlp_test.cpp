@@ -571,4 +571,38 @@ TEST_F(OtlpTest, ASpillCarriesRecordsAcrossAReceiverOutageAndADaemonRestart) {
     EXPECT_EQ(stop_tracer(), 0);
 }
 
+TEST_F(OtlpTest, ASectionsRulesChooseWhatIsExportedAndRetryAfterIsHonoured) {
+    // The receiver refuses the first two requests with 429 and Retry-After: 1.
+    start_receiver({"--status", "429", "--first", "2", "--retry-after", "1"});
+    ASSERT_FALSE(HasFatalFailure());
+    start_tracer(daemon_config("",
+                               otlp_section("ForMachine", endpoint(), "batchDelay: 0.05") +
+                                   "    TraceOptions: { \"\": { severity: Warning } }\n"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    nodes = run_relays(400, 2000);
+    ASSERT_TRUE(nodes->wait_exit(20s));
+    std::size_t warnings = 0;
+    static const std::set<std::string> warning_or_worse{
+        "Warning", "Error", "Critical", "Alert", "Emergency"};
+    for (const std::string node : {"relay-1", "relay-2"}) {
+        ASSERT_TRUE(wait_until([&] { return seqs("logs", node).size() == 400; }, 20s));
+        for (const auto& l : machine_lines("logs", node))
+            warnings += warning_or_worse.contains(json::parse(l)["sev"].get<std::string>());
+    }
+    ASSERT_GT(warnings, 0u);
+    ASSERT_TRUE(wait_until([&] { return received("log").size() >= warnings; }, 20s))
+        << received("log").size() << " of " << warnings;
+    for (const auto& r : received("log"))
+        EXPECT_TRUE(warning_or_worse.contains(r["severityText"].get<std::string>())) << r;
+    EXPECT_EQ(received("log").size(), warnings);
+    // The same request was tried three times, each retry at least a second after the 429.
+    const auto requests = received("request");
+    ASSERT_GE(requests.size(), 3u);
+    EXPECT_EQ(requests[0].value("answered", 0), 429);
+    EXPECT_EQ(requests[1].value("answered", 0), 429);
+    EXPECT_GE(requests[1]["at"].get<std::int64_t>() - requests[0]["at"].get<std::int64_t>(), 950);
+    EXPECT_GE(requests[2]["at"].get<std::int64_t>() - requests[1]["at"].get<std::int64_t>(), 950);
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
 }  // namespace

@@ -7,8 +7,9 @@
 //    "severityText", "body", "attributes":{...}}
 //   {"kind":"metric", "resource":{...}, "name", "type", "monotonic", "temporality",
 //    "points":[{"attributes", "time", "start", "value"}]}
-// Usage: node receiver.js PORT OUT_FILE [--status N] [--tls CERT KEY]
-//   --status: answer N to every request; --tls: serve https with that certificate (chain) and key.
+// Usage: node receiver.js PORT OUT_FILE [--status N [--first K] [--retry-after S]] [--tls CERT KEY]
+//   --status: answer N to every request (to the first K only, with --first), with a
+//   Retry-After: S header when given; --tls: serve https with that certificate (chain) and key.
 // Prints {"listening": PORT} once it accepts connections.
 'use strict';
 const http = require('http');
@@ -26,6 +27,10 @@ const port = Number(process.argv[2]);
 const outFile = process.argv[3];
 const statusArg = process.argv.indexOf('--status');
 const fixedStatus = statusArg > 0 ? Number(process.argv[statusArg + 1]) : 0;
+const firstArg = process.argv.indexOf('--first');
+let refusalsLeft = firstArg > 0 ? Number(process.argv[firstArg + 1]) : Infinity;
+const retryArg = process.argv.indexOf('--retry-after');
+const retryAfter = retryArg > 0 ? process.argv[retryArg + 1] : undefined;
 const out = fs.openSync(outFile, 'a');
 
 function attributes(list) {
@@ -90,10 +95,14 @@ const handler = (req, res) => {
     let body = Buffer.concat(chunks);
     const gzip = req.headers['content-encoding'] === 'gzip';
     const contentType = req.headers['content-type'] || '';
-    const record = { kind: 'request', path: req.url, contentType, gzip, headers: req.headers };
-    if (fixedStatus) {
+    const record = { kind: 'request', path: req.url, contentType, gzip, headers: req.headers,
+                     at: Date.now() };
+    if (fixedStatus && refusalsLeft > 0) {
+      refusalsLeft -= 1;
       fs.writeSync(out, JSON.stringify({ ...record, answered: fixedStatus }) + '\n');
-      res.writeHead(fixedStatus, { 'Content-Type': 'text/plain' });
+      const headers = { 'Content-Type': 'text/plain' };
+      if (retryAfter !== undefined) headers['Retry-After'] = retryAfter;
+      res.writeHead(fixedStatus, headers);
       res.end('refused by the test\n');
       return;
     }
