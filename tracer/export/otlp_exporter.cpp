@@ -86,7 +86,8 @@ void otlp_exporter::flush_if_due(bool now_all, const std::function<bool()>& give
 
 bool otlp_exporter::memory_room(std::size_t size) const {
     // An empty queue takes any request, however large: a limit below one request must not wedge.
-    return (!spill_ || spill_->empty()) &&
+    // Once the sender is gone (abandoned), nothing would ever take it from memory.
+    return !abandoned_ && (!spill_ || spill_->empty()) &&
            (queue_.empty() || queue_bytes_ + size <= settings_.queue_bytes);
 }
 
@@ -133,7 +134,7 @@ void otlp_exporter::seal(const std::function<bool()>& give_up) {
                     "), dropping the newest records (policy drop)");
             return;  // the deliveries go: these records are counted here, not lost
         }
-        if (give_up()) {
+        if (abandoned_ || give_up()) {
             lock.unlock();
             this->give_up(r, "shutting down");
             return;
@@ -279,6 +280,7 @@ otlp_exporter::outcome otlp_exporter::send(const request& r, std::string_view wi
     auto backoff = std::chrono::milliseconds(100ms);
     for (;;) {
         const auto a = client_->post(path_, headers, wire, timeout, &cancel_);
+        failing_ = !(a.status >= 200 && a.status < 300);
         if (a.status >= 200 && a.status < 300) return outcome::taken;
         if (!retryable(a.status)) {
             report_("OTLP export to " + shown_ + ": the receiver refused a request with " +

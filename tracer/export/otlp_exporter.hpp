@@ -76,6 +76,10 @@ class otlp_exporter {
     /// Nothing filling, queued or in flight.
     bool idle() const;
 
+    /// The last attempt to send failed (the receiver is down or refusing).
+    bool failing() const { return failing_.load(); }
+    /// A spill directory is configured (what is held can be saved instead of lost).
+    bool spills() const { return spill_ != nullptr; }
     /// Gives up at once: the request in flight is cut short, what is queued is counted lost
     /// (the sender thread then ends). Otherwise the sender runs until destruction.
     void abandon();
@@ -118,6 +122,7 @@ class otlp_exporter {
     bool in_flight_ = false;
     bool abandoned_ = false;
     std::atomic<bool> cancel_{false};      // cuts the request in flight short
+    std::atomic<bool> failing_{false};     // the last attempt failed
     std::unique_ptr<http_client> client_;  // the sender's
     std::unique_ptr<otlp_spill> spill_;    // spillDir; used under mutex_
     std::thread sender_;
