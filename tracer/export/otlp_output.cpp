@@ -103,8 +103,10 @@ void otlp_output::flush_all(bool now_all) {
 
 void otlp_output::tick(bool stopping, bool past_deadline) {
     flush_all(stopping);
-    if (past_deadline) {
-        for (auto& [key, e] : exporters_) e->abandon();
+    for (auto& [key, e] : exporters_) {
+        // A stop does not wait for a receiver that is failing when the spill can keep what
+        // the exporter holds: it is sent after the next start.
+        if (past_deadline || (stopping && e->spills() && e->failing())) e->abandon();
     }
     const auto now = clock::now();
     std::lock_guard lock(exporters_mutex_);
