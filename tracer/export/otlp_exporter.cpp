@@ -122,8 +122,11 @@ void otlp_exporter::seal(const std::function<bool()>& give_up) {
             return;
         }
         if (spill_ && !reported) {
+            lock.unlock();
             report_("OTLP export to " + shown_ + ": cannot spill: " + problem);
+            lock.lock();
             reported = true;
+            continue;  // the sender may have made room meanwhile
         }
         if (settings_.policy == config::otlp_settings::overflow::drop) {
             counters_.dropped += r.records;
@@ -134,7 +137,12 @@ void otlp_exporter::seal(const std::function<bool()>& give_up) {
                     "), dropping the newest records (policy drop)");
             return;  // the deliveries go: these records are counted here, not lost
         }
-        if (abandoned_ || give_up()) {
+        // give_up() takes the output's own lock, which is taken before this one elsewhere
+        // (has_backlog -> idle): never call it while holding mutex_.
+        lock.unlock();
+        const bool stop = give_up();
+        lock.lock();
+        if (abandoned_ || stop) {
             lock.unlock();
             this->give_up(r, "shutting down");
             return;
