@@ -42,5 +42,8 @@ fi
 peer="$(cd "$(dirname "$0")/.." && pwd)/tests/peers/otlp"
 if [ ! -d "$peer/node_modules/@opentelemetry/otlp-transformer" ]; then
   echo "setup: installing the OTLP test peer (npm ci in tests/peers/otlp)"
-  (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error)
+  # Only the tests need it: without the npm registry the daemon still builds and runs, and
+  # the OTLP tests say what is missing.
+  (cd "$peer" && npm ci --no-audit --no-fund --loglevel=error) ||
+    echo "setup: warning: npm ci failed; the OTLP tests need tests/peers/otlp/node_modules"
 fi
