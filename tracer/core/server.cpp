@@ -939,11 +939,13 @@ void server::apply(std::shared_ptr<const config::tracer_config> fresh,
     for (auto& line : http_endpoints::summary(*http_change)) endpoints.push_back(line);
 
     cfg_.store(fresh);
+    // The outputs first: a batch dispatched under the new routing snapshot then finds every
+    // output already configured for its sections (each output's queue is in order).
+    writer_->update_options(make_writer_options(*fresh));
     ctx_->set_settings(std::make_shared<const session_settings>(make_session_settings(*fresh)));
     ctx_->traffic.set_max_names(fresh->max_tracked_nodes);
     if (timeseries_) timeseries_->set_limits(timeseries_limits(*fresh));
     if (queries_) queries_->set_limits(query_limits(*fresh));
-    writer_->update_options(make_writer_options(*fresh));
     http_settings_.store(make_http_settings(*fresh));
     nlohmann::json problems = nlohmann::json::array();
     for (auto& p : network_->commit(std::move(network_change))) problems.push_back(p);

@@ -30,11 +30,23 @@ void otlp_output::configure(const outputs::writer_options& o) {
         it = exporters_.erase(it);
     }
     for (const auto& [key, settings] : o.otlp) {
+        remember(key, settings);
         if (exporters_.contains(key)) continue;
-        exporters_.emplace(key,
-                           std::make_unique<otlp_exporter>(
-                               settings, [this](std::string problem) { events_.report(problem); }));
+        exporters_.emplace(key, make_exporter(settings));
     }
+}
+
+std::unique_ptr<otlp_exporter> otlp_output::make_exporter(const config::otlp_settings& s) {
+    return std::make_unique<otlp_exporter>(
+        s, [this](std::string problem) { events_.report(problem); });
+}
+
+void otlp_output::remember(const std::string& key, const config::otlp_settings& s) {
+    if (std::find_if(known_.begin(), known_.end(), [&](const auto& k) { return k.first == key; }) !=
+        known_.end())
+        return;
+    known_.emplace_back(key, s);
+    if (known_.size() > 64) known_.pop_front();  // reloads with ever new settings stay bounded
 }
 
 void otlp_output::apply_options(const outputs::writer_options& o) {
@@ -92,7 +104,14 @@ otlp_exporter* otlp_output::find_exporter(const std::string& key) {
     for (auto& r : retiring_) {
         if (r.key == key) return r.exporter.get();
     }
-    return nullptr;
+    // A batch held back by a node (a full queue) can come long after its exporter retired: it
+    // is sent by an exporter of its own settings again, retiring at once.
+    const auto k =
+        std::find_if(known_.begin(), known_.end(), [&](const auto& e) { return e.first == key; });
+    if (k == known_.end()) return nullptr;  // cannot happen: configure() saw every key first
+    std::lock_guard lock(exporters_mutex_);
+    retiring_.push_back({key, make_exporter(k->second), clock::now() + stop_grace_});
+    return retiring_.back().exporter.get();
 }
 
 void otlp_output::flush_all(bool now_all) {

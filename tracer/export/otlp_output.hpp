@@ -5,6 +5,7 @@
 // finish what they hold (until the stop grace) on their own threads.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,9 @@ class otlp_output final : public outputs::queued_output {
 
     void configure(const outputs::writer_options& o);
     void flush_all(bool now_all);
+    std::unique_ptr<otlp_exporter> make_exporter(const config::otlp_settings& s);
+    /// Keeps the settings of every key seen (the latest 64), for late batches.
+    void remember(const std::string& key, const config::otlp_settings& s);
     /// The exporter of that settings key, configured or retiring; nullptr when gone.
     otlp_exporter* find_exporter(const std::string& key);
 
@@ -60,7 +64,8 @@ class otlp_output final : public outputs::queued_output {
         std::chrono::steady_clock::time_point deadline;  // then it gives up what it holds
     };
     std::vector<retiring> retiring_;
-    std::string body_;  // scratch
+    std::deque<std::pair<std::string, config::otlp_settings>> known_;  // output thread only
+    std::string body_;                                                 // scratch
 };
 
 }  // namespace ct::tracer::exporting
