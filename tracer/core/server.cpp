@@ -243,19 +243,31 @@ void server::start() {
             static_cast<double>(c.connections.load()));
         {
             std::lock_guard lock(remote_writers_mutex_);
-            auto per_writer =
-                [&](const char* name,
-                    const char* help,
-                    const std::atomic<std::uint64_t> exporting::remote_write_counters::*field) {
-                    prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
-                    for (const auto& w : remote_writers_) {
-                        prometheus::ClientMetric m;
-                        m.label.push_back({"url", w->shown_url()});
-                        m.counter.value = static_cast<double>((w->counters().*field).load());
-                        f.metric.push_back(std::move(m));
-                    }
-                    if (!f.metric.empty()) out.push_back(std::move(f));
-                };
+            // One counter family over a list of pushers, each labelled with its target.
+            auto per_pusher = [&](const char* name,
+                                  const char* help,
+                                  const auto& pushers,
+                                  const char* label,
+                                  auto target_of,
+                                  auto field) {
+                prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
+                for (const auto& w : pushers) {
+                    prometheus::ClientMetric m;
+                    m.label.push_back({label, target_of(*w)});
+                    m.counter.value = static_cast<double>((w->counters().*field).load());
+                    f.metric.push_back(std::move(m));
+                }
+                if (!f.metric.empty()) out.push_back(std::move(f));
+            };
+            auto per_writer = [&](const char* name, const char* help, auto field) {
+                per_pusher(
+                    name,
+                    help,
+                    remote_writers_,
+                    "url",
+                    [](const exporting::remote_writer& w) { return w.shown_url(); },
+                    field);
+            };
             using rc = exporting::remote_write_counters;
             per_writer("cardano_tracer_remote_write_samples_total",
                        "Samples delivered to a remote-write receiver.",
@@ -272,19 +284,15 @@ void server::start() {
             per_writer("cardano_tracer_remote_write_failures_total",
                        "Pushes given up: out of time to retry, or refused with a 4xx.",
                        &rc::failures);
-            auto per_metrics_writer =
-                [&](const char* name,
-                    const char* help,
-                    const std::atomic<std::uint64_t> exporting::otlp_metrics_counters::*field) {
-                    prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
-                    for (const auto& w : otlp_metrics_writers_) {
-                        prometheus::ClientMetric m;
-                        m.label.push_back({"exporter", w->shown()});
-                        m.counter.value = static_cast<double>((w->counters().*field).load());
-                        f.metric.push_back(std::move(m));
-                    }
-                    if (!f.metric.empty()) out.push_back(std::move(f));
-                };
+            auto per_metrics_writer = [&](const char* name, const char* help, auto field) {
+                per_pusher(
+                    name,
+                    help,
+                    otlp_metrics_writers_,
+                    "exporter",
+                    [](const exporting::otlp_metrics_writer& w) { return w.shown(); },
+                    field);
+            };
             using mc = exporting::otlp_metrics_counters;
             per_metrics_writer("cardano_tracer_otlp_metric_points_total",
                                "OTLP metric data points a receiver took (otlpMetrics).",
