@@ -68,13 +68,24 @@ void Render500SeriesFromSnapshot(benchmark::State& state) {
 }
 BENCHMARK(Render500SeriesFromSnapshot)->Unit(benchmark::kMicrosecond);
 
-// The aggregated /metrics body: 10 nodes with the same 50 metric names, grouped by family.
-void RenderAllNodes10x50(benchmark::State& state) {
+// The aggregated /metrics body: 10 nodes with the same metric names, grouped by family.
+// `changed`: every node's metrics moved since the last scrape (each is rendered again);
+// otherwise only the server time moved (each node's kept rendering is merged).
+void render_all_nodes(benchmark::State& state, int series, bool changed) {
     std::vector<std::pair<std::string, std::unique_ptr<node_metrics>>> nodes;
-    for (int n = 1; n <= 10; ++n) nodes.emplace_back("node-" + std::to_string(n), make_store(50));
+    for (int n = 1; n <= 10; ++n)
+        nodes.emplace_back("node-" + std::to_string(n), make_store(series));
+    ct::protocol::ekg_response_view one;
+    one.entries.push_back(
+        {"cardano.node.metrics.series0_int", {ct::protocol::metric_kind::gauge, 7, {}}});
     exposition_options o;
     o.help_generation = new_help_generation();
     for (auto _ : state) {
+        if (changed) {
+            state.PauseTiming();
+            for (const auto& [name, store] : nodes) store->apply(one);
+            state.ResumeTiming();
+        }
         multi_node_exposition e(o);
         for (const auto& [name, store] : nodes) {
             store->visit(
@@ -84,7 +95,14 @@ void RenderAllNodes10x50(benchmark::State& state) {
         benchmark::DoNotOptimize(text.data());
     }
 }
+void RenderAllNodes10x50(benchmark::State& state) { render_all_nodes(state, 50, false); }
+void RenderAllNodes10x50Changed(benchmark::State& state) { render_all_nodes(state, 50, true); }
+void RenderAllNodes10x500(benchmark::State& state) { render_all_nodes(state, 500, false); }
+void RenderAllNodes10x500Changed(benchmark::State& state) { render_all_nodes(state, 500, true); }
 BENCHMARK(RenderAllNodes10x50)->Unit(benchmark::kMicrosecond);
+BENCHMARK(RenderAllNodes10x50Changed)->Unit(benchmark::kMicrosecond);
+BENCHMARK(RenderAllNodes10x500)->Unit(benchmark::kMicrosecond);
+BENCHMARK(RenderAllNodes10x500Changed)->Unit(benchmark::kMicrosecond);
 
 // The daemon's own metrics as /metrics appends them: prometheus-cpp registry + 10 nodes'
 // per-node families + two histograms.

@@ -461,62 +461,197 @@ std::string render_node(const metric_snapshot& metrics,
     return out;
 }
 
-void multi_node_exposition::add_node(std::string_view node_name,
-                                     const metric_snapshot& metrics,
-                                     const series_hints* hints) {
-    const bool with_aliases = opts_.aliases && !opts_.aliases->empty();
+namespace {
+
+// One node's series as multi_node_exposition shows them (see node_families).
+std::shared_ptr<node_families> render_families(std::string_view node_name,
+                                               const metric_snapshot& metrics,
+                                               const series_hints* hints,
+                                               const exposition_options& opts) {
+    auto f = std::make_shared<node_families>();
+    f->help_generation = opts.help_generation.value;
+    f->aliases = opts.aliases.get();
+    f->no_suffix = opts.no_suffix;
+    f->node_name = node_name;
+    if (hints) f->changes = hints->changes;
+    const bool with_aliases = opts.aliases && !opts.aliases->empty();
     std::optional<name_set> seen;
-    if (!distinct(hints, opts_) || with_aliases) seen.emplace(metrics.size());
-    node_label_.assign("node_name=\"");
-    append_escaped_label_value(node_label_, node_name);
-    node_label_.push_back('"');
+    if (!distinct(hints, opts) || with_aliases) seen.emplace(metrics.size());
+    std::string node_label = "node_name=\"";
+    append_escaped_label_value(node_label, node_name);
+    node_label.push_back('"');
+    auto& text = f->text;
+    text.reserve(metrics.size() * 160);
+    f->by_name.reserve(metrics.size());
+    std::string scratch, alias;
+    auto off = [&] { return static_cast<std::uint32_t>(text.size()); };
     auto add = [&](std::string_view ekg_name, const metric_value& m, bool cached) {
-        const auto name = series_name(ekg_name, m, opts_.no_suffix, cached, name_);
-        if (seen && !seen->insert(name)) return;
-        const auto type = family_type_of(m.kind);
-        auto it = families_.find(name);
-        if (it == families_.end()) {
-            it = families_
-                     .emplace(std::string(name),
-                              family{type, help_of(ekg_name, m, cached, opts_), {}})
-                     .first;
-        } else if (it->second.type != type) {
-            return;  // another node uses the name with another type: keep the family valid
+        const auto name = series_name(ekg_name, m, opts.no_suffix, cached, scratch);
+        if (seen && !seen->insert(name)) return;  // x_int and x_real both became x
+        node_families::series s{};
+        s.counter = m.kind == protocol::metric_kind::counter;
+        s.stamped = cached ? ekg_name == server_timestamp_name : false;
+        s.header_off = off();
+        text.append("# TYPE ").append(name).push_back(' ');
+        text.append(family_type_of(m.kind)).push_back('\n');
+        if (const auto* h = help_of(ekg_name, m, cached, opts)) {
+            text.append("# HELP ").append(name).push_back(' ');
+            append_escaped_help(text, *h);
+            text.push_back('\n');
         }
-        it->second.samples.append(name);
-        append_sample_tail(it->second.samples, m, node_label_);
+        s.header_len = off() - s.header_off;
+        s.sample_off = s.name_off = off();
+        s.name_len = static_cast<std::uint32_t>(name.size());
+        text.append(name);
+        append_sample_tail(text, m, node_label);
+        s.sample_len = off() - s.sample_off;
+        f->by_name.push_back(s);
     };
     for (const auto& [ekg_name, m] : metrics) add(ekg_name, m, true);
     if (with_aliases) {
         for (const auto& [ekg_name, m] : metrics) {
-            if (alias_of(*opts_.aliases, ekg_name, alias_)) add(alias_, m, false);
+            if (!alias_of(*opts.aliases, ekg_name, alias)) continue;
+            const auto before = f->by_name.size();
+            add(alias, m, false);
+            if (f->by_name.size() != before && ekg_name == server_timestamp_name)
+                f->by_name.back().stamped = true;
         }
     }
+    std::sort(f->by_name.begin(), f->by_name.end(), [&](const auto& a, const auto& b) {
+        return f->name(a) < f->name(b);
+    });
+    return f;
+}
+
+bool still_current(const node_families& f,
+                   std::string_view node_name,
+                   const series_hints& hints,
+                   const exposition_options& opts) {
+    return f.changes == hints.changes && f.help_generation == opts.help_generation.value &&
+           f.aliases == opts.aliases.get() && f.no_suffix == opts.no_suffix &&
+           f.node_name == node_name;
+}
+
+}  // namespace
+
+void multi_node_exposition::add_node(std::string_view node_name,
+                                     const metric_snapshot& metrics,
+                                     const series_hints* hints) {
+    part p;
+    // A rendering is kept only under options with a generation: a copy's HELP texts live in
+    // another map, so its lookups are never remembered.
+    const bool keep = hints && opts_.help_generation.value != 0;
+    if (keep && hints->rendered && still_current(*hints->rendered, node_name, *hints, opts_)) {
+        p.families = hints->rendered;
+    } else {
+        auto fresh = render_families(node_name, metrics, hints, opts_);
+        if (keep) hints->rendered = fresh;
+        p.families = std::move(fresh);
+    }
+    // The server time moves at every read without changing anything else.
+    const bool stamped = std::any_of(p.families->by_name.begin(),
+                                     p.families->by_name.end(),
+                                     [](const auto& s) { return s.stamped; });
+    if (stamped) {
+        auto it = metrics.find(server_timestamp_name);
+        if (it != metrics.end()) {
+            std::string node_label = "node_name=\"";
+            append_escaped_label_value(node_label, node_name);
+            node_label.push_back('"');
+            append_sample_tail(p.stamp_tail, it->second, node_label);
+        }
+    }
+    parts_.push_back(std::move(p));
 }
 
 std::string multi_node_exposition::finish() const {
+    // A k-way merge of the nodes' sorted series: equal names form one family, its samples in
+    // node order.
     std::size_t total = 0;
-    std::vector<const std::pair<const std::string, family>*> sorted;
-    sorted.reserve(families_.size());
-    for (const auto& entry : families_) {
-        total += 2 * entry.first.size() + 32 + entry.second.samples.size();
-        sorted.push_back(&entry);
-    }
-    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
-        return a->first < b->first;
-    });
+    for (const auto& p : parts_) total += p.families->text.size();
     std::string out;
     out.reserve(total);
-    for (const auto* entry : sorted) {
-        const auto& [fname, f] = *entry;
-        out.append("# TYPE ").append(fname).push_back(' ');
-        out.append(f.type).push_back('\n');
-        if (f.help) {
-            out.append("# HELP ").append(fname).push_back(' ');
-            append_escaped_help(out, *f.help);
-            out.push_back('\n');
+    // Appends one node's series of the family being written; the first one gives the header.
+    bool first = true, counter = false;
+    auto emit = [&](const part& p, const node_families::series& s) {
+        const auto& f = *p.families;
+        if (first) {
+            out.append(f.view(s.header_off, s.header_len));
+            counter = s.counter;
+            first = false;
         }
-        out.append(f.samples);
+        if (s.counter != counter) return;  // another type under the same name is left out
+        if (s.stamped && !p.stamp_tail.empty()) {
+            out.append(f.name(s)).append(p.stamp_tail);
+        } else {
+            out.append(f.view(s.sample_off, s.sample_len));
+        }
+    };
+    std::vector<std::size_t> next(parts_.size(), 0);
+    auto name_at = [&](std::size_t k) {
+        const auto& f = *parts_[k].families;
+        return f.name(f.by_name[next[k]]);
+    };
+    auto has_more = [&](std::size_t k) { return next[k] < parts_[k].families->by_name.size(); };
+
+    if (parts_.size() <= 16) {
+        // Few nodes, mostly with the same names: one pass over the heads finds the least name
+        // and which heads hold it.
+        std::vector<char> holds(parts_.size());
+        for (;;) {
+            std::string_view least;
+            bool any = false;
+            for (std::size_t k = 0; k < parts_.size(); ++k) {
+                holds[k] = 0;
+                if (!has_more(k)) continue;
+                const auto name = name_at(k);
+                const int c = any ? name.compare(least) : -1;
+                if (c < 0) {
+                    std::fill(holds.begin(), holds.begin() + static_cast<std::ptrdiff_t>(k), 0);
+                    least = name;
+                    any = true;
+                }
+                if (c <= 0) holds[k] = 1;
+            }
+            if (!any) break;
+            first = true;
+            for (std::size_t k = 0; k < parts_.size(); ++k) {
+                if (!holds[k]) continue;
+                emit(parts_[k], parts_[k].families->by_name[next[k]]);
+                ++next[k];
+            }
+        }
+        return out;
+    }
+
+    // Many nodes: a heap of heads, ordered by name, then node.
+    struct head {
+        std::string_view name;
+        std::size_t part;
+    };
+    auto later = [](const head& a, const head& b) {
+        const int c = a.name.compare(b.name);
+        return c != 0 ? c > 0 : a.part > b.part;
+    };
+    std::vector<head> heap;
+    heap.reserve(parts_.size());
+    for (std::size_t k = 0; k < parts_.size(); ++k) {
+        if (has_more(k)) heap.push_back({name_at(k), k});
+    }
+    std::make_heap(heap.begin(), heap.end(), later);
+    while (!heap.empty()) {
+        const std::string_view family = heap.front().name;
+        first = true;
+        while (!heap.empty() && heap.front().name == family) {
+            std::pop_heap(heap.begin(), heap.end(), later);
+            const auto k = heap.back().part;
+            heap.pop_back();
+            emit(parts_[k], parts_[k].families->by_name[next[k]]);
+            if (++next[k] < parts_[k].families->by_name.size()) {
+                heap.push_back({name_at(k), k});
+                std::push_heap(heap.begin(), heap.end(), later);
+            }
+        }
     }
     return out;
 }

@@ -3,13 +3,13 @@
 // body passes `promtool check metrics`. Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "config/legacy_tables.hpp"
@@ -63,34 +63,54 @@ std::string render_node(const metric_snapshot& metrics,
                         const exposition_options& opts,
                         const series_hints* hints = nullptr);
 
+/// One node's part of a multi-node exposition: each series it shows, by Prometheus name, with
+/// its family's TYPE/HELP lines and its sample line (labelled with the node's name). A node's
+/// store keeps the last one (series_hints::rendered) and it is reused until the store or the
+/// options change, so a scrape re-renders only the nodes whose metrics moved since the last.
+struct node_families {
+    struct series {
+        std::uint32_t name_off, name_len;      // into text
+        std::uint32_t header_off, header_len;  // "# TYPE …\n" and "# HELP …\n"
+        std::uint32_t sample_off, sample_len;  // "name{node_name=…} value\n"
+        bool counter;                          // the family's type
+        bool stamped;  // ekg.server_timestamp_ms (or its alias): its value is made per scrape
+    };
+    std::string text;
+    std::vector<series> by_name;  // sorted by name, each name once
+    // What it was made from.
+    std::uint64_t changes = 0;
+    std::uint64_t help_generation = 0;
+    const void* aliases = nullptr;
+    bool no_suffix = false;
+    std::string node_name;
+
+    std::string_view view(std::uint32_t off, std::uint32_t len) const {
+        return std::string_view(text).substr(off, len);
+    }
+    std::string_view name(const series& s) const { return view(s.name_off, s.name_len); }
+};
+
 /// Several nodes in one exposition, every sample labelled node_name="<name>", each family's
-/// TYPE/HELP once, families in name order (no "# EOF", so that more text-format families may
-/// follow). Nodes are added one at a time, so each store is read under its own lock and
-/// nothing is copied out of it.
+/// TYPE/HELP once (from the first node that shows it; a later node that gives the name
+/// another type is left out), families in name order (no "# EOF", so that more text-format
+/// families may follow). Nodes are added one at a time, each store read under its own lock;
+/// finish() merges the nodes' sorted series.
 class multi_node_exposition {
   public:
     explicit multi_node_exposition(const exposition_options& opts) : opts_(opts) {}
+    /// `hints`: the store's (its last rendering is reused or replaced); none: rendered afresh.
     void add_node(std::string_view node_name,
                   const metric_snapshot& metrics,
                   const series_hints* hints = nullptr);
     std::string finish() const;
 
   private:
-    struct family {
-        std::string_view type;
-        const std::string* help = nullptr;  // into opts_
-        std::string samples;
+    struct part {
+        std::shared_ptr<const node_families> families;
+        std::string stamp_tail;  // the sample tail of the current server time
     };
     const exposition_options& opts_;
-    struct name_hash {
-        using is_transparent = void;  // lookups by string_view allocate nothing
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
-    // Sorted by name in finish().
-    std::unordered_map<std::string, family, name_hash, std::equal_to<>> families_;
-    std::string name_, node_label_, alias_;  // reused buffers
+    std::vector<part> parts_;
 };
 
 /// multi_node_exposition over snapshots (tests, tools).

@@ -10,6 +10,7 @@ namespace ct::tracer::metrics {
 
 std::size_t node_metrics::apply(const protocol::ekg_response_view& response) {
     std::lock_guard lock(mutex_);
+    ++hints_.changes;
     std::size_t ignored = 0;
     // A node sends its metrics in the same order every time: the entry at the same position
     // in the previous response is checked first (one comparison instead of a tree search).
@@ -60,9 +61,11 @@ void node_metrics::stamp_server_time() const {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    static const std::string name = "ekg.server_timestamp_ms";
-    auto [it, fresh] = metrics_.try_emplace(name);
-    if (fresh) name_created(name, it->second);
+    auto [it, fresh] = metrics_.try_emplace(std::string(server_timestamp_name));
+    if (fresh) {
+        name_created(it->first, it->second);
+        ++hints_.changes;
+    }
     it->second.kind = protocol::metric_kind::counter;
     it->second.number = static_cast<std::int64_t>(now);
     it->second.text.clear();

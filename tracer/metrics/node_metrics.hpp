@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -43,11 +45,22 @@ struct metric_value {
 // std::less<>: a name from a response is looked up as it is, without making a string of it.
 using metric_snapshot = std::map<std::string, metric_value, std::less<>>;
 
+/// The name the store adds itself: the time of each read (the EKG server's clock).
+inline constexpr std::string_view server_timestamp_name = "ekg.server_timestamp_ms";
+
+struct node_families;  // exposition.hpp
+
 /// What a store knows about its names as a whole, for the renderer.
 struct series_hints {
     /// No two names share a Prometheus form ([0] as they are, [1] under metricsNoSuffix):
     /// the renderer need not look for duplicates.
     std::array<bool, 2> distinct_names{false, false};
+    /// Moves whenever a response is applied or a name is created (not when a read stamps the
+    /// server time): a rendering made at another count is stale.
+    std::uint64_t changes = 0;
+    /// The store's series as /metrics last rendered them, kept by the renderer (under the
+    /// store's lock) and reused while `changes` and the options stay the same.
+    mutable std::shared_ptr<const node_families> rendered;
 };
 
 class node_metrics {
@@ -82,7 +95,7 @@ class node_metrics {
     mutable bool stamped_ = false;  // metrics_ holds ekg.server_timestamp_ms
     mutable std::mutex mutex_;
     mutable metric_snapshot metrics_;  // mutable: reads stamp the server time
-    mutable series_hints hints_{{true, true}};
+    mutable series_hints hints_{{true, true}, 0, nullptr};
     std::vector<metric_snapshot::iterator> response_order_;          // by position in a response
     mutable std::array<std::vector<std::uint64_t>, 2> name_hashes_;  // sorted, per form
 };

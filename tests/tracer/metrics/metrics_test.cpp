@@ -2,7 +2,12 @@
 // route case of spec §7.1.1 and §7.2.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <thread>
 
 #include "tests/support/prom_text_check.hpp"
 #include "tests/support/test_support.hpp"
@@ -198,6 +203,146 @@ TEST(Exposition, StoreCachesRenderExactlyWhatASnapshotRenders) {
             EXPECT_NE(text.find("# HELP x ex, reloaded\n"), std::string::npos);
             EXPECT_EQ(text.find("dotted"), std::string::npos);
         }
+    }
+}
+
+// /metrics keeps each node's rendering in its store and re-renders only the nodes whose
+// metrics moved; the body must be exactly what rendering every snapshot afresh gives: the
+// server time of each read, families shared by nodes, a name another node gives another
+// type (left out), aliases, and options replaced by a reload.
+TEST(Exposition, AllNodesPageReusesEachNodesRenderingUntilItChanges) {
+    auto aliases = std::make_shared<ct::config::metric_alias_table>();
+    (*aliases)["a_int"] = "alias_of_a_int";
+    std::vector<std::unique_ptr<node_metrics>> stores;
+    const std::vector<std::string> names = {"relay-1", "bp \"2\"", "relay-3"};
+    for (std::size_t n = 0; n < names.size(); ++n) {
+        auto s = std::make_unique<node_metrics>();
+        const auto kind = n == 1 ? metric_kind::label : metric_kind::counter;
+        s->apply(response({{"cardano.node.metrics.a_int", {metric_kind::gauge, 1, {}}},
+                           {"shared_counter", {kind, 5, "7"}},
+                           {"only." + std::to_string(n), {metric_kind::gauge, 2, {}}},
+                           {"x_int", {metric_kind::gauge, 3, {}}},
+                           {"x_real", {metric_kind::label, 0, "{k=\"v\"} 2.5"}}}));
+        stores.push_back(std::move(s));
+    }
+    auto make_options = [&] {
+        auto o = std::make_unique<exposition_options>();
+        o->no_suffix = true;
+        o->help = {{"only", "one node's"}, {"shared", "a shared \\ one"}};
+        o->help_generation = new_help_generation();
+        o->aliases = aliases;
+        return o;
+    };
+    auto opts = make_options();
+    // One scrape: the body as kept renderings give it, the body from fresh snapshots of the
+    // same reads, and each store's kept rendering.
+    auto scrape = [&](std::vector<std::shared_ptr<const node_families>>& kept) {
+        multi_node_exposition all(*opts);
+        std::vector<std::pair<std::string, metric_snapshot>> copies;
+        kept.clear();
+        for (std::size_t n = 0; n < stores.size(); ++n) {
+            stores[n]->visit([&](const metric_snapshot& m, const series_hints& h) {
+                all.add_node(names[n], m, &h);
+                copies.emplace_back(names[n], m);
+                kept.push_back(h.rendered);  // held: no address is reused
+            });
+        }
+        exposition_options fresh = *opts;  // a copy: nothing kept, nothing reused
+        return std::pair{all.finish(), render_nodes(copies, fresh)};
+    };
+    auto next_millisecond = [] {
+        const auto ms = [] {
+            return std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                .count();
+        };
+        for (const auto start = ms(); ms() == start;) std::this_thread::yield();
+    };
+    std::vector<std::shared_ptr<const node_families>> first, second, third, fourth;
+    auto [body1, expected1] = scrape(first);
+    EXPECT_EQ(body1, expected1);
+    EXPECT_NE(body1.find("alias_of_a{node_name=\"relay-3\"} 1\n"), std::string::npos) << body1;
+    EXPECT_EQ(body1.find("shared{node_name=\"bp"), std::string::npos) << "another type: left out";
+    EXPECT_NE(body1.find("# TYPE shared counter\n# HELP shared a shared \\\\ one\n"),
+              std::string::npos)
+        << body1;
+    for (const auto& k : first) EXPECT_NE(k, nullptr);
+
+    next_millisecond();
+    auto [body2, expected2] = scrape(second);
+    EXPECT_EQ(body2, expected2) << "the server time of this read";
+    EXPECT_NE(body2, body1);
+    EXPECT_EQ(second, first) << "nothing changed: every rendering reused";
+
+    stores[1]->apply(response({{"x_int", {metric_kind::gauge, 4, {}}}}));
+    auto [body3, expected3] = scrape(third);
+    EXPECT_EQ(body3, expected3);
+    EXPECT_NE(body3.find("x{node_name=\"bp \\\"2\\\"\"} 4\n"), std::string::npos) << body3;
+    EXPECT_EQ(third[0], first[0]);
+    EXPECT_NE(third[1], first[1]) << "the node whose metrics moved is rendered again";
+    EXPECT_EQ(third[2], first[2]);
+
+    auto old = std::move(opts);
+    opts = make_options();  // a reload
+    opts->help = {{"only", "reloaded"}};
+    auto [body4, expected4] = scrape(fourth);
+    EXPECT_EQ(body4, expected4);
+    EXPECT_NE(body4.find("# HELP only_0 reloaded\n"), std::string::npos) << body4;
+    for (std::size_t n = 0; n < fourth.size(); ++n) EXPECT_NE(fourth[n], third[n]);
+}
+
+// The all-nodes page merges the nodes' sorted series (a scan of the heads for a few nodes, a
+// heap for many). Checked against a plain reference: each node rendered alone, its families
+// gathered by name in node order, the first node's type and HELP kept.
+TEST(Exposition, AllNodesMergeMatchesAReferenceForFewAndManyNodes) {
+    std::mt19937 rng(7);
+    std::vector<std::string> pool;
+    for (int i = 0; i < 60; ++i) pool.push_back("m" + std::to_string(i * 37 % 100) + "_int");
+    for (std::size_t count :
+         {std::size_t{1}, std::size_t{3}, std::size_t{16}, std::size_t{17}, std::size_t{40}}) {
+        std::vector<std::pair<std::string, metric_snapshot>> nodes;
+        for (std::size_t n = 0; n < count; ++n) {
+            metric_snapshot snap;
+            for (const auto& name : pool) {
+                if (rng() % 3 == 0) continue;  // each node shows a different subset
+                const auto kind = rng() % 5 == 0 ? metric_kind::counter : metric_kind::gauge;
+                snap[name] = {kind, static_cast<std::int64_t>(rng() % 1000), {}};
+            }
+            nodes.emplace_back("n" + std::to_string(n), std::move(snap));
+        }
+        exposition_options o;
+        o.help = {{"m1", "help of m1"}};
+        struct family {
+            bool counter;
+            std::string text;
+        };
+        std::map<std::string, family> reference;
+        for (const auto& node : nodes) {
+            const auto alone = render_nodes({node}, o);
+            std::istringstream lines(alone);
+            std::string line, name;
+            family* f = nullptr;
+            bool new_family = false;
+            while (std::getline(lines, line)) {
+                if (line.starts_with("# TYPE ")) {
+                    std::istringstream words(line.substr(7));
+                    std::string type;
+                    words >> name >> type;
+                    auto [it, fresh] = reference.try_emplace(name, family{type == "counter", {}});
+                    new_family = fresh;
+                    f = (fresh || it->second.counter == (type == "counter")) ? &it->second
+                                                                             : nullptr;
+                    if (f && fresh) f->text += line + "\n";
+                } else if (line.starts_with("# HELP ")) {
+                    if (f && new_family) f->text += line + "\n";
+                } else if (f) {
+                    f->text += line + "\n";
+                }
+            }
+        }
+        std::string expected;
+        for (const auto& [name, f] : reference) expected += f.text;
+        EXPECT_EQ(render_nodes(nodes, o), expected) << count << " nodes";
     }
 }
 
