@@ -491,15 +491,7 @@ std::shared_ptr<node_families> render_families(std::string_view node_name,
         node_families::series s{};
         s.counter = m.kind == protocol::metric_kind::counter;
         s.stamped = cached ? ekg_name == server_timestamp_name : false;
-        s.header_off = off();
-        text.append("# TYPE ").append(name).push_back(' ');
-        text.append(family_type_of(m.kind)).push_back('\n');
-        if (const auto* h = help_of(ekg_name, m, cached, opts)) {
-            text.append("# HELP ").append(name).push_back(' ');
-            append_escaped_help(text, *h);
-            text.push_back('\n');
-        }
-        s.header_len = off() - s.header_off;
+        s.help = help_of(ekg_name, m, cached, opts);
         s.sample_off = s.name_off = off();
         s.name_len = static_cast<std::uint32_t>(name.size());
         text.append(name);
@@ -517,9 +509,10 @@ std::shared_ptr<node_families> render_families(std::string_view node_name,
                 f->by_name.back().stamped = true;
         }
     }
-    std::sort(f->by_name.begin(), f->by_name.end(), [&](const auto& a, const auto& b) {
-        return f->name(a) < f->name(b);
-    });
+    // Prometheus names mostly keep the order of the EKG names they come from.
+    const auto by_name = [&](const auto& a, const auto& b) { return f->name(a) < f->name(b); };
+    if (!std::is_sorted(f->by_name.begin(), f->by_name.end(), by_name))
+        std::sort(f->by_name.begin(), f->by_name.end(), by_name);
     return f;
 }
 
@@ -568,7 +561,7 @@ std::string multi_node_exposition::finish() const {
     // A k-way merge of the nodes' sorted series: equal names form one family, its samples in
     // node order.
     std::size_t total = 0;
-    for (const auto& p : parts_) total += p.families->text.size();
+    for (const auto& p : parts_) total += p.families->text.size() * 5 / 4;  // and headers
     std::string out;
     out.reserve(total);
     // Appends one node's series of the family being written; the first one gives the header.
@@ -576,7 +569,14 @@ std::string multi_node_exposition::finish() const {
     auto emit = [&](const part& p, const node_families::series& s) {
         const auto& f = *p.families;
         if (first) {
-            out.append(f.view(s.header_off, s.header_len));
+            const auto name = f.name(s);
+            out.append("# TYPE ").append(name).push_back(' ');
+            out.append(s.counter ? "counter\n" : "gauge\n");
+            if (s.help) {
+                out.append("# HELP ").append(name).push_back(' ');
+                append_escaped_help(out, *s.help);
+                out.push_back('\n');
+            }
             counter = s.counter;
             first = false;
         }

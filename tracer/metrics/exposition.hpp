@@ -64,14 +64,14 @@ std::string render_node(const metric_snapshot& metrics,
                         const series_hints* hints = nullptr);
 
 /// One node's part of a multi-node exposition: each series it shows, by Prometheus name, with
-/// its family's TYPE/HELP lines and its sample line (labelled with the node's name). A node's
+/// its family's type and HELP text and its sample line (labelled with the node's name). A node's
 /// store keeps the last one (series_hints::rendered) and it is reused until the store or the
 /// options change, so a scrape re-renders only the nodes whose metrics moved since the last.
 struct node_families {
     struct series {
         std::uint32_t name_off, name_len;      // into text
-        std::uint32_t header_off, header_len;  // "# TYPE …\n" and "# HELP …\n"
         std::uint32_t sample_off, sample_len;  // "name{node_name=…} value\n"
+        const std::string* help;               // into the options' metricsHelp, or none
         bool counter;                          // the family's type
         bool stamped;  // ekg.server_timestamp_ms (or its alias): its value is made per scrape
     };
