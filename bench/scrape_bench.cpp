@@ -37,8 +37,9 @@ int connect_to(unsigned short port) {
     return fd;
 }
 
-// Sends one GET and reads the whole response (Content-Length framing); returns the body size.
-std::size_t get(int fd, const std::string& path) {
+// Sends one GET and reads the whole response (Content-Length framing); returns the body size
+// and when its first bytes arrived.
+std::size_t get(int fd, const std::string& path, clock_type::time_point& first_byte) {
     const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     if (::write(fd, req.data(), req.size()) != static_cast<ssize_t>(req.size())) std::exit(1);
     std::string buf;
@@ -50,6 +51,7 @@ std::size_t get(int fd, const std::string& path) {
             std::fprintf(stderr, "connection closed\n");
             std::exit(1);
         }
+        if (buf.empty()) first_byte = clock_type::now();
         buf.append(chunk, static_cast<std::size_t>(n));
         if (header_end == std::string::npos) {
             header_end = buf.find("\r\n\r\n");
@@ -79,33 +81,43 @@ int main(int argc, char** argv) {
     const auto seconds = std::atof(argv[2]);
     const std::vector<std::string> paths(argv + 3, argv + argc);
     const int fd = connect_to(port);
-    std::map<std::string, std::vector<double>> ms;
+    // Whole response, and until its first bytes (the server's work and the wait for a core;
+    // the difference is the transfer).
+    std::map<std::string, std::vector<double>> ms, first_ms;
     std::map<std::string, std::size_t> sizes;
     const auto end = clock_type::now() + std::chrono::duration<double>(seconds);
     while (clock_type::now() < end) {
         for (const auto& p : paths) {
             const auto t0 = clock_type::now();
-            sizes[p] = get(fd, p);
+            clock_type::time_point first;
+            sizes[p] = get(fd, p, first);
             ms[p].push_back(
                 std::chrono::duration<double, std::milli>(clock_type::now() - t0).count());
+            first_ms[p].push_back(std::chrono::duration<double, std::milli>(first - t0).count());
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
     }
     ::close(fd);
     for (const auto& p : paths) {
         auto& xs = ms[p];
+        auto& fs = first_ms[p];
         std::sort(xs.begin(), xs.end());
-        const auto q = [&](double f) {
-            return xs[std::min(xs.size() - 1,
-                               static_cast<std::size_t>(f * static_cast<double>(xs.size())))];
+        std::sort(fs.begin(), fs.end());
+        const auto q = [](const std::vector<double>& v, double f) {
+            return v[std::min(v.size() - 1,
+                              static_cast<std::size_t>(f * static_cast<double>(v.size())))];
         };
-        std::printf("scrape %s: %zu requests, %zu bytes, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-                    p.c_str(),
-                    xs.size(),
-                    sizes[p],
-                    q(0.5),
-                    q(0.99),
-                    xs.back());
+        std::printf(
+            "scrape %s: %zu requests, %zu bytes, p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+            "(first byte p50 %.2f ms, p99 %.2f ms)\n",
+            p.c_str(),
+            xs.size(),
+            sizes[p],
+            q(xs, 0.5),
+            q(xs, 0.99),
+            xs.back(),
+            q(fs, 0.5),
+            q(fs, 0.99));
     }
     return 0;
 }
