@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <csignal>
+#include <set>
 
 #include "tests/integration/daemon_fixture.hpp"
 
@@ -26,6 +27,30 @@ class OperationsTest : public DaemonTest {
         return nlohmann::json::parse(r->body);
     }
 };
+
+// top -H, ps -L and perf show what each thread is; the process keeps its own name (pgrep,
+// pidof and killall find it by that).
+TEST_F(OperationsTest, ThreadsAreNamedForTheirRole) {
+    start_tracer(config_text());
+    (void)bound_port("Tracer.StartedPrometheus");
+    auto names = [&] {
+        std::multiset<std::string> out;
+        const fs::path tasks = "/proc/" + std::to_string(tracer->pid()) + "/task";
+        for (const auto& t : fs::directory_iterator(tasks)) {
+            std::string comm = read_file(t.path() / "comm");
+            while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+            out.insert(comm);
+        }
+        return out;
+    };
+    std::multiset<std::string> seen;
+    ASSERT_TRUE(wait_until([&] {
+        seen = names();
+        return seen.count("ct-io") >= 1 && seen.count("ct-http") == 1 &&
+               seen.count("ct-out-file") == 1 && seen.count("ct-rotation") == 1 &&
+               seen.count("cardano-tracer") == 1;
+    })) << ::testing::PrintToString(seen);
+}
 
 TEST_F(OperationsTest, ConfigRouteShowsEffectiveValuesSourcesAndReloadHistory) {
     start_tracer(

@@ -38,6 +38,7 @@
 #include "tracer/outputs/forward_queue.hpp"
 #include "tracer/outputs/output_router.hpp"
 #include "tracer/outputs/reforward_output.hpp"
+#include "tracer/outputs/thread_name.hpp"
 #include "tracer/timeseries/routes.hpp"
 #include "tracer/timeseries/service.hpp"
 
@@ -473,7 +474,10 @@ void server::start() {
     http_work_.emplace(http_ioc_.get_executor());
     // The thread ends when its context runs out of work (after the shutdown stopped every
     // endpoint and released the work guard).
-    http_thread_ = std::thread([this] { http_ioc_.run(); });
+    http_thread_ = std::thread([this] {
+        name_this_thread("ct-http");
+        http_ioc_.run();
+    });
     asio::dispatch(control_, [this, cfg] {
         restart_resource_loop(*cfg);
         start_watchdog();
@@ -634,7 +638,12 @@ int server::run() {
     sd_notify(0, "READY=1");
 
     const unsigned n = std::max(1u, static_cast<unsigned>(config()->io_threads));
-    for (unsigned i = 1; i < n; ++i) threads_.emplace_back([this] { ioc_.run(); });
+    for (unsigned i = 1; i < n; ++i) {
+        threads_.emplace_back([this] {
+            name_this_thread("ct-io");
+            ioc_.run();
+        });
+    }
     ioc_.run();  // returns when shutdown() has let every operation finish
     for (auto& t : threads_) {
         if (t.joinable()) t.join();

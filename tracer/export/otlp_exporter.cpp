@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "tracer/export/gzip.hpp"
+#include "tracer/outputs/thread_name.hpp"
 
 namespace ct::tracer::exporting {
 
@@ -47,7 +48,10 @@ otlp_exporter::otlp_exporter(const config::otlp_settings& settings,
             report_("OTLP export to " + shown_ + ": " + spill_->problem());
         counters_.spill_bytes = spill_->bytes();
     }
-    sender_ = std::thread([this] { run_sender(); });
+    sender_ = std::thread([this] {
+        name_this_thread("ct-otlp-send");
+        run_sender();
+    });
 }
 
 otlp_exporter::~otlp_exporter() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tracer/export/gzip.hpp"
+#include "tracer/outputs/thread_name.hpp"
 
 namespace ct::tracer::exporting {
 
@@ -44,7 +45,10 @@ otlp_metrics_writer::otlp_metrics_writer(config::otlp_metrics_target target,
     if (c.gzip) headers_.emplace_back("Content-Encoding: gzip");
     headers_.emplace_back("User-Agent: cardano-tracer-cpp");
     for (const auto& [name, value] : c.headers) headers_.push_back(name + ": " + value);
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        name_this_thread("ct-otlp-metric");
+        run();
+    });
 }
 
 otlp_metrics_writer::~otlp_metrics_writer() {

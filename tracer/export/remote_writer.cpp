@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tracer/outputs/thread_name.hpp"
+
 namespace ct::tracer::exporting {
 
 namespace {
@@ -19,7 +21,10 @@ remote_writer::remote_writer(config::remote_write_target target,
                              std::function<void(const std::string&)> report)
     : target_(std::move(target)), collect_(std::move(collect)), report_(std::move(report)) {
     if (auto u = parse_http_url(target_.url)) url_ = *u;  // the loader checked it
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        name_this_thread("ct-remote-write");
+        run();
+    });
 }
 
 remote_writer::~remote_writer() {

@@ -16,6 +16,7 @@
 
 #include "dispatcher/node_names.hpp"
 #include "tracer/outputs/log_files.hpp"
+#include "tracer/outputs/thread_name.hpp"
 
 namespace ct::tracer::outputs {
 namespace fs = std::filesystem;
@@ -123,7 +124,10 @@ file_output::~file_output() {
 
 void file_output::start() {
     next_rotation_check_ = clock::now();
-    maintenance_thread_ = std::thread([this] { maintenance_loop(); });
+    maintenance_thread_ = std::thread([this] {
+        name_this_thread("ct-rotation");
+        maintenance_loop();
+    });
     queued_output::start();
 }
 

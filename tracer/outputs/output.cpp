@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "tracer/outputs/thread_name.hpp"
+
 namespace ct::tracer::outputs {
 using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
@@ -33,7 +35,10 @@ queued_output::~queued_output() {
 }
 
 void queued_output::start() {
-    thread_ = std::thread([this] { run_guarded(); });
+    thread_ = std::thread([this] {
+        name_this_thread("ct-out-" + name_);
+        run_guarded();
+    });
 }
 
 void queued_output::run_guarded() {

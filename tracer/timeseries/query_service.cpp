@@ -22,7 +22,10 @@ query::query_response unavailable(const char* why) {
 
 query_service::query_service(service& store, query::query_limits limits, std::size_t queue_limit)
     : store_(store), queue_limit_(queue_limit), limits_(limits) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        (void)pthread_setname_np(pthread_self(), "ct-ts-query");
+        run();
+    });
 }
 
 query_service::~query_service() { stop(); }

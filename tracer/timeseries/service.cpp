@@ -1,10 +1,15 @@
 #include "tracer/timeseries/service.hpp"
 
+#include <pthread.h>
+
 namespace ct::tracer::timeseries {
 
 service::service(service_options o, std::function<void(const std::string&)> report)
     : options_(o), report_(std::move(report)), store_(o.limits) {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        (void)pthread_setname_np(pthread_self(), "ct-timeseries");
+        run();
+    });
 }
 
 service::~service() {
