@@ -20,25 +20,38 @@ bool valid_utf8_slow(std::string_view s);
 /// Validates UTF-8 with simdjson's vectorised validator (the runtime-selected SIMD kernel).
 bool valid_utf8_simd(std::string_view s);
 
-/// Validates UTF-8. Short texts (names, threads, hosts) are checked inline 8 bytes at a time
-/// (nearly all are ASCII); long ones (machine JSON, human texts) go to the SIMD validator.
-inline bool valid_utf8(std::string_view s) {
-    if (s.size() >= 64) return valid_utf8_simd(s);
+/// Whether every byte is ASCII: 32 bytes per step, then one overlapping load for the tail
+/// (no byte loop: hosts, threads and namespaces are short).
+inline bool all_ascii(std::string_view s) {
     constexpr std::uint64_t high_bits = 0x8080808080808080ull;
     const char* p = s.data();
-    std::size_t n = s.size();
-    while (n >= 8) {
-        std::uint64_t a;
-        std::memcpy(&a, p, 8);
-        if ((a & high_bits) != 0) return valid_utf8_slow(std::string_view(p, n));
-        p += 8;
-        n -= 8;
+    const std::size_t n = s.size();
+    auto load8 = [](const char* q) {
+        std::uint64_t w;
+        std::memcpy(&w, q, 8);
+        return w;
+    };
+    std::uint64_t acc = 0;
+    if (n >= 8) {
+        std::size_t i = 0;
+        for (; i + 32 <= n; i += 32)
+            acc |= load8(p + i) | load8(p + i + 8) | load8(p + i + 16) | load8(p + i + 24);
+        for (; i + 8 <= n; i += 8) acc |= load8(p + i);
+        acc |= load8(p + n - 8);
+    } else if (n >= 4) {
+        std::uint32_t a, b;
+        std::memcpy(&a, p, 4);
+        std::memcpy(&b, p + n - 4, 4);
+        acc = a | b;
+    } else {
+        for (std::size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
     }
-    for (; n > 0; ++p, --n) {
-        if (static_cast<unsigned char>(*p) >= 0x80) return valid_utf8_slow(std::string_view(p, n));
-    }
-    return true;
+    return (acc & high_bits) == 0;
 }
+
+/// Validates UTF-8. Trace texts are nearly always ASCII, which is checked inline; any other
+/// text goes to the SIMD validator.
+inline bool valid_utf8(std::string_view s) { return all_ascii(s) || valid_utf8_simd(s); }
 
 class cbor_reader {
   public:
@@ -55,6 +68,25 @@ class cbor_reader {
     }
     bool peek_break() const { return !at_end() && static_cast<unsigned char>(buf_[pos_]) == 0xff; }
     decode_status read_break();
+    /// Consumes `bytes` when the input continues with exactly them (a fast path for items whose
+    /// encoding is known in advance; the caller falls back to the item readers otherwise).
+    bool skip_exact(std::string_view bytes) {
+        if (buf_.size() - pos_ < bytes.size() ||
+            std::memcmp(buf_.data() + pos_, bytes.data(), bytes.size()) != 0)
+            return false;
+        pos_ += bytes.size();
+        return true;
+    }
+    /// Consumes `[v]` with v < 24 encoded in one byte (a nullary constructor), when it comes
+    /// next.
+    bool skip_small_enum(std::uint64_t& v) {
+        if (buf_.size() - pos_ < 2 || static_cast<unsigned char>(buf_[pos_]) != 0x81 ||
+            static_cast<unsigned char>(buf_[pos_ + 1]) >= 24)
+            return false;
+        v = static_cast<unsigned char>(buf_[pos_ + 1]);
+        pos_ += 2;
+        return true;
+    }
 
     decode_status read_uint(std::uint64_t& v);
     /// Major type 0 or 1 within int64 range.

@@ -94,6 +94,25 @@ TEST(CborReader, Utf8CheckStaysInsideTheText) {
     }
 }
 
+TEST(CborReader, AsciiCheckSeesAHighByteAtEveryPositionOfEveryLength) {
+    for (std::size_t len = 0; len <= 100; ++len) {
+        const std::string ascii(len, 'a');
+        EXPECT_TRUE(all_ascii(ascii)) << len;
+        EXPECT_TRUE(valid_utf8(ascii)) << len;
+        for (std::size_t pos = 0; pos < len; ++pos) {
+            std::string s = ascii;
+            s[pos] = static_cast<char>(0x80);  // a lone continuation byte
+            EXPECT_FALSE(all_ascii(s)) << len << " " << pos;
+            EXPECT_FALSE(valid_utf8(s)) << len << " " << pos;
+            if (pos + 1 < len) {
+                s[pos] = static_cast<char>(0xc3);
+                s[pos + 1] = static_cast<char>(0xa9);  // é
+                EXPECT_TRUE(valid_utf8(s)) << len << " " << pos;
+            }
+        }
+    }
+}
+
 TEST(CborReader, IntegerOutOfRange) {
     auto buf = unhex("1b ffffffffffffffff");
     cbor_reader r(buf);
