@@ -116,6 +116,56 @@ TEST(LogWriter, LinesStraightFromTheArenaEqualFormattedLines) {
     EXPECT_EQ(read_file(routed_dir / "n/node.log"), read_file(one_by_one_dir / "n/node.log"));
 }
 
+// Every record of a routed batch reads back as its object, whichever objects the masks leave
+// out, and its machine line ends with a newline.
+TEST(TraceBatch, RecordsReadBackAsTheirObjects) {
+    const std::vector<std::string> ns{"A.B", "A.B", "C", "C", "A.B", "", "", "C"};
+    const std::vector<std::string> hosts{"h1", "h1", "h1", "h2", "h2", "h2", "h1", "h1"};
+    const std::vector<std::string> threads{"1", "2", "2", "2", "1", "1", "1", ""};
+    std::vector<std::string> machine;
+    std::vector<ct::protocol::trace_object_view> views;
+    for (std::size_t i = 0; i < ns.size(); ++i)
+        machine.push_back("{\"i\":" + std::to_string(i) + "}");
+    for (std::size_t i = 0; i < ns.size(); ++i) {
+        ct::protocol::trace_object_view v;
+        v.has_human = i % 3 == 0;
+        v.human = v.has_human ? std::string_view(threads[i]) : std::string_view();
+        v.machine = machine[i];
+        v.ns = ns[i];
+        v.host = hosts[i];
+        v.thread = threads[i];
+        v.sev = static_cast<ct::protocol::severity>(i % 8);
+        v.at = {static_cast<std::int64_t>(i), i * 1000};
+        views.push_back(v);
+    }
+    for (const std::vector<ct::dispatcher::section_mask>& masks :
+         {std::vector<ct::dispatcher::section_mask>{},
+          std::vector<ct::dispatcher::section_mask>{1, 0, 1, 0, 0, 1, 1, 1},
+          std::vector<ct::dispatcher::section_mask>{0, 1, 1, 1, 1, 1, 1, 0}}) {
+        trace_batch b;
+        b.add_routed(views, masks);
+        std::size_t k = 0;
+        for (std::size_t i = 0; i < views.size(); ++i) {
+            if (!masks.empty() && masks[i] == 0) continue;
+            ASSERT_LT(k, b.records.size());
+            const auto got = b.view(b.records[k++]);
+            const auto& want = views[i];
+            EXPECT_EQ(got.machine, want.machine) << i;
+            EXPECT_EQ(got.ns, want.ns) << i;
+            EXPECT_EQ(got.host, want.host) << i;
+            EXPECT_EQ(got.thread, want.thread) << i;
+            EXPECT_EQ(got.has_human, want.has_human) << i;
+            if (want.has_human) {
+                EXPECT_EQ(got.human, want.human) << i;
+            }
+            EXPECT_EQ(got.sev, want.sev) << i;
+            EXPECT_EQ(got.at.seconds, want.at.seconds) << i;
+            EXPECT_EQ(b.machine_line(b.records[k - 1]), std::string(want.machine) + "\n") << i;
+        }
+        EXPECT_EQ(k, b.records.size());
+    }
+}
+
 TEST(LogWriter, DuplicateSectionsWriteOnce) {
     temp_dir d;
     auto o = both_formats(d.path());
