@@ -74,6 +74,9 @@ python3 bench/reload_bench.py build/bench "${CT_RELOAD_NODES:-1000}" 10
 echo "== ingest with the replay generator, beside the floor relay and rsyslog (bench/ingest.py)"
 python3 bench/ingest.py build/bench "${CT_INGEST_OBJECTS:-200000}"
 
+echo "== CPU per thread role: connection threads and file writer, user and system (bench/thread_cpu.py)"
+python3 bench/thread_cpu.py --rounds 3 build/bench
+
 echo "== scaling: the same load over 1, 10, 100, 1000 connections; 1000 idle nodes (bench/scaling.py)"
 python3 bench/scaling.py build/bench "${CT_SCALING_SECONDS:-15}" 200000
 
