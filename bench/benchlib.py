@@ -2,6 +2,9 @@
 process's CPU time and resident memory."""
 import os
 import socket
+import subprocess
+import sys
+import time
 import urllib.request
 
 
@@ -49,3 +52,16 @@ def stop(*processes):
         if p is not None:
             p.terminate()
             p.wait()
+
+
+def start_listening(command, socket_path, what, timeout=10):
+    """Starts `command` (output discarded) and waits until it listens on the Unix socket
+    `socket_path`; exits the benchmark when it does not."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(socket_path):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            sys.exit(f"{what} did not start")
+        time.sleep(0.01)
+    return proc

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import free_port, proc_stat
+from benchlib import free_port, proc_stat, start_listening
 
 SEQ = re.compile(rb'"node":"([^"]*)".*"seq": *(\d+)')
 
@@ -165,14 +165,9 @@ def run_daemon(build, nodes, sections, per_node, keep_lines_in=None):
         # Experiments: extra top-level keys, e.g. CT_BENCH_CONFIG='ioThreads: 1'.
         f.write(os.environ.get("CT_BENCH_CONFIG", "") + "\n")
         f.write("logging:\n" + SECTIONS[sections].replace("LOGS", logs))
-    tracer = subprocess.Popen([f"{build}/cardano-tracer", "-c", cfg],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tracer = start_listening([f"{build}/cardano-tracer", "-c", cfg], f"{work}/tracer.sock",
+                             "the daemon")
     try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists(f"{work}/tracer.sock"):
-            if time.monotonic() > deadline or tracer.poll() is not None:
-                sys.exit("the daemon did not start")
-            time.sleep(0.01)
         counter = SyscallCounter(tracer.pid)
         cpu0, _ = proc_stat(tracer.pid)
         t0 = time.monotonic()

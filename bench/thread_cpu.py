@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import TICKS
+from benchlib import TICKS, start_listening
 
 
 def thread_times(pid):
@@ -62,14 +62,9 @@ def run(build, per_node, nodes=10):
     with open(cfg, "w") as f:
         f.write(f'networkMagic: 42\nnetwork: {{ tag: AcceptAt, contents: "{work}/tracer.sock" }}\n'
                 f"logging:\n- {{ logRoot: {work}/logs, logMode: FileMode, logFormat: ForMachine }}\n")
-    tracer = subprocess.Popen([f"{build}/cardano-tracer", "-c", cfg],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tracer = start_listening([f"{build}/cardano-tracer", "-c", cfg], f"{work}/tracer.sock",
+                             f"{build}: the daemon")
     try:
-        deadline = time.monotonic() + 10
-        while not os.path.exists(f"{work}/tracer.sock"):
-            if time.monotonic() > deadline or tracer.poll() is not None:
-                sys.exit(f"{build}: the daemon did not start")
-            time.sleep(0.01)
         before = roles(thread_times(tracer.pid))
         subprocess.run([f"{build}/trace-forwarder", "--connect", f"{work}/tracer.sock",
                         "--network-magic", "42", "--nodes", str(nodes), "--count",
