@@ -391,18 +391,16 @@ void simulated_node::write_reply(std::size_t n, Sink&& append) {
             append(q.encoded);
             continue;
         }
-        // A pooled object goes out in three pieces: up to the seq, the seq, the rest.
-        const auto& p = pool_[q.pooled];
-        const std::string_view bytes = p.encoded;
+        // A pooled object gets its seq written into its own seq field, then goes out in one
+        // piece (the copy is made here, so the pool entry is free again at once).
+        auto& p = pool_[q.pooled];
         char digits[replay_seq_width];
         const auto end = std::to_chars(digits, digits + replay_seq_width, q.seq).ptr;
         const auto len = static_cast<std::size_t>(end - digits);
-        char field[replay_seq_width];
+        char* field = p.encoded.data() + p.seq_offset;
         std::memset(field, ' ', replay_seq_width - len);  // right-aligned: still a JSON number
         std::memcpy(field + replay_seq_width - len, digits, len);
-        append(bytes.substr(0, p.seq_offset));
-        append(std::string_view(field, replay_seq_width));
-        append(bytes.substr(p.seq_offset + replay_seq_width));
+        append(std::string_view(p.encoded));
     }
     if (k > 0) append(std::string_view("\xff", 1));
     if (sent_log_) {
@@ -437,7 +435,7 @@ std::string simulated_node::take_reply(std::size_t n) {
 }
 
 void simulated_node::take_reply(std::size_t n, protocol::sdu_stream& out) {
-    out.reserve(reply_size(n));
+    // No reserve: the caller's buffer keeps its capacity from one reply to the next.
     write_reply(n, [&](std::string_view piece) { out.append(piece); });
     out.finish();
 }
