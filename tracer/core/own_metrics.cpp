@@ -5,7 +5,6 @@
 #include <prometheus/gauge.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 
 #include <array>
 #include <limits>
@@ -13,6 +12,7 @@
 
 #include "tracer/core/cli.hpp"
 #include "tracer/core/session_context.hpp"
+#include "tracer/core/text_exposition.hpp"
 #include "tracer/core/traffic_stats.hpp"
 #include "tracer/outputs/output_router.hpp"
 
@@ -320,7 +320,7 @@ std::string own_metrics::render() {
                      "cardano_tracer_http_request_duration_seconds",
                      "Time spent answering an HTTP request (routing and rendering).",
                      *http_duration_);
-    return prometheus::TextSerializer().Serialize(collected);
+    return write_text_exposition(collected);
 }
 
 }  // namespace ct::tracer
