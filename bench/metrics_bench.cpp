@@ -68,12 +68,13 @@ void Render500SeriesFromSnapshot(benchmark::State& state) {
 }
 BENCHMARK(Render500SeriesFromSnapshot)->Unit(benchmark::kMicrosecond);
 
-// The aggregated /metrics body: 10 nodes with the same metric names, grouped by family.
+// The aggregated /metrics body: nodes (10 unless said) with the same metric names, grouped by
+// family.
 // `changed`: every node's metrics moved since the last scrape (each is rendered again);
 // otherwise only the server time moved (each node's kept rendering is merged).
-void render_all_nodes(benchmark::State& state, int series, bool changed) {
+void render_all_nodes(benchmark::State& state, int series, bool changed, int node_count = 10) {
     std::vector<std::pair<std::string, std::unique_ptr<node_metrics>>> nodes;
-    for (int n = 1; n <= 10; ++n)
+    for (int n = 1; n <= node_count; ++n)
         nodes.emplace_back("node-" + std::to_string(n), make_store(series));
     ct::protocol::ekg_response_view one;
     one.entries.push_back(
@@ -99,10 +100,16 @@ void RenderAllNodes10x50(benchmark::State& state) { render_all_nodes(state, 50, 
 void RenderAllNodes10x50Changed(benchmark::State& state) { render_all_nodes(state, 50, true); }
 void RenderAllNodes10x500(benchmark::State& state) { render_all_nodes(state, 500, false); }
 void RenderAllNodes10x500Changed(benchmark::State& state) { render_all_nodes(state, 500, true); }
+// A large deployment: 1000 nodes with a relay's 30 metrics each (EKG polled every second,
+// so a scrape every 15 s finds every node changed).
+void RenderAllNodes1000x30Changed(benchmark::State& state) {
+    render_all_nodes(state, 30, true, 1000);
+}
 BENCHMARK(RenderAllNodes10x50)->Unit(benchmark::kMicrosecond);
 BENCHMARK(RenderAllNodes10x50Changed)->Unit(benchmark::kMicrosecond);
 BENCHMARK(RenderAllNodes10x500)->Unit(benchmark::kMicrosecond);
 BENCHMARK(RenderAllNodes10x500Changed)->Unit(benchmark::kMicrosecond);
+BENCHMARK(RenderAllNodes1000x30Changed)->Unit(benchmark::kMicrosecond);
 
 // The daemon's own metrics as /metrics appends them: prometheus-cpp registry + 10 nodes'
 // per-node families + two histograms.

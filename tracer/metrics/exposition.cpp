@@ -594,37 +594,41 @@ std::string multi_node_exposition::finish() const {
     };
     auto has_more = [&](std::size_t k) { return next[k] < parts_[k].families->by_name.size(); };
 
-    if (parts_.size() <= 16) {
-        // Few nodes, mostly with the same names: one pass over the heads finds the least name
-        // and which heads hold it.
-        std::vector<char> holds(parts_.size());
-        for (;;) {
-            std::string_view least;
-            bool any = false;
-            for (std::size_t k = 0; k < parts_.size(); ++k) {
-                holds[k] = 0;
-                if (!has_more(k)) continue;
-                const auto name = name_at(k);
-                const int c = any ? name.compare(least) : -1;
-                if (c < 0) {
-                    std::fill(holds.begin(), holds.begin() + static_cast<std::ptrdiff_t>(k), 0);
-                    least = name;
-                    any = true;
-                }
-                if (c <= 0) holds[k] = 1;
+    // Nodes mostly show the same names, so one pass over the heads finds the least name and
+    // which heads hold it: about one comparison per series. When the names differ from node
+    // to node, that pass costs a comparison per node for each of many families; once it
+    // costs 64 times the series written, the rest goes through a heap.
+    const std::size_t k_parts = parts_.size();
+    std::vector<char> holds(k_parts);
+    std::size_t families_done = 0, series_done = 0;
+    for (;;) {
+        if (k_parts > 16 && families_done * k_parts > 64 * series_done + 4096) break;
+        std::string_view least;
+        bool any = false;
+        for (std::size_t k = 0; k < k_parts; ++k) {
+            holds[k] = 0;
+            if (!has_more(k)) continue;
+            const auto name = name_at(k);
+            const int c = any ? name.compare(least) : -1;
+            if (c < 0) {
+                std::fill(holds.begin(), holds.begin() + static_cast<std::ptrdiff_t>(k), 0);
+                least = name;
+                any = true;
             }
-            if (!any) break;
-            first = true;
-            for (std::size_t k = 0; k < parts_.size(); ++k) {
-                if (!holds[k]) continue;
-                emit(parts_[k], parts_[k].families->by_name[next[k]]);
-                ++next[k];
-            }
+            if (c <= 0) holds[k] = 1;
         }
-        return out;
+        if (!any) return out;
+        first = true;
+        for (std::size_t k = 0; k < k_parts; ++k) {
+            if (!holds[k]) continue;
+            emit(parts_[k], parts_[k].families->by_name[next[k]]);
+            ++next[k];
+            ++series_done;
+        }
+        ++families_done;
     }
 
-    // Many nodes: a heap of heads, ordered by name, then node.
+    // A heap of heads, ordered by name, then node.
     struct head {
         std::string_view name;
         std::size_t part;

@@ -291,15 +291,20 @@ TEST(Exposition, AllNodesPageReusesEachNodesRenderingUntilItChanges) {
     for (std::size_t n = 0; n < fourth.size(); ++n) EXPECT_NE(fourth[n], third[n]);
 }
 
-// The all-nodes page merges the nodes' sorted series (a scan of the heads for a few nodes, a
-// heap for many). Checked against a plain reference: each node rendered alone, its families
-// gathered by name in node order, the first node's type and HELP kept.
+// The all-nodes page merges the nodes' sorted series (a scan of the heads while the nodes
+// share their names, a heap once they do not: here 150 nodes that each show names of their
+// own). Checked against a plain reference: each node rendered alone, its families gathered
+// by name in node order, the first node's type and HELP kept.
 TEST(Exposition, AllNodesMergeMatchesAReferenceForFewAndManyNodes) {
     std::mt19937 rng(7);
     std::vector<std::string> pool;
     for (int i = 0; i < 60; ++i) pool.push_back("m" + std::to_string(i * 37 % 100) + "_int");
-    for (std::size_t count :
-         {std::size_t{1}, std::size_t{3}, std::size_t{16}, std::size_t{17}, std::size_t{40}}) {
+    for (std::size_t count : {std::size_t{1},
+                              std::size_t{3},
+                              std::size_t{16},
+                              std::size_t{17},
+                              std::size_t{40},
+                              std::size_t{150}}) {
         std::vector<std::pair<std::string, metric_snapshot>> nodes;
         for (std::size_t n = 0; n < count; ++n) {
             metric_snapshot snap;
@@ -307,6 +312,11 @@ TEST(Exposition, AllNodesMergeMatchesAReferenceForFewAndManyNodes) {
                 if (rng() % 3 == 0) continue;  // each node shows a different subset
                 const auto kind = rng() % 5 == 0 ? metric_kind::counter : metric_kind::gauge;
                 snap[name] = {kind, static_cast<std::int64_t>(rng() % 1000), {}};
+            }
+            for (int own = 0; count == 150 && own < 10;
+                 ++own) {  // names of this node only, before the shared ones
+                snap["a" + std::to_string(n) + "_" + std::to_string(own)] = {
+                    metric_kind::gauge, own, {}};
             }
             nodes.emplace_back("n" + std::to_string(n), std::move(snap));
         }
