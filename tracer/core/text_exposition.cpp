@@ -6,34 +6,10 @@
 #include <limits>
 #include <string_view>
 
+#include "tracer/metrics/text_format.hpp"
+
 namespace ct::tracer {
 namespace {
-
-void append_escaped(std::string& out, std::string_view s, bool quotes) {
-    for (char c : s) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else if (c == '"' && quotes) {
-            out += "\\\"";
-        } else {
-            out.push_back(c);
-        }
-    }
-}
-
-void append_double(std::string& out, double v) {
-    if (std::isnan(v)) {
-        out += "NaN";
-    } else if (std::isinf(v)) {
-        out += v > 0 ? "+Inf" : "-Inf";
-    } else {
-        char buf[32];
-        const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);  // shortest round trip
-        out.append(buf, ec == std::errc() ? end : buf);
-    }
-}
 
 void append_uint(std::string& out, std::uint64_t v) {
     char buf[24];
@@ -56,7 +32,7 @@ void append_head(std::string& out,
             if (!first) out.push_back(',');
             first = false;
             out.append(name).append("=\"");
-            append_escaped(out, value, true);
+            metrics::append_escaped_label_value(out, value);
             out.push_back('"');
         };
         for (const auto& l : m.label) label(l.name, l.value);
@@ -69,11 +45,23 @@ void append_head(std::string& out,
 void append_tail(std::string& out, const prometheus::ClientMetric& m) {
     if (m.timestamp_ms != 0) {
         out.push_back(' ');
-        char buf[24];
-        const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, m.timestamp_ms);
-        out.append(buf, ec == std::errc() ? end : buf);
+        metrics::append_int(out, m.timestamp_ms);
     }
     out.push_back('\n');
+}
+
+// The `_sum` and `_count` samples of a summary or histogram.
+void append_sum_and_count(std::string& out,
+                          const prometheus::MetricFamily& f,
+                          const prometheus::ClientMetric& m,
+                          double sum,
+                          std::uint64_t count) {
+    append_head(out, f, m, "_sum");
+    metrics::append_double(out, sum);
+    append_tail(out, m);
+    append_head(out, f, m, "_count");
+    append_uint(out, count);
+    append_tail(out, m);
 }
 
 std::string_view type_name(prometheus::MetricType t) {
@@ -95,7 +83,7 @@ std::string_view type_name(prometheus::MetricType t) {
 void append_family(std::string& out, const prometheus::MetricFamily& f) {
     if (!f.help.empty()) {
         out.append("# HELP ").append(f.name).push_back(' ');
-        append_escaped(out, f.help, false);
+        metrics::append_escaped_help(out, f.help);
         out.push_back('\n');
     }
     out.append("# TYPE ").append(f.name).push_back(' ');
@@ -104,40 +92,30 @@ void append_family(std::string& out, const prometheus::MetricFamily& f) {
     for (const auto& m : f.metric) {
         switch (f.type) {
             case prometheus::MetricType::Counter:
-                append_head(out, f, m, "");
-                append_double(out, m.counter.value);
-                append_tail(out, m);
-                break;
             case prometheus::MetricType::Gauge:
-                append_head(out, f, m, "");
-                append_double(out, m.gauge.value);
-                append_tail(out, m);
-                break;
             case prometheus::MetricType::Untyped:
                 append_head(out, f, m, "");
-                append_double(out, m.untyped.value);
+                metrics::append_double(out,
+                                       f.type == prometheus::MetricType::Counter ? m.counter.value
+                                       : f.type == prometheus::MetricType::Gauge ? m.gauge.value
+                                                                                 : m.untyped.value);
                 append_tail(out, m);
                 break;
             case prometheus::MetricType::Summary:
                 for (const auto& q : m.summary.quantile) {
                     bound.clear();
-                    append_double(bound, q.quantile);
+                    metrics::append_double(bound, q.quantile);
                     append_head(out, f, m, "", "quantile", bound);
-                    append_double(out, q.value);
+                    metrics::append_double(out, q.value);
                     append_tail(out, m);
                 }
-                append_head(out, f, m, "_sum");
-                append_double(out, m.summary.sample_sum);
-                append_tail(out, m);
-                append_head(out, f, m, "_count");
-                append_uint(out, m.summary.sample_count);
-                append_tail(out, m);
+                append_sum_and_count(out, f, m, m.summary.sample_sum, m.summary.sample_count);
                 break;
             case prometheus::MetricType::Histogram: {
                 double last = -std::numeric_limits<double>::infinity();
                 for (const auto& b : m.histogram.bucket) {
                     bound.clear();
-                    append_double(bound, b.upper_bound);
+                    metrics::append_double(bound, b.upper_bound);
                     append_head(out, f, m, "_bucket", "le", bound);
                     append_uint(out, b.cumulative_count);
                     append_tail(out, m);
@@ -148,12 +126,7 @@ void append_family(std::string& out, const prometheus::MetricFamily& f) {
                     append_uint(out, m.histogram.sample_count);
                     append_tail(out, m);
                 }
-                append_head(out, f, m, "_sum");
-                append_double(out, m.histogram.sample_sum);
-                append_tail(out, m);
-                append_head(out, f, m, "_count");
-                append_uint(out, m.histogram.sample_count);
-                append_tail(out, m);
+                append_sum_and_count(out, f, m, m.histogram.sample_sum, m.histogram.sample_count);
                 break;
             }
         }

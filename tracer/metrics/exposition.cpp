@@ -11,8 +11,9 @@
 #include <memory>
 #include <vector>
 
+#include "tracer/metrics/text_format.hpp"
+
 namespace ct::tracer::metrics {
-namespace {
 
 void append_escaped_help(std::string& out, std::string_view s) {
     for (char c : s) {
@@ -57,6 +58,8 @@ void append_int(std::string& out, std::int64_t v) {
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, ec == std::errc() ? end : buf);
 }
+
+namespace {
 
 // A node "Prometheus" metric is a label `{k="v",...} 1`: split into label text and value.
 bool split_labelset(std::string_view text, std::string_view& labels, std::string_view& value) {
