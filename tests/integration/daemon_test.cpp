@@ -231,7 +231,11 @@ TEST_F(DaemonTest, MinLogSeverityFiltersOwnMessages) {
                     dir.path());
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
     t.signal(SIGTERM);
-    ASSERT_EQ(t.wait_exit(10s), 0);
+    // Seen once under TSan with the whole suite running: no exit within 10 s (not reproduced in
+    // 380 tries); what the daemon said is then the evidence.
+    ASSERT_EQ(t.wait_exit(10s), 0) << "stdout:\n"
+                                   << t.stdout_text() << "stderr:\n"
+                                   << t.stderr_text();
     const auto lines = split_lines(t.stdout_text());
     bool saw_config = false;
     for (const auto& l : lines) {
