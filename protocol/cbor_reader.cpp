@@ -11,60 +11,6 @@ namespace ct::protocol {
 
 bool valid_utf8_simd(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
 
-bool valid_utf8_slow(std::string_view s) {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const std::size_t n = s.size();
-    std::size_t i = 0;
-    while (i < n) {
-        // Fast path: ASCII, 32 then 8 bytes at a time (trace texts are almost all ASCII).
-        while (i + 32 <= n) {
-            std::uint64_t w[4];
-            std::memcpy(w, p + i, 32);
-            if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ull) != 0) break;
-            i += 32;
-        }
-        if (i >= n) break;
-        if (i + 8 <= n) {
-            std::uint64_t w;
-            std::memcpy(&w, p + i, 8);
-            if ((w & 0x8080808080808080ull) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        const unsigned char c = p[i];
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t len;
-        std::uint32_t cp;
-        if ((c & 0xe0) == 0xc0) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (i + len > n) return false;
-        for (std::size_t k = 1; k < len; ++k) {
-            if ((p[i + k] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (p[i + k] & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) {
-            return false;  // overlong
-        }
-        if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        i += len;
-    }
-    return true;
-}
-
 decode_status cbor_reader::read_bool(bool& v) {
     if (at_end()) return errc::truncated;
     const auto b = static_cast<unsigned char>(buf_[pos_]);

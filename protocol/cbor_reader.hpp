@@ -14,9 +14,6 @@
 
 namespace ct::protocol {
 
-/// Validates UTF-8 from the first byte (no overlongs, no surrogates, at most U+10FFFF).
-bool valid_utf8_slow(std::string_view s);
-
 /// Validates UTF-8 with simdjson's vectorised validator (the runtime-selected SIMD kernel).
 bool valid_utf8_simd(std::string_view s);
 

@@ -480,7 +480,8 @@ std::shared_ptr<node_families> render_families(std::string_view node_name,
     const bool with_aliases = opts.aliases && !opts.aliases->empty();
     std::optional<name_set> seen;
     if (!distinct(hints, opts) || with_aliases) seen.emplace(metrics.size());
-    std::string node_label = "node_name=\"";
+    auto& node_label = f->node_label;
+    node_label = "node_name=\"";
     append_escaped_label_value(node_label, node_name);
     node_label.push_back('"');
     auto& text = f->text;
@@ -512,6 +513,8 @@ std::shared_ptr<node_families> render_families(std::string_view node_name,
                 f->by_name.back().stamped = true;
         }
     }
+    f->has_stamp =
+        std::any_of(f->by_name.begin(), f->by_name.end(), [](const auto& s) { return s.stamped; });
     // Prometheus names mostly keep the order of the EKG names they come from.
     const auto by_name = [&](const auto& a, const auto& b) { return f->name(a) < f->name(b); };
     if (!std::is_sorted(f->by_name.begin(), f->by_name.end(), by_name))
@@ -545,17 +548,10 @@ void multi_node_exposition::add_node(std::string_view node_name,
         p.families = std::move(fresh);
     }
     // The server time moves at every read without changing anything else.
-    const bool stamped = std::any_of(p.families->by_name.begin(),
-                                     p.families->by_name.end(),
-                                     [](const auto& s) { return s.stamped; });
-    if (stamped) {
+    if (p.families->has_stamp) {
         auto it = metrics.find(server_timestamp_name);
-        if (it != metrics.end()) {
-            std::string node_label = "node_name=\"";
-            append_escaped_label_value(node_label, node_name);
-            node_label.push_back('"');
-            append_sample_tail(p.stamp_tail, it->second, node_label);
-        }
+        if (it != metrics.end())
+            append_sample_tail(p.stamp_tail, it->second, p.families->node_label);
     }
     parts_.push_back(std::move(p));
 }

@@ -77,6 +77,8 @@ struct node_families {
     };
     std::string text;
     std::vector<series> by_name;  // sorted by name, each name once
+    bool has_stamp = false;       // some series is stamped
+    std::string node_label;       // node_name="…", escaped
     // What it was made from.
     std::uint64_t changes = 0;
     std::uint64_t help_generation = 0;

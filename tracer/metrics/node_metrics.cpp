@@ -61,7 +61,8 @@ void node_metrics::stamp_server_time() const {
     const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    auto [it, fresh] = metrics_.try_emplace(std::string(server_timestamp_name));
+    static const std::string name(server_timestamp_name);  // no string made per read
+    auto [it, fresh] = metrics_.try_emplace(name);
     if (fresh) {
         name_created(it->first, it->second);
         ++hints_.changes;
