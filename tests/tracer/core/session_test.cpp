@@ -61,11 +61,18 @@ struct session_fixture {
     // Connects to the simulated node and runs one session until the io_context runs out of
     // work (the session ended as a whole); false if it did not within the bound.
     bool run_one_session() {
-        if (!wait_until([&] { return fs::exists(dir / "node.sock"); })) return false;
         boost::asio::io_context ioc;
         auto strand = boost::asio::make_strand(ioc);
         boost::asio::local::stream_protocol::socket s(strand);
-        s.connect((dir / "node.sock").string());
+        // The node binds (the file appears) before it listens: until then a connect is
+        // refused, so the wait is for a connection, not for the file.
+        const bool connected = wait_until([&] {
+            boost::system::error_code ec;
+            if (s.is_open()) s.close(ec);
+            s.connect((dir / "node.sock").string(), ec);
+            return !ec;
+        });
+        if (!connected) return false;
         stream_socket sock(
             strand, boost::asio::generic::stream_protocol(AF_UNIX, SOCK_STREAM), s.release());
         peer_info peer;
