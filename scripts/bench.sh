@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --bench >/dev/null
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench dispatcher_bench scrape_bench timeseries_bench floor_relay cardano-tracer trace-forwarder >/dev/null
+cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench dispatcher_bench scrape_bench timeseries_bench floor_relay wakeup_probe cardano-tracer trace-forwarder >/dev/null
 echo "== protocol decoding"
 ./build/bench/protocol_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== dispatcher: 30 rules, 3 sections, per-node rules (cost per trace object, allocations)"
@@ -56,7 +56,18 @@ ${CT_FWD_NICE:+nice -n $CT_FWD_NICE} ./build/bench/trace-forwarder --connect "$w
   --metrics 500 --replay --rate 50000 --duration 12 > "$work/summary2.json" &
 fwd_pid=$!
 sleep 1
+# Beside the scrapes: how often the machine itself left a sleeping thread waiting (a scrape
+# caught in such a stall is late whatever the daemon does).
+./build/bench/wakeup_probe 10 480 2000 > "$work/probe.json" &
+probe_pid=$!
 ./build/bench/scrape_bench "$port" 10 /metrics /node-1
+wait $probe_pid || true
+python3 - "$work/probe.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+print(f"meanwhile a sleeping thread was woken more than 1 ms late {p['late_1ms']} times, more "
+      f"than 2 ms {p['late_slack']} times (max {p['max_late_us']:.0f} us, {p['wakeups']} wake-ups)")
+PY
 python3 bench/http_histogram.py "$port"
 wait $fwd_pid || true
 python3 - "$work/summary2.json" <<'PY'
