@@ -5,9 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --bench >/dev/null
 cmake -S . -B build/bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCT_BUILD_TESTS=OFF -DCT_BUILD_BENCH=ON >/dev/null
-cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench metrics_bench dispatcher_bench scrape_bench timeseries_bench floor_relay wakeup_probe cardano-tracer trace-forwarder >/dev/null
+cmake --build build/bench -j"${CT_JOBS:-2}" --target protocol_bench batch_bench metrics_bench dispatcher_bench scrape_bench timeseries_bench floor_relay wakeup_probe cardano-tracer trace-forwarder >/dev/null
 echo "== protocol decoding"
 ./build/bench/protocol_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+echo "== a decoded reply of 100 objects copied into a trace batch"
+./build/bench/batch_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== dispatcher: 30 rules, 3 sections, per-node rules (cost per trace object, allocations)"
 ./build/bench/dispatcher_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 echo "== metrics rendering"

@@ -47,7 +47,9 @@ void trace_batch::add_lines_first(std::span<const protocol::trace_object_view> o
     for (std::size_t i = 0; i < objects.size(); ++i) {
         if (!masks.empty() && masks[i] == 0) continue;
         const auto& o = objects[i];
-        record_ref r;
+        // Filled in place: a record built aside and copied in stalled on its byte-sized
+        // fields (the copy's wide loads waited for the narrow stores).
+        auto& r = records.emplace_back();
         r.sections = masks.empty() ? ~dispatcher::section_mask{0} : masks[i];
         put(o.machine, r.machine_off, r.machine_len);
         arena.push_back('\n');
@@ -55,7 +57,6 @@ void trace_batch::add_lines_first(std::span<const protocol::trace_object_view> o
         r.sev = o.sev;
         r.detail = o.detail;
         r.at = o.at;
-        records.push_back(r);
     }
     std::size_t k = first;
     for (std::size_t i = 0; i < objects.size(); ++i) {
