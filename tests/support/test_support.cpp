@@ -216,7 +216,10 @@ std::optional<http_reply> http_call(unsigned short port,
                                     const std::vector<std::string>& extra_headers) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return std::nullopt;
-    timeval tv{5, 0};
+    // Generous: on a loaded test machine a daemon under sanitizers can take seconds (the
+    // timeseries queries run at SCHED_IDLE, only when a core is free). A daemon that does
+    // not answer at all still fails the test.
+    timeval tv{30, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;

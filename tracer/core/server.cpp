@@ -61,6 +61,27 @@ timeseries::query::query_limits query_limits(const config::tracer_config& c) {
         static_cast<std::int64_t>(std::llround(c.timeseries_query_timeout_secs * 1000.0)));
     return l;
 }
+
+// One series per target (an endpoint, a URL): exporters or pushers that share one, e.g. an
+// OTLP receiver taking a ForMachine and a ForHuman section with different settings, or an
+// exporter retiring after a reload beside its successor, are summed into it. Two series
+// with the same labels would make the page invalid.
+void add_per_target(prometheus::MetricFamily& f,
+                    const std::string& label,
+                    const std::string& target,
+                    double value) {
+    const bool counter = f.type == prometheus::MetricType::Counter;
+    for (auto& m : f.metric) {
+        if (m.label.size() == 1 && m.label.front().value == target) {
+            (counter ? m.counter.value : m.gauge.value) += value;
+            return;
+        }
+    }
+    prometheus::ClientMetric m;
+    m.label.push_back({label, target});
+    (counter ? m.counter.value : m.gauge.value) = value;
+    f.metric.push_back(std::move(m));
+}
 }  // namespace
 
 struct server::http_settings {
@@ -253,10 +274,10 @@ void server::start() {
                                   auto field) {
                 prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
                 for (const auto& w : pushers) {
-                    prometheus::ClientMetric m;
-                    m.label.push_back({label, target_of(*w)});
-                    m.counter.value = static_cast<double>((w->counters().*field).load());
-                    f.metric.push_back(std::move(m));
+                    add_per_target(f,
+                                   label,
+                                   target_of(*w),
+                                   static_cast<double>((w->counters().*field).load()));
                 }
                 if (!f.metric.empty()) out.push_back(std::move(f));
             };
@@ -315,17 +336,8 @@ void server::start() {
                                     prometheus::MetricType type,
                                     std::uint64_t exporting::otlp_exporter_stats::*field) {
                 prometheus::MetricFamily f{name, help, type, {}};
-                for (const auto& e : exporters) {
-                    prometheus::ClientMetric m;
-                    m.label.push_back({"exporter", e.endpoint});
-                    const auto v = static_cast<double>(e.*field);
-                    if (type == prometheus::MetricType::Counter) {
-                        m.counter.value = v;
-                    } else {
-                        m.gauge.value = v;
-                    }
-                    f.metric.push_back(std::move(m));
-                }
+                for (const auto& e : exporters)
+                    add_per_target(f, "exporter", e.endpoint, static_cast<double>(e.*field));
                 if (!f.metric.empty()) out.push_back(std::move(f));
             };
             using es = exporting::otlp_exporter_stats;
