@@ -54,6 +54,13 @@ def stop(*processes):
             p.wait()
 
 
+def probe_text(p):
+    """What bench/wakeup_probe printed (its JSON, parsed), in words."""
+    return (f"a sleeping thread was woken late by more than 1 ms {p['late_1ms']} times, "
+            f"by more than {p['slack_us']:.0f} us {p['late_slack']} times "
+            f"(max {p['max_late_us']:.0f} us, {p['wakeups']} wake-ups)")
+
+
 def start_listening(command, socket_path, what, timeout=10):
     """Starts `command` (output discarded) and waits until it listens on the Unix socket
     `socket_path`; exits the benchmark when it does not."""

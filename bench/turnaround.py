@@ -31,7 +31,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from benchlib import free_port, scrape, stop
+from benchlib import free_port, probe_text, scrape, stop
 
 
 def histogram_quantile(text, name, q):
@@ -136,12 +136,6 @@ def main():
               f"{w.get('max')} us; daemon turnaround p99.9 <= "
               f"{daemon * 1e6 if daemon is not None else float('nan'):.0f} us", flush=True)
         print(f"    beside it: {probe_text(s['probe'])}", flush=True)
-
-
-def probe_text(p):
-    return (f"a sleeping thread was woken late by more than 1 ms {p['late_1ms']} times, "
-            f"by more than {p['slack_us']:.0f} us {p['late_slack']} times "
-            f"(max {p['max_late_us']:.0f} us, {p['wakeups']} wake-ups)")
 
 
 if __name__ == "__main__":

@@ -66,9 +66,9 @@ probe_pid=$!
 wait $probe_pid || true
 python3 - "$work/probe.json" <<'PY'
 import json, sys
-p = json.load(open(sys.argv[1]))
-print(f"meanwhile a sleeping thread was woken more than 1 ms late {p['late_1ms']} times, more "
-      f"than 2 ms {p['late_slack']} times (max {p['max_late_us']:.0f} us, {p['wakeups']} wake-ups)")
+sys.path.insert(0, "bench")
+from benchlib import probe_text
+print("meanwhile " + probe_text(json.load(open(sys.argv[1]))))
 PY
 python3 bench/http_histogram.py "$port"
 wait $fwd_pid || true

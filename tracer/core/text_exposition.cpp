@@ -1,6 +1,5 @@
 #include "tracer/core/text_exposition.hpp"
 
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -10,12 +9,6 @@
 
 namespace ct::tracer {
 namespace {
-
-void append_uint(std::string& out, std::uint64_t v) {
-    char buf[24];
-    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, ec == std::errc() ? end : buf);
-}
 
 // `name<suffix>{labels[,extra="value"]} ` — the value follows.
 void append_head(std::string& out,
@@ -60,7 +53,7 @@ void append_sum_and_count(std::string& out,
     metrics::append_double(out, sum);
     append_tail(out, m);
     append_head(out, f, m, "_count");
-    append_uint(out, count);
+    metrics::append_uint(out, count);
     append_tail(out, m);
 }
 
@@ -117,13 +110,13 @@ void append_family(std::string& out, const prometheus::MetricFamily& f) {
                     bound.clear();
                     metrics::append_double(bound, b.upper_bound);
                     append_head(out, f, m, "_bucket", "le", bound);
-                    append_uint(out, b.cumulative_count);
+                    metrics::append_uint(out, b.cumulative_count);
                     append_tail(out, m);
                     last = b.upper_bound;
                 }
                 if (!std::isinf(last) || last < 0) {  // the format requires a +Inf bucket
                     append_head(out, f, m, "_bucket", "le", "+Inf");
-                    append_uint(out, m.histogram.sample_count);
+                    metrics::append_uint(out, m.histogram.sample_count);
                     append_tail(out, m);
                 }
                 append_sum_and_count(out, f, m, m.histogram.sample_sum, m.histogram.sample_count);

@@ -59,6 +59,12 @@ void append_int(std::string& out, std::int64_t v) {
     out.append(buf, ec == std::errc() ? end : buf);
 }
 
+void append_uint(std::string& out, std::uint64_t v) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, ec == std::errc() ? end : buf);
+}
+
 namespace {
 
 // A node "Prometheus" metric is a label `{k="v",...} 1`: split into label text and value.

@@ -15,5 +15,6 @@ void append_escaped_label_value(std::string& out, std::string_view s);
 /// NaN, +Inf, -Inf, or the shortest text that reads back as `v`.
 void append_double(std::string& out, double v);
 void append_int(std::string& out, std::int64_t v);
+void append_uint(std::string& out, std::uint64_t v);
 
 }  // namespace ct::tracer::metrics

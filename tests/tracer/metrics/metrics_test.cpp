@@ -313,8 +313,8 @@ TEST(Exposition, AllNodesMergeMatchesAReferenceForFewAndManyNodes) {
                 const auto kind = rng() % 5 == 0 ? metric_kind::counter : metric_kind::gauge;
                 snap[name] = {kind, static_cast<std::int64_t>(rng() % 1000), {}};
             }
-            for (int own = 0; count == 150 && own < 10;
-                 ++own) {  // names of this node only, before the shared ones
+            // Names of this node only, before the shared ones.
+            for (int own = 0; count == 150 && own < 10; ++own) {
                 snap["a" + std::to_string(n) + "_" + std::to_string(own)] = {
                     metric_kind::gauge, own, {}};
             }
