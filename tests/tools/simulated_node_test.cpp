@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "protocol/trace_objects_codec.hpp"
 
@@ -59,6 +60,43 @@ TEST(SimulatedNodeReplay, OverflowDropsTheWholeQueueAsTheNodeDoes) {
     for (int i = 0; i < 25; ++i) node.generate_one();
     EXPECT_EQ(node.overflow_drops(), 20u);
     EXPECT_EQ(node.queued(), 5u);
+}
+
+TEST(SimulatedNodeReplay, TheStartupObjectGoesFirstAndTheSentLogNamesEveryObjectInOrder) {
+    node_options o;
+    o.name = "n";
+    o.replay = true;
+    o.replay_pool = 3;
+    o.queue_size = 1000;
+    o.tracer_config_info = R"({"TraceOptions":{}})";
+    simulated_node node(o);
+    std::ostringstream log;
+    node.set_sent_log(&log);
+    for (int i = 0; i < 5; ++i) node.generate_one();
+    EXPECT_EQ(node.queued(), 6u);
+    protocol::trace_objects_reply_decoder dec;
+    std::vector<protocol::trace_object_view> objects;
+    // A reply that ends inside the replayed objects, then one that takes the rest.
+    for (const std::size_t n : {std::size_t{4}, std::size_t{10}}) {
+        const auto reply = node.take_reply(n);
+        ASSERT_FALSE(dec.decode(reply, objects));
+    }
+    EXPECT_EQ(node.queued(), 0u);
+    EXPECT_EQ(node.sent(), 6u);
+    EXPECT_EQ(node.first_sent_seq(), 0u);
+    EXPECT_EQ(node.last_sent_seq(), 5u);
+    std::istringstream lines(log.str());
+    std::string name, ns, sev;
+    std::uint64_t seq = 0;
+    ASSERT_TRUE(lines >> name >> seq >> ns >> sev);
+    EXPECT_EQ(seq, 0u);
+    EXPECT_EQ(ns, "Reflection.TracerConfigInfo");
+    for (std::uint64_t want = 1; want <= 5; ++want) {
+        ASSERT_TRUE(lines >> name >> seq >> ns >> sev) << want;
+        EXPECT_EQ(seq, want);
+        EXPECT_NE(ns, "Reflection.TracerConfigInfo");
+    }
+    EXPECT_FALSE(lines >> name);
 }
 
 }  // namespace

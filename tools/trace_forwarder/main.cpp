@@ -270,7 +270,7 @@ class node_runtime {
     std::string misbehave_;
     asio::steady_timer wake_;
     asio::steady_timer drained_;  // a write completed
-    static constexpr std::size_t max_unwritten = 1 << 20;
+    static constexpr std::size_t max_unwritten = 1 << 16;
     asio::steady_timer done_signal_;
     socket_t* sock_ = nullptr;
     bool we_connected_ = true;

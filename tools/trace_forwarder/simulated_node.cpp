@@ -328,13 +328,9 @@ void simulated_node::generate_one() {
     if (opts_.replay) {
         if (pool_.empty()) build_pool();
         const std::uint64_t seq = ++generated_;
-        const auto index = static_cast<std::uint32_t>(seq % pool_.size());
-        const auto& p = pool_[index];
-        if (queue_.size() >= opts_.queue_size) {
-            drops_ += queue_.size();  // the node's rule, as below (not printed per drop here)
-            queue_.clear();
-        }
-        queue_.push_back(queued_object{seq, {}, p.at_seconds, p.ns, p.sev, index});
+        if (queued() >= opts_.queue_size) drop_queue();  // not printed per drop here
+        if (replayed_count_ == 0) replayed_first_ = seq;
+        ++replayed_count_;
         return;
     }
     const std::uint64_t seq = ++generated_;
@@ -369,33 +365,42 @@ void simulated_node::generate_one() {
     v.host = opts_.host;
     v.thread = thread;
 
-    if (queue_.size() >= opts_.queue_size) {
-        // The node's rule: a full queue is dropped as a whole.
+    if (queued() >= opts_.queue_size) {
         std::cerr << "TraceObject queue overflowed. Dropped " << queue_.size() << " messages from "
                   << aeson_time(queue_.front().at_seconds, 0) << " to "
                   << aeson_time(queue_.back().at_seconds, 0) << "\n";
-        drops_ += queue_.size();
-        queue_.clear();
+        drop_queue();
     }
     queue_object(seq, v);
 }
 
+void simulated_node::drop_queue() {
+    // The node's rule: a full queue is dropped as a whole.
+    drops_ += queued();
+    queue_.clear();
+    replayed_count_ = 0;
+}
+
+simulated_node::queued_view simulated_node::queued_at(std::size_t i) const {
+    if (i < queue_.size()) return {queue_[i].seq, queue_[i].ns, queue_[i].sev};
+    const std::uint64_t seq = replayed_first_ + (i - queue_.size());
+    const auto& p = pool_[seq % pool_.size()];
+    return {seq, p.ns, p.sev};
+}
+
 template <class Sink>
 void simulated_node::write_reply(std::size_t n, Sink&& append) {
-    const std::size_t k = std::min(n, queue_.size());
+    const std::size_t k = std::min(n, queued());
     // MsgTraceObjectsReply: [3, list]; the list is `80` when empty, else indefinite (spec §5).
     append(k == 0 ? std::string_view("\x82\x03\x80", 3) : std::string_view("\x82\x03\x9f", 3));
-    for (std::size_t i = 0; i < k; ++i) {
-        const auto& q = queue_[i];
-        if (q.pooled == queued_object::no_pool) {
-            append(q.encoded);
-            continue;
-        }
+    const std::size_t built = std::min(k, queue_.size());
+    for (std::size_t i = 0; i < built; ++i) append(queue_[i].encoded);
+    for (std::uint64_t seq = replayed_first_; seq < replayed_first_ + (k - built); ++seq) {
         // A pooled object gets its seq written into its own seq field, then goes out in one
         // piece (the copy is made here, so the pool entry is free again at once).
-        auto& p = pool_[q.pooled];
+        auto& p = pool_[seq % pool_.size()];
         char digits[replay_seq_width];
-        const auto end = std::to_chars(digits, digits + replay_seq_width, q.seq).ptr;
+        const auto end = std::to_chars(digits, digits + replay_seq_width, seq).ptr;
         const auto len = static_cast<std::size_t>(end - digits);
         char* field = p.encoded.data() + p.seq_offset;
         std::memset(field, ' ', replay_seq_width - len);  // right-aligned: still a JSON number
@@ -405,24 +410,27 @@ void simulated_node::write_reply(std::size_t n, Sink&& append) {
     if (k > 0) append(std::string_view("\xff", 1));
     if (sent_log_) {
         for (std::size_t i = 0; i < k; ++i) {
-            *sent_log_ << opts_.name << ' ' << queue_[i].seq << ' ' << queue_[i].ns << ' '
-                       << protocol::severity_name(queue_[i].sev) << '\n';
+            const auto q = queued_at(i);
+            *sent_log_ << opts_.name << ' ' << q.seq << ' ' << q.ns << ' '
+                       << protocol::severity_name(q.sev) << '\n';
         }
     }
     if (k > 0) {
-        if (first_sent_ == 0) first_sent_ = queue_.front().seq;
-        last_sent_ = queue_[k - 1].seq;
+        if (sent_ == 0) first_sent_ = queued_at(0).seq;
+        last_sent_ = queued_at(k - 1).seq;
         sent_ += k;
     }
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(k));
+    queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(built));
+    replayed_first_ += k - built;
+    replayed_count_ -= k - built;
 }
 
 std::size_t simulated_node::reply_size(std::size_t n) const {
+    const std::size_t k = std::min(n, queued());
     std::size_t bytes = 4;  // the reply's head and the list's break
-    for (std::size_t i = 0; i < std::min(n, queue_.size()); ++i) {
-        const auto& q = queue_[i];
-        bytes +=
-            q.pooled == queued_object::no_pool ? q.encoded.size() : pool_[q.pooled].encoded.size();
+    for (std::size_t i = 0; i < k; ++i) {
+        bytes += i < queue_.size() ? queue_[i].encoded.size()
+                                   : pool_[queued_at(i).seq % pool_.size()].encoded.size();
     }
     return bytes;
 }

@@ -41,12 +41,10 @@ struct node_options {
 
 struct queued_object {
     std::uint64_t seq;
-    std::string encoded;  // CBOR of one TraceObject (empty in replay mode: see `pooled`)
+    std::string encoded;  // CBOR of one TraceObject
     std::int64_t at_seconds;
     std::string_view ns;  // static storage
     protocol::severity sev = protocol::severity::info;
-    std::uint32_t pooled = no_pool;  // replay mode: the pool entry, its seq to be patched
-    static constexpr std::uint32_t no_pool = ~std::uint32_t{0};
 };
 
 /// Per-connection EKG state: the back buffer of GetUpdatedMetrics.
@@ -70,10 +68,8 @@ class simulated_node {
     void generate_one();
     /// Queues the Reflection.TracerConfigInfo a node sends at start (seq 0).
     void queue_tracer_config_info();
-    std::size_t queued() const { return queue_.size(); }
-    std::size_t room() const {
-        return opts_.queue_size - std::min(opts_.queue_size, queue_.size());
-    }
+    std::size_t queued() const { return queue_.size() + replayed_count_; }
+    std::size_t room() const { return opts_.queue_size - std::min(opts_.queue_size, queued()); }
 
     /// A MsgTraceObjectsReply with up to `n` of the oldest queued objects (they count as sent).
     std::string take_reply(std::size_t n);
@@ -122,6 +118,14 @@ class simulated_node {
     std::size_t reply_size(std::size_t n) const;
     template <class Sink>
     void write_reply(std::size_t n, Sink&& append);
+    /// The queued object at `i` (0 = oldest): seq, namespace and severity.
+    struct queued_view {
+        std::uint64_t seq;
+        std::string_view ns;
+        protocol::severity sev;
+    };
+    queued_view queued_at(std::size_t i) const;
+    void drop_queue();
 
   public:
     /// Replay mode: builds the pool now (else at the first object), so a benchmark can keep
@@ -139,7 +143,12 @@ class simulated_node {
 
     node_options opts_;
     std::mt19937_64 rng_;
+    // The queue: built objects first (the TracerConfigInfo at start, every object outside
+    // replay mode), then replayed ones. Replayed objects have consecutive seqs and their pool
+    // entry is seq % pool size, so they are kept as a range, not one by one.
     std::deque<queued_object> queue_;
+    std::uint64_t replayed_first_ = 0;
+    std::size_t replayed_count_ = 0;
     std::vector<metric> metrics_;
     std::uint64_t generated_ = 0, sent_ = 0, first_sent_ = 0, last_sent_ = 0, drops_ = 0;
     std::string start_time_;
