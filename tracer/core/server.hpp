@@ -50,6 +50,7 @@ class service;
 
 class self_log;
 class own_metrics;
+class memory_trimmer;
 struct reload_counters;
 class node_endpoints;
 class http_endpoints;
@@ -151,6 +152,7 @@ class server {
     std::shared_ptr<outputs::forward_queue> forward_queue_;
     std::shared_ptr<std::atomic<bool>> forward_per_node_;
     std::unique_ptr<reforward_counters> reforward_counters_;
+    std::unique_ptr<memory_trimmer> trimmer_;  // before own_metrics_, which reads it
     std::unique_ptr<own_metrics> own_metrics_;
     snapshot<http_settings> http_settings_;  // swapped on reload
     std::atomic<bool> listening_{false};
