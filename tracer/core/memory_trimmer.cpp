@@ -4,10 +4,22 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "tracer/outputs/thread_name.hpp"
 
 namespace ct::tracer {
+
+void keep_freed_memory_for_reuse() {
+    for (const char* knob : {"MALLOC_TRIM_THRESHOLD_",
+                             "MALLOC_MMAP_THRESHOLD_",
+                             "MALLOC_TOP_PAD_",
+                             "GLIBC_TUNABLES"}) {
+        if (std::getenv(knob)) return;
+    }
+    ::mallopt(M_TRIM_THRESHOLD, 64 << 20);  // the trimmer's floor: above it, it gives back
+    ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest (HEAP_MAX_SIZE / 2)
+}
 
 std::size_t resident_anonymous_bytes() {
     // statm: size resident shared ... in pages; resident minus shared (file-backed) pages is

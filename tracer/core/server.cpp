@@ -189,6 +189,7 @@ void notify_reloading() {
 }  // namespace
 
 void server::start() {
+    keep_freed_memory_for_reuse();
     const auto cfg = config();
     forward_queue_ = std::make_shared<outputs::forward_queue>(
         cfg->has_forwarding ? cfg->has_forwarding->options.queue_size : 192);
