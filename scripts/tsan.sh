@@ -13,5 +13,5 @@ cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCT_SANITIZ
 cmake --build build/tsan -j2
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 report_signal_unsafe=0"
 ctest --test-dir build/tsan --output-on-failure --no-tests=error -j2 \
-      -R '^(LogWriter|OutputRouter|HttpServer|Session|OwnMetrics|TrafficRegistry|ForwardQueue|ReforwardOutput|DaemonTest|DispatcherTest|ReliabilityTest|MetricsEndpointTest|HotReloadTest|ReforwardTest|RoutesFixture|QueryService|TimeseriesService|TimeseriesTest|RemoteWriteTest|OtlpTest)\.'
+      -R '^(LogWriter|OutputRouter|HttpServer|Session|OwnMetrics|TrafficRegistry|ForwardQueue|ReforwardOutput|DaemonTest|DispatcherTest|ReliabilityTest|MetricsEndpointTest|HotReloadTest|ReforwardTest|RoutesFixture|QueryService|TimeseriesService|TimeseriesTest|RemoteWriteTest|OtlpTest|MemoryTrimmer)\.'
 echo "tsan: no reports"
