@@ -5,7 +5,7 @@
 // few seconds. Knowing first whether there is anything to give back would cost as much as the
 // trim itself (malloc's statistics walk every free chunk under the arena's lock), and a daemon
 // below the floor is not asked at all (its check is one read of /proc/self/statm).
-// Its own thread: a trim takes from under 1 ms to about 15 ms, during which an io thread that
+// Its own thread: a trim takes from under 1 ms to about 25 ms, during which an io thread that
 // allocates from the arena being trimmed waits for that arena.
 #pragma once
 
