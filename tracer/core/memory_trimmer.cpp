@@ -1,11 +1,10 @@
 #include "tracer/core/memory_trimmer.hpp"
 
 #include <malloc.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 
+#include "tracer/core/resources.hpp"
 #include "tracer/outputs/thread_name.hpp"
 
 namespace ct::tracer {
@@ -17,22 +16,8 @@ void keep_freed_memory_for_reuse() {
                              "GLIBC_TUNABLES"}) {
         if (std::getenv(knob)) return;
     }
-    ::mallopt(M_TRIM_THRESHOLD, 64 << 20);  // the trimmer's floor: above it, it gives back
+    ::mallopt(M_TRIM_THRESHOLD, static_cast<int>(trim_floor_bytes));  // above: the trimmer
     ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest (HEAP_MAX_SIZE / 2)
-}
-
-std::size_t resident_anonymous_bytes() {
-    // statm: size resident shared ... in pages; resident minus shared (file-backed) pages is
-    // the anonymous memory.
-    std::size_t bytes = 0;
-    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-        unsigned long size = 0, resident = 0, shared = 0;
-        if (std::fscanf(f, "%lu %lu %lu", &size, &resident, &shared) == 3 && resident > shared) {
-            bytes = (resident - shared) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-        }
-        std::fclose(f);
-    }
-    return bytes;
 }
 
 memory_trimmer::memory_trimmer(memory_trim_policy policy) : policy_(policy) {}

@@ -25,23 +25,23 @@ struct memory_trim_counters {
     std::atomic<std::uint64_t> nanoseconds{0};     // spent in malloc_trim
 };
 
+/// Above this resident size the trimmer gives memory back; below it malloc keeps what is freed.
+inline constexpr std::size_t trim_floor_bytes = std::size_t{64} << 20;
+
 /// Has malloc keep what is freed for reuse instead of returning it at every free: glibc gives
 /// back the top of a thread's heap whenever more than 128 KiB is free there, and serves blocks
 /// over 128 KiB with their own mmap. At full speed that meant hundreds of madvise calls (each
 /// one flushing the other core's TLB) and 10,000-90,000 page faults per 3 M objects, 10-20 %
 /// of the daemon's CPU. The trimmer gives memory back instead, on its own thread. Left alone
 /// when the operator set glibc's own knobs (MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_,
-/// GLIBC_TUNABLES).
+/// MALLOC_TOP_PAD_, GLIBC_TUNABLES).
 void keep_freed_memory_for_reuse();
-
-/// Resident anonymous memory of this process (heap, mmapped blocks, thread stacks), in bytes.
-std::size_t resident_anonymous_bytes();
 
 struct memory_trim_policy {
     std::chrono::milliseconds every{5000};
     /// No trim below this resident size: a small daemon has little to give back, and one at
-    /// full speed with a few nodes (13-16 MiB) is never held up by a trim.
-    std::size_t floor_bytes = std::size_t{64} << 20;
+    /// full speed with a few nodes (16-19 MiB) is never held up by a trim.
+    std::size_t floor_bytes = trim_floor_bytes;
 };
 
 class memory_trimmer {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -67,6 +68,20 @@ nlohmann::json sample_resources() {
             {"FsWr", wr},
             {"Threads", threads},
             {"OpenFiles", fds}};
+}
+
+std::size_t resident_anonymous_bytes() {
+    // statm: size resident shared ... in pages; resident minus shared (file-backed) pages is
+    // the anonymous memory.
+    std::size_t bytes = 0;
+    if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+        unsigned long size = 0, resident = 0, shared = 0;
+        if (std::fscanf(f, "%lu %lu %lu", &size, &resident, &shared) == 3 && resident > shared) {
+            bytes = (resident - shared) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+        }
+        std::fclose(f);
+    }
+    return bytes;
 }
 
 }  // namespace ct::tracer

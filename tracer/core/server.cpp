@@ -233,24 +233,6 @@ void server::start() {
     own_metrics_ = std::make_unique<own_metrics>(
         ctx_->counters, ctx_->traffic, ctx_->turnaround, *writer_, *reloads_);
     trimmer_ = std::make_unique<memory_trimmer>(memory_trim_policy{});
-    own_metrics_->add_families([t = trimmer_.get()](std::vector<prometheus::MetricFamily>& out) {
-        const auto& c = t->counters();
-        auto counter = [&](const char* name, const char* help, double value) {
-            prometheus::ClientMetric m;
-            m.counter.value = value;
-            out.push_back({name, help, prometheus::MetricType::Counter, {std::move(m)}});
-        };
-        counter("cardano_tracer_memory_trims_total",
-                "Times malloc was asked to give its free memory back to the system (every 5 s "
-                "while resident anonymous memory is above 64 MiB).",
-                static_cast<double>(c.trims.load()));
-        counter("cardano_tracer_memory_trimmed_bytes_total",
-                "Resident memory given back to the system by those trims.",
-                static_cast<double>(c.released_bytes.load()));
-        counter("cardano_tracer_memory_trim_seconds_total",
-                "Time spent giving memory back (an io thread allocating meanwhile may wait).",
-                static_cast<double>(c.nanoseconds.load()) / 1e9);
-    });
     trimmer_->start();
     own_metrics_->add_families([this](std::vector<prometheus::MetricFamily>& out) {
         auto one =
@@ -263,6 +245,20 @@ void server::start() {
                 }
                 out.push_back({name, help, type, {std::move(m)}});
             };
+        const auto& mem = trimmer_->counters();
+        one("cardano_tracer_memory_trims_total",
+            "Times malloc was asked to give its free memory back to the system (every 5 s "
+            "while resident anonymous memory is above 64 MiB).",
+            prometheus::MetricType::Counter,
+            static_cast<double>(mem.trims.load()));
+        one("cardano_tracer_memory_trimmed_bytes_total",
+            "Resident memory given back to the system by those trims.",
+            prometheus::MetricType::Counter,
+            static_cast<double>(mem.released_bytes.load()));
+        one("cardano_tracer_memory_trim_seconds_total",
+            "Time spent giving memory back (an io thread allocating meanwhile may wait).",
+            prometheus::MetricType::Counter,
+            static_cast<double>(mem.nanoseconds.load()) / 1e9);
         const auto& c = *reforward_counters_;
         one("cardano_tracer_reforward_forwarded_total",
             "Trace objects re-forwarded to downstream tracers (their reply was written).",

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <vector>
 
+#include "tracer/core/resources.hpp"
+
 namespace ct::tracer {
 namespace {
 
