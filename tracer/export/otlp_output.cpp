@@ -92,10 +92,7 @@ void otlp_output::handle_batch(outputs::shared_delivery d, bool /*past_deadline*
         written |= bit;
     }
     counters_.batches++;
-    counters_.records += static_cast<std::uint64_t>(
-        std::count_if(b.records.begin(), b.records.end(), [&](const outputs::record_ref& r) {
-            return (r.sections & written) != 0;
-        }));
+    counters_.records += b.count_routed(written);
     flush_all(false);
 }
 

@@ -296,10 +296,7 @@ bool file_output::write_batch(const delivery& d, std::vector<section>& done) {
             written |= bit;
             continue;
         }
-        const bool wanted = std::any_of(b.records.begin(),
-                                        b.records.end(),
-                                        [&](const record_ref& r) { return r.sections & bit; });
-        if (!wanted) continue;  // no file is opened for a section that gets nothing
+        if (!b.any_routed(bit)) continue;  // no file is opened for a section that gets nothing
         if (write_file_section(b, s, bit)) {
             done.push_back(s);
             written |= bit;
@@ -317,10 +314,7 @@ bool file_output::write_batch(const delivery& d, std::vector<section>& done) {
     }
     if (all_ok) {
         counters_.batches++;
-        counters_.records += static_cast<std::uint64_t>(
-            std::count_if(b.records.begin(), b.records.end(), [&](const record_ref& r) {
-                return (r.sections & written) != 0;
-            }));
+        counters_.records += b.count_routed(written);
     }
     return all_ok;
 }
@@ -513,6 +507,12 @@ bool file_output::direct_machine_lines(const trace_batch& b,
                                        const section& s,
                                        dispatcher::section_mask bit) {
     if (s.format != config::log_format::for_machine || opts_.leading_empty_line) return false;
+    if ((b.summary.all & bit) && b.summary.lines_len > 0) {
+        // Every record, lines back to back: one piece, without reading the records.
+        pieces_.push_back(
+            std::string_view(b.arena).substr(b.summary.lines_off, b.summary.lines_len));
+        return true;
+    }
     const std::size_t before = pieces_.size();
     const char* run = nullptr;
     std::size_t run_len = 0;

@@ -49,10 +49,7 @@ void journal_output::handle_batch(shared_delivery d, bool /*past_deadline*/) {
     }
     for (const auto& [format, bits] : by_format) write_section(b, format, bits);
     counters_.batches++;
-    counters_.records += static_cast<std::uint64_t>(
-        std::count_if(b.records.begin(), b.records.end(), [&](const record_ref& r) {
-            return (r.sections & written) != 0;
-        }));
+    counters_.records += b.count_routed(written);
 }
 
 void journal_output::write_section(const trace_batch& b,

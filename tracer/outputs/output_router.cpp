@@ -68,8 +68,8 @@ std::uint64_t output_router::records_pending() const {
 bool output_router::try_submit(trace_batch&& b) {
     if (stopping_) return false;
     // Which outputs: those serving a section that at least one record is marked for.
-    dispatcher::section_mask wanted = 0;
-    for (const auto& r : b.records) wanted |= r.sections;
+    b.summarise();  // here, where the records are still in this core's cache
+    const dispatcher::section_mask wanted = b.summary.any;
     std::array<bool, max_outputs> needed{};
     {
         std::unique_lock lock(options_mutex_, std::defer_lock);

@@ -60,6 +60,22 @@ struct trace_batch {
     }
     /// Removes the records whose mask is 0 (after a late dispatch); the arena stays.
     void drop_unrouted();
+
+    /// What all records share, worked out once at submission by the connection's thread
+    /// (summarise()), so that an output's thread need not walk records written in another
+    /// core's cache: about 3 µs of cache misses per 100-record batch in the file writer.
+    struct record_summary {
+        bool known = false;
+        dispatcher::section_mask any = 0;  // bits of at least one record
+        dispatcher::section_mask all = 0;  // bits of every record
+        // Every record's machine line, back to back in record order (empty when not so).
+        std::uint32_t lines_off = 0, lines_len = 0;
+    };
+    record_summary summary;
+    void summarise();
+    /// The records that have a bit of `mask`, and whether there is one.
+    std::size_t count_routed(dispatcher::section_mask mask) const;
+    bool any_routed(dispatcher::section_mask mask) const;
     /// add_all / add_routed: machine lines first, back to back, then the other fields.
     void add_lines_first(std::span<const protocol::trace_object_view> objects,
                          std::span<const dispatcher::section_mask> masks);

@@ -687,6 +687,98 @@ TEST(TraceBatch, AddAllCopiesEveryFieldIntoOneArena) {
     EXPECT_EQ(b.machine(b.records[2]), "{\"i\":2}");
 }
 
+// The summary the router takes at submission lets the writers skip walking the records: it
+// must name exactly the bits every record has, the bits some record has, and the span of the
+// machine lines only when they lie back to back in record order.
+TEST(TraceBatch, SummaryNamesWhatEveryRecordShares) {
+    std::vector<std::string> machine;
+    std::vector<ct::protocol::trace_object_view> views;
+    for (int i = 0; i < 4; ++i) machine.push_back("{\"i\":" + std::to_string(i) + "}");
+    for (int i = 0; i < 4; ++i) {
+        ct::protocol::trace_object_view v;
+        v.machine = machine[i];
+        v.has_human = i == 2;
+        v.human = "h";
+        v.ns = "N";
+        views.push_back(v);
+    }
+    const std::string all_lines = "{\"i\":0}\n{\"i\":1}\n{\"i\":2}\n{\"i\":3}\n";
+    auto lines = [](const trace_batch& b) {
+        return std::string(b.arena.substr(b.summary.lines_off, b.summary.lines_len));
+    };
+    {
+        trace_batch b;
+        b.add_all(views);
+        b.summarise();
+        EXPECT_TRUE(b.summary.known);
+        EXPECT_EQ(b.summary.all, ~ct::dispatcher::section_mask{0});
+        EXPECT_EQ(lines(b), all_lines);
+        EXPECT_EQ(b.count_routed(4), 4u);
+        b.add(views[0]);  // changed after the summary: it no longer holds
+        EXPECT_FALSE(b.summary.known);
+        EXPECT_EQ(b.count_routed(4), 5u);
+    }
+    {
+        trace_batch b;
+        const std::vector<ct::dispatcher::section_mask> masks{1, 3, 0, 1};
+        b.add_routed(views, masks);  // the filtered object is never copied: still back to back
+        b.summarise();
+        EXPECT_EQ(b.summary.all, 1u);
+        EXPECT_EQ(b.summary.any, 3u);
+        EXPECT_EQ(lines(b), "{\"i\":0}\n{\"i\":1}\n{\"i\":3}\n");
+        EXPECT_EQ(b.count_routed(2), 1u);
+        EXPECT_EQ(b.count_routed(4), 0u);
+        EXPECT_TRUE(b.any_routed(2));
+        EXPECT_FALSE(b.any_routed(4));
+    }
+    {
+        trace_batch b;  // records added one by one: the machine texts are not lines
+        for (const auto& v : views) b.add(v);
+        b.summarise();
+        EXPECT_EQ(b.summary.lines_len, 0u);
+        EXPECT_EQ(b.summary.all, ~ct::dispatcher::section_mask{0});
+    }
+    {
+        trace_batch b;
+        b.summarise();
+        EXPECT_EQ(b.summary.all, 0u) << "no record: no bit is shared";
+        EXPECT_EQ(b.summary.lines_len, 0u);
+    }
+}
+
+// A section that every record goes to is written from the summary's span; one that only some
+// records go to, record by record. Both give exactly the records' lines.
+TEST(LogWriter, LinesOfEveryRecordAndOfSomeRecordsAreTheSame) {
+    std::vector<std::string> machine;
+    std::vector<ct::protocol::trace_object_view> views;
+    for (int i = 1; i <= 5; ++i) machine.push_back("{\"seq\":" + std::to_string(i) + "}");
+    for (const auto& m : machine) {
+        ct::protocol::trace_object_view v;
+        v.machine = m;
+        v.ns = "A";
+        views.push_back(v);
+    }
+    temp_dir d;
+    writer_options o;
+    o.sections = {{(d / "all").string(), log_mode::file_mode, log_format::for_machine},
+                  {(d / "some").string(), log_mode::file_mode, log_format::for_machine}};
+    output_router w(o);
+    w.start();
+    for (int round = 0; round < 2; ++round) {
+        trace_batch b;
+        b.connection_id = 1;
+        b.node_name = "n";
+        b.add_routed(views, std::vector<ct::dispatcher::section_mask>{3, 1, 3, 1, 3});
+        ASSERT_TRUE(w.try_submit(std::move(b)));
+    }
+    w.stop();
+    const std::string every = "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n{\"seq\":4}\n{\"seq\":5}\n";
+    const std::string some = "{\"seq\":1}\n{\"seq\":3}\n{\"seq\":5}\n";
+    EXPECT_EQ(read_file(d / "all/n/node.json"), every + every);
+    EXPECT_EQ(read_file(d / "some/n/node.json"), some + some);
+    EXPECT_EQ(w.stats().records_written, 10u);
+}
+
 TEST(LogWriter, ThroughputOfLargeBatchesInBothFormats) {
     temp_dir d;
     output_router w(both_formats(d.path()));
