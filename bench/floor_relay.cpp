@@ -5,7 +5,12 @@
 // and writes everything it receives, mux headers included, to one file in 1 MiB writes. Its CPU
 // per object is what any collector pays to move these bytes from a socket to a file.
 //
-// usage: floor_relay SOCKET OUT_FILE CONNECTIONS [MAGIC] [REQUEST_EVERY_BYTES]
+// On this VM (a balloon with free page reporting), 1 MiB writes sometimes cost 2-5x more: the
+// kernel fills them with large folios taken from memory the host had discarded, and the first
+// touch of each faults in the host (perf: ~80 % in copy_folio_from_iter_atomic). WRITE_BYTES
+// 65536 is steady (docs/benchmarks.md).
+//
+// usage: floor_relay SOCKET OUT_FILE CONNECTIONS [MAGIC] [REQUEST_EVERY_BYTES] [WRITE_BYTES]
 // Exits when CONNECTIONS connections have come and gone; prints {"bytes","cpu_seconds"}.
 #include <fcntl.h>
 #include <poll.h>
@@ -72,7 +77,9 @@ bool handshake(int fd, std::uint32_t magic) {
 
 int main(int argc, char** argv) {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: floor_relay SOCKET OUT_FILE CONNECTIONS [MAGIC] [EVERY]\n");
+        std::fprintf(
+            stderr,
+            "usage: floor_relay SOCKET OUT_FILE CONNECTIONS [MAGIC] [EVERY] [WRITE_BYTES]\n");
         return 2;
     }
     const std::string path = argv[1];
@@ -81,6 +88,7 @@ int main(int argc, char** argv) {
     const int connections = std::atoi(argv[3]);
     const auto magic = static_cast<std::uint32_t>(argc > 4 ? std::atol(argv[4]) : 42);
     const std::size_t every = argc > 5 ? std::strtoul(argv[5], nullptr, 10) : 32768;
+    const std::size_t write_bytes = argc > 6 ? std::strtoul(argv[6], nullptr, 10) : 1u << 20;
 
     const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_un addr{};
@@ -146,7 +154,7 @@ int main(int argc, char** argv) {
             }
             total += static_cast<std::size_t>(n);
             pending.append(chunk.data(), static_cast<std::size_t>(n));
-            if (pending.size() >= (1 << 20)) {
+            if (pending.size() >= write_bytes) {
                 write_all(out, pending.data(), pending.size());
                 pending.clear();
             }

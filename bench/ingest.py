@@ -12,12 +12,15 @@ the generator's own CPU per object, the node-side overflow drops; the files are 
 Baselines (10 nodes, the ForMachine scenario's bytes):
   floor    bench/floor_relay: the same protocol bytes from the same generator, socket to file,
            nothing parsed (64 KiB reads, 1 MiB writes)
+  floor64k the same relay writing 64 KiB at a time (steady on a VM whose large writes are
+           sometimes slowed by the host; see floor_relay.cpp)
   rsyslog  Debian's rsyslogd (imptcp -> omfile, raw message template) fed the daemon's own
            ForMachine lines over 10 TCP connections
 
 usage: ingest.py BUILD_DIR [OBJECTS_PER_NODE] [SCENARIO ...]
        ingest.py --smoke BUILD_DIR      (CI: 2 nodes x 20000, fails only on errors or losses)
-  scenario: NODES:SECTIONS with SECTIONS one of machine, human, both, rules; or floor, rsyslog
+  scenario: NODES:SECTIONS with SECTIONS one of machine, human, both, rules; or floor, floor64k,
+            rsyslog
   default: 1:machine 10:machine floor rsyslog 10:human 10:both 10:rules, 200000 per node
 """
 import glob
@@ -197,11 +200,12 @@ def run_daemon(build, nodes, sections, per_node, keep_lines_in=None):
             shutil.rmtree(work, ignore_errors=True)
 
 
-def run_floor(build, nodes, per_node):
+def run_floor(build, nodes, per_node, write_bytes=1 << 20):
     work = tempfile.mkdtemp(prefix="floor-")
     try:
         relay = subprocess.Popen([f"{build}/floor_relay", f"{work}/floor.sock", f"{work}/out",
-                                  str(nodes), "42"], stdout=subprocess.PIPE)
+                                  str(nodes), "42", "32768", str(write_bytes)],
+                                 stdout=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while not os.path.exists(f"{work}/floor.sock"):
             if time.monotonic() > deadline or relay.poll() is not None:
@@ -216,7 +220,8 @@ def run_floor(build, nodes, per_node):
         figures = json.loads(out)
         total = nodes * per_node
         gen_ns, drops = gen_figures(gen, total)
-        return {"name": f"floor relay, {nodes} nodes", "objects": total, "rate": total / (t1 - t0),
+        writes = "1 MiB" if write_bytes == 1 << 20 else f"{write_bytes // 1024} KiB"
+        return {"name": f"floor relay, {writes}", "objects": total, "rate": total / (t1 - t0),
                 "cpu_per_m": figures["cpu_seconds"] / total * 1e6, "rss": None,
                 "syscalls": None if syscalls is None else syscalls / total, "gen_ns": gen_ns,
                 "drops": drops, "check": f"{figures['bytes']:,} bytes relayed"}
@@ -312,6 +317,8 @@ def main():
         for s in scenarios:
             if s == "floor":
                 results[s] = run_floor(build, 10, per_node)
+            elif s == "floor64k":
+                results[s] = run_floor(build, 10, per_node, 64 * 1024)
             elif s == "rsyslog":
                 if not lines:
                     run_daemon(build, 10, "machine", per_node, keep_lines_in=lines)
@@ -329,7 +336,7 @@ def main():
             shutil.rmtree(lines[-1], ignore_errors=True)
     daemon = results.get("10:machine")
     if daemon:
-        for base in ("floor", "rsyslog"):
+        for base in ("floor", "floor64k", "rsyslog"):
             b = results.get(base)
             if b:
                 print(f"10 nodes ForMachine vs {base}: CPU per object "
