@@ -17,11 +17,12 @@ Baselines (10 nodes, the ForMachine scenario's bytes):
   rsyslog  Debian's rsyslogd (imptcp -> omfile, raw message template) fed the daemon's own
            ForMachine lines over 10 TCP connections
 
-usage: ingest.py BUILD_DIR [OBJECTS_PER_NODE] [SCENARIO ...]
+usage: ingest.py BUILD_DIR [OBJECTS_PER_NODE | total=OBJECTS] [SCENARIO ...]
        ingest.py --smoke BUILD_DIR      (CI: 2 nodes x 20000, fails only on errors or losses)
   scenario: NODES:SECTIONS with SECTIONS one of machine, human, both, rules; or floor, floor64k,
             rsyslog
   default: 1:machine 10:machine floor rsyslog 10:human 10:both 10:rules, 200000 per node
+  total=2000000: every scenario sends 2 M objects in all (1 node: 2 M; 10 nodes: 200,000 each)
 """
 import glob
 import json
@@ -309,26 +310,33 @@ def main():
         show(r)
         sys.exit(0 if r["check"] == "ok" and r["drops"] == 0 else 1)
     build = sys.argv[1]
-    per_node = int(sys.argv[2]) if len(sys.argv) > 2 else 200000
+    count = sys.argv[2] if len(sys.argv) > 2 else "200000"
+    if count.startswith("total="):
+        total = int(count[len("total="):])
+        def objects(nodes):
+            return total // nodes
+    else:
+        def objects(nodes):
+            return int(count)
     scenarios = sys.argv[3:] or ["1:machine", "10:machine", "floor", "rsyslog", "10:human",
                                  "10:both", "10:rules"]
     results, lines = {}, []
     try:
         for s in scenarios:
             if s == "floor":
-                results[s] = run_floor(build, 10, per_node)
+                results[s] = run_floor(build, 10, objects(10))
             elif s == "floor64k":
-                results[s] = run_floor(build, 10, per_node, 64 * 1024)
+                results[s] = run_floor(build, 10, objects(10), 64 * 1024)
             elif s == "rsyslog":
                 if not lines:
-                    run_daemon(build, 10, "machine", per_node, keep_lines_in=lines)
+                    run_daemon(build, 10, "machine", objects(10), keep_lines_in=lines)
                 results[s] = run_rsyslog(lines[:-1])
                 if results[s] is None:
                     print("rsyslog: rsyslogd not available (apt-get install rsyslog)")
                     continue
             else:
                 n, sec = s.split(":")
-                results[s] = run_daemon(build, int(n), sec, per_node,
+                results[s] = run_daemon(build, int(n), sec, objects(int(n)),
                                         keep_lines_in=lines if s == "10:machine" else None)
             show(results[s])
     finally:

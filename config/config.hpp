@@ -209,7 +209,7 @@ struct tracer_config {
     std::uint64_t max_message_bytes = 32ull << 20;
     std::uint64_t max_ingress_bytes = 64ull << 20;
     std::uint64_t writer_queue_batches = 1024;
-    std::uint64_t output_queue_bytes = 32ull << 20;  // per output
+    std::uint64_t output_queue_bytes = 4ull << 20;  // per output
     std::uint32_t io_threads = 2;
     bool leading_empty_line = false;
     double handshake_timeout_secs = 10;

@@ -85,7 +85,10 @@ echo "== reload latency with 1000 connected nodes (SIGHUP -> READY=1, request tu
 python3 bench/reload_bench.py build/bench "${CT_RELOAD_NODES:-1000}" 10
 
 echo "== ingest with the replay generator, beside the floor relay and rsyslog (bench/ingest.py)"
-python3 bench/ingest.py build/bench "${CT_INGEST_OBJECTS:-200000}"
+python3 bench/ingest.py build/bench "${CT_INGEST_OBJECTS:-total=2000000}"
+
+echo "== RSS when the disk is slower than the nodes: the writer starved, 10 nodes (bench/slow_disk.py)"
+python3 bench/slow_disk.py build/bench
 
 echo "== CPU per thread role: connection threads and file writer, user and system (bench/thread_cpu.py)"
 python3 bench/thread_cpu.py --rounds 3 build/bench

@@ -149,7 +149,7 @@ TEST_F(MetricsEndpointTest, OwnMetricsPerNodeAndRequestTurnaround) {
     EXPECT_GT(sample_value(body, "cardano_tracer_output_bytes_total{output=\"file\"}"), 0);
     EXPECT_EQ(sample_value(body, "cardano_tracer_output_records_total{output=\"journal\"}"), 0);
     EXPECT_EQ(sample_value(body, "cardano_tracer_output_queue_capacity_bytes{output=\"file\"}"),
-              33554432);
+              4194304);
     EXPECT_GE(sample_value(body, "cardano_tracer_output_queued_bytes{output=\"file\"}"), 0);
     EXPECT_EQ(sample_value(body, "cardano_tracer_output_queue_full_total{output=\"journal\"}"), 0);
     EXPECT_EQ(sample_value(body, "cardano_tracer_output_records_lost_total{output=\"file\"}"), 0);

@@ -39,9 +39,9 @@ struct writer_options {
     std::vector<section> sections;
     std::optional<config::rotation_params> rotation;
     bool leading_empty_line = false;
-    std::size_t queue_capacity = 1024;            // batches, per output
-    std::size_t queue_bytes = 32u * 1024 * 1024;  // bytes, per output (outputQueueBytes)
-    std::size_t max_tracked_nodes = 10000;        // per-node statistics kept (maxTrackedNodes)
+    std::size_t queue_capacity = 1024;           // batches, per output
+    std::size_t queue_bytes = 4u * 1024 * 1024;  // bytes, per output (outputQueueBytes)
+    std::size_t max_tracked_nodes = 10000;       // per-node statistics kept (maxTrackedNodes)
     std::chrono::milliseconds retry_interval{1000};
     std::chrono::seconds error_report_interval{60};
     /// Logger names of LegacyText/LegacyJson (empty: "cardano.node.<first segment>").
