@@ -1,5 +1,6 @@
 """Helpers shared by the Python benchmarks: a free port, a scrape, one sample of a metric, a
-process's CPU time and resident memory."""
+process's CPU time and resident memory, what it has written, and the lines of log files."""
+import glob
 import os
 import socket
 import subprocess
@@ -72,3 +73,36 @@ def start_listening(command, socket_path, what, timeout=10):
             sys.exit(f"{what} did not start")
         time.sleep(0.01)
     return proc
+
+
+def written(pid):
+    """Bytes the process has written so far (syscall level, /proc/PID/io)."""
+    with open(f"/proc/{pid}/io") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith("wchar:"))
+
+
+def wait_quiet(pid, expected_bytes=None, quiet=0.5, timeout=300):
+    """Waits until the process has stopped writing (or has written expected_bytes more than at
+    the start); returns when it last wrote and its peak RSS meanwhile. Reads only /proc."""
+    start = written(pid)
+    last, t_last, peak = start, time.monotonic(), proc_stat(pid)[1]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = written(pid)
+        peak = max(peak, proc_stat(pid)[1])
+        if now != last:
+            last, t_last = now, time.monotonic()
+        if expected_bytes is not None and now - start >= expected_bytes:
+            return time.monotonic(), peak
+        if expected_bytes is None and time.monotonic() - t_last > quiet:
+            break
+    return t_last, peak
+
+
+def count_lines(pattern):
+    n = 0
+    for f in glob.glob(pattern):
+        with open(f, "rb") as fh:
+            n += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+    return n

@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 
-from benchlib import free_port, proc_stat, start_listening
+from benchlib import count_lines, free_port, proc_stat, start_listening, wait_quiet
 
 SEQ = re.compile(rb'"node":"([^"]*)".*"seq": *(\d+)')
 
@@ -53,31 +53,6 @@ SECTIONS = {
 }
 RULES = ('TraceOptions:\n  "": { severity: Debug }\n  ChainDB: { severity: Info }\n'
          '  Net: { severity: Info }\n  Mempool: { severity: Info, maxFrequency: 100000 }\n')
-
-
-def written(pid):
-    """Bytes the process has written so far (syscall level, /proc/PID/io)."""
-    with open(f"/proc/{pid}/io") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("wchar:"))
-
-
-def wait_quiet(pid, expected_bytes=None, quiet=0.5, timeout=300):
-    """Waits until the process has stopped writing (or has written expected_bytes more than at
-    the start); returns when it last wrote and its peak RSS meanwhile. Reads only /proc."""
-    start = written(pid)
-    last, t_last, peak = start, time.monotonic(), proc_stat(pid)[1]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(0.02)
-        now = written(pid)
-        peak = max(peak, proc_stat(pid)[1])
-        if now != last:
-            last, t_last = now, time.monotonic()
-        if expected_bytes is not None and now - start >= expected_bytes:
-            return time.monotonic(), peak
-        if expected_bytes is None and time.monotonic() - t_last > quiet:
-            break
-    return t_last, peak
 
 
 class SyscallCounter:
@@ -112,14 +87,6 @@ class SyscallCounter:
             if os.path.exists(self.out):
                 os.unlink(self.out)
         return None
-
-
-def count_lines(pattern):
-    n = 0
-    for f in glob.glob(pattern):
-        with open(f, "rb") as fh:
-            n += sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-    return n
 
 
 def verify(logs, nodes, per_node, complete=True):

@@ -17,12 +17,9 @@ import sys
 import tempfile
 import time
 
+from benchlib import written
+
 SEQ = re.compile(rb'"node":"([^"]*)".*"seq": *(\d+)')
-
-
-def written(pid):
-    with open(f"/proc/{pid}/io") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("wchar:"))
 
 
 def main():

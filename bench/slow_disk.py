@@ -9,7 +9,6 @@ replay) and checks that every object reached the files.
 usage: slow_disk.py BUILD_DIR [OBJECTS_PER_NODE] [QUEUE_BYTES ...]
   default: 300000 objects per node; the default queue (4 MiB) and 32 MiB
 """
-import glob
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import proc_stat, start_listening
+from benchlib import count_lines, proc_stat, start_listening, wait_quiet
 
 
 def run(build, per_node, queue_bytes, nodes=10):
@@ -44,20 +43,13 @@ def run(build, per_node, queue_bytes, nodes=10):
         while gen.poll() is None:
             peak = max(peak, proc_stat(tracer.pid)[1])
             time.sleep(0.02)
+        # Then until the writer has caught up and stopped writing.
+        _, drain_peak = wait_quiet(tracer.pid, quiet=1.0)
+        peak = max(peak, drain_peak)
         summary = json.loads(gen.stdout.read())
         drops = sum(n["overflow_drops"] for n in summary["nodes"])
-        # The writer catches up once the nodes are done: wait until the files stop growing.
         want = nodes * per_node
-        deadline = time.monotonic() + 120
-        lines, last, still = 0, -1, 0
-        while time.monotonic() < deadline and still < 4:
-            time.sleep(0.25)
-            lines = 0
-            for path in glob.glob(f"{work}/logs/*/node-*.json"):
-                with open(path, "rb") as f:
-                    lines += sum(c.count(b"\n") for c in iter(lambda: f.read(1 << 20), b""))
-            still = still + 1 if lines == last and lines >= want else 0
-            last = lines
+        lines = count_lines(f"{work}/logs/*/node-*.json")
         return peak, drops, lines, want
     finally:
         tracer.terminate()
