@@ -1,12 +1,24 @@
 """Helpers shared by the Python benchmarks: a free port, a scrape, one sample of a metric, a
-process's CPU time and resident memory, what it has written, and the lines of log files."""
+process's CPU time and resident memory, what it has written, the lines of log files, and the
+record of a run that scripts/bench.sh turns into its report."""
 import glob
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+
+
+def record(kind, **figures):
+    """Adds one result to the run's record when scripts/bench.sh asked for one
+    (CT_BENCH_RESULTS names a JSON-lines file; bench/report.py reads it). A benchmark run by
+    hand records nothing."""
+    path = os.environ.get("CT_BENCH_RESULTS")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({"kind": kind, **figures}) + "\n")
 
 
 def free_port():

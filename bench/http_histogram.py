@@ -5,6 +5,8 @@ Usage: http_histogram.py PORT"""
 import sys
 import urllib.request
 
+from benchlib import record
+
 
 def main():
     text = urllib.request.urlopen(f"http://127.0.0.1:{int(sys.argv[1])}/metrics").read().decode()
@@ -20,6 +22,7 @@ def main():
     p99 = next(b for b, c in buckets if c >= 0.99 * total)
     print(f"server side (cardano_tracer_http_request_duration_seconds, {total} requests): "
           f"p50 <= {p50 * 1000:g} ms, p99 <= {p99 * 1000:g} ms")
+    record("scrape_server", requests=total, p50_ms=p50 * 1000, p99_ms=p99 * 1000)
 
 
 if __name__ == "__main__":

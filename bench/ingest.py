@@ -37,7 +37,8 @@ import tempfile
 import threading
 import time
 
-from benchlib import count_lines, free_port, proc_stat, start_listening, wait_quiet
+from benchlib import count_lines, free_port, proc_stat, record, start_listening, wait_quiet
+from report import ingest_table
 
 SEQ = re.compile(rb'"node":"([^"]*)".*"seq": *(\d+)')
 
@@ -275,6 +276,7 @@ def main():
         SyscallCounter.enabled = False
         r = run_daemon(sys.argv[2], 2, "both", 20000)
         show(r)
+        print("\n".join(ingest_table([r])))  # the report's table, from a real run
         sys.exit(0 if r["check"] == "ok" and r["drops"] == 0 else 1)
     build = sys.argv[1]
     count = sys.argv[2] if len(sys.argv) > 2 else "200000"
@@ -299,24 +301,22 @@ def main():
                     run_daemon(build, 10, "machine", objects(10), keep_lines_in=lines)
                 results[s] = run_rsyslog(lines[:-1])
                 if results[s] is None:
+                    del results[s]
                     print("rsyslog: rsyslogd not available (apt-get install rsyslog)")
                     continue
             else:
                 n, sec = s.split(":")
                 results[s] = run_daemon(build, int(n), sec, objects(int(n)),
                                         keep_lines_in=lines if s == "10:machine" else None)
+            results[s]["scenario"] = s
             show(results[s])
+            record("ingest", **results[s])
     finally:
         if lines:
             shutil.rmtree(lines[-1], ignore_errors=True)
-    daemon = results.get("10:machine")
-    if daemon:
-        for base in ("floor", "floor64k", "rsyslog"):
-            b = results.get(base)
-            if b:
-                print(f"10 nodes ForMachine vs {base}: CPU per object "
-                      f"{daemon['cpu_per_m'] / b['cpu_per_m']:.2f}x, throughput "
-                      f"{daemon['rate'] / b['rate']:.2f}x")
+    # Every figure beside its ratio to each baseline of the same run.
+    print()
+    print("\n".join(ingest_table(list(results.values()))))
 
 
 if __name__ == "__main__":

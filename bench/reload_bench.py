@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, metric, scrape, stop
+from benchlib import free_port, metric, record, scrape, stop
 
 
 def slow_turnarounds(text):
@@ -129,6 +129,10 @@ def main():
               f"max {max(own):.1f} ms")
         print(f"node requests turned around in > 10 ms during the reloads: {int(slow_total)} "
               f"(target 0); in the second after each: {int(slow_aftermath)} of {int(turned)}")
+        record("reload", nodes=nodes, reloads=reloads, median_ms=statistics.median(wall),
+               max_ms=max(wall), own_median_ms=statistics.median(own), own_max_ms=max(own),
+               slow_during=int(slow_total), slow_after=int(slow_aftermath), turned=int(turned),
+               base_slow=int(base_slow), base_total=int(base_total))
     finally:
         stop(fwd, tracer)
         notify.close()

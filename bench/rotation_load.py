@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import written
+from benchlib import record, written
 
 SEQ = re.compile(rb'"node":"([^"]*)".*"seq": *(\d+)')
 
@@ -94,6 +94,11 @@ rotation: {{ rpFrequencySecs: 1, rpLogLimitBytes: 10000000, rpMaxAgeHours: 24, r
               f"{len(rotating)} intervals with one: median {statistics.median(rotating) / 1e6:.1f} "
               f"MB, lowest {min(rotating) / 1e6:.1f} MB ({min(rotating) / median:.0%} of the "
               f"median)")
+    record("rotation", seconds=seconds, objects=total, files=len(files), drops=drops,
+           problem=problem, rotations=len(rotating),
+           steady_median_mb=median / 1e6,
+           rotating_median_mb=statistics.median(rotating) / 1e6 if rotating else None,
+           rotating_min_mb=min(rotating) / 1e6 if rotating else None)
     subprocess.run(["rm", "-rf", work])
     sys.exit(1 if problem or drops else 0)
 

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import free_port, metric, proc_stat, scrape, stop
+from benchlib import free_port, metric, proc_stat, record, scrape, stop
 
 
 def proc(pid):
@@ -95,6 +95,7 @@ def main():
     for n in (1, 10, 100, 1000):
         r = run(build, n, total / n, seconds)
         results[n] = r
+        record("scaling", rate_per_node=total / n, **r)
         print(f"{n:5} connections x {total / n:9,.0f} obj/s: {r['rate']:9,.0f} objects/s received; "
               f"{r['cpu_per_m']:.2f} CPU-s per million; CPU {r['cpu_pct']:5.1f} %; "
               f"RSS {r['rss_median']:6.1f} MiB median, {r['rss']:6.1f} peak; fds {r['fds']}", flush=True)
@@ -114,6 +115,7 @@ def main():
           f"CPU {idle['cpu_pct']:.1f} % of one core; "
           f"RSS {idle['rss']:.1f} MiB ({(idle['rss'] - idle['base_rss']) * 1024 / 1000:.0f} KiB "
           f"per node); fds {idle['fds']}", flush=True)
+    record("scaling_idle", **idle)
 
 
 if __name__ == "__main__":

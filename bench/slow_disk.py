@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import count_lines, proc_stat, start_listening, wait_quiet
+from benchlib import count_lines, proc_stat, record, start_listening, wait_quiet
 
 
 def run(build, per_node, queue_bytes, nodes=10):
@@ -67,6 +67,7 @@ def main():
         check = "every object on disk" if lines >= want else f"only {lines:,} of {want:,} lines"
         print(f"10 nodes, writer starved, {name:32}: peak RSS {peak:5.1f} MiB; node drops "
               f"{drops}; {check}", flush=True)
+        record("slow_disk", queue_bytes=q, peak_rss=peak, drops=drops, lines=lines, want=want)
 
 
 if __name__ == "__main__":

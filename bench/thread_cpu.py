@@ -18,11 +18,10 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-from benchlib import TICKS, start_listening
+from benchlib import TICKS, record, start_listening
 
 
 def thread_times(pid):
@@ -103,6 +102,8 @@ def main():
         total = statistics.median(sum(r) for r in rounds)
         print(f"{b:<32} {med[0]:>8.3f} {med[1]:>8.3f} {med[2]:>12.3f} {med[3]:>11.3f} "
               f"{total:>7.3f}")
+        record("thread_cpu", build=b, rounds=a.rounds, io_user=med[0], io_sys=med[1],
+               writer_user=med[2], writer_sys=med[3], total=total)
 
 
 if __name__ == "__main__":

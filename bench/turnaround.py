@@ -31,7 +31,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from benchlib import free_port, probe_text, scrape, stop
+from benchlib import free_port, probe_text, record, scrape, stop
 
 
 def histogram_quantile(text, name, q):
@@ -120,6 +120,7 @@ def main():
     alone = json.loads(subprocess.run([f"{build}/wakeup_probe", str(seconds)],
                                       capture_output=True, check=True).stdout)
     print(f"the machine alone: {probe_text(alone)}", flush=True)
+    record("turnaround_alone", **alone)
     runs = [(1, False), (5, False), (10, False), (5, False), (5, True)]
     for nodes, queries in runs:
         s, daemon = run(build, nodes, rate, seconds, queries)
@@ -136,6 +137,11 @@ def main():
               f"{w.get('max')} us; daemon turnaround p99.9 <= "
               f"{daemon * 1e6 if daemon is not None else float('nan'):.0f} us", flush=True)
         print(f"    beside it: {probe_text(s['probe'])}", flush=True)
+        record("turnaround", nodes=nodes, rate=rate, queries=queries, sent_per_s=sent / seconds,
+               drops=drops, drop_pct=100 * drops / max(sent, 1), late=late,
+               wait_p50=w.get("p50"), wait_p99=w.get("p99"), wait_p999=w.get("p999"),
+               wait_max=w.get("max"),
+               daemon_p999_us=daemon * 1e6 if daemon is not None else None, probe=s["probe"])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Tests of bench/report.py: the targets' verdicts from a recorded run, the ratio columns, and
+the report's place in docs/benchmarks.md (between its markers, the history untouched).
+Run by CTest (BenchReport) and by hand: python3 bench/report_test.py"""
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402
+
+
+def ingest(scenario, rate, cpu, rss=15.0, syscalls=0.04):
+    return {"kind": "ingest", "scenario": scenario, "name": scenario, "objects": 2000000,
+            "rate": rate, "cpu_per_m": cpu, "rss": rss, "syscalls": syscalls, "gen_ns": 200,
+            "drops": 0, "check": "ok"}
+
+
+def recorded(records, gbench=None):
+    d = tempfile.mkdtemp()
+    path = f"{d}/record.jsonl"
+    with open(path, "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    paths = []
+    if gbench:
+        paths.append(f"{d}/metrics_bench.json")
+        with open(paths[0], "w") as f:
+            json.dump({"benchmarks": gbench}, f)
+    return report.Run(path, paths)
+
+
+def verdicts(run):
+    """target text -> its verdict cell."""
+    return {row.split(" | ")[0].lstrip("| "): row.rstrip(" |").split(" | ")[-1]
+            for row in report.targets(run)[2:]}
+
+
+class Targets(unittest.TestCase):
+    def test_cpu_and_throughput_against_every_baseline(self):
+        run = recorded([ingest("10:machine", 2.4e6, 0.36), ingest("floor", 2.0e6, 0.30),
+                        ingest("floor64k", 2.2e6, 0.29), ingest("rsyslog", 0.4e6, 2.5)])
+        v = verdicts(run)
+        cpu = next(k for k in v if k.startswith("CPU per object"))
+        rate = next(k for k in v if k.startswith("Throughput"))
+        # 0.36 / 0.29 = 1.24 and 0.36 / 0.30 = 1.2: within 1.25x; 0.144x rsyslog's.
+        self.assertEqual(v[cpu], "met")
+        # 2.4 / 2.2 >= 1 and 2.4 / 0.4 = 6 >= 5.
+        self.assertEqual(v[rate], "met")
+
+    def test_one_baseline_missed_is_not_met(self):
+        run = recorded([ingest("10:machine", 2.4e6, 0.40), ingest("floor", 2.0e6, 0.40),
+                        ingest("floor64k", 2.6e6, 0.30), ingest("rsyslog", 0.4e6, 3.0)])
+        v = verdicts(run)
+        self.assertEqual(v[next(k for k in v if k.startswith("CPU per object"))], "**not met**")
+        self.assertEqual(v[next(k for k in v if k.startswith("Throughput"))], "**not met**")
+
+    def test_syscalls_rss_idle_render_and_scrape(self):
+        run = recorded(
+            [ingest("10:machine", 2.1e6, 0.5, rss=18.0, syscalls=0.051),
+             ingest("1:machine", 1.2e6, 0.6),
+             {"kind": "slow_disk", "queue_bytes": 0, "peak_rss": 29.0, "drops": 0,
+              "lines": 10, "want": 10},
+             {"kind": "scaling_idle", "nodes": 1000, "cpu_pct": 2.9, "rss": 60, "base_rss": 5,
+              "fds": 1010},
+             {"kind": "scrape", "route": "/metrics", "requests": 10, "bytes": 1, "p50_ms": 1,
+              "p99_ms": 2.1, "max_ms": 3, "first_p50_ms": 1, "first_p99_ms": 1},
+             {"kind": "scrape", "route": "/node-1", "requests": 10, "bytes": 1, "p50_ms": 1,
+              "p99_ms": 0.5, "max_ms": 3, "first_p50_ms": 1, "first_p99_ms": 1}],
+            gbench=[{"name": "Render500Series_median", "run_name": "Render500Series",
+                     "run_type": "aggregate", "aggregate_name": "median", "real_time": 49000,
+                     "time_unit": "ns"},
+                    {"name": "Render500Series_mean", "run_name": "Render500Series",
+                     "run_type": "aggregate", "aggregate_name": "mean", "real_time": 90000,
+                     "time_unit": "ns"}])
+        v = verdicts(run)
+        get = lambda prefix: v[next(k for k in v if k.startswith(prefix))]  # noqa: E731
+        self.assertEqual(get("≥ 2 M objects/s"), "met")
+        self.assertEqual(get("≤ 0.05 syscalls"), "**not met**")
+        # 29 MiB is 30.4 MB: over the 30 MB bound.
+        self.assertEqual(get("RSS ≤ 30 MB"), "**not met**")
+        self.assertEqual(get("1000 idle nodes"), "met")
+        self.assertEqual(get("Rendering 500 series"), "met")  # the median, not the mean
+        self.assertEqual(get("Scrape p99"), "**not met**")
+
+    def test_ratio_columns_name_each_baseline(self):
+        rows = report.ingest_table([ingest("10:machine", 2.0e6, 0.6),
+                                    ingest("floor64k", 2.5e6, 0.3)])
+        self.assertIn("vs the 64 KiB floor: CPU, throughput", rows[0])
+        self.assertIn("| 2.00×, 0.80× |", rows[2])
+        self.assertTrue(rows[3].endswith("| – |"))  # the baseline against itself
+
+
+class Document(unittest.TestCase):
+    def test_inserted_once_then_replaced_history_kept(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as f:
+            f.write("# Benchmarks\n\nIntro.\n\n## History\n\nOld figures.\n")
+        report.write(f.name, ["## Latest run", "", "first"])
+        report.write(f.name, ["## Latest run", "", "second"])
+        with open(f.name) as g:
+            text = g.read()
+        os.unlink(f.name)
+        self.assertEqual(text.count(report.BEGIN), 1)
+        self.assertNotIn("first", text)
+        self.assertLess(text.index("Intro."), text.index("second"))
+        self.assertLess(text.index("second"), text.index("## History"))
+        self.assertIn(report.END + "\n\n## History\n\nOld figures.\n", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
