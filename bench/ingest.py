@@ -21,7 +21,8 @@ usage: ingest.py BUILD_DIR [OBJECTS_PER_NODE | total=OBJECTS] [SCENARIO ...]
        ingest.py --smoke BUILD_DIR      (CI: 2 nodes x 20000, fails only on errors or losses)
   scenario: NODES:SECTIONS with SECTIONS one of machine, human, both, rules; or floor, floor64k,
             rsyslog
-  default: 1:machine 10:machine floor rsyslog 10:human 10:both 10:rules, 200000 per node
+  default: 1:machine 10:machine floor floor64k rsyslog 10:human 10:both 10:rules, 200000 per
+           node
   total=2000000: every scenario sends 2 M objects in all (1 node: 2 M; 10 nodes: 200,000 each)
 """
 import glob
@@ -287,8 +288,8 @@ def main():
     else:
         def objects(nodes):
             return int(count)
-    scenarios = sys.argv[3:] or ["1:machine", "10:machine", "floor", "rsyslog", "10:human",
-                                 "10:both", "10:rules"]
+    scenarios = sys.argv[3:] or ["1:machine", "10:machine", "floor", "floor64k", "rsyslog",
+                                 "10:human", "10:both", "10:rules"]
     results, lines = {}, []
     try:
         for s in scenarios:

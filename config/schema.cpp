@@ -15,7 +15,7 @@ constexpr std::array entries{
     schema_entry{"", "networkMagic", "integer 0..4294967295", "required", "Network magic; must equal the node's, otherwise the handshake is refused."},
     schema_entry{"", "network", "object {tag, contents}", "required", "`{tag: AcceptAt, contents: ADDRESS}` (listen; nodes connect) or `{tag: ConnectTo, contents: [ADDRESS, ...]}` (dial nodes). ADDRESS is `host:port` (split at the last `:`) or a Unix socket path.", o::upstream},
     schema_entry{"", "loRequestNum", "integer 1..65535", "100", "Maximum number of trace objects per (blocking) request."},
-    schema_entry{"", "ekgRequestFreq", "number (seconds)", "1", "Pause after each EKG metrics reply before the next request."},
+    schema_entry{"", "ekgRequestFreq", "number (seconds)", "1", "Pause after each EKG metrics reply before the next request. The request leaves at the end of the 10 ms slot the pause ends in, with the other nodes' requests of that slot (at most 10 ms later than cardano-tracer; many nodes wake the daemon once per slot, not once per node)."},
     schema_entry{"", "ekgRequestFull", "bool", "false", "Ask for all metrics each time instead of only those that changed."},
     schema_entry{"", "hasEKG", "Endpoint or null", "null (off)", "EKG JSON/HTML server.", o::upstream},
     schema_entry{"", "hasPrometheus", "Endpoint or null", "null (off)", "Prometheus exposition, HTTP service discovery (`/targets`), `/metrics`, `/healthz`, `/readyz`.", o::upstream},

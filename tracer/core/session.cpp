@@ -20,6 +20,7 @@
 #include "protocol/handshake.hpp"
 #include "protocol/sdu.hpp"
 #include "protocol/trace_objects_codec.hpp"
+#include "tracer/core/ekg_schedule.hpp"
 #include "tracer/core/read_buffer.hpp"
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session_context.hpp"
@@ -826,8 +827,9 @@ asio::awaitable<void> session::ekg_loop() {
         }
         ekg_response_ready_ = false;
         if (ctx_.fault_injection) ctx_.fault_injection("ekg");
-        // The next request leaves ekgRequestFreq after each response (spec §8.5).
-        pause.expires_after(cfg_->ekg_period);
+        // The next request leaves ekgRequestFreq after each response (spec §8.5), at the end
+        // of a 10 ms slot shared with the other nodes (ekg_schedule.hpp).
+        pause.expires_at(next_ekg_poll(clock::now(), cfg_->ekg_period));
         co_await pause.async_wait(use_nothrow_awaitable);
         if (const bool c = co_await was_cancelled(); c) co_return;
         send(p_ekg, request);
