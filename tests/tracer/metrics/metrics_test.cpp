@@ -67,6 +67,20 @@ TEST(NodeMetrics, ResponsesInAnyOrderReachTheirEntries) {
     }
 }
 
+// The store's own name, sent by a node after a read stamped it: still one entry, updated.
+TEST(NodeMetrics, ANodeSendingTheServerTimestampNameUpdatesTheOneEntry) {
+    node_metrics m;
+    (void)m.snapshot();  // stamps ekg.server_timestamp_ms
+    for (int round = 0; round < 2; ++round) {
+        m.apply(response({{"a_int", {metric_kind::gauge, round, {}}},
+                          {server_timestamp_name, {metric_kind::gauge, 5, {}}}}));
+        m.apply(response({{server_timestamp_name, {metric_kind::gauge, 6, {}}}}));
+        const auto s = m.snapshot();
+        EXPECT_EQ(s.size(), 2u);
+        EXPECT_EQ(s.at("a_int").number, round);
+    }
+}
+
 TEST(Exposition, NameTransformation) {
     EXPECT_EQ(prometheus_name("cardano.node.metrics.blockNum_int", false),
               "cardano_node_metrics_blockNum_int");
