@@ -122,8 +122,11 @@ def generator(build, target, nodes, per_node, extra=()):
 
 
 def gen_figures(gen, total):
+    """The generator's CPU per object (ns: all, and its own work in user space) and the
+    node-side drops."""
     summary = json.loads(gen.stdout)
-    return (summary["cpu_seconds"] / total * 1e9,
+    return ({"gen_ns": summary["cpu_seconds"] / total * 1e9,
+             "gen_user_ns": summary["user_cpu_seconds"] / total * 1e9},
             sum(n["overflow_drops"] for n in summary["nodes"]))
 
 
@@ -149,7 +152,7 @@ def run_daemon(build, nodes, sections, per_node, keep_lines_in=None):
         t1, peak = wait_quiet(tracer.pid)
         cpu1, _ = proc_stat(tracer.pid)
         syscalls = counter.stop()
-        gen_ns, drops = gen_figures(gen, total)
+        gen_cpu, drops = gen_figures(gen, total)
         check = (verify(logs, nodes, per_node, sections != "rules")
                  if sections != "human" else
                  ("ok (line count)" if count_lines(f"{logs}/*/node-*.log") >= total
@@ -162,7 +165,7 @@ def run_daemon(build, nodes, sections, per_node, keep_lines_in=None):
         return {"name": f"{nodes} node(s), {sections}", "objects": total,
                 "rate": total / (t1 - t0), "cpu_per_m": (cpu1 - cpu0) / total * 1e6,
                 "rss": peak, "syscalls": None if syscalls is None else syscalls / total,
-                "gen_ns": gen_ns, "drops": drops, "check": check}
+                **gen_cpu, "drops": drops, "check": check}
     finally:
         tracer.terminate()
         tracer.wait()
@@ -189,11 +192,11 @@ def run_floor(build, nodes, per_node, write_bytes=1 << 20):
         t1 = time.monotonic()
         figures = json.loads(out)
         total = nodes * per_node
-        gen_ns, drops = gen_figures(gen, total)
+        gen_cpu, drops = gen_figures(gen, total)
         writes = "1 MiB" if write_bytes == 1 << 20 else f"{write_bytes // 1024} KiB"
         return {"name": f"floor relay, {writes}", "objects": total, "rate": total / (t1 - t0),
                 "cpu_per_m": figures["cpu_seconds"] / total * 1e6, "rss": None,
-                "syscalls": None if syscalls is None else syscalls / total, "gen_ns": gen_ns,
+                "syscalls": None if syscalls is None else syscalls / total, **gen_cpu,
                 "drops": drops, "check": f"{figures['bytes']:,} bytes relayed"}
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -254,7 +257,7 @@ input(type="imptcp" port="{port}" address="127.0.0.1" ruleset="bench")
         return {"name": f"rsyslog, {len(files)} connections", "objects": total,
                 "rate": total / (t1 - t0), "cpu_per_m": (cpu1 - cpu0) / total * 1e6,
                 "rss": peak, "syscalls": None if syscalls is None else syscalls / total,
-                "gen_ns": None, "drops": 0,
+                "gen_ns": None, "gen_user_ns": None, "drops": 0,
                 "check": "ok" if lines == total else f"{lines} of {total} lines"}
     finally:
         daemon.terminate()
@@ -267,7 +270,8 @@ def show(r):
         return "n/a" if v is None else format(v, fmt)
     print(f"{r['name']:28}: {r['rate']:11,.0f} objects/s; {r['cpu_per_m']:5.2f} CPU-s per million; "
           f"peak RSS {opt(r['rss'], '6.1f')} MiB; syscalls/object {opt(r['syscalls'], '.4f')}; "
-          f"generator {opt(r['gen_ns'], '.0f')} ns/object; node drops {r['drops']}; "
+          f"generator {opt(r['gen_ns'], '.0f')} ns/object ({opt(r['gen_user_ns'], '.0f')} user); "
+          f"node drops {r['drops']}; "
           f"{r['check']}", flush=True)
 
 

@@ -12,10 +12,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import report  # noqa: E402
 
 
-def ingest(scenario, rate, cpu, rss=15.0, syscalls=0.04):
+def ingest(scenario, rate, cpu, rss=15.0, syscalls=0.04, gen_user=60):
     return {"kind": "ingest", "scenario": scenario, "name": scenario, "objects": 2000000,
             "rate": rate, "cpu_per_m": cpu, "rss": rss, "syscalls": syscalls, "gen_ns": 200,
-            "drops": 0, "check": "ok"}
+            "gen_user_ns": gen_user, "drops": 0, "check": "ok"}
 
 
 def recorded(records, gbench=None):
@@ -49,6 +49,7 @@ class Targets(unittest.TestCase):
         self.assertEqual(v[cpu], "met")
         # 2.4 / 2.2 >= 1 and 2.4 / 0.4 = 6 >= 5.
         self.assertEqual(v[rate], "met")
+        self.assertEqual(v[next(k for k in v if k.startswith("The generator"))], "met")
 
     def test_one_baseline_missed_is_not_met(self):
         run = recorded([ingest("10:machine", 2.4e6, 0.40), ingest("floor", 2.0e6, 0.40),
@@ -60,6 +61,7 @@ class Targets(unittest.TestCase):
     def test_syscalls_rss_idle_render_and_scrape(self):
         run = recorded(
             [ingest("10:machine", 2.1e6, 0.5, rss=18.0, syscalls=0.051),
+             ingest("10:human", 2.1e6, 0.5, gen_user=101),
              ingest("1:machine", 1.2e6, 0.6),
              {"kind": "slow_disk", "queue_bytes": 0, "peak_rss": 29.0, "drops": 0,
               "lines": 10, "want": 10},
@@ -79,6 +81,7 @@ class Targets(unittest.TestCase):
         get = lambda prefix: v[next(k for k in v if k.startswith(prefix))]  # noqa: E731
         self.assertEqual(get("≥ 2 M objects/s"), "met")
         self.assertEqual(get("≤ 0.05 syscalls"), "**not met**")
+        self.assertEqual(get("The generator"), "**not met**")  # 101 ns in one scenario
         # 29 MiB is 30.4 MB: over the 30 MB bound.
         self.assertEqual(get("RSS ≤ 30 MB"), "**not met**")
         self.assertEqual(get("1000 idle nodes"), "met")

@@ -12,8 +12,7 @@ namespace ct::tracer {
 inline constexpr std::chrono::milliseconds ekg_poll_slot{10};
 
 inline std::chrono::steady_clock::time_point next_ekg_poll(
-    std::chrono::steady_clock::time_point response_at,
-    std::chrono::steady_clock::duration period) {
+    std::chrono::steady_clock::time_point response_at, std::chrono::steady_clock::duration period) {
     using duration = std::chrono::steady_clock::duration;
     const duration slot = ekg_poll_slot;
     const duration due = (response_at + period).time_since_epoch();

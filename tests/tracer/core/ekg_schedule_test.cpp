@@ -19,7 +19,7 @@ TEST(EkgSchedule, APollLeavesAtTheEndOfTheSlotItFallsIn) {
     for (auto response : {at(123'456'789ns), at(5s), at(5s + 1ns), at(7s + 9'999'999ns)}) {
         for (auto period : {1000ms, 333ms, 10ms, 1ms}) {
             const auto poll = next_ekg_poll(response, period);
-            EXPECT_GE(poll, response + period);               // never before ekgRequestFreq
+            EXPECT_GE(poll, response + period);                  // never before ekgRequestFreq
             EXPECT_LT(poll, response + period + ekg_poll_slot);  // at most one slot late
             EXPECT_EQ(poll.time_since_epoch() % ekg_poll_slot, 0ns);
         }
