@@ -110,23 +110,10 @@ int main(int argc, char** argv) {
             return v[std::min(v.size() - 1,
                               static_cast<std::size_t>(f * static_cast<double>(v.size())))];
         };
-        std::printf(
-            "scrape %s: %zu requests, %zu bytes, p50 %.2f ms, p99 %.2f ms, max %.2f ms "
-            "(first byte p50 %.2f ms, p99 %.2f ms)\n",
-            p.c_str(),
-            xs.size(),
-            sizes[p],
-            q(xs, 0.5),
-            q(xs, 0.99),
-            xs.back(),
-            q(fs, 0.5),
-            q(fs, 0.99));
-        if (record) {
-            // The paths are the benchmark's own ("/metrics", "/node-1"): nothing to escape.
-            std::fprintf(record,
-                         "{\"kind\": \"scrape\", \"route\": \"%s\", \"requests\": %zu, "
-                         "\"bytes\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": "
-                         "%.3f, \"first_p50_ms\": %.3f, \"first_p99_ms\": %.3f}\n",
+        // The same figures, in the same order, for the reader and for the record.
+        const auto print = [&](std::FILE* out, const char* format) {
+            std::fprintf(out,
+                         format,
                          p.c_str(),
                          xs.size(),
                          sizes[p],
@@ -135,7 +122,16 @@ int main(int argc, char** argv) {
                          xs.back(),
                          q(fs, 0.5),
                          q(fs, 0.99));
-        }
+        };
+        print(stdout,
+              "scrape %s: %zu requests, %zu bytes, p50 %.2f ms, p99 %.2f ms, max %.2f ms "
+              "(first byte p50 %.2f ms, p99 %.2f ms)\n");
+        // The paths are the benchmark's own ("/metrics", "/node-1"): nothing to escape.
+        if (record)
+            print(record,
+                  "{\"kind\": \"scrape\", \"route\": \"%s\", \"requests\": %zu, "
+                  "\"bytes\": %zu, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
+                  "\"first_p50_ms\": %.3f, \"first_p99_ms\": %.3f}\n");
     }
     if (record) std::fclose(record);
     return 0;
