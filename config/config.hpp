@@ -174,6 +174,11 @@ enum class verbosity_level { minimum, errors_only, maximum };
 /// metricsHelp: a path to a JSON file, or an inline map metric-name-fragment → help text.
 using metrics_help = std::variant<std::string, std::map<std::string, std::string>>;
 
+/// Defaults that the output layer's own options also start from (one place for both).
+inline constexpr std::uint64_t default_writer_queue_batches = 1024;
+inline constexpr std::uint64_t default_output_queue_bytes = 4ull << 20;
+inline constexpr std::uint32_t default_max_tracked_nodes = 10000;
+
 struct tracer_config {
     std::uint32_t network_magic = 0;
     network_config network;
@@ -208,8 +213,8 @@ struct tracer_config {
     unsigned socket_mode = 0660;
     std::uint64_t max_message_bytes = 32ull << 20;
     std::uint64_t max_ingress_bytes = 64ull << 20;
-    std::uint64_t writer_queue_batches = 1024;
-    std::uint64_t output_queue_bytes = 4ull << 20;  // per output
+    std::uint64_t writer_queue_batches = default_writer_queue_batches;
+    std::uint64_t output_queue_bytes = default_output_queue_bytes;  // per output
     std::uint32_t io_threads = 2;
     bool leading_empty_line = false;
     double handshake_timeout_secs = 10;
@@ -218,7 +223,7 @@ struct tracer_config {
     std::uint32_t peer_silence_timeout_secs = 60;  // 0: off
     std::uint32_t max_connections = 2048;
     std::uint32_t max_metrics_per_node = 20000;
-    std::uint32_t max_tracked_nodes = 10000;
+    std::uint32_t max_tracked_nodes = default_max_tracked_nodes;
     // hasTimeseries store caps (applied at once on reload; what they refuse is counted).
     std::uint64_t timeseries_max_series = 100'000;
     std::uint64_t timeseries_max_points = 32'000'000;

@@ -707,24 +707,22 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < o.nodes; ++i)
         nodes.push_back(std::make_unique<node_runtime>(ioc, o, i));
     // The replay pools are built before the clock starts: cpu_seconds is the cost of sending.
-    const auto seconds = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    // {all, user}: its own work (user) plus the kernel's copies into the sockets (system),
+    // which any sender pays.
+    struct cpu_times {
+        double all, user;
     };
-    // Its own work (user) and the kernel's copies into the sockets (system), which any
-    // sender pays.
-    const auto user_cpu_now = [&] {
+    const auto cpu_now = [] {
+        const auto seconds = [](const timeval& t) {
+            return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+        };
         rusage usage{};
         ::getrusage(RUSAGE_SELF, &usage);
-        return seconds(usage.ru_utime);
-    };
-    const auto cpu_now = [&] {
-        rusage usage{};
-        ::getrusage(RUSAGE_SELF, &usage);
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+        return cpu_times{seconds(usage.ru_utime) + seconds(usage.ru_stime),
+                         seconds(usage.ru_utime)};
     };
     for (auto& n : nodes) n->node().build_pool();
-    const double setup_cpu = cpu_now();
-    const double setup_user_cpu = user_cpu_now();
+    const cpu_times setup_cpu = cpu_now();
     std::ofstream sent_log;
     if (!o.sent_log.empty()) {
         sent_log.open(o.sent_log);
@@ -839,9 +837,10 @@ int main(int argc, char** argv) {
                                       {"p999", at(0.999)},
                                       {"max", waits.back()}};
     }
-    summary["cpu_seconds"] = cpu_now() - setup_cpu;
-    summary["user_cpu_seconds"] = user_cpu_now() - setup_user_cpu;
-    summary["setup_cpu_seconds"] = setup_cpu;
+    const cpu_times end_cpu = cpu_now();
+    summary["cpu_seconds"] = end_cpu.all - setup_cpu.all;
+    summary["user_cpu_seconds"] = end_cpu.user - setup_cpu.user;
+    summary["setup_cpu_seconds"] = setup_cpu.all;
     std::cout << summary.dump() << std::endl;
     if (!o.summary_file.empty()) std::ofstream(o.summary_file) << summary.dump() << "\n";
     return ok ? 0 : 1;

@@ -39,9 +39,11 @@ struct writer_options {
     std::vector<section> sections;
     std::optional<config::rotation_params> rotation;
     bool leading_empty_line = false;
-    std::size_t queue_capacity = 1024;           // batches, per output
-    std::size_t queue_bytes = 4u * 1024 * 1024;  // bytes, per output (outputQueueBytes)
-    std::size_t max_tracked_nodes = 10000;       // per-node statistics kept (maxTrackedNodes)
+    // Per output: batches (writerQueueBatches) and bytes (outputQueueBytes) queued at most;
+    // per-node statistics kept (maxTrackedNodes).
+    std::size_t queue_capacity = config::default_writer_queue_batches;
+    std::size_t queue_bytes = config::default_output_queue_bytes;
+    std::size_t max_tracked_nodes = config::default_max_tracked_nodes;
     std::chrono::milliseconds retry_interval{1000};
     std::chrono::seconds error_report_interval{60};
     /// Logger names of LegacyText/LegacyJson (empty: "cardano.node.<first segment>").
