@@ -59,6 +59,21 @@ def proc_stat(pid):
     return cpu, rss
 
 
+def thread_times(pid):
+    """{tid: (name, user s, system s)} from /proc."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+        except OSError:
+            continue
+        out[tid] = (name, int(fields[11]) / TICKS, int(fields[12]) / TICKS)
+    return out
+
+
 def stop(*processes):
     """Terminates and reaps each process given (None is skipped), in order."""
     for p in processes:

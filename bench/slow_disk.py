@@ -10,14 +10,13 @@ usage: slow_disk.py BUILD_DIR [OBJECTS_PER_NODE] [QUEUE_BYTES ...]
   default: 300000 objects per node; the default queue (4 MiB) and 32 MiB
 """
 import json
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
-from benchlib import count_lines, proc_stat, record, start_listening, wait_quiet
+from benchlib import count_lines, proc_stat, record, start_listening, thread_times, wait_quiet
 
 
 def run(build, per_node, queue_bytes, nodes=10):
@@ -31,8 +30,8 @@ def run(build, per_node, queue_bytes, nodes=10):
     tracer = start_listening([f"{build}/cardano-tracer", "-c", cfg], f"{work}/tracer.sock",
                              "the daemon")
     try:
-        writer = [t for t in os.listdir(f"/proc/{tracer.pid}/task")
-                  if open(f"/proc/{tracer.pid}/task/{t}/comm").read().strip() == "ct-out-file"]
+        writer = [tid for tid, (name, _, _) in thread_times(tracer.pid).items()
+                  if name == "ct-out-file"]
         if not writer:
             sys.exit("no ct-out-file thread")
         subprocess.run(["chrt", "--idle", "-p", "0", writer[0]], check=True)

@@ -14,29 +14,13 @@ the most system time, the connection threads are the other two busy ones.
 usage: thread_cpu.py [--rounds K] [--objects N] BUILD_DIR [BUILD_DIR ...]
 """
 import argparse
-import os
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
 
-from benchlib import TICKS, record, start_listening
-
-
-def thread_times(pid):
-    """{tid: (name, user s, system s)} from /proc."""
-    out = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{pid}/task/{tid}/comm") as f:
-                name = f.read().strip()
-        except OSError:
-            continue
-        out[tid] = (name, int(fields[11]) / TICKS, int(fields[12]) / TICKS)
-    return out
+from benchlib import record, start_listening, thread_times
 
 
 def roles(times):
