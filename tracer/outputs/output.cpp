@@ -19,6 +19,9 @@ queued_output::queued_output(std::string_view name, const writer_options& o, out
       name_(name),
       max_bytes_(std::max<std::size_t>(1, o.queue_bytes)),
       max_batches_(std::max<std::size_t>(1, o.queue_capacity)),
+      linger_(o.linger),
+      // Never more than a quarter of the queue: producers must not be refused meanwhile.
+      linger_bytes_(std::min(o.linger_bytes, max_bytes_ / 4)),
       retry_interval_(o.retry_interval) {
     counters_.capacity_bytes = max_bytes_;
 }
@@ -69,13 +72,16 @@ bool queued_output::take_space_signal() {
 }
 
 bool queued_output::try_reserve(std::uint64_t connection_id, std::size_t bytes) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (stopping_ || held_back_.contains(connection_id)) return false;
     // An empty queue takes any batch, however large: a limit below one batch must not wedge.
     const bool empty = used_batches_ == 0;
     if (!empty && (used_bytes_ + bytes > max_bytes_ || used_batches_ >= max_batches_)) {
         full_signalled_ = true;
         counters_.queue_full++;
+        const bool wake = lingering_;  // a producer is refused: no more waiting for batches
+        lock.unlock();
+        if (wake) cv_.notify_one();
         return false;
     }
     used_bytes_ += bytes;
@@ -100,11 +106,17 @@ void queued_output::cancel(std::size_t bytes) {
 }
 
 void queued_output::push(shared_delivery d, std::size_t bytes) {
+    bool wake;
     {
         std::lock_guard lock(mutex_);
+        // A batch that finds the queue empty waits up to the linger for company.
+        if (queue_.empty() && linger_.count() > 0) linger_until_ = clock::now() + linger_;
         queue_.emplace_back(queued_batch{std::move(d), bytes});
+        pushed_bytes_ += bytes;
+        // A lingering thread is woken only once it has enough: not once per batch.
+        wake = !lingering_ || linger_over();
     }
-    cv_.notify_one();
+    if (wake) cv_.notify_one();
 }
 
 void queued_output::node_disconnected(std::uint64_t connection_id) {
@@ -120,6 +132,8 @@ void queued_output::update_options(const writer_options& o) {
         std::lock_guard lock(mutex_);
         max_bytes_ = std::max<std::size_t>(1, o.queue_bytes);
         max_batches_ = std::max<std::size_t>(1, o.queue_capacity);
+        linger_ = o.linger;
+        linger_bytes_ = std::min(o.linger_bytes, max_bytes_ / 4);
         counters_.capacity_bytes = max_bytes_;
         queue_.emplace_back(o);
     }
@@ -185,6 +199,15 @@ void queued_output::run() {
                 return !queue_.empty() ||
                        (stopping_ && used_batches_ == 0 && (!has_backlog() || !stop_noticed));
             });
+            if (!queue_.empty() && !linger_over() && clock::now() < linger_until_) {
+                // The first batch after a pause: wait a little for the next ones, so that one
+                // wake-up serves them all (a cross-core wake-up costs several µs here).
+                lingering_ = true;
+                cv_.wait_until(
+                    lock, std::min(wake_at, linger_until_), [&] { return linger_over(); });
+                lingering_ = false;
+            }
+            linger_until_ = {};
             stopping = stopping_;
             stop_noticed = stopping;
             if (stopping && stop_deadline == clock::time_point{}) stop_deadline = stop_deadline_;
@@ -193,6 +216,7 @@ void queued_output::run() {
                 current = std::move(queue_.front());
                 queue_.pop_front();
                 if (auto* b = std::get_if<queued_batch>(&*current)) {
+                    pushed_bytes_ -= std::min(b->bytes, pushed_bytes_);
                     // Out of the queue at once, even if the output holds it elsewhere (a held
                     // back connection is refused in try_reserve): the others keep flowing.
                     used_bytes_ -= std::min(b->bytes, used_bytes_);

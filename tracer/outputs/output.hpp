@@ -50,6 +50,11 @@ struct writer_options {
     std::shared_ptr<const config::legacy_namespace_table> legacy_names;
     /// How long a stop keeps retrying a batch that cannot be written before counting it lost.
     std::chrono::milliseconds stop_grace{3000};
+    /// How long an output's thread, woken from idle by a batch, waits for more before it
+    /// starts (unless linger_bytes arrive first). Nodes at a steady rate send a few objects per
+    /// reply; without it every reply woke the thread and cost a write (zero: start at once).
+    std::chrono::microseconds linger{1000};
+    std::size_t linger_bytes = 256 * 1024;
     /// OTLPMode exporters by section_id::exporter.
     std::map<std::string, config::otlp_settings> otlp;
 };
@@ -215,12 +220,23 @@ class queued_output : public output {
     /// Under mutex_: whether a refused reservation is waiting and the queue is down to half.
     bool take_space_signal();
 
+    /// Under mutex_: a lingering thread has enough to start now (or a producer is refused).
+    bool linger_over() const {
+        return stopping_ || full_signalled_ || pushed_bytes_ >= linger_bytes_;
+    }
+
     const std::string name_;
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::deque<item> queue_;
     std::size_t max_bytes_, max_batches_;
     std::size_t used_bytes_ = 0, used_batches_ = 0;
+    std::size_t pushed_bytes_ = 0;  // the batches in queue_ (reservations not pushed are not)
+    // Woken from idle by one batch, the thread waits up to linger_ for more (see run()).
+    std::chrono::microseconds linger_;
+    std::size_t linger_bytes_;
+    std::chrono::steady_clock::time_point linger_until_{};  // set by a batch into an empty queue
+    bool lingering_ = false;
     bool full_signalled_ = false;
     std::set<std::uint64_t> held_back_;
     bool stopping_ = false;
