@@ -34,7 +34,7 @@ constexpr std::array entries{
     schema_entry{"", "maxIngressBytes", "integer > 0", "67108864", "Largest backlog of received, not yet processed bytes per connection.", o::extension},
     schema_entry{"", "writerQueueBatches", "integer > 0", "1024", "Capacity of each output's queue (files, journal), in batches. When an output a batch needs is full, the daemon stops asking that node for more (it buffers) instead of dropping.", o::extension},
     schema_entry{"", "outputQueueBytes", "integer > 0", "4194304", "Capacity of each output's queue, in bytes of queued trace batches (a batch shared by two outputs counts in both; an empty queue takes any batch). Full: as writerQueueBatches.", o::extension},
-    schema_entry{"", "ioThreads", "integer 1..64", "2", "Threads serving network connections.", o::extension, r::restart},
+    schema_entry{"", "ioThreads", "integer 1..64", "2", "Threads serving network connections. Each thread has its own connections (dealt round-robin as they arrive) and keeps them for their life.", o::extension, r::restart},
     schema_entry{"", "leadingEmptyLine", "bool", "false", "Reproduce cardano-tracer's empty line before each batch (compatibility only).", o::extension},
     schema_entry{"", "handshakeTimeoutSecs", "number > 0", "10", "Time limit of the handshake, on TCP and Unix connections (a silent peer is closed).", o::extension},
     schema_entry{"", "shutdownTimeoutSecs", "number > 0", "10", "One deadline for SIGTERM/SIGINT: drain the nodes, write and close every file; what is left then is counted and reported as lost.", o::extension},

@@ -71,15 +71,16 @@ std::uint64_t next_connection_id() {
 
 // ---------------------------------------------------------------------------------- listener
 
-listener::listener(asio::io_context& ioc,
+listener::listener(io_pool& pool,
                    endpoint_address where,
                    unsigned socket_mode,
                    session_runner runner,
                    self_log& log,
                    int adopted_fd,
                    std::string role)
-    : ioc_(ioc),
-      strand_(asio::make_strand(ioc)),
+    : pool_(pool),
+      ioc_(pool.main()),
+      strand_(asio::make_strand(ioc_)),
       where_(std::move(where)),
       socket_mode_(socket_mode),
       runner_(std::move(runner)),
@@ -227,7 +228,7 @@ asio::awaitable<void> listener::accept_loop(std::shared_ptr<listener> self) {
     asio::steady_timer backoff(strand_);
     auto delay = 1s;
     while (!stopped_) {
-        auto conn_strand = asio::make_strand(ioc_);
+        auto conn_strand = asio::make_strand(pool_.next());
         peer_info info;
         info.connection_id = next_connection_id();
         info.we_connected = false;
@@ -275,15 +276,16 @@ asio::awaitable<void> listener::accept_loop(std::shared_ptr<listener> self) {
 
 // --------------------------------------------------------------------------------- connector
 
-connector::connector(asio::io_context& ioc,
+connector::connector(io_pool& pool,
                      endpoint_address target,
                      session_runner runner,
                      self_log& log,
                      bool log_problems,
                      std::chrono::milliseconds max_delay,
                      std::string role)
-    : ioc_(ioc),
-      strand_(asio::make_strand(ioc)),
+    : pool_(pool),
+      ioc_(pool.main()),
+      strand_(asio::make_strand(ioc_)),
       target_(std::move(target)),
       runner_(std::move(runner)),
       log_(log),
@@ -332,7 +334,7 @@ asio::awaitable<void> connector::connect_loop(std::shared_ptr<connector> self) {
                   own_severity::info,
                   with_role({{"connectionIncomingAt", target_.to_string()}}));
         const auto started = std::chrono::steady_clock::now();
-        auto conn_strand = asio::make_strand(ioc_);
+        auto conn_strand = asio::make_strand(pool_.next());
         peer_info info;
         info.connection_id = next_connection_id();
         info.we_connected = true;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "tracer/core/io_pool.hpp"
 #include "tracer/core/net.hpp"
 #include "tracer/core/peer.hpp"
 
@@ -42,7 +43,8 @@ class listener : public std::enable_shared_from_this<listener> {
     /// listening) is replaced; a live one is a startup_error. `adopted_fd` >= 0: a listening
     /// Unix socket handed over by systemd (socket activation) is used instead of binding; its
     /// file belongs to systemd and is left in place on stop.
-    listener(asio::io_context& ioc,
+    /// The acceptor lives on the pool's main context; each connection on the pool's next.
+    listener(io_pool& pool,
              endpoint_address where,
              unsigned socket_mode,
              session_runner runner,
@@ -66,8 +68,9 @@ class listener : public std::enable_shared_from_this<listener> {
     void bind();
     void close_acceptors();
 
-    asio::io_context& ioc_;
-    strand strand_;  // the acceptor and its loop
+    io_pool& pool_;
+    asio::io_context& ioc_;  // the pool's main context
+    strand strand_;          // the acceptor and its loop
     endpoint_address where_;
     unsigned socket_mode_;
     session_runner runner_;
@@ -85,7 +88,7 @@ class connector : public std::enable_shared_from_this<connector> {
   public:
     /// `max_delay`: the largest back-off between attempts. `role` ("reforwarder") is added
     /// to the connector's messages, so they are not taken for node connections.
-    connector(asio::io_context& ioc,
+    connector(io_pool& pool,
               endpoint_address target,
               session_runner runner,
               self_log& log,
@@ -106,8 +109,9 @@ class connector : public std::enable_shared_from_this<connector> {
   private:
     asio::awaitable<void> connect_loop(std::shared_ptr<connector> self);
 
-    asio::io_context& ioc_;
-    strand strand_;  // the loop, its timer and the attempt in progress
+    io_pool& pool_;
+    asio::io_context& ioc_;  // the pool's main context
+    strand strand_;          // the loop, its timer and the attempt in progress
     endpoint_address target_;
     session_runner runner_;
     self_log& log_;

@@ -45,17 +45,17 @@ int socket_activation_fd(const std::string& path, std::string& why_not) {
     return -1;
 }
 
-node_endpoints::node_endpoints(asio::io_context& ioc,
+node_endpoints::node_endpoints(io_pool& pool,
                                session_runner runner,
                                self_log& log,
                                session_set& sessions)
-    : ioc_(ioc), runner_(std::move(runner)), log_(log), sessions_(sessions) {}
+    : pool_(pool), runner_(std::move(runner)), log_(log), sessions_(sessions) {}
 
 void node_endpoints::start(const network_plan& plan, bool log_problems, int activated_fd) {
     running_ = plan;
     if (plan.accept) {
         listener_ = std::make_shared<listener>(
-            ioc_, plan.addresses.front(), plan.socket_mode, runner_, log_, activated_fd);
+            pool_, plan.addresses.front(), plan.socket_mode, runner_, log_, activated_fd);
         if (listener_->adopted()) {
             if (auto problem = listener_->set_socket_mode(plan.socket_mode); !problem.empty())
                 log_.emit("Error", own_severity::warning, {{"error", problem}});
@@ -65,7 +65,7 @@ void node_endpoints::start(const network_plan& plan, bool log_problems, int acti
     }
     for (const auto& target : plan.addresses) {
         connectors_.push_back(
-            std::make_shared<connector>(ioc_, target, runner_, log_, log_problems));
+            std::make_shared<connector>(pool_, target, runner_, log_, log_problems));
         connectors_.back()->start();
     }
 }
@@ -81,7 +81,7 @@ node_endpoints::change node_endpoints::prepare(const network_plan& plan, bool lo
         if (c.replace_listener) {
             // Bound now: an address in use refuses the reload before anything changes.
             c.new_listener =
-                std::make_shared<listener>(ioc_, where, plan.socket_mode, runner_, log_);
+                std::make_shared<listener>(pool_, where, plan.socket_mode, runner_, log_);
             c.summary.push_back(
                 "listening at " + where.to_string() +
                 (listener_ ? " instead of " + listener_->address().to_string() : std::string()));
@@ -137,7 +137,7 @@ std::vector<std::string> node_endpoints::commit(change c) {
     for (const auto& conn : connectors_) conn->set_log_problems(c.log_problems);
     for (const auto& target : c.connect) {
         connectors_.push_back(
-            std::make_shared<connector>(ioc_, target, runner_, log_, c.log_problems));
+            std::make_shared<connector>(pool_, target, runner_, log_, c.log_problems));
         connectors_.back()->start();
     }
     running_ = std::move(c.plan);

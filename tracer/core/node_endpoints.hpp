@@ -18,10 +18,7 @@ class session_set;
 
 class node_endpoints {
   public:
-    node_endpoints(asio::io_context& ioc,
-                   session_runner runner,
-                   self_log& log,
-                   session_set& sessions);
+    node_endpoints(io_pool& pool, session_runner runner, self_log& log, session_set& sessions);
 
     /// What a reload will do, with its new listener already bound.
     struct change {
@@ -49,7 +46,7 @@ class node_endpoints {
     std::string listen_address() const;
 
   private:
-    asio::io_context& ioc_;
+    io_pool& pool_;
     session_runner runner_;
     self_log& log_;
     session_set& sessions_;

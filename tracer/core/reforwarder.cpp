@@ -26,14 +26,14 @@ endpoint_address to_endpoint(const config::address& a) {
 
 }  // namespace
 
-reforwarder::reforwarder(asio::io_context& ioc,
+reforwarder::reforwarder(io_pool& pool,
                          const config::forwarding_config& cfg,
                          std::uint32_t network_magic,
                          std::shared_ptr<outputs::forward_queue> queue,
                          node_info_lookup node_info,
                          reforward_counters& counters,
                          self_log& log)
-    : ioc_(ioc),
+    : pool_(pool),
       cfg_(cfg),
       magic_(network_magic),
       queue_(std::move(queue)),
@@ -43,7 +43,7 @@ reforwarder::reforwarder(asio::io_context& ioc,
       live_(std::make_shared<live_set>()),
       verbose_(std::make_shared<std::atomic<bool>>(cfg.options.verbose_maximum)) {
     if (cfg_.network.m == config::network_config::mode::accept_at) {
-        listener_ = std::make_shared<listener>(ioc_,
+        listener_ = std::make_shared<listener>(pool_,
                                                to_endpoint(cfg_.network.addresses.front()),
                                                0660,
                                                runner_for(""),
@@ -134,7 +134,7 @@ void reforwarder::open_stream(const std::string& stream) {
         static_cast<long long>(std::llround(cfg_.options.max_reconnect_delay * 1000.0)));
     for (const auto& target : cfg_.network.addresses) {
         auto c = std::make_shared<connector>(
-            ioc_, to_endpoint(target), runner_for(stream), log_, true, max_delay, "reforwarder");
+            pool_, to_endpoint(target), runner_for(stream), log_, true, max_delay, "reforwarder");
         c->start();
         connectors_.push_back(std::move(c));
     }

@@ -29,7 +29,7 @@ class reforwarder : public std::enable_shared_from_this<reforwarder> {
 
     /// Binds an AcceptAt address at once (throws startup_error), so a reload that cannot
     /// bind is refused before anything changes; start() begins serving.
-    reforwarder(asio::io_context& ioc,
+    reforwarder(io_pool& pool,
                 const config::forwarding_config& cfg,
                 std::uint32_t network_magic,
                 std::shared_ptr<outputs::forward_queue> queue,
@@ -54,7 +54,7 @@ class reforwarder : public std::enable_shared_from_this<reforwarder> {
     session_runner runner_for(const std::string& stream);
     void open_stream(const std::string& stream);  // perNode: connectors for one node
 
-    asio::io_context& ioc_;
+    io_pool& pool_;
     config::forwarding_config cfg_;
     std::uint32_t magic_;
     std::shared_ptr<outputs::forward_queue> queue_;

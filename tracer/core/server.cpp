@@ -166,9 +166,8 @@ server::~server() {
     http_work_.reset();
     ioc_.stop();
     http_ioc_.stop();
-    for (auto& t : threads_) {
-        if (t.joinable()) t.join();
-    }
+    if (pool_) pool_->stop();  // and joins its threads below
+    if (pool_) pool_->join();
     if (http_thread_.joinable()) http_thread_.join();
     http_.reset();
     network_.reset();
@@ -488,7 +487,8 @@ void server::start() {
     log_.emit("StartedAcceptors",
               own_severity::info,
               {{"AcceptorsAddr", config::to_json(*cfg)["network"]}});
-    network_ = std::make_unique<node_endpoints>(ioc_, runner, log_, ctx_->sessions);
+    pool_ = std::make_unique<io_pool>(ioc_, std::max(1u, static_cast<unsigned>(cfg->io_threads)));
+    network_ = std::make_unique<node_endpoints>(*pool_, runner, log_, ctx_->sessions);
     network_->start(plan, log_problems, activated_fd);
     reforwarder_ = make_reforwarder(*cfg);
     if (reforwarder_) reforwarder_->start();
@@ -517,7 +517,7 @@ void server::start() {
 std::shared_ptr<reforwarder> server::make_reforwarder(const config::tracer_config& c) {
     if (!c.has_forwarding) return nullptr;
     return std::make_shared<reforwarder>(
-        ioc_,
+        *pool_,
         *c.has_forwarding,
         c.network_magic,
         forward_queue_,
@@ -667,18 +667,9 @@ int server::run() {
     log_.emit("InitDone", own_severity::info);
     sd_notify(0, "READY=1");
 
-    const unsigned n = std::max(1u, static_cast<unsigned>(config()->io_threads));
-    for (unsigned i = 1; i < n; ++i) {
-        threads_.emplace_back([this] {
-            name_this_thread("ct-io");
-            ioc_.run();
-        });
-    }
-    ioc_.run();  // returns when shutdown() has let every operation finish
-    for (auto& t : threads_) {
-        if (t.joinable()) t.join();
-    }
-    threads_.clear();
+    pool_->start();
+    ioc_.run();     // returns when shutdown() has let every operation finish
+    pool_->join();  // released by shutdown(): each thread ends with its last connection
     if (http_thread_.joinable()) http_thread_.join();
     return exit_code_;
 }
@@ -884,6 +875,7 @@ asio::awaitable<void> server::shutdown() {
     exit_code_ = lost ? 1 : 0;
     // Nothing else keeps the contexts busy: run() returns once the last operations end.
     shutdown_done_ = true;
+    pool_->release();
     signals_.cancel();
     if (watchdog_timer_) watchdog_timer_->cancel();
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "tracer/core/io_pool.hpp"
 #include "tracer/core/net.hpp"
 #include "tracer/core/snapshot.hpp"
 
@@ -161,7 +162,9 @@ class server {
     bool shutdown_done_ = false;                            // control strand only
     int exit_code_ = 0;
 
-    asio::io_context ioc_;
+    // Run by the main thread alone; the further io threads each run a context of pool_.
+    asio::io_context ioc_{1};
+    std::unique_ptr<io_pool> pool_;  // connections: ioc_ and one context per further thread
     // HTTP runs on its own thread: a scrape is answered by the thread that saw the request
     // (no hand-off between threads, whose wake-up dominated latency) and never waits behind
     // node sessions.
@@ -180,7 +183,6 @@ class server {
     std::unique_ptr<node_endpoints> network_;
     std::shared_ptr<reforwarder> reforwarder_;  // control strand only; null when off
     std::thread http_thread_;
-    std::vector<std::thread> threads_;
 };
 
 }  // namespace ct::tracer
