@@ -166,8 +166,10 @@ server::~server() {
     http_work_.reset();
     ioc_.stop();
     http_ioc_.stop();
-    if (pool_) pool_->stop();  // and joins its threads below
-    if (pool_) pool_->join();
+    if (pool_) {
+        pool_->stop();
+        pool_->join();
+    }
     if (http_thread_.joinable()) http_thread_.join();
     http_.reset();
     network_.reset();
