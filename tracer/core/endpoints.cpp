@@ -79,8 +79,7 @@ listener::listener(io_pool& pool,
                    int adopted_fd,
                    std::string role)
     : pool_(pool),
-      ioc_(pool.main()),
-      strand_(asio::make_strand(ioc_)),
+      strand_(asio::make_strand(pool.main())),
       where_(std::move(where)),
       socket_mode_(socket_mode),
       runner_(std::move(runner)),
@@ -170,7 +169,7 @@ void listener::bind() {
     }
 
     boost::system::error_code ec;
-    asio::ip::tcp::resolver resolver(ioc_);
+    asio::ip::tcp::resolver resolver(pool_.main());
     auto results = resolver.resolve(where_.host, std::to_string(where_.port), ec);
     if (ec || results.empty()) {
         throw startup_error("AcceptAt " + where_.to_string() +
@@ -216,7 +215,7 @@ void listener::stop() {
         ::unlink(where_.path.c_str());
         removed_file_ = true;
     }
-    if (strand_.running_in_this_thread() || ioc_.stopped()) {
+    if (strand_.running_in_this_thread() || pool_.main().stopped()) {
         close_acceptors();
     } else {
         asio::post(strand_, [self = shared_from_this()] { self->close_acceptors(); });
@@ -284,8 +283,7 @@ connector::connector(io_pool& pool,
                      std::chrono::milliseconds max_delay,
                      std::string role)
     : pool_(pool),
-      ioc_(pool.main()),
-      strand_(asio::make_strand(ioc_)),
+      strand_(asio::make_strand(pool.main())),
       target_(std::move(target)),
       runner_(std::move(runner)),
       log_(log),

@@ -68,9 +68,8 @@ class listener : public std::enable_shared_from_this<listener> {
     void bind();
     void close_acceptors();
 
-    io_pool& pool_;
-    asio::io_context& ioc_;  // the pool's main context
-    strand strand_;          // the acceptor and its loop
+    io_pool& pool_;  // its own work on the main context; each connection on next()
+    strand strand_;  // the acceptor and its loop
     endpoint_address where_;
     unsigned socket_mode_;
     session_runner runner_;
@@ -109,9 +108,8 @@ class connector : public std::enable_shared_from_this<connector> {
   private:
     asio::awaitable<void> connect_loop(std::shared_ptr<connector> self);
 
-    io_pool& pool_;
-    asio::io_context& ioc_;  // the pool's main context
-    strand strand_;          // the loop, its timer and the attempt in progress
+    io_pool& pool_;  // its own work on the main context; each connection on next()
+    strand strand_;  // the loop, its timer and the attempt in progress
     endpoint_address target_;
     session_runner runner_;
     self_log& log_;

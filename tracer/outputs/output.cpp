@@ -9,6 +9,13 @@ namespace ct::tracer::outputs {
 using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
+namespace {
+// Never more than a quarter of the queue: producers must not be refused while it lingers.
+std::size_t linger_bytes_within(const writer_options& o, std::size_t queue_bytes) {
+    return std::min(o.linger_bytes, queue_bytes / 4);
+}
+}  // namespace
+
 std::size_t queued_size(const trace_batch& b) {
     return sizeof(trace_batch) + b.node_name.size() + b.arena.capacity() +
            b.records.capacity() * sizeof(record_ref);
@@ -20,8 +27,7 @@ queued_output::queued_output(std::string_view name, const writer_options& o, out
       max_bytes_(std::max<std::size_t>(1, o.queue_bytes)),
       max_batches_(std::max<std::size_t>(1, o.queue_capacity)),
       linger_(o.linger),
-      // Never more than a quarter of the queue: producers must not be refused meanwhile.
-      linger_bytes_(std::min(o.linger_bytes, max_bytes_ / 4)),
+      linger_bytes_(linger_bytes_within(o, max_bytes_)),
       retry_interval_(o.retry_interval) {
     counters_.capacity_bytes = max_bytes_;
 }
@@ -133,7 +139,7 @@ void queued_output::update_options(const writer_options& o) {
         max_bytes_ = std::max<std::size_t>(1, o.queue_bytes);
         max_batches_ = std::max<std::size_t>(1, o.queue_capacity);
         linger_ = o.linger;
-        linger_bytes_ = std::min(o.linger_bytes, max_bytes_ / 4);
+        linger_bytes_ = linger_bytes_within(o, max_bytes_);
         counters_.capacity_bytes = max_bytes_;
         queue_.emplace_back(o);
     }

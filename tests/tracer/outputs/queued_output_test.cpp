@@ -48,6 +48,18 @@ writer_options lingering(std::chrono::microseconds linger, std::size_t linger_by
     return o;
 }
 
+// An output started with `o`, and the events it reports to.
+struct started_output {
+    quiet_events events;
+    counting_output out;
+    explicit started_output(const writer_options& o) : out(o, events) { out.start(); }
+};
+
+// A lone batch waits for company: nothing is handled for a while (the tests' linger is 60 s).
+bool nothing_handled_for_a_while(const counting_output& out) {
+    return !wait_until([&] { return out.handled > 0; }, 300ms);
+}
+
 // Reserves and pushes an empty batch that counts as `bytes` in the queue.
 void submit(counting_output& out, std::size_t bytes) {
     ASSERT_TRUE(out.try_reserve(1, bytes));
@@ -55,21 +67,18 @@ void submit(counting_output& out, std::size_t bytes) {
 }
 
 TEST(OutputLinger, AThreadWokenByOneBatchWaitsUntilEnoughHaveArrived) {
-    quiet_events events;
-    counting_output out(lingering(60s, 3000), events);
-    out.start();
+    started_output s(lingering(60s, 3000));
+    auto& out = s.out;
     submit(out, 1000);
-    // Far from the 60 s linger: the lone batch waits for company.
-    EXPECT_FALSE(wait_until([&] { return out.handled > 0; }, 300ms));
+    EXPECT_TRUE(nothing_handled_for_a_while(out));
     submit(out, 1000);
     submit(out, 1000);  // 3000 bytes: the thread starts at once with all three
     EXPECT_TRUE(wait_until([&] { return out.handled == 3; }));
 }
 
 TEST(OutputLinger, TheWaitNeverLastsLongerThanTheLinger) {
-    quiet_events events;
-    counting_output out(lingering(20ms, 1 << 20), events);
-    out.start();
+    started_output s(lingering(20ms, 1 << 20));
+    auto& out = s.out;
     submit(out, 100);
     EXPECT_TRUE(wait_until([&] { return out.handled == 1; }));
     // Idle again: the next lone batch is handled after at most another linger.
@@ -78,13 +87,12 @@ TEST(OutputLinger, TheWaitNeverLastsLongerThanTheLinger) {
 }
 
 TEST(OutputLinger, ARefusedProducerEndsTheWait) {
-    quiet_events events;
     auto o = lingering(60s, 1 << 20);
     o.queue_bytes = 10000;  // the linger's bytes are capped at a quarter: 2500
-    counting_output out(o, events);
-    out.start();
+    started_output s(o);
+    auto& out = s.out;
     submit(out, 1000);
-    EXPECT_FALSE(wait_until([&] { return out.handled > 0; }, 300ms));
+    EXPECT_TRUE(nothing_handled_for_a_while(out));
     // A batch that does not fit is refused: the thread must start emptying the queue now.
     const bool reserved = out.try_reserve(2, 20000);
     EXPECT_FALSE(reserved);
@@ -93,9 +101,8 @@ TEST(OutputLinger, ARefusedProducerEndsTheWait) {
 }
 
 TEST(OutputLinger, AStopEndsTheWaitAndWritesWhatIsQueued) {
-    quiet_events events;
-    counting_output out(lingering(60s, 1 << 20), events);
-    out.start();
+    started_output s(lingering(60s, 1 << 20));
+    auto& out = s.out;
     submit(out, 100);
     out.begin_stop(std::chrono::steady_clock::now() + 10s);
     EXPECT_TRUE(wait_until([&] { return out.handled == 1; }));
