@@ -189,6 +189,9 @@ class session {
     /// A batch received before the node's name was known gets its routes now; false when
     /// nothing of it is left.
     bool dispatch_late(outputs::trace_batch& batch);
+    /// The usual case, without waking the delivery loop: a reply's batch handed to the writer
+    /// as it is decoded (name known, nothing waiting before it). False: it waits in pending_.
+    bool hand_over_now(outputs::trace_batch& batch);
     void count_filtered(std::uint64_t n);
     void remember_tracer_config(const proto::trace_object_view& o);
     void report_limiter_events();
@@ -537,7 +540,9 @@ bool session::on_trace_objects_decoded(std::error_code ec) {
     // next request leaves before anything is written — unless the writer pushes back or the
     // node's name is still unknown for too long.
     const bool writer_clear = pending_.empty();
-    if (!batch.records.empty()) pending_.push_back(std::move(batch));
+    if (!batch.records.empty() && !(writer_clear && !draining_ && hand_over_now(batch))) {
+        pending_.push_back(std::move(batch));
+    }
     if (draining_) {
         delivery_signal_.cancel();
         force_close();
@@ -547,8 +552,18 @@ bool session::on_trace_objects_decoded(std::error_code ec) {
         (name_resolved_ ? writer_clear : pending_.size() < cfg_->max_batches_before_name)) {
         send_trace_request();
     }
-    delivery_signal_.cancel();
+    // Only a batch left waiting needs the delivery loop (each wake-up of it costs a timer
+    // operation and a resumption, per reply, which shows with many slow nodes).
+    if (!pending_.empty()) delivery_signal_.cancel();
     return true;
+}
+
+bool session::hand_over_now(outputs::trace_batch& batch) {
+    if (!name_resolved_) return false;
+    if (ctx_.fault_injection) ctx_.fault_injection("delivery");
+    batch.node_name = name_;
+    if (!dispatch_late(batch)) return true;  // everything in it was filtered
+    return ctx_.writer.try_submit(std::move(batch));  // left intact when refused
 }
 
 void session::dispatch_reply(outputs::trace_batch& batch) {
