@@ -562,7 +562,7 @@ bool session::hand_over_now(outputs::trace_batch& batch) {
     if (!name_resolved_) return false;
     if (ctx_.fault_injection) ctx_.fault_injection("delivery");
     batch.node_name = name_;
-    if (!dispatch_late(batch)) return true;  // everything in it was filtered
+    if (!dispatch_late(batch)) return true;           // everything in it was filtered
     return ctx_.writer.try_submit(std::move(batch));  // left intact when refused
 }
 
