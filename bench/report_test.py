@@ -88,6 +88,19 @@ class Targets(unittest.TestCase):
         self.assertEqual(get("Rendering 500 series"), "met")  # the median, not the mean
         self.assertEqual(get("Scrape p99"), "**not met**")
 
+    def test_scaling_shows_the_round_trips_behind_the_ratio(self):
+        def scaling(nodes, cpu, per_reply, objects):
+            return {"kind": "scaling", "nodes": nodes, "rate": 2e5, "cpu_pct": 50,
+                    "cpu_per_m": cpu, "cpu_us_per_reply": per_reply,
+                    "objects_per_reply": objects, "rss": 20, "rss_median": 20,
+                    "base_rss": 5, "fds": 10}
+        run = recorded([scaling(1, 2.0, 12.0, 6.0), scaling(10, 2.0, 10.0, 5.0),
+                        scaling(1000, 6.0, 12.0, 2.0)])
+        row = next(r for r in report.targets(run) if "1000 connections ≤" in r)
+        self.assertIn("3.00× (per reply 1.20×; 2.0 against 5.0 objects per reply)", row)
+        self.assertTrue(row.endswith("**not met** |"), row)
+        self.assertIn("| objects per reply | CPU-µs per reply |", "\n".join(report.sections(run)))
+
     def test_ratio_columns_name_each_baseline(self):
         rows = report.ingest_table([ingest("10:machine", 2.0e6, 0.6),
                                     ingest("floor64k", 2.5e6, 0.3)])

@@ -65,7 +65,9 @@ rotation: {{ rpFrequencySecs: 10, rpLogLimitBytes: 50000000, rpMaxAgeHours: 1, r
         time.sleep(3)  # warm-up: names resolved, files open
         cpu0, _, _ = proc(tracer.pid)
         t0 = time.monotonic()
-        recv0 = metric(scrape(prom), "cardano_tracer_trace_objects_received_total") or 0
+        before = scrape(prom)
+        recv0 = metric(before, "cardano_tracer_trace_objects_received_total") or 0
+        replies0 = metric(before, "cardano_tracer_trace_replies_received_total") or 0
         samples, fds, tick = [], 0, 0
         while time.monotonic() - t0 < seconds:
             if tick % scrape_every == 0:
@@ -76,10 +78,16 @@ rotation: {{ rpFrequencySecs: 10, rpLogLimitBytes: 50000000, rpMaxAgeHours: 1, r
             time.sleep(1)
         cpu1, _, _ = proc(tracer.pid)
         t1 = time.monotonic()
-        recv1 = metric(scrape(prom), "cardano_tracer_trace_objects_received_total") or 0
-        objs = recv1 - recv0
+        after = scrape(prom)
+        recv1 = metric(after, "cardano_tracer_trace_objects_received_total") or 0
+        replies1 = metric(after, "cardano_tracer_trace_replies_received_total") or 0
+        objs, replies = recv1 - recv0, replies1 - replies0
         return {"nodes": nodes, "rate": objs / (t1 - t0), "cpu_pct": 100 * (cpu1 - cpu0) / (t1 - t0),
                 "cpu_per_m": (cpu1 - cpu0) / objs * 1e6 if objs > 0 else None,
+                # Each reply is a round trip (one request out, one reply in, its batch written):
+                # nodes that send slowly bring one object per reply.
+                "objects_per_reply": objs / replies if replies > 0 else None,
+                "cpu_us_per_reply": (cpu1 - cpu0) / replies * 1e6 if replies > 0 else None,
                 "rss": max(samples), "rss_median": statistics.median(samples),
                 "base_rss": base_rss, "fds": fds}
     finally:
@@ -97,7 +105,8 @@ def main():
         results[n] = r
         record("scaling", rate_per_node=total / n, **r)
         print(f"{n:5} connections x {total / n:9,.0f} obj/s: {r['rate']:9,.0f} objects/s received; "
-              f"{r['cpu_per_m']:.2f} CPU-s per million; CPU {r['cpu_pct']:5.1f} %; "
+              f"{r['cpu_per_m']:.2f} CPU-s per million; {r['objects_per_reply']:.1f} objects per "
+              f"reply, {r['cpu_us_per_reply']:.1f} CPU-us per reply; CPU {r['cpu_pct']:5.1f} %; "
               f"RSS {r['rss_median']:6.1f} MiB median, {r['rss']:6.1f} peak; fds {r['fds']}", flush=True)
     base = results[1]
     for n in (10, 100, 1000):
@@ -105,7 +114,8 @@ def main():
         # Peak: what the connection storm and bursts reach before the daemon gives memory
         # back (every 5 s above 64 MiB); median: what a node costs while the load runs.
         print(f"{n:5} connections: CPU per object {r['cpu_per_m'] / results[10]['cpu_per_m']:.2f}x "
-              f"10 connections'; RSS per extra node "
+              f"10 connections', per reply "
+              f"{r['cpu_us_per_reply'] / results[10]['cpu_us_per_reply']:.2f}x; RSS per extra node "
               f"{(r['rss_median'] - base['rss_median']) * 1024 / (n - 1):.0f} KiB median, "
               f"{(r['rss'] - base['rss']) * 1024 / (n - 1):.0f} KiB peak")
     # Idle: EKG polled every second as the issue says; /metrics scraped every 15 s, a usual

@@ -143,6 +143,11 @@ TEST_F(MetricsEndpointTest, OwnMetricsPerNodeAndRequestTurnaround) {
             0);
         EXPECT_GT(sample_value(body, series("cardano_tracer_node_bytes_written_total", node)), 0);
     }
+    // Every reply brings at least one object (blocking requests), and there was at least one
+    // reply per turnaround observed.
+    const auto replies = sample_value(body, "cardano_tracer_trace_replies_received_total");
+    EXPECT_GE(replies, sample_value(body, "cardano_tracer_request_turnaround_seconds_count"));
+    EXPECT_LE(replies, sample_value(body, "cardano_tracer_trace_objects_received_total"));
     // Every output has its own counters and queue gauges; only FileMode sections here.
     EXPECT_GT(sample_value(body, "cardano_tracer_output_records_total{output=\"file\"}"), 5)
         << body;

@@ -34,6 +34,7 @@ struct own_metrics::families {
     prometheus::Counter* handshakes_refused;
     prometheus::Counter* protocol_errors;
     prometheus::Counter* received;
+    prometheus::Counter* replies;
     prometheus::Counter* written;
     prometheus::Counter* lost;
     prometheus::Counter* bytes_written;
@@ -94,6 +95,8 @@ own_metrics::own_metrics(const session_counters& sessions,
                                    "Connections closed because of a protocol error.");
     f_->received = &counter("cardano_tracer_trace_objects_received_total",
                             "Trace objects received from nodes.");
+    f_->replies = &counter("cardano_tracer_trace_replies_received_total",
+                           "TraceObjects replies received from nodes (each answers one request).");
     f_->written = &counter("cardano_tracer_trace_objects_written_total",
                            "Trace objects written to every logging section.");
     f_->lost = &counter("cardano_tracer_trace_objects_dropped_total",
@@ -277,6 +280,7 @@ std::string own_metrics::render() {
     raise_to(*f_->handshakes_refused, sessions_.handshakes_refused);
     raise_to(*f_->protocol_errors, sessions_.protocol_errors);
     raise_to(*f_->received, sessions_.trace_objects_received);
+    raise_to(*f_->replies, sessions_.batches_received);
     raise_to(*f_->written, w.records_written);
     raise_to(*f_->lost, w.records_lost);
     raise_to(*f_->bytes_written, w.bytes_written);

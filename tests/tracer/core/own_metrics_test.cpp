@@ -63,6 +63,9 @@ TEST_F(OwnMetrics, CountersFollowTheLiveValues) {
     EXPECT_NE(own.render().find("cardano_tracer_handshakes_refused_total 3"), std::string::npos);
     sessions.handshakes_refused += 1;
     EXPECT_NE(own.render().find("cardano_tracer_handshakes_refused_total 4"), std::string::npos);
+    sessions.batches_received += 5;
+    EXPECT_NE(own.render().find("cardano_tracer_trace_replies_received_total 5"),
+              std::string::npos);
 }
 
 // The text writer that replaced prometheus-cpp's TextSerializer: every family type, escapes,
