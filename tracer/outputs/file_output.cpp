@@ -29,6 +29,16 @@ std::string file_key(const std::string& node, const section& s) {
     return node + '\0' + s.log_root + '\0' + std::string(extension(s.format));
 }
 
+/// file_key() into `out`, which keeps its capacity: no allocation per batch.
+const std::string& file_key_into(std::string& out, const std::string& node, const section& s) {
+    out.assign(node);
+    out += '\0';
+    out += s.log_root;
+    out += '\0';
+    out += extension(s.format);
+    return out;
+}
+
 bool write_all(const write_syscall& w, int fd, std::string_view data, int& err) {
     while (!data.empty()) {
         errno = 0;
@@ -288,17 +298,26 @@ bool file_output::write_batch(const delivery& d, std::vector<section>& done) {
     // The sections of the snapshot the batch was dispatched under (a reload since then does
     // not re-route it); a batch without one goes to every current section.
     const auto& sections = b.routing ? b.routing->sections() : opts_.sections;
+    // Sections written by this call; `done` gets them only if the batch must be retried (the
+    // usual batch, written everywhere at once, copies no section).
+    dispatcher::section_mask written_now = 0;
+    auto written_now_has = [&](const section& s, std::size_t before) {
+        for (std::size_t j = 0; j < before; ++j) {
+            if ((written_now & (dispatcher::section_mask{1} << j)) && sections[j] == s) return true;
+        }
+        return false;
+    };
     for (std::size_t i = 0; i < sections.size() && i < 64; ++i) {
         const auto& s = sections[i];
         if (!serves(s)) continue;
         const dispatcher::section_mask bit = dispatcher::section_mask{1} << i;
-        if (std::find(done.begin(), done.end(), s) != done.end()) {
+        if (std::find(done.begin(), done.end(), s) != done.end() || written_now_has(s, i)) {
             written |= bit;
             continue;
         }
         if (!b.any_routed(bit)) continue;  // no file is opened for a section that gets nothing
         if (write_file_section(b, s, bit)) {
-            done.push_back(s);
+            written_now |= bit;
             written |= bit;
             if (b.routing && std::find(opts_.sections.begin(), opts_.sections.end(), s) ==
                                  opts_.sections.end()) {
@@ -315,12 +334,16 @@ bool file_output::write_batch(const delivery& d, std::vector<section>& done) {
     if (all_ok) {
         counters_.batches++;
         counters_.records += b.count_routed(written);
+        return true;
     }
-    return all_ok;
+    for (std::size_t i = 0; i < sections.size() && i < 64; ++i) {
+        if (written_now & (dispatcher::section_mask{1} << i)) done.push_back(sections[i]);
+    }
+    return false;
 }
 
 file_output::open_file* file_output::file_for(const trace_batch& b, const section& s) {
-    const auto key = file_key(b.node_name, s);
+    const auto& key = file_key_into(key_buffer_, b.node_name, s);
     auto it = files_.find(key);
     if (it != files_.end() && it->second.connection_id != b.connection_id) {
         // The name now belongs to a new connection (its predecessor's disconnect is still

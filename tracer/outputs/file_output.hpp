@@ -179,6 +179,7 @@ class file_output final : public queued_output {
     std::function<void()> maintenance_hook_;
 
     std::map<std::string, open_file> files_;  // key: node name + section
+    std::string key_buffer_;                  // file_for()'s key, without an allocation
     std::map<std::uint64_t, parked> parked_;  // by connection id
     mutable std::mutex stalls_mutex_;
     std::vector<writer_stall> stalls_;

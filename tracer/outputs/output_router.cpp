@@ -120,7 +120,7 @@ void output_router::update_options(writer_options opts) {
     {
         std::lock_guard lock(options_mutex_);
         sections_ = normalised(opts.sections);
-        max_tracked_nodes_ = opts.max_tracked_nodes;
+        max_tracked_nodes_.store(opts.max_tracked_nodes, std::memory_order_relaxed);
         error_report_interval_ = opts.error_report_interval;
         stop_grace_ = opts.stop_grace;
     }
@@ -196,11 +196,7 @@ void output_router::delivered(const trace_batch& b, bool lost) noexcept {
 }
 
 void output_router::add_to_node(const std::string& node, const node_counts& delta) {
-    std::size_t cap;
-    {
-        std::lock_guard lock(options_mutex_);
-        cap = max_tracked_nodes_;
-    }
+    const std::size_t cap = max_tracked_nodes_.load(std::memory_order_relaxed);
     std::lock_guard lock(per_node_mutex_);
     if (per_node_.size() >= cap && !per_node_.contains(node)) {
         // Peers choose names (and NodeId fallbacks of ephemeral TCP ports are endless): forget

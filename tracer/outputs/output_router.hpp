@@ -16,6 +16,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "tracer/outputs/file_output.hpp"
@@ -111,8 +112,8 @@ class output_router final : private output_events, private delivery_sink {
     std::function<void()> space_callback_;
 
     mutable std::mutex options_mutex_;
-    std::vector<section> sections_;  // current, for batches without a routing snapshot
-    std::size_t max_tracked_nodes_;
+    std::vector<section> sections_;               // current, for batches without a routing snapshot
+    std::atomic<std::size_t> max_tracked_nodes_;  // read per batch, without the options lock
     std::chrono::seconds error_report_interval_;
     std::chrono::milliseconds stop_grace_;
 
@@ -121,7 +122,8 @@ class output_router final : private output_events, private delivery_sink {
 
     mutable std::mutex per_node_mutex_;
     std::map<std::string, node_counts> per_node_;
-    std::map<std::uint64_t, std::string> live_;  // connection id -> name, until disconnected
+    // Connection id -> name, until disconnected; looked up at every batch.
+    std::unordered_map<std::uint64_t, std::string> live_;
 
     std::vector<std::unique_ptr<output>> outputs_;
     file_output* files_ = nullptr;

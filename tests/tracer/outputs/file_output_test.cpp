@@ -256,6 +256,28 @@ TEST(LogWriter, UnwritableRootIsRetriedWithoutLoss) {
     EXPECT_EQ(split_lines(read_file(d / "blocked/logs/n/node.json")).size(), 5u);
 }
 
+// A batch written to one section and not to another is retried for that other one only: the
+// section that worked does not get its lines again at every retry.
+TEST(LogWriter, ARetryWritesOnlyTheSectionsThatFailed) {
+    temp_dir d;
+    write_file(d / "blocked", "not a directory");
+    writer_options o;
+    o.sections = {
+        {(d / "good").string(), log_mode::file_mode, log_format::for_machine},
+        {(d / "blocked" / "logs").string(), log_mode::file_mode, log_format::for_machine}};
+    o.retry_interval = std::chrono::milliseconds(20);
+    output_router w(o);
+    w.start();
+    ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 3)));
+    ASSERT_TRUE(wait_until([&] { return w.stats().write_errors >= 3; }));  // retried meanwhile
+    fs::remove(d / "blocked");
+    ASSERT_TRUE(wait_until([&] { return w.stats().records_written >= 3; }));
+    w.stop();
+    const std::string once = "{\"seq\":1}\n{\"seq\":2}\n{\"seq\":3}\n";
+    EXPECT_EQ(read_file(d / "good/n/node.json"), once);
+    EXPECT_EQ(read_file(d / "blocked/logs/n/node.json"), once);
+}
+
 TEST(LogWriter, StopDrainsEverything) {
     temp_dir d;
     output_router w(both_formats(d.path()));
