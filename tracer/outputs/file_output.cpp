@@ -25,11 +25,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string file_key(const std::string& node, const section& s) {
-    return node + '\0' + s.log_root + '\0' + std::string(extension(s.format));
-}
-
-/// file_key() into `out`, which keeps its capacity: no allocation per batch.
+/// A file's key in files_ (node name, log root, extension), built into `out`, which keeps its
+/// capacity: no allocation per batch.
 const std::string& file_key_into(std::string& out, const std::string& node, const section& s) {
     out.assign(node);
     out += '\0';
@@ -37,6 +34,12 @@ const std::string& file_key_into(std::string& out, const std::string& node, cons
     out += '\0';
     out += extension(s.format);
     return out;
+}
+
+std::string file_key(const std::string& node, const section& s) {
+    std::string key;
+    file_key_into(key, node, s);
+    return key;
 }
 
 bool write_all(const write_syscall& w, int fd, std::string_view data, int& err) {
