@@ -7,6 +7,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "dispatcher/routing.hpp"
 #include "tests/support/test_support.hpp"
 #include "tracer/outputs/log_files.hpp"
 #include "tracer/outputs/output_router.hpp"
@@ -173,6 +174,27 @@ TEST(LogWriter, DuplicateSectionsWriteOnce) {
     output_router w(o);
     w.start();
     ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 2)));
+    w.stop();
+    EXPECT_EQ(read_file(d / "n/node.json"), "{\"seq\":1}\n{\"seq\":2}\n");
+}
+
+// The same, for a batch dispatched under a routing snapshot: the snapshot keeps one section
+// per logging entry, so two identical entries are two sections of the same file.
+TEST(LogWriter, DuplicateSectionsOfARoutingSnapshotWriteOnce) {
+    temp_dir d;
+    ct::config::logging_params entry;
+    entry.log_root = d.path().string();
+    ct::config::tracer_config cfg;
+    cfg.logging = {entry, entry};
+    auto routing = ct::dispatcher::routing::build(cfg);
+    ASSERT_EQ(routing->sections().size(), 2u);
+    writer_options o;
+    o.sections = {routing->sections()[0]};
+    output_router w(o);
+    w.start();
+    auto b = make_batch(1, "n", 1, 2);
+    b.routing = routing;
+    ASSERT_TRUE(w.try_submit(std::move(b)));
     w.stop();
     EXPECT_EQ(read_file(d / "n/node.json"), "{\"seq\":1}\n{\"seq\":2}\n");
 }
