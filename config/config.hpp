@@ -217,6 +217,7 @@ struct tracer_config {
     std::uint64_t output_queue_bytes = default_output_queue_bytes;  // per output
     std::uint32_t io_threads = 2;
     bool leading_empty_line = false;
+    std::uint32_t log_flush_millis = 50;  // file write-behind; 0: every reply written at once
     double handshake_timeout_secs = 10;
     double shutdown_timeout_secs = 10;
     std::uint32_t tcp_keep_alive_secs = 60;        // 0: off

@@ -204,6 +204,7 @@ ojson to_ordered_json(const tracer_config& c) {
     j["writerQueueBatches"] = c.writer_queue_batches;
     j["outputQueueBytes"] = c.output_queue_bytes;
     j["ioThreads"] = c.io_threads;
+    j["logFlushMillis"] = c.log_flush_millis;
     j["leadingEmptyLine"] = c.leading_empty_line;
     j["handshakeTimeoutSecs"] = c.handshake_timeout_secs;
     j["shutdownTimeoutSecs"] = c.shutdown_timeout_secs;

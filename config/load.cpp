@@ -1630,6 +1630,10 @@ load_result load_json(const json& root, const load_options& opts) {
                 "must be at least maxMessageBytes (" + std::to_string(c.max_message_bytes) + ")");
         ok = false;
     }
+    if (const json* v = reader::field(root, "logFlushMillis")) {
+        if (auto x = fail(r.uint(*v, "logFlushMillis", 10000)))
+            c.log_flush_millis = static_cast<std::uint32_t>(*x);
+    }
     if (const json* v = reader::field(root, "leadingEmptyLine")) {
         if (auto x = fail(r.boolean(*v, "leadingEmptyLine"))) c.leading_empty_line = *x;
     }

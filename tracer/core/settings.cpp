@@ -42,6 +42,7 @@ outputs::writer_options make_writer_options(const config::tracer_config& cfg) {
     }
     w.rotation = cfg.rotation;
     w.leading_empty_line = cfg.leading_empty_line;
+    w.write_behind = std::chrono::milliseconds(cfg.log_flush_millis);
     w.queue_capacity = static_cast<std::size_t>(cfg.writer_queue_batches);
     w.queue_bytes = static_cast<std::size_t>(cfg.output_queue_bytes);
     w.max_tracked_nodes = cfg.max_tracked_nodes;

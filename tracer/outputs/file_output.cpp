@@ -161,11 +161,22 @@ void file_output::stop_maintenance() {
 clock::time_point file_output::next_wake() const {
     auto wake_at = opts_.rotation ? next_rotation_check_ : clock::time_point::max();
     for (const auto& [id, p] : parked_) wake_at = std::min(wake_at, p.next_retry);
+    if (!staged_order_.empty())
+        wake_at = std::min(wake_at, staged_order_.front().second + opts_.write_behind);
     return wake_at;
 }
 
 void file_output::tick(bool stopping, bool past_deadline) {
-    if (opts_.rotation && clock::now() >= next_rotation_check_) {
+    stopping_now_ = stopping;
+    past_deadline_now_ = past_deadline;
+    const auto now = clock::now();
+    if (stopping) {
+        flush_all_staged();
+    } else {
+        flush_due_staged(now);
+    }
+    if (opts_.rotation && now >= next_rotation_check_) {
+        flush_all_staged();  // rotation measures what was written
         rotation_check();
         next_rotation_check_ = clock::now() + std::chrono::seconds(opts_.rotation->frequency_secs);
     }
@@ -173,6 +184,7 @@ void file_output::tick(bool stopping, bool past_deadline) {
 }
 
 void file_output::at_exit() {
+    flush_all_staged();  // normally nothing: the loop ends only without a backlog
     // Shutdown: fsync and close everything.
     for (auto& [key, f] : files_) close_file(f, true);
     files_.clear();
@@ -181,7 +193,13 @@ void file_output::at_exit() {
 void file_output::handle_batch(shared_delivery d, bool past_deadline) {
     const auto id = d->batch().connection_id;
     if (auto p = parked_.find(id); p != parked_.end()) {
-        p->second.batches.push_back(std::move(d));  // behind the parked one: order kept
+        p->second.batches.push_back({std::move(d), {}});  // behind the parked one: order kept
+        return;
+    }
+    if (stage(d)) return;
+    flush_staged(id);  // what the connection holds goes first
+    if (auto p = parked_.find(id); p != parked_.end()) {
+        p->second.batches.push_back({std::move(d), {}});
         return;
     }
     std::vector<section> done;
@@ -194,6 +212,7 @@ void file_output::handle_batch(shared_delivery d, bool past_deadline) {
 }
 
 void file_output::handle_disconnect(std::uint64_t connection_id) {
+    flush_staged(connection_id);
     if (auto p = parked_.find(connection_id); p != parked_.end()) {
         p->second.disconnect_pending = true;  // after its batches are written
         return;
@@ -202,6 +221,7 @@ void file_output::handle_disconnect(std::uint64_t connection_id) {
 }
 
 void file_output::apply_options(const writer_options& o) {
+    flush_all_staged();  // staged under the old options
     opts_ = without_duplicates(o);
     formatter_.set_legacy_names(opts_.legacy_names);
     // Close files of sections that no longer exist.
@@ -221,12 +241,19 @@ void file_output::apply_options(const writer_options& o) {
     publish_stalls();
 }
 
+void file_output::park_behind(shared_delivery d, std::vector<section> done) {
+    if (auto p = parked_.find(d->batch().connection_id); p != parked_.end()) {
+        p->second.batches.push_back({std::move(d), std::move(done)});
+        return;
+    }
+    park(std::move(d), std::move(done));
+}
+
 void file_output::park(shared_delivery d, std::vector<section> done) {
     const auto id = d->batch().connection_id;
     parked p;
     p.node_name = d->batch().node_name;
-    p.batches.push_back(std::move(d));
-    p.done = std::move(done);
+    p.batches.push_back({std::move(d), std::move(done)});
     p.since = clock::now();
     p.backoff = opts_.retry_interval;
     p.next_retry = p.since + p.backoff;
@@ -246,14 +273,14 @@ void file_output::retry_parked(bool stopping, bool past_deadline) {
     for (auto it = parked_.begin(); it != parked_.end();) {
         auto& p = it->second;
         if (past_deadline) {
-            for (const auto& d : p.batches) lose(*d);
+            for (const auto& b : p.batches) lose(*b.d);
             p.batches.clear();
         } else if (stopping || now >= p.next_retry) {
             while (!p.batches.empty()) {
-                if (!write_batch(*p.batches.front(), p.done)) break;
-                written.push_back(std::move(p.batches.front()));
+                auto& front = p.batches.front();
+                if (!write_batch(*front.d, front.done)) break;
+                written.push_back(std::move(front.d));
                 p.batches.pop_front();
-                p.done.clear();
             }
             if (!p.batches.empty()) {
                 // Its own schedule, with back-off; the other nodes are not waiting for it.
@@ -279,8 +306,9 @@ void file_output::retry_parked(bool stopping, bool past_deadline) {
 void file_output::publish_stalls() {
     std::vector<writer_stall> out;
     for (const auto& [id, p] : parked_) {
+        const auto& done = p.batches.front().done;
         for (const auto& s : opts_.sections) {
-            if (std::find(p.done.begin(), p.done.end(), s) != p.done.end()) continue;
+            if (std::find(done.begin(), done.end(), s) != done.end()) continue;
             if (!serves(s)) continue;
             out.push_back({p.node_name, s.log_root, s.format, p.since});
         }
@@ -348,6 +376,12 @@ bool file_output::write_batch(const delivery& d, std::vector<section>& done) {
 file_output::open_file* file_output::file_for(const trace_batch& b, const section& s) {
     const auto& key = file_key_into(key_buffer_, b.node_name, s);
     auto it = files_.find(key);
+    if (it != files_.end() && it->second.connection_id != b.connection_id &&
+        staged_.contains(it->second.connection_id)) {
+        // What its predecessor still holds goes into the predecessor's file first.
+        flush_staged(it->second.connection_id);
+        it = files_.find(file_key_into(key_buffer_, b.node_name, s));
+    }
     if (it != files_.end() && it->second.connection_id != b.connection_id) {
         // The name now belongs to a new connection (its predecessor's disconnect is still
         // queued): every connection starts its own file.
@@ -495,38 +529,213 @@ bool file_output::write_file_section(const trace_batch& b,
         }
         pieces_.emplace_back(buf);
     }
+    return commit_pieces(*f, b, s);
+}
+
+bool file_output::commit_pieces(open_file& f, const trace_batch& b, const section& s) {
     std::size_t bytes = 0;
     for (const auto& p : pieces_) bytes += p.size();
     int err = 0;
-    if (!write_pieces(f->fd, err)) {
+    if (!write_pieces(f.fd, err)) {
         counters_.errors++;
         events_.count_node(b.node_name, 0, 1);
         healthy_ = false;
-        events_.report("cannot write to " + f->path + ": " + std::strerror(err) +
+        events_.report("cannot write to " + f.path + ": " + std::strerror(err) +
                        " (the trace objects are kept and the write is retried)");
         // Undo a partial batch so that the retry does not duplicate records, then reopen the
         // same file on the next attempt. A file that never got a complete batch goes away
         // (no empty files); the retry creates a new one.
-        if (::ftruncate(f->fd, static_cast<off_t>(f->file_size)) != 0) {
-            events_.report("cannot undo a partial write to " + f->path + ": " +
+        if (::ftruncate(f.fd, static_cast<off_t>(f.file_size)) != 0) {
+            events_.report("cannot undo a partial write to " + f.path + ": " +
                            std::strerror(errno));
         }
-        close_file(*f, false);
-        if (f->file_size == 0 && ::unlink(f->path.c_str()) == 0) f->path.clear();
-        if (f->path.empty()) files_.erase(file_key(b.node_name, s));
+        close_file(f, false);
+        if (f.file_size == 0 && ::unlink(f.path.c_str()) == 0) f.path.clear();
+        if (f.path.empty()) files_.erase(file_key(b.node_name, s));
         return false;
     }
-    f->bytes += bytes;
-    f->file_size += bytes;
+    f.bytes += bytes;
+    f.file_size += bytes;
     for (auto p = pieces_.rbegin(); p != pieces_.rend(); ++p) {
         if (!p->empty()) {
-            f->unterminated = p->back() != '\n';
+            f.unterminated = p->back() != '\n';
             break;
         }
     }
     counters_.bytes += bytes;
     events_.count_node(b.node_name, bytes, 0);
     return true;
+}
+
+bool file_output::stage(const shared_delivery& d) {
+    if (opts_.write_behind.count() <= 0 || stopping_now_) return false;
+    const auto& b = d->batch();
+    const auto& sections = b.routing ? b.routing->sections() : opts_.sections;
+    const std::size_t n = std::min<std::size_t>(sections.size(), 64);
+    // Sections of the snapshot that the current options no longer have are written (and their
+    // files closed) by write_batch.
+    for (std::size_t i = 0; i < n; ++i) {
+        if (serves(sections[i]) &&
+            std::find(opts_.sections.begin(), opts_.sections.end(), sections[i]) ==
+                opts_.sections.end())
+            return false;
+    }
+    if (!staged_.contains(b.connection_id)) {
+        // A node that reconnected before its old connection's disconnect was handled: what the
+        // old connection holds goes into its own file first, as it arrived first.
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!serves(sections[i])) continue;
+            auto f = files_.find(file_key_into(key_buffer_, b.node_name, sections[i]));
+            if (f != files_.end() && f->second.connection_id != b.connection_id)
+                flush_staged(f->second.connection_id);
+        }
+    }
+    auto [it, fresh] = staged_.try_emplace(b.connection_id);
+    auto& sc = it->second;
+    if (fresh) {
+        sc.since = clock::now();
+        staged_order_.emplace_back(b.connection_id, sc.since);
+    }
+    staged_batch sb{d, 0};
+    bool full = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& s = sections[i];
+        if (!serves(s)) continue;
+        const dispatcher::section_mask bit = dispatcher::section_mask{1} << i;
+        bool duplicate = false;
+        for (std::size_t j = 0; j < i && !duplicate; ++j)
+            duplicate = (sb.sections & (dispatcher::section_mask{1} << j)) && sections[j] == s;
+        if (duplicate) {
+            sb.sections |= bit;  // written once, counted as upstream counts it
+            continue;
+        }
+        if (!b.any_routed(bit)) continue;  // no file is opened for a section that gets nothing
+        sb.sections |= bit;
+        auto f = std::find_if(
+            sc.files.begin(), sc.files.end(), [&](const staged_file& x) { return x.s == s; });
+        if (f == sc.files.end()) {
+            sc.files.push_back({s, {}, {}, 0});
+            f = sc.files.end() - 1;
+        }
+        pieces_.clear();
+        if (direct_machine_lines(b, s, bit)) {
+            for (auto p : pieces_) {
+                f->pieces.push_back(p);
+                f->bytes += p.size();
+            }
+        } else {
+            const std::size_t before = f->text.size();
+            for (const auto& r : b.records) {
+                if (!(r.sections & bit)) continue;
+                if (opts_.leading_empty_line) f->text.push_back('\n');
+                formatter_.append(b, r, s.format, f->text);
+                if (!opts_.leading_empty_line) f->text.push_back('\n');
+            }
+            const std::size_t added = f->text.size() - before;
+            f->pieces.emplace_back(nullptr, added);
+            f->bytes += added;
+        }
+        full = full || f->bytes >= opts_.write_behind_bytes;
+    }
+    const std::size_t memory = queued_size(b);
+    sc.memory += memory;
+    staged_memory_ += memory;
+    sc.batches.push_back(std::move(sb));
+    // Bounded: a thousand slow nodes each hold a few replies, so the bound is a few queues'
+    // worth (memory of the batches, not only their lines).
+    if (staged_memory_ > staged_memory_per_queue * opts_.queue_bytes) {
+        flush_all_staged();
+    } else if (full) {
+        flush_staged(b.connection_id);
+    }
+    return true;
+}
+
+bool file_output::write_staged(const trace_batch& first, staged_file& sf) {
+    open_file* f = file_for(first, sf.s);
+    if (!f) {
+        events_.count_node(first.node_name, 0, 1);
+        return false;
+    }
+    pieces_.clear();
+    if (!opts_.leading_empty_line && f->unterminated) pieces_.emplace_back("\n", 1);
+    std::size_t text_at = 0;
+    for (const auto& p : sf.pieces) {
+        if (p.data()) {
+            pieces_.push_back(p);
+        } else {
+            pieces_.emplace_back(sf.text.data() + text_at, p.size());
+            text_at += p.size();
+        }
+    }
+    return commit_pieces(*f, first, sf.s);
+}
+
+void file_output::flush_staged(std::uint64_t connection_id) {
+    auto it = staged_.find(connection_id);
+    if (it == staged_.end()) return;
+    // Out of the map first: a write may flush another connection (file_for), never this one.
+    staged_connection sc = std::move(it->second);
+    staged_.erase(it);
+    staged_memory_ -= std::min(sc.memory, staged_memory_);
+    if (sc.batches.empty()) return;
+    const auto& first = sc.batches.front().d->batch();
+    std::vector<section> failed;
+    for (auto& sf : sc.files) {
+        if (!write_staged(first, sf)) failed.push_back(sf.s);
+    }
+    if (failed.empty()) {
+        for (const auto& sb : sc.batches) {
+            counters_.batches++;
+            counters_.records += sb.d->batch().count_routed(sb.sections);
+        }
+        return;  // the deliveries are released with sc
+    }
+    // A file failed: every batch goes the way of a batch written as it came, with the
+    // sections it reached.
+    for (auto& sb : sc.batches) {
+        if (past_deadline_now_) {
+            lose(*sb.d);
+            continue;
+        }
+        const auto& b = sb.d->batch();
+        const auto& sections = b.routing ? b.routing->sections() : opts_.sections;
+        std::vector<section> done;
+        for (std::size_t i = 0; i < sections.size() && i < 64; ++i) {
+            if (!(sb.sections & (dispatcher::section_mask{1} << i))) continue;
+            if (std::find(failed.begin(), failed.end(), sections[i]) != failed.end()) continue;
+            if (std::find(done.begin(), done.end(), sections[i]) == done.end())
+                done.push_back(sections[i]);
+        }
+        park_behind(std::move(sb.d), std::move(done));
+    }
+}
+
+void file_output::flush_all_staged() {
+    // In the order the connections started holding: the files of a reused name keep theirs.
+    while (!staged_order_.empty()) {
+        const auto [id, since] = staged_order_.front();
+        staged_order_.pop_front();
+        auto it = staged_.find(id);
+        if (it != staged_.end() && it->second.since == since) flush_staged(id);
+    }
+    while (!staged_.empty()) flush_staged(staged_.begin()->first);
+}
+
+void file_output::flush_due_staged(clock::time_point now) {
+    while (!staged_order_.empty() && staged_order_.front().second + opts_.write_behind <= now) {
+        const auto [id, since] = staged_order_.front();
+        staged_order_.pop_front();
+        auto it = staged_.find(id);
+        if (it != staged_.end() && it->second.since == since) flush_staged(id);
+    }
+    // Entries of connections flushed early (size, disconnect) are dropped as they come up; a
+    // long run of them must not make next_wake() fire for nothing.
+    while (!staged_order_.empty()) {
+        auto it = staged_.find(staged_order_.front().first);
+        if (it != staged_.end() && it->second.since == staged_order_.front().second) break;
+        staged_order_.pop_front();
+    }
 }
 
 bool file_output::direct_machine_lines(const trace_batch& b,

@@ -55,6 +55,11 @@ struct writer_options {
     /// reply; without it every reply woke the thread and cost a write (zero: start at once).
     std::chrono::microseconds linger{1000};
     std::size_t linger_bytes = 256 * 1024;
+    /// The file output's write-behind (file_output::stage): how long a connection's lines may
+    /// wait to be written with its next ones, and how much of one file it gathers at most
+    /// (zero: every batch is written as it comes).
+    std::chrono::milliseconds write_behind{50};
+    std::size_t write_behind_bytes = 64 * 1024;
     /// OTLPMode exporters by section_id::exporter.
     std::map<std::string, config::otlp_settings> otlp;
 };
