@@ -1,5 +1,6 @@
 // The file output: the handle registry of every open log file (one thread owns them, so
-// rotation and writing never race), one buffer and one write(2) per batch and file, rotation,
+// rotation and writing never race), write-behind (a connection's batches held and written
+// with one write(2) per file, see stage()), rotation,
 // deletion and compression (on a maintenance thread), and retries after write failures without
 // losing data. Its queue and shutdown come from queued_output.
 //
