@@ -75,6 +75,7 @@ TEST(ConfigLoad, MinimalGetsEveryDefault) {
     EXPECT_EQ(c.max_ingress_bytes, 64u << 20);
     EXPECT_EQ(c.writer_queue_batches, 1024u);
     EXPECT_EQ(c.io_threads, 2u);
+    EXPECT_EQ(c.log_flush_millis, 50u);
     EXPECT_FALSE(c.leading_empty_line);
     EXPECT_DOUBLE_EQ(c.handshake_timeout_secs, 10.0);
     EXPECT_TRUE(r.diagnostics.empty()) << dump(r);
@@ -302,6 +303,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{base + "writerQueueBatches: 0\n", "writerQueueBatches", "greater than 0"},
         bad_case{base + "maxMessageBytes: -1\n", "maxMessageBytes", "must not be negative"},
         bad_case{base + "leadingEmptyLine: 1\n", "leadingEmptyLine", "expected true or false"},
+        bad_case{base + "logFlushMillis: 10001\n", "logFlushMillis", "must be at most 10000"},
+        bad_case{base + "logFlushMillis: -5\n", "logFlushMillis", "must not be negative"},
         bad_case{base + "rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpCompress: "
                         "\"yes\" }\n",
                  "rotation.rpCompress",
@@ -615,6 +618,7 @@ maxMessageBytes: 1000
 maxIngressBytes: 2000
 writerQueueBatches: 8
 ioThreads: 4
+logFlushMillis: 0
 leadingEmptyLine: true
 handshakeTimeoutSecs: 2.5
 rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpMaxFilesNum: 5, rpMaxTotalBytes: 999,
@@ -627,6 +631,7 @@ rotation: { rpLogLimitBytes: 10, rpKeepFilesNum: 1, rpMaxFilesNum: 5, rpMaxTotal
     EXPECT_EQ(c.max_ingress_bytes, 2000u);
     EXPECT_EQ(c.writer_queue_batches, 8u);
     EXPECT_EQ(c.io_threads, 4u);
+    EXPECT_EQ(c.log_flush_millis, 0u);
     EXPECT_TRUE(c.leading_empty_line);
     EXPECT_DOUBLE_EQ(c.handshake_timeout_secs, 2.5);
     EXPECT_EQ(c.rotation->max_files_num, 5u);

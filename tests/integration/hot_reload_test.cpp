@@ -194,7 +194,8 @@ TEST_F(HotReloadTest, ConnectToStartsAndStopsOnlyTheTargetsThatDiffer) {
         return false;
     }));
     // n1's last batch was handed over before its close was logged, but the writer may still
-    // hold it (it lingers up to 1 ms for more). The file writer keeps order over all nodes:
+    // hold it (it lingers up to 1 ms for more, and the disconnect that writes what n1 holds
+    // is behind it in the queue). The file writer keeps order over all nodes:
     // once n2 has moved on by 20 lines, n1's count is final and must stay so.
     const auto n2_at_close = machine_lines("logs", "n2").size();
     EXPECT_TRUE(wait_until([&] { return machine_lines("logs", "n2").size() >= n2_at_close + 20; }));
@@ -582,6 +583,51 @@ TEST_F(HotReloadTest, TwentyReloadsWhileTenNodesStream) {
     EXPECT_GT(in_a, 0u);
     EXPECT_GT(in_b, 0u);
     EXPECT_GT(silenced, 0u);
+}
+
+// logFlushMillis end to end: with a 10 s hold the daemon receives a node's objects and writes
+// none of them; a reload to 0 writes what is held at once, and every reply after it as it comes.
+TEST_F(HotReloadTest, LogFlushMillisHoldsLinesUntilAReloadWritesThem) {
+    const auto prom = free_tcp_port();
+    const auto config = [&](int millis) {
+        return accept_at("tracer.sock") + "hasPrometheus: { epHost: 127.0.0.1, epPort: " +
+               std::to_string(prom) + " }\nlogFlushMillis: " + std::to_string(millis) + "\n";
+    };
+    start_tracer(config(10000));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    ASSERT_TRUE(wait_for_port(prom));
+    auto node = run_forwarder({"--connect",
+                               "tracer.sock",
+                               "--network-magic",
+                               "42",
+                               "--name",
+                               "n1",
+                               "--rate",
+                               std::to_string(200 / slowdown),
+                               "--duration",
+                               "60"},
+                              "n1");
+    const auto received = [&] {
+        auto r = http_get(prom, "/metrics");
+        if (!r) return std::size_t{0};
+        for (const auto& line : split_lines(r->body)) {
+            if (line.starts_with("cardano_tracer_trace_objects_received_total "))
+                return static_cast<std::size_t>(std::stod(line.substr(line.find(' ') + 1)));
+        }
+        return std::size_t{0};
+    };
+    std::size_t before_reload = 0;
+    ASSERT_TRUE(wait_until([&] { return (before_reload = received()) >= 40; }));
+    EXPECT_TRUE(machine_lines("logs", "n1").empty()) << "held for 10 s";
+    auto outcome = reload(config(0));
+    ASSERT_EQ(outcome.value("ns", ""), "Tracer.ConfigReloaded") << outcome.dump();
+    // What was held is written by the reload; what comes after, reply by reply.
+    EXPECT_TRUE(wait_until([&] { return machine_lines("logs", "n1").size() >= before_reload; }));
+    const auto now = received();
+    EXPECT_TRUE(wait_until([&] { return machine_lines("logs", "n1").size() >= now + 10; }));
+    EXPECT_EQ(stop_tracer(), 0);
+    node->signal(SIGTERM);
+    (void)node->wait_exit(20s);
 }
 
 }  // namespace
