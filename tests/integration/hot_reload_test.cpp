@@ -590,8 +590,9 @@ TEST_F(HotReloadTest, TwentyReloadsWhileTenNodesStream) {
 TEST_F(HotReloadTest, LogFlushMillisHoldsLinesUntilAReloadWritesThem) {
     const auto prom = free_tcp_port();
     const auto config = [&](int millis) {
-        return accept_at("tracer.sock") + "hasPrometheus: { epHost: 127.0.0.1, epPort: " +
-               std::to_string(prom) + " }\nlogFlushMillis: " + std::to_string(millis) + "\n";
+        return accept_at("tracer.sock") +
+               "hasPrometheus: { epHost: 127.0.0.1, epPort: " + std::to_string(prom) +
+               " }\nlogFlushMillis: " + std::to_string(millis) + "\n";
     };
     start_tracer(config(10000));
     ASSERT_TRUE(wait_for_socket("tracer.sock"));
