@@ -59,7 +59,7 @@ struct writer_options {
     /// wait to be written with its next ones, and how much of one file it gathers at most
     /// (zero: every batch is written as it comes).
     std::chrono::milliseconds write_behind{50};
-    std::size_t write_behind_bytes = 64 * 1024;
+    std::size_t write_behind_bytes = 16 * 1024;
     /// OTLPMode exporters by section_id::exporter.
     std::map<std::string, config::otlp_settings> otlp;
 };
