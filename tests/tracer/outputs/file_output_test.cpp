@@ -9,6 +9,7 @@
 
 #include "dispatcher/routing.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/tracer/outputs/file_test_support.hpp"
 #include "tracer/outputs/log_files.hpp"
 #include "tracer/outputs/output_router.hpp"
 
@@ -19,41 +20,11 @@ using namespace ct::test;
 using ct::config::log_format;
 using ct::config::log_mode;
 
-trace_batch make_batch(std::uint64_t conn, const std::string& node, int first, int n) {
-    trace_batch b;
-    b.connection_id = conn;
-    b.node_name = node;
-    for (int i = first; i < first + n; ++i) {
-        const std::string machine = "{\"seq\":" + std::to_string(i) + "}";
-        const std::string human = "human " + std::to_string(i);
-        ct::protocol::trace_object_view v;
-        v.has_human = i % 2 == 0;
-        v.human = human;
-        v.machine = machine;
-        v.ns = "A.B";
-        v.host = "h";
-        v.thread = "1";
-        b.add(v);
-    }
-    return b;
-}
-
 writer_options both_formats(const fs::path& root) {
     writer_options o;
     o.sections = {{root.string(), log_mode::file_mode, log_format::for_machine},
                   {root.string(), log_mode::file_mode, log_format::for_human}};
     return o;
-}
-
-std::vector<fs::path> log_files(const fs::path& dir, const std::string& ext) {
-    std::vector<fs::path> out;
-    if (!fs::exists(dir)) return out;
-    for (const auto& e : fs::directory_iterator(dir)) {
-        const auto n = e.path().filename().string();
-        if (n.starts_with("node-") && n.find(ext) != std::string::npos) out.push_back(e.path());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
 }
 
 TEST(LogWriter, ExactBytesOfBothFormats) {

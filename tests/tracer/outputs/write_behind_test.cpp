@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "tests/support/test_support.hpp"
+#include "tests/tracer/outputs/file_test_support.hpp"
 #include "tracer/outputs/log_files.hpp"
 #include "tracer/outputs/output_router.hpp"
 
@@ -18,22 +19,6 @@ using namespace ct::test;
 using namespace std::chrono_literals;
 using ct::config::log_format;
 using ct::config::log_mode;
-
-trace_batch numbered(std::uint64_t conn, const std::string& node, int first, int n) {
-    trace_batch b;
-    b.connection_id = conn;
-    b.node_name = node;
-    for (int i = first; i < first + n; ++i) {
-        const std::string machine = "{\"seq\":" + std::to_string(i) + "}";
-        ct::protocol::trace_object_view v;
-        v.machine = machine;
-        v.ns = "A.B";
-        v.host = "h";
-        v.thread = "1";
-        b.add(v);
-    }
-    return b;
-}
 
 std::string lines(int first, int last) {
     std::string out;
@@ -49,14 +34,15 @@ writer_options holding(const fs::path& root) {
     return o;
 }
 
-std::vector<fs::path> json_files(const fs::path& dir) {
-    std::vector<fs::path> out;
-    if (!fs::exists(dir)) return out;
-    for (const auto& e : fs::directory_iterator(dir)) {
-        const auto name = e.path().filename().string();
-        if (name.starts_with("node-") && name.ends_with(".json")) out.push_back(e.path());
-    }
-    std::sort(out.begin(), out.end());
+/// Submits one batch and waits until it is written with nothing to trigger it (no disconnect,
+/// no stop): what its file then holds.
+std::string written_by_itself(const writer_options& o, const fs::path& file, int first, int n) {
+    output_router w(o);
+    w.start();
+    EXPECT_TRUE(w.try_submit(make_batch(1, "n", first, n)));
+    EXPECT_TRUE(wait_until([&] { return w.stats().records_written >= std::uint64_t(n); }));
+    std::string out = read_file(file);
+    w.stop();
     return out;
 }
 
@@ -64,14 +50,14 @@ TEST(WriteBehind, HeldRepliesAreWrittenTogetherAtTheDisconnect) {
     temp_dir d;
     output_router w(holding(d.path()));
     w.start();
-    for (int i = 0; i < 5; ++i) ASSERT_TRUE(w.try_submit(numbered(1, "n", i * 3 + 1, 3)));
+    for (int i = 0; i < 5; ++i) ASSERT_TRUE(w.try_submit(make_batch(1, "n", i * 3 + 1, 3)));
     // Taken from the queue, and held: nothing is written, nothing counted as written yet.
     ASSERT_TRUE(wait_until([&] { return w.files().counters().queued_batches == 0; }));
     EXPECT_EQ(w.stats().records_written, 0u);
-    EXPECT_TRUE(json_files(d / "n").empty());
+    EXPECT_TRUE(log_files(d / "n", ".json").empty());
     w.node_disconnected(1);
     ASSERT_TRUE(wait_until([&] { return w.stats().records_written >= 15; }));
-    const auto files = json_files(d / "n");
+    const auto files = log_files(d / "n", ".json");
     ASSERT_EQ(files.size(), 1u);
     EXPECT_EQ(read_file(files[0]), lines(1, 15));
     w.stop();
@@ -80,45 +66,30 @@ TEST(WriteBehind, HeldRepliesAreWrittenTogetherAtTheDisconnect) {
 TEST(WriteBehind, AFileThatGathersItsBytesIsWrittenAtOnce) {
     temp_dir d;
     auto o = holding(d.path());
-    o.write_behind_bytes = 100;  // 11 lines of 12 bytes
-    output_router w(o);
-    w.start();
-    ASSERT_TRUE(w.try_submit(numbered(1, "n", 10, 11)));
-    ASSERT_TRUE(wait_until([&] { return w.stats().records_written >= 11; }));
-    EXPECT_EQ(read_file(d / "n/node.json"), lines(10, 20));
-    w.stop();
+    o.write_behind_bytes = 100;  // 11 lines of 11 bytes
+    EXPECT_EQ(written_by_itself(o, d / "n/node.json", 10, 11), lines(10, 20));
 }
 
 TEST(WriteBehind, TheHoldEndsByItself) {
     temp_dir d;
     auto o = holding(d.path());
     o.write_behind = 20ms;
-    output_router w(o);
-    w.start();
-    ASSERT_TRUE(w.try_submit(numbered(1, "n", 1, 2)));
-    ASSERT_TRUE(wait_until([&] { return w.stats().records_written >= 2; }));
-    EXPECT_EQ(read_file(d / "n/node.json"), lines(1, 2));
-    w.stop();
+    EXPECT_EQ(written_by_itself(o, d / "n/node.json", 1, 2), lines(1, 2));
 }
 
 TEST(WriteBehind, ZeroWritesEveryBatchAsItComes) {
     temp_dir d;
     auto o = holding(d.path());
     o.write_behind = 0ms;
-    output_router w(o);
-    w.start();
-    ASSERT_TRUE(w.try_submit(numbered(1, "n", 1, 2)));
-    ASSERT_TRUE(wait_until([&] { return w.stats().records_written >= 2; }));
-    EXPECT_EQ(read_file(d / "n/node.json"), lines(1, 2));
-    w.stop();
+    EXPECT_EQ(written_by_itself(o, d / "n/node.json", 1, 2), lines(1, 2));
 }
 
 TEST(WriteBehind, AStopWritesWhatIsHeldWithoutWaitingForTheHold) {
     temp_dir d;
     output_router w(holding(d.path()));
     w.start();
-    ASSERT_TRUE(w.try_submit(numbered(1, "n", 1, 4)));
-    ASSERT_TRUE(w.try_submit(numbered(2, "m", 1, 3)));
+    ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 4)));
+    ASSERT_TRUE(w.try_submit(make_batch(2, "m", 1, 3)));
     ASSERT_TRUE(wait_until([&] { return w.files().counters().queued_batches == 0; }));
     const auto before = std::chrono::steady_clock::now();
     w.stop();
@@ -132,10 +103,10 @@ TEST(WriteBehind, AReloadWritesWhatWasHeldUnderTheOldOptions) {
     temp_dir d;
     output_router w(holding(d / "old"));
     w.start();
-    ASSERT_TRUE(w.try_submit(numbered(1, "n", 1, 2)));
+    ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 2)));
     ASSERT_TRUE(wait_until([&] { return w.files().counters().queued_batches == 0; }));
     w.update_options(holding(d / "new"));
-    ASSERT_TRUE(w.try_submit(numbered(1, "n", 3, 2)));
+    ASSERT_TRUE(w.try_submit(make_batch(1, "n", 3, 2)));
     w.stop();
     EXPECT_EQ(read_file(d / "old/n/node.json"), lines(1, 2));
     EXPECT_EQ(read_file(d / "new/n/node.json"), lines(3, 4));
@@ -147,13 +118,13 @@ TEST(WriteBehind, AReusedNameWritesThePredecessorsLinesIntoItsOwnFile) {
     temp_dir d;
     output_router w(holding(d.path()));
     w.start();
-    ASSERT_TRUE(w.try_submit(numbered(1, "n", 1, 1)));
+    ASSERT_TRUE(w.try_submit(make_batch(1, "n", 1, 1)));
     w.node_disconnected(1);  // written, file closed
-    ASSERT_TRUE(w.try_submit(numbered(2, "n", 2, 1)));
-    ASSERT_TRUE(w.try_submit(numbered(3, "n", 3, 1)));  // 2's disconnect is not handled yet
+    ASSERT_TRUE(w.try_submit(make_batch(2, "n", 2, 1)));
+    ASSERT_TRUE(w.try_submit(make_batch(3, "n", 3, 1)));  // 2's disconnect is not handled yet
     ASSERT_TRUE(wait_until([&] { return w.files().counters().queued_batches == 0; }));
     w.stop();  // writes what 2 and 3 hold
-    const auto files = json_files(d / "n");
+    const auto files = log_files(d / "n", ".json");
     ASSERT_EQ(files.size(), 3u);
     EXPECT_EQ(read_file(files[0]), lines(1, 1));
     EXPECT_EQ(read_file(files[1]), lines(2, 2));
@@ -171,7 +142,7 @@ TEST(WriteBehind, AFailedWriteRetriesEachHeldBatchOnlyWhereItFailed) {
     o.retry_interval = 20ms;
     output_router w(o);
     w.start();
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(w.try_submit(numbered(1, "n", i * 2 + 1, 2)));
+    for (int i = 0; i < 3; ++i) ASSERT_TRUE(w.try_submit(make_batch(1, "n", i * 2 + 1, 2)));
     ASSERT_TRUE(wait_until([&] { return w.files().counters().queued_batches == 0; }));
     w.node_disconnected(1);  // writes what is held: "good" takes it, "blocked" fails
     ASSERT_TRUE(wait_until([&] { return w.stats().write_errors >= 3; }));
