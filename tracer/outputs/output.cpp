@@ -141,7 +141,7 @@ void queued_output::update_options(const writer_options& o) {
         linger_ = o.linger;
         linger_bytes_ = linger_bytes_within(o, max_bytes_);
         counters_.capacity_bytes = max_bytes_;
-        queue_.emplace_back(o);
+        queue_.emplace_back(std::make_unique<const writer_options>(o));
     }
     cv_.notify_one();
 }
@@ -242,7 +242,7 @@ void queued_output::run() {
         } else if (auto* d = std::get_if<disconnect>(&*current)) {
             handle_disconnect(d->connection_id);
         } else {
-            apply_options(std::get<writer_options>(*current));
+            apply_options(*std::get<std::unique_ptr<const writer_options>>(*current));
         }
     }
     at_exit();

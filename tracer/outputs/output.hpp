@@ -193,7 +193,9 @@ class queued_output : public output {
     struct disconnect {
         std::uint64_t connection_id;
     };
-    using item = std::variant<queued_batch, disconnect, writer_options>;
+    // Options go by pointer: an item the size of writer_options made std::deque allocate a
+    // block for every batch pushed.
+    using item = std::variant<queued_batch, disconnect, std::unique_ptr<const writer_options>>;
 
     // Hooks, all on the output's thread.
     virtual void handle_batch(shared_delivery d, bool past_deadline) = 0;
