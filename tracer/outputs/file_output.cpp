@@ -621,7 +621,7 @@ bool file_output::stage(const shared_delivery& d) {
         pieces_.clear();
         if (direct_machine_lines(b, s, bit)) {
             for (auto p : pieces_) {
-                f->pieces.push_back(p);
+                f->pieces.push_back({p.data(), p.size()});
                 f->bytes += p.size();
             }
         } else {
@@ -633,7 +633,7 @@ bool file_output::stage(const shared_delivery& d) {
                 if (!opts_.leading_empty_line) f->text.push_back('\n');
             }
             const std::size_t added = f->text.size() - before;
-            f->pieces.emplace_back(nullptr, added);
+            f->pieces.push_back({nullptr, added});
             f->bytes += added;
         }
         full = full || f->bytes >= opts_.write_behind_bytes;
@@ -662,11 +662,11 @@ bool file_output::write_staged(const trace_batch& first, staged_file& sf) {
     if (!opts_.leading_empty_line && f->unterminated) pieces_.emplace_back("\n", 1);
     std::size_t text_at = 0;
     for (const auto& p : sf.pieces) {
-        if (p.data()) {
-            pieces_.push_back(p);
+        if (p.data) {
+            pieces_.emplace_back(p.data, p.size);
         } else {
-            pieces_.emplace_back(sf.text.data() + text_at, p.size());
-            text_at += p.size();
+            pieces_.emplace_back(sf.text.data() + text_at, p.size);
+            text_at += p.size;
         }
     }
     return commit_pieces(*f, first, sf.s);

@@ -138,11 +138,13 @@ class file_output final : public queued_output {
     // write(2) then carries many replies: fewer system calls, and fewer partly written file
     // blocks (ext4 zeroes the rest of each new block a write ends in; on this kind of VM that
     // first touch of a page cost as much as copying the whole write).
+    struct staged_piece {
+        const char* data;  // lines straight from a batch's arena; nullptr: the next `size`
+        std::size_t size;  // bytes of staged_file::text (lines the writer formatted)
+    };
     struct staged_file {
         section s;
-        // Lines straight from a batch's arena, or (data() == nullptr) the next size() bytes
-        // of `text`, where lines formatted by the writer are kept.
-        std::vector<std::string_view> pieces;
+        std::vector<staged_piece> pieces;
         std::string text;
         std::size_t bytes = 0;
     };
