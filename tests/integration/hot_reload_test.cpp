@@ -610,12 +610,9 @@ TEST_F(HotReloadTest, LogFlushMillisHoldsLinesUntilAReloadWritesThem) {
                               "n1");
     const auto received = [&] {
         auto r = http_get(prom, "/metrics");
-        if (!r) return std::size_t{0};
-        for (const auto& line : split_lines(r->body)) {
-            if (line.starts_with("cardano_tracer_trace_objects_received_total "))
-                return static_cast<std::size_t>(std::stod(line.substr(line.find(' ') + 1)));
-        }
-        return std::size_t{0};
+        const double v =
+            r ? sample_value(r->body, "cardano_tracer_trace_objects_received_total") : 0;
+        return v > 0 ? static_cast<std::size_t>(v) : std::size_t{0};
     };
     std::size_t before_reload = 0;
     // 10 objects take 200 ms (a hold that did not reach the writer would end after 50 ms) and

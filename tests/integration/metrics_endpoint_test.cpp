@@ -103,14 +103,6 @@ TEST_F(MetricsEndpointTest, PrometheusRoutes) {
     EXPECT_EQ(promtool_errors("all", all->body), "");
 }
 
-// The value of the sample `series` (name plus labels, exactly as exposed), or -1.
-double sample_value(const std::string& exposition, const std::string& series) {
-    for (const auto& line : split_lines(exposition)) {
-        if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-    }
-    return -1;
-}
-
 TEST_F(MetricsEndpointTest, OwnMetricsPerNodeAndRequestTurnaround) {
     start_all();
     const auto series = [](const char* family, const char* node) {

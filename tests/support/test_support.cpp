@@ -177,6 +177,13 @@ void write_file(const fs::path& p, const std::string& text) {
     out << text;
 }
 
+double sample_value(const std::string& exposition, const std::string& series) {
+    for (const auto& line : split_lines(exposition)) {
+        if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
+    }
+    return -1;
+}
+
 std::vector<std::string> split_lines(const std::string& text) {
     std::vector<std::string> lines;
     std::string cur;

@@ -87,6 +87,9 @@ unsigned short free_tcp_port();
 std::string read_file(const fs::path& p);
 void write_file(const fs::path& p, const std::string& text);
 std::vector<std::string> split_lines(const std::string& text);
+/// The value of the sample `series` (name plus labels, exactly as exposed) in a Prometheus
+/// exposition, or -1.
+double sample_value(const std::string& exposition, const std::string& series);
 
 /// Minimal blocking HTTP/1.1 GET against 127.0.0.1:port; returns status, headers, body.
 struct http_reply {
