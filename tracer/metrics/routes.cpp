@@ -74,7 +74,7 @@ http_response listing(const http_request& req,
     for (const auto& n : list)
         body += "<li><a href=\"/" + n.slug + "\">" + html_escape(n.name) + "</a></li>";
     body += "</ul></body></html>";
-    return {200, html, body};
+    return {200, html, std::move(body)};
 }
 
 // EKG JSON: names split on '.', leaves {"type":"c|g|l","val":…}.
@@ -169,7 +169,7 @@ http_response prometheus_route(const http_request& req, const prometheus_context
             }
             std::string body = all.finish();
             if (ctx.own_metrics) body += ctx.own_metrics();
-            return {200, "text/plain;version=0.0.4;charset=utf-8", body};
+            return {200, "text/plain;version=0.0.4;charset=utf-8", std::move(body)};
         }
     }
     if (first == "config" && segs.size() == 1 && ctx.effective_config &&
