@@ -20,7 +20,11 @@ Baselines (10 nodes, the ForMachine scenario's bytes):
 usage: ingest.py BUILD_DIR [OBJECTS_PER_NODE | total=OBJECTS] [SCENARIO ...]
        ingest.py --smoke BUILD_DIR      (CI: 2 nodes x 20000, fails only on errors or losses)
   scenario: NODES:SECTIONS with SECTIONS one of machine, human, both, rules; or floor, floor64k,
-            rsyslog
+            rsyslog; or pairs:N
+  pairs:N   10:machine and floor64k run alternately N times (the order swapped every other
+            pair), each pair's ratios recorded: the cost of writing into the page cache moves
+            severalfold with the machine's state over a run, so one run of each can compare
+            two states rather than two programs
   default: 1:machine 10:machine floor floor64k rsyslog 10:human 10:both 10:rules, 200000 per
            node
   total=2000000: every scenario sends 2 M objects in all (1 node: 2 M; 10 nodes: 200,000 each)
@@ -265,6 +269,27 @@ input(type="imptcp" port="{port}" address="127.0.0.1" ruleset="bench")
         shutil.rmtree(work, ignore_errors=True)
 
 
+def run_pairs(build, per_node, n):
+    """10:machine beside floor64k, alternately, n times; one record per pair."""
+    pairs = []
+    for i in range(n):
+        runs = {}
+        for which in (("daemon", "floor") if i % 2 == 0 else ("floor", "daemon")):
+            runs[which] = (run_daemon(build, 10, "machine", per_node) if which == "daemon"
+                           else run_floor(build, 10, per_node, 64 * 1024))
+            show(runs[which])
+        d, f = runs["daemon"], runs["floor"]
+        pair = {"pair": i, "daemon_first": i % 2 == 0,
+                "daemon_cpu_per_m": d["cpu_per_m"], "daemon_rate": d["rate"],
+                "floor_cpu_per_m": f["cpu_per_m"], "floor_rate": f["rate"],
+                "check": d["check"], "drops": d["drops"] + f["drops"]}
+        pairs.append(pair)
+        record("ingest_pair", **pair)
+        print(f"pair {i + 1}: CPU {d['cpu_per_m'] / f['cpu_per_m']:.2f}× the 64 KiB floor's, "
+              f"throughput {d['rate'] / f['rate']:.2f}×", flush=True)
+    return pairs
+
+
 def show(r):
     def opt(v, fmt):
         return "n/a" if v is None else format(v, fmt)
@@ -297,6 +322,9 @@ def main():
     results, lines = {}, []
     try:
         for s in scenarios:
+            if s.startswith("pairs:"):
+                run_pairs(build, objects(10), int(s.split(":")[1]))
+                continue
             if s == "floor":
                 results[s] = run_floor(build, 10, objects(10))
             elif s == "floor64k":
@@ -320,8 +348,9 @@ def main():
         if lines:
             shutil.rmtree(lines[-1], ignore_errors=True)
     # Every figure beside its ratio to each baseline of the same run.
-    print()
-    print("\n".join(ingest_table(list(results.values()))))
+    if results:
+        print()
+        print("\n".join(ingest_table(list(results.values()))))
 
 
 if __name__ == "__main__":

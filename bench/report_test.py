@@ -58,6 +58,28 @@ class Targets(unittest.TestCase):
         self.assertEqual(v[next(k for k in v if k.startswith("CPU per object"))], "**not met**")
         self.assertEqual(v[next(k for k in v if k.startswith("Throughput"))], "**not met**")
 
+    def test_alternating_pairs_decide_by_their_median(self):
+        def pair(i, d_cpu, f_cpu, d_rate=2.4e6, f_rate=2.2e6):
+            return {"kind": "ingest_pair", "pair": i, "daemon_first": i % 2 == 0,
+                    "daemon_cpu_per_m": d_cpu, "daemon_rate": d_rate,
+                    "floor_cpu_per_m": f_cpu, "floor_rate": f_rate, "check": "ok", "drops": 0}
+        single = [ingest("10:machine", 2.4e6, 0.36), ingest("floor64k", 2.2e6, 0.29),
+                  ingest("rsyslog", 0.4e6, 2.5)]
+        # Ratios 1.2, 1.5, 1.1: the median (1.2) holds, though one pair alone would not.
+        run = recorded(single + [pair(0, 0.36, 0.30), pair(1, 0.45, 0.30), pair(2, 0.33, 0.30)])
+        v = verdicts(run)
+        cpu = next(k for k in v if k.startswith("CPU per object"))
+        self.assertEqual(v[cpu], "met")
+        row = next(r for r in report.targets(run) if r.startswith("| CPU per object"))
+        self.assertIn("1.20× the 64 KiB floor's in 3 alternating pairs (median; 1.10–1.50)", row)
+        # Ratios 1.5, 1.5, 1.1: the median misses, whatever the single runs say.
+        run = recorded(single + [pair(0, 0.45, 0.30), pair(1, 0.45, 0.30), pair(2, 0.33, 0.30)])
+        self.assertEqual(verdicts(run)[cpu], "**not met**")
+        text = "\n".join(report.sections(run))
+        self.assertIn("### The daemon beside the 64 KiB floor, alternately", text)
+        self.assertIn("| 2 | floor | 2,400,000 | 0.45 | 2,200,000 | 0.30 | 1.50× | 1.09× | ok |",
+                      text)
+
     def test_syscalls_rss_idle_render_and_scrape(self):
         run = recorded(
             [ingest("10:machine", 2.1e6, 0.5, rss=18.0, syscalls=0.051),

@@ -107,6 +107,8 @@ python3 bench/reload_bench.py build/bench "${CT_RELOAD_NODES:-1000}" 10
 
 echo "== ingest with the replay generator, beside the floor relay and rsyslog (bench/ingest.py)"
 python3 bench/ingest.py build/bench "${CT_INGEST_OBJECTS:-total=2000000}"
+echo "== the daemon and the 64 KiB floor relay alternately, 3 pairs (bench/ingest.py pairs:3)"
+python3 bench/ingest.py build/bench "${CT_INGEST_OBJECTS:-total=2000000}" pairs:3
 
 echo "== RSS when the disk is slower than the nodes: the writer starved, 10 nodes (bench/slow_disk.py)"
 python3 bench/slow_disk.py build/bench
