@@ -555,9 +555,11 @@ void multi_node_exposition::add_node(std::string_view node_name,
     }
     // The server time moves at every read without changing anything else.
     if (p.families->has_stamp) {
-        auto it = metrics.find(server_timestamp_name);
-        if (it != metrics.end())
+        if (hints && hints->server_time) {
+            append_sample_tail(p.stamp_tail, *hints->server_time, p.families->node_label);
+        } else if (auto it = metrics.find(server_timestamp_name); it != metrics.end()) {
             append_sample_tail(p.stamp_tail, it->second, p.families->node_label);
+        }
     }
     parts_.push_back(std::move(p));
 }

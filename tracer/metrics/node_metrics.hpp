@@ -61,6 +61,9 @@ struct series_hints {
     /// The store's series as /metrics last rendered them, kept by the renderer (under the
     /// store's lock) and reused while `changes` and the options stay the same.
     mutable std::shared_ptr<const node_families> rendered;
+    /// The store's own ekg.server_timestamp_ms entry, once a read has made it (the renderer
+    /// need not search the map for it at every scrape).
+    const metric_value* server_time = nullptr;
 };
 
 class node_metrics {
@@ -95,7 +98,8 @@ class node_metrics {
     mutable bool stamped_ = false;  // metrics_ holds ekg.server_timestamp_ms
     mutable std::mutex mutex_;
     mutable metric_snapshot metrics_;  // mutable: reads stamp the server time
-    mutable series_hints hints_{{true, true}, 0, nullptr};
+    mutable series_hints hints_{{true, true}, 0, nullptr, nullptr};
+    mutable metric_value* server_time_ = nullptr;  // the entry stamp_server_time() keeps
     std::vector<metric_snapshot::iterator> response_order_;          // by position in a response
     mutable std::array<std::vector<std::uint64_t>, 2> name_hashes_;  // sorted, per form
 };
