@@ -99,8 +99,8 @@ class node_metrics {
     mutable std::mutex mutex_;
     mutable metric_snapshot metrics_;  // mutable: reads stamp the server time
     mutable series_hints hints_{{true, true}, 0, nullptr, nullptr};
-    mutable metric_value* server_time_ = nullptr;  // the entry stamp_server_time() keeps
-    std::vector<metric_snapshot::iterator> response_order_;          // by position in a response
+    mutable metric_value* server_time_ = nullptr;            // the entry stamp_server_time() keeps
+    std::vector<metric_snapshot::iterator> response_order_;  // by position in a response
     mutable std::array<std::vector<std::uint64_t>, 2> name_hashes_;  // sorted, per form
 };
 
