@@ -271,7 +271,6 @@ input(type="imptcp" port="{port}" address="127.0.0.1" ruleset="bench")
 
 def run_pairs(build, per_node, n):
     """10:machine beside floor64k, alternately, n times; one record per pair."""
-    pairs = []
     for i in range(n):
         runs = {}
         for which in (("daemon", "floor") if i % 2 == 0 else ("floor", "daemon")):
@@ -283,11 +282,9 @@ def run_pairs(build, per_node, n):
                 "daemon_cpu_per_m": d["cpu_per_m"], "daemon_rate": d["rate"],
                 "floor_cpu_per_m": f["cpu_per_m"], "floor_rate": f["rate"],
                 "check": d["check"], "drops": d["drops"] + f["drops"]}
-        pairs.append(pair)
         record("ingest_pair", **pair)
         print(f"pair {i + 1}: CPU {d['cpu_per_m'] / f['cpu_per_m']:.2f}× the 64 KiB floor's, "
               f"throughput {d['rate'] / f['rate']:.2f}×", flush=True)
-    return pairs
 
 
 def show(r):

@@ -23,7 +23,7 @@ std::size_t node_metrics::apply(const protocol::ekg_response_view& response) {
         if (it != metrics_.end() && it->first == e.name) response_order_[i] = it;
         if (it == metrics_.end() || it->first != e.name) {
             // The server timestamp entry is ours, not the node's.
-            if (metrics_.size() - (stamped_ ? 1 : 0) >= max_names_) {
+            if (metrics_.size() - (server_time_ ? 1 : 0) >= max_names_) {
                 ++ignored;
                 continue;
             }
@@ -75,7 +75,6 @@ void node_metrics::stamp_server_time() const {
     server_time_->kind = protocol::metric_kind::counter;
     server_time_->number = static_cast<std::int64_t>(now);
     server_time_->text.clear();
-    stamped_ = true;
 }
 
 void node_metrics::name_created(const std::string& ekg_name, metric_value& m) const {

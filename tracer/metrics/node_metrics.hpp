@@ -95,12 +95,12 @@ class node_metrics {
     /// A name just created: its exposition form, and whether it shares it with another.
     void name_created(const std::string& ekg_name, metric_value& m) const;
     std::size_t max_names_;
-    mutable bool stamped_ = false;  // metrics_ holds ekg.server_timestamp_ms
     mutable std::mutex mutex_;
     mutable metric_snapshot metrics_;  // mutable: reads stamp the server time
     mutable series_hints hints_{{true, true}, 0, nullptr, nullptr};
-    mutable metric_value* server_time_ = nullptr;            // the entry stamp_server_time() keeps
-    std::vector<metric_snapshot::iterator> response_order_;  // by position in a response
+    // metrics_' ekg.server_timestamp_ms, once a read has made it (none before).
+    mutable metric_value* server_time_ = nullptr;
+    std::vector<metric_snapshot::iterator> response_order_;          // by position in a response
     mutable std::array<std::vector<std::uint64_t>, 2> name_hashes_;  // sorted, per form
 };
 

@@ -306,7 +306,7 @@ void file_output::retry_parked(bool stopping, bool past_deadline) {
 void file_output::publish_stalls() {
     std::vector<writer_stall> out;
     for (const auto& [id, p] : parked_) {
-        if (p.batches.empty()) continue;  // being released
+        if (p.batches.empty()) continue;  // not kept so today; front() needs one
         const auto& done = p.batches.front().done;
         for (const auto& s : opts_.sections) {
             if (std::find(done.begin(), done.end(), s) != done.end()) continue;
