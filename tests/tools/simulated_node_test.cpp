@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "protocol/sdu.hpp"
 #include "protocol/trace_objects_codec.hpp"
 
 namespace ct::forwarder {
@@ -97,6 +98,79 @@ TEST(SimulatedNodeReplay, TheStartupObjectGoesFirstAndTheSentLogNamesEveryObject
         EXPECT_NE(ns, "Reflection.TracerConfigInfo");
     }
     EXPECT_FALSE(lines >> name);
+}
+
+// The generator's gathered reply (sent without a copy) is framed as the copied one: SDUs of
+// 12,288 bytes but the last, headers with the reply's protocol and direction, a payload that
+// decodes to the next objects in order; for replies of several SDUs, of one, and of none.
+TEST(SimulatedNodeReplay, AGatheredReplyIsFramedAsTheCopiedReply) {
+    node_options o;
+    o.name = "gathered";
+    o.replay = true;
+    o.replay_pool = 64;
+    o.queue_size = 1000;
+    simulated_node node(o);
+    for (int i = 0; i < 130; ++i) node.generate_one();
+    simulated_node::gathered_reply g;
+    protocol::trace_objects_reply_decoder dec;
+    std::vector<protocol::trace_object_view> objects;
+    std::uint64_t next_seq = 1;
+    for (const std::size_t n : {60, 1, 64, 10, 100}) {
+        const bool from_responder = n % 2 == 0;
+        ASSERT_TRUE(node.take_gathered_reply(n, from_responder, g)) << n;
+        std::string sent;
+        for (auto part : g.parts) sent.append(part);
+        std::string payload;
+        std::vector<std::size_t> lengths;
+        for (std::size_t at = 0; at < sent.size();) {
+            ASSERT_GE(sent.size() - at, protocol::sdu_header_size);
+            const auto h = protocol::decode_sdu_header(sent.data() + at);
+            EXPECT_EQ(h.protocol, protocol::mini_protocol::trace_objects);
+            EXPECT_EQ(h.from_responder, from_responder);
+            at += protocol::sdu_header_size;
+            ASSERT_LE(at + h.length, sent.size());
+            payload.append(sent, at, h.length);
+            lengths.push_back(h.length);
+            at += h.length;
+        }
+        std::string reframed;
+        protocol::append_sdus(
+            reframed, protocol::mini_protocol::trace_objects, from_responder, payload, 0);
+        EXPECT_EQ(sent, reframed) << n;  // every SDU full but the last
+        if (n == 60) {
+            EXPECT_GE(lengths.size(), 2u);
+        }
+        ASSERT_FALSE(dec.decode(payload, objects)) << n;
+        const std::size_t want = std::min<std::size_t>(n, 130 - (next_seq - 1));
+        ASSERT_EQ(objects.size(), want) << n;
+        for (const auto& obj : objects) {
+            EXPECT_EQ(nlohmann::json::parse(obj.machine)["data"]["seq"], next_seq);
+            ++next_seq;
+        }
+    }
+    EXPECT_EQ(node.sent(), 130u);
+    // Nothing queued: an empty reply, `[3, []]`, in one SDU.
+    ASSERT_TRUE(node.take_gathered_reply(100, true, g));
+    std::string sent;
+    for (auto part : g.parts) sent.append(part);
+    std::string want;
+    protocol::append_sdus(want, protocol::mini_protocol::trace_objects, true, "\x82\x03\x80", 0);
+    EXPECT_EQ(sent, want);
+}
+
+TEST(SimulatedNodeReplay, AReplyThatWouldUseAPoolEntryTwiceIsNotGathered) {
+    node_options o;
+    o.name = "n";
+    o.replay = true;
+    o.replay_pool = 8;
+    o.queue_size = 100;
+    simulated_node node(o);
+    for (int i = 0; i < 20; ++i) node.generate_one();
+    simulated_node::gathered_reply g;
+    EXPECT_FALSE(node.take_gathered_reply(9, false, g));
+    EXPECT_EQ(node.queued(), 20u);  // nothing taken
+    EXPECT_TRUE(node.take_gathered_reply(8, false, g));
+    EXPECT_EQ(node.queued(), 12u);
 }
 
 }  // namespace

@@ -427,6 +427,7 @@ void simulated_node::write_reply(std::size_t n, Sink&& append) {
 
 std::size_t simulated_node::reply_size(std::size_t n) const {
     const std::size_t k = std::min(n, queued());
+    if (k == 0) return 3;   // [3, []]
     std::size_t bytes = 4;  // the reply's head and the list's break
     for (std::size_t i = 0; i < k; ++i) {
         bytes += i < queue_.size() ? queue_[i].encoded.size()
@@ -446,6 +447,41 @@ void simulated_node::take_reply(std::size_t n, protocol::sdu_stream& out) {
     // No reserve: the caller's buffer keeps its capacity from one reply to the next.
     write_reply(n, [&](std::string_view piece) { out.append(piece); });
     out.finish();
+}
+
+bool simulated_node::take_gathered_reply(std::size_t n, bool from_responder, gathered_reply& out) {
+    const std::size_t k = std::min(n, queued());
+    if (!queue_.empty() || k > pool_.size()) return false;
+    // Every piece write_reply hands over is then a constant or a pool entry: both outlive
+    // the call. The reply's size is known first, so each SDU header is written whole.
+    const std::size_t total = reply_size(n);
+    const std::size_t max_payload = protocol::max_sdu_payload_sent;
+    out.frames.clear();
+    out.frames.reserve(protocol::sdu_header_size * (total / max_payload + 1));
+    out.parts.clear();
+    std::size_t left = total, room = 0;
+    write_reply(n, [&](std::string_view piece) {
+        while (!piece.empty()) {
+            if (room == 0) {
+                const auto length = std::min(left, max_payload);
+                const std::size_t at = out.frames.size();
+                out.frames.append(protocol::sdu_header_size, '\0');
+                protocol::encode_sdu_header({0,
+                                             from_responder,
+                                             protocol::mini_protocol::trace_objects,
+                                             static_cast<std::uint16_t>(length)},
+                                            out.frames.data() + at);
+                out.parts.emplace_back(out.frames.data() + at, protocol::sdu_header_size);
+                room = length;
+            }
+            const std::size_t take = std::min(piece.size(), room);
+            out.parts.push_back(piece.substr(0, take));
+            piece.remove_prefix(take);
+            room -= take;
+            left -= take;
+        }
+    });
+    return true;
 }
 
 std::optional<std::string> simulated_node::data_point(std::string_view name) const {

@@ -75,6 +75,15 @@ class simulated_node {
     std::string take_reply(std::size_t n);
     /// The same reply written as SDUs straight into a connection's output (no payload copy).
     void take_reply(std::size_t n, protocol::sdu_stream& out);
+    /// The same reply as SDUs of pieces to be sent in one gathered write, with no copy at all:
+    /// `parts` views the SDU headers (in `frames`), constant bytes and the replay pool's
+    /// entries. Valid until the next reply is taken. False (nothing taken) when the reply
+    /// would need a built object (they are freed once sent) or one pool entry twice.
+    struct gathered_reply {
+        std::string frames;
+        std::vector<std::string_view> parts;
+    };
+    bool take_gathered_reply(std::size_t n, bool from_responder, gathered_reply& out);
     /// Every object taken into a reply is also written here as "<node> <seq> <ns> <Severity>"
     /// (tests and benchmarks check the daemon's output against it). nullptr: off.
     void set_sent_log(std::ostream* out) { sent_log_ = out; }
