@@ -2,14 +2,11 @@
 // points to cardano-tracer over the real protocol (Initiator or Responder mode), for tests,
 // demos and benchmarks. One io_context thread drives every simulated node.
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <chrono>
-#include <climits>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -26,6 +23,7 @@
 #include "protocol/handshake.hpp"
 #include "protocol/sdu.hpp"
 #include "protocol/trace_objects_codec.hpp"
+#include "tools/trace_forwarder/gathered_send.hpp"
 #include "tools/trace_forwarder/simulated_node.hpp"
 
 namespace asio = boost::asio;
@@ -265,7 +263,6 @@ class node_runtime {
         wake_.cancel();
     }
     void try_answer();
-    void send_gathered();
     asio::awaitable<void> serve(socket_t sock, bool we_connected);
     asio::awaitable<void> reader();
     asio::awaitable<void> read_then_close();
@@ -343,7 +340,8 @@ void node_runtime::try_answer() {
         // does not take now, it is framed into the outbox: one copy per byte.
         if (outbox_.empty() && sending_.empty() &&
             node_.take_gathered_reply(n, !we_connected_, gathered_)) {
-            send_gathered();
+            ct::forwarder::send_gathered(sock_->native_handle(), gathered_.parts, outbox_, iov_);
+            if (!outbox_.empty()) wake_.cancel();  // the rest goes by the writer
         } else {
             proto::sdu_stream out(outbox_, proto::mini_protocol::trace_objects, !we_connected_);
             node_.take_reply(n, out);
@@ -366,42 +364,6 @@ void node_runtime::try_answer() {
         wake_.cancel();
         closing_ = true;
     }
-}
-
-void node_runtime::send_gathered() {
-    // Non-blocking sends of up to IOV_MAX pieces each; the rest (a full socket buffer, or an
-    // error the writer will then meet) is copied into the outbox, so no piece is referenced
-    // once this returns and the pool may be patched for the next reply.
-    const auto& parts = gathered_.parts;
-    std::size_t i = 0, skip = 0;  // the next piece, and how much of it is already sent
-    while (i < parts.size()) {
-        iov_.clear();
-        for (std::size_t j = i; j < parts.size() && iov_.size() < IOV_MAX; ++j) {
-            const std::size_t off = j == i ? skip : 0;
-            iov_.push_back({const_cast<char*>(parts[j].data() + off), parts[j].size() - off});
-        }
-        msghdr msg{};
-        msg.msg_iov = iov_.data();
-        msg.msg_iovlen = iov_.size();
-        const ssize_t sent = ::sendmsg(sock_->native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (sent < 0 && errno == EINTR) continue;
-        if (sent <= 0) break;
-        auto left = static_cast<std::size_t>(sent);
-        while (left > 0) {
-            const std::size_t here = parts[i].size() - skip;
-            if (left < here) {
-                skip += left;
-                break;
-            }
-            left -= here;
-            skip = 0;
-            ++i;
-        }
-    }
-    if (i == parts.size()) return;
-    outbox_.append(parts[i].substr(skip));
-    for (++i; i < parts.size(); ++i) outbox_.append(parts[i]);
-    wake_.cancel();
 }
 
 asio::awaitable<void> node_runtime::reader() {
