@@ -221,10 +221,7 @@ class node_runtime {
 
     asio::awaitable<void> run_initiator(address target);
     asio::awaitable<void> run_responder(address where);
-    /// --rate: objects are due from now on; generate_due makes those due and answers.
-    void start_generating();
-    void generate_due();
-    bool generating() const { return !stopped_ && !all_generated() && !finished_; }
+    asio::awaitable<void> generate();
     void catch_up();
     asio::awaitable<void> tick_metrics();
 
@@ -677,38 +674,20 @@ void node_runtime::catch_up() {
     }
 }
 
-void node_runtime::start_generating() {
+asio::awaitable<void> node_runtime::generate() {
+    if (o_.rate <= 0) co_return;
+    asio::steady_timer t(ioc_);
     rate_start_ = std::chrono::steady_clock::now();
     rate_started_ = true;
-}
-
-void node_runtime::generate_due() {
-    catch_up();
-    try_answer();
-}
-
-// With --rate, one timer makes every node's objects: a timer per node woke this process ten
-// times as often at 10 nodes (each wake-up of an idle thread costs microseconds on a VM), and
-// the generator is not to be what limits a benchmark.
-asio::awaitable<void> generate_all(asio::io_context& ioc,
-                                   const options& o,
-                                   std::vector<std::unique_ptr<node_runtime>>& nodes) {
-    if (o.rate <= 0) co_return;
-    for (auto& n : nodes) n->start_generating();
     // Look often enough that a quarter of the queue at most is made between looks.
     const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
         std::chrono::duration<double>(
-            std::clamp(static_cast<double>(o.queue_size) / o.rate / 4, 0.0002, 0.01)));
-    asio::steady_timer t(ioc);
-    for (;;) {
-        bool any = false;
-        for (auto& n : nodes) any = any || n->generating();
-        if (!any) co_return;
+            std::clamp(static_cast<double>(o_.queue_size) / o_.rate / 4, 0.0002, 0.01)));
+    while (!stopped_ && !all_generated() && !finished_) {
         t.expires_after(period);
         co_await t.async_wait(nothrow);
-        for (auto& n : nodes) {
-            if (n->generating()) n->generate_due();
-        }
+        catch_up();
+        try_answer();
     }
 }
 
@@ -828,9 +807,9 @@ int main(int argc, char** argv) {
             }
             asio::co_spawn(ioc, n.run_responder(a), asio::detached);
         }
+        asio::co_spawn(ioc, n.generate(), asio::detached);
         asio::co_spawn(ioc, n.tick_metrics(), asio::detached);
     }
-    asio::co_spawn(ioc, generate_all(ioc, o, nodes), asio::detached);
     try {
         ioc.run();
     } catch (const std::exception& e) {
