@@ -30,27 +30,30 @@ struct socket_pair {
     }
 };
 
-// Pieces of varied sizes, more of them than one sendmsg takes (IOV_MAX).
-std::vector<std::string> make_pieces(std::size_t count) {
+// Pieces of varied sizes (1500 are more than one sendmsg takes: IOV_MAX), and all of them
+// joined: what the peer must receive.
+struct reply_pieces {
     std::vector<std::string> pieces;
-    for (std::size_t i = 0; i < count; ++i) {
-        pieces.emplace_back(1 + (i * 37) % 700, static_cast<char>('a' + i % 26));
+    std::vector<std::string_view> parts;
+    std::string whole;
+    explicit reply_pieces(std::size_t count) {
+        for (std::size_t i = 0; i < count; ++i) {
+            pieces.emplace_back(1 + (i * 37) % 700, static_cast<char>('a' + i % 26));
+            whole += pieces.back();
+        }
+        parts.assign(pieces.begin(), pieces.end());
     }
-    return pieces;
-}
+};
 
 TEST(GatheredSend, WhatTheSocketTakesAndWhatIsLeftAreTheReplyInOrder) {
-    const auto pieces = make_pieces(1500);
-    std::vector<std::string_view> parts(pieces.begin(), pieces.end());
-    std::string whole;
-    for (const auto& p : pieces) whole += p;
-
+    const reply_pieces r(1500);
+    const auto& whole = r.whole;
     socket_pair s;
     int small = 4096;  // far less than the reply: the send stops part-way through a piece
     ASSERT_EQ(::setsockopt(s.fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
     std::string rest = "before|";  // appended to, never replaced
     std::vector<iovec> iov;
-    const std::size_t sent = send_gathered(s.fds[0], parts, rest, iov);
+    const std::size_t sent = send_gathered(s.fds[0], r.parts, rest, iov);
     EXPECT_GT(sent, 0u);
     EXPECT_LT(sent, whole.size());
     EXPECT_EQ(s.drain(), whole.substr(0, sent));
@@ -62,23 +65,20 @@ TEST(GatheredSend, WhatTheSocketTakesAndWhatIsLeftAreTheReplyInOrder) {
     ASSERT_EQ(::setsockopt(roomy.fds[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big), 0);
     ASSERT_EQ(::setsockopt(roomy.fds[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof big), 0);
     rest.clear();
-    EXPECT_EQ(send_gathered(roomy.fds[0], parts, rest, iov), whole.size());
+    EXPECT_EQ(send_gathered(roomy.fds[0], r.parts, rest, iov), whole.size());
     EXPECT_TRUE(rest.empty());
     EXPECT_EQ(roomy.drain(), whole);
 }
 
 TEST(GatheredSend, AClosedPeerLeavesEverythingForTheWriterToFail) {
-    const auto pieces = make_pieces(10);
-    std::vector<std::string_view> parts(pieces.begin(), pieces.end());
-    std::string whole;
-    for (const auto& p : pieces) whole += p;
+    const reply_pieces r(10);
     socket_pair s;
     ::close(s.fds[1]);
     s.fds[1] = -1;
     std::string rest;
     std::vector<iovec> iov;
-    EXPECT_EQ(send_gathered(s.fds[0], parts, rest, iov), 0u);  // EPIPE, and no SIGPIPE
-    EXPECT_EQ(rest, whole);
+    EXPECT_EQ(send_gathered(s.fds[0], r.parts, rest, iov), 0u);  // EPIPE, and no SIGPIPE
+    EXPECT_EQ(rest, r.whole);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
 
 #include "protocol/sdu.hpp"
 #include "protocol/trace_objects_codec.hpp"
@@ -14,14 +15,23 @@
 namespace ct::forwarder {
 namespace {
 
-TEST(SimulatedNodeReplay, RepliesCarryPatchedSequenceNumbersAsJsonNumbers) {
+// The options of a replaying node; generate() then makes its objects (seq 1 onwards).
+node_options replaying(std::string name, std::size_t pool, std::size_t queue_size) {
     node_options o;
-    o.name = "replayed";
+    o.name = std::move(name);
     o.replay = true;
-    o.replay_pool = 4;
-    o.queue_size = 1000;
-    simulated_node node(o);
-    for (int i = 0; i < 130; ++i) node.generate_one();
+    o.replay_pool = pool;
+    o.queue_size = queue_size;
+    return o;
+}
+
+void generate(simulated_node& node, int generated) {
+    for (int i = 0; i < generated; ++i) node.generate_one();
+}
+
+TEST(SimulatedNodeReplay, RepliesCarryPatchedSequenceNumbersAsJsonNumbers) {
+    simulated_node node(replaying("replayed", 4, 1000));
+    generate(node, 130);
     protocol::trace_objects_reply_decoder dec;
     std::vector<protocol::trace_object_view> objects;
 
@@ -53,27 +63,19 @@ TEST(SimulatedNodeReplay, RepliesCarryPatchedSequenceNumbersAsJsonNumbers) {
 }
 
 TEST(SimulatedNodeReplay, OverflowDropsTheWholeQueueAsTheNodeDoes) {
-    node_options o;
-    o.name = "n";
-    o.replay = true;
-    o.queue_size = 10;
-    simulated_node node(o);
-    for (int i = 0; i < 25; ++i) node.generate_one();
+    simulated_node node(replaying("n", node_options{}.replay_pool, 10));
+    generate(node, 25);
     EXPECT_EQ(node.overflow_drops(), 20u);
     EXPECT_EQ(node.queued(), 5u);
 }
 
 TEST(SimulatedNodeReplay, TheStartupObjectGoesFirstAndTheSentLogNamesEveryObjectInOrder) {
-    node_options o;
-    o.name = "n";
-    o.replay = true;
-    o.replay_pool = 3;
-    o.queue_size = 1000;
+    auto o = replaying("n", 3, 1000);
     o.tracer_config_info = R"({"TraceOptions":{}})";
     simulated_node node(o);
     std::ostringstream log;
     node.set_sent_log(&log);
-    for (int i = 0; i < 5; ++i) node.generate_one();
+    generate(node, 5);
     EXPECT_EQ(node.queued(), 6u);
     protocol::trace_objects_reply_decoder dec;
     std::vector<protocol::trace_object_view> objects;
@@ -104,13 +106,8 @@ TEST(SimulatedNodeReplay, TheStartupObjectGoesFirstAndTheSentLogNamesEveryObject
 // 12,288 bytes but the last, headers with the reply's protocol and direction, a payload that
 // decodes to the next objects in order; for replies of several SDUs, of one, and of none.
 TEST(SimulatedNodeReplay, AGatheredReplyIsFramedAsTheCopiedReply) {
-    node_options o;
-    o.name = "gathered";
-    o.replay = true;
-    o.replay_pool = 64;
-    o.queue_size = 1000;
-    simulated_node node(o);
-    for (int i = 0; i < 130; ++i) node.generate_one();
+    simulated_node node(replaying("gathered", 64, 1000));
+    generate(node, 130);
     simulated_node::gathered_reply g;
     protocol::trace_objects_reply_decoder dec;
     std::vector<protocol::trace_object_view> objects;
@@ -159,13 +156,8 @@ TEST(SimulatedNodeReplay, AGatheredReplyIsFramedAsTheCopiedReply) {
 }
 
 TEST(SimulatedNodeReplay, AReplyThatWouldUseAPoolEntryTwiceIsNotGathered) {
-    node_options o;
-    o.name = "n";
-    o.replay = true;
-    o.replay_pool = 8;
-    o.queue_size = 100;
-    simulated_node node(o);
-    for (int i = 0; i < 20; ++i) node.generate_one();
+    simulated_node node(replaying("n", 8, 100));
+    generate(node, 20);
     simulated_node::gathered_reply g;
     EXPECT_FALSE(node.take_gathered_reply(9, false, g));
     EXPECT_EQ(node.queued(), 20u);  // nothing taken
