@@ -355,6 +355,36 @@ GBENCH_FIELDS = {"family_index", "per_family_instance_index", "repetitions", "re
                  "threads", "iterations", "real_time", "cpu_time", "aggregate_unit"}
 
 
+# What the 64 KiB floor relay needs on this machine on a quiet day (CPU-s per million objects,
+# 10 nodes; docs/benchmarks.md, 7 December, seventh stop). The floor only moves bytes from a
+# socket into the page cache, so its figure in a run says how costly that was in the run.
+QUIET_FLOOR = (0.30, 0.35)
+
+
+def machine_state(run):
+    """A paragraph on the machine's state in this run: the floor relay's CPU per object against
+    a quiet day's, and the wake-up probe with nothing else running."""
+    floors = [r["cpu_per_m"] for r in run.all("ingest") if r.get("scenario") == "floor64k"]
+    floors += [p["floor_cpu_per_m"] for p in run.all("ingest_pair")]
+    alone = run.one("turnaround_alone")
+    if not floors and not alone:
+        return []
+    words = []
+    if floors:
+        med = statistics.median(floors)
+        slow = med > QUIET_FLOOR[1] * 1.25
+        words.append(
+            f"The 64 KiB floor relay needed {med:.2f} CPU-s per million objects (median of "
+            f"{len(floors)} run(s), {min(floors):.2f}–{max(floors):.2f}); on a quiet day it "
+            f"needs {QUIET_FLOOR[0]:.2f}–{QUIET_FLOOR[1]:.2f}. " +
+            ("Writing into the page cache was slow in this run, and the absolute figures below "
+             "moved with it; the ratios to the floor compare like with like."
+             if slow else "Writing into the page cache cost what it does on a quiet day."))
+    if alone:
+        words.append(f"With nothing else running, {probe_words(alone)}.")
+    return ["**The machine during this run.** " + " ".join(words), ""]
+
+
 def probe_words(p):
     return (f"a sleeping thread was woken more than 1 ms late {p['late_1ms']} times of "
             f"{p['wakeups']} (max {p['max_late_us']:.0f} µs)")
@@ -386,6 +416,7 @@ def report(run, command):
            "", "### Issue 12's targets in this run", "",
            "Each ratio is taken against a baseline measured in the same run; a target is met "
            "only when it holds against every baseline it names.", ""]
+    out += machine_state(run)
     out += targets(run) or ["No figure for a target was recorded."]
     out += sections(run)
     return out

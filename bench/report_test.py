@@ -80,6 +80,29 @@ class Targets(unittest.TestCase):
         self.assertIn("| 2 | floor | 2,400,000 | 0.45 | 2,200,000 | 0.30 | 1.50× | 1.09× | ok |",
                       text)
 
+    def test_the_machine_state_says_when_the_floor_was_slow(self):
+        probe = {"wakeups": 16000, "late_1ms": 49, "late_slack": 33, "slack_us": 1920,
+                 "max_late_us": 5539}
+        pair = {"kind": "ingest_pair", "pair": 0, "daemon_first": True, "daemon_cpu_per_m": 1.1,
+                "daemon_rate": 1.1e6, "floor_cpu_per_m": 0.65, "floor_rate": 1.3e6,
+                "check": "ok", "drops": 0}
+        slow = recorded([ingest("10:machine", 1.4e6, 0.9), ingest("floor64k", 1.1e6, 0.61),
+                         pair, {"kind": "turnaround_alone", **probe}])
+        text = " ".join(report.machine_state(slow))
+        self.assertIn("needed 0.63 CPU-s per million objects (median of 2 run(s), 0.61–0.65)",
+                      text)
+        self.assertIn("was slow in this run", text)
+        self.assertIn("woken more than 1 ms late 49 times of 16000", text)
+        quiet = recorded([ingest("floor64k", 2.9e6, 0.31)])
+        text = " ".join(report.machine_state(quiet))
+        self.assertIn("what it does on a quiet day", text)
+        self.assertNotIn("woken", text)
+        self.assertEqual(report.machine_state(recorded([])), [])
+        # In the report, before the targets' table.
+        lines = report.report(slow, "./scripts/bench.sh")
+        self.assertLess(next(i for i, l in enumerate(lines) if "The machine during" in l),
+                        next(i for i, l in enumerate(lines) if l.startswith("| target")))
+
     def test_syscalls_rss_idle_render_and_scrape(self):
         run = recorded(
             [ingest("10:machine", 2.1e6, 0.5, rss=18.0, syscalls=0.051),
