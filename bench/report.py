@@ -359,6 +359,9 @@ GBENCH_FIELDS = {"family_index", "per_family_instance_index", "repetitions", "re
 # 10 nodes; docs/benchmarks.md, 7 December, seventh stop). The floor only moves bytes from a
 # socket into the page cache, so its figure in a run says how costly that was in the run.
 QUIET_FLOOR = (0.30, 0.35)
+# Above the quiet range by more than this factor, the run is called slow: the floor's own
+# run-to-run spread on a quiet day stays within it.
+SLOW_FACTOR = 1.25
 
 
 def machine_state(run):
@@ -372,7 +375,7 @@ def machine_state(run):
     words = []
     if floors:
         med = statistics.median(floors)
-        slow = med > QUIET_FLOOR[1] * 1.25
+        slow = med > QUIET_FLOOR[1] * SLOW_FACTOR
         words.append(
             f"The 64 KiB floor relay needed {med:.2f} CPU-s per million objects (median of "
             f"{len(floors)} run(s), {min(floors):.2f}–{max(floors):.2f}); on a quiet day it "
