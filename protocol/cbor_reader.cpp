@@ -2,6 +2,10 @@
 
 #include <simdjson.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -10,6 +14,62 @@
 namespace ct::protocol {
 
 bool valid_utf8_simd(std::string_view s) { return simdjson::validate_utf8(s.data(), s.size()); }
+
+namespace detail {
+
+bool all_ascii_words(const char* p, std::size_t n) {
+    constexpr std::uint64_t high_bits = 0x8080808080808080ull;
+    auto load8 = [](const char* q) {
+        std::uint64_t w;
+        std::memcpy(&w, q, 8);
+        return w;
+    };
+    std::uint64_t acc = 0;
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        acc |= load8(p + i) | load8(p + i + 8) | load8(p + i + 16) | load8(p + i + 24);
+    for (; i + 8 <= n; i += 8) acc |= load8(p + i);
+    acc |= load8(p + n - 8);
+    return (acc & high_bits) == 0;
+}
+
+#if defined(__x86_64__)
+// Target attributes do not reach lambdas: the load is a function of its own.
+__attribute__((target("avx2"))) inline __m256i load32(const char* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+__attribute__((target("avx2"))) bool all_ascii_avx2(const char* p, std::size_t n) {
+    __m256i acc = _mm256_setzero_si256();
+    std::size_t i = 0;
+    for (; i + 128 <= n; i += 128) {
+        acc = _mm256_or_si256(
+            acc,
+            _mm256_or_si256(_mm256_or_si256(load32(p + i), load32(p + i + 32)),
+                            _mm256_or_si256(load32(p + i + 64), load32(p + i + 96))));
+    }
+    for (; i + 32 <= n; i += 32) acc = _mm256_or_si256(acc, load32(p + i));
+    acc = _mm256_or_si256(acc, load32(p + n - 32));  // the tail, overlapping what came before
+    return _mm256_movemask_epi8(acc) == 0;           // the high bit of every byte
+}
+
+bool cpu_has_avx2() {
+    static const bool has = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") != 0;
+    }();
+    return has;
+}
+#else
+bool all_ascii_avx2(const char* p, std::size_t n) { return all_ascii_words(p, n); }
+bool cpu_has_avx2() { return false; }
+#endif
+
+}  // namespace detail
+
+bool all_ascii_long(const char* p, std::size_t n) {
+    return detail::cpu_has_avx2() ? detail::all_ascii_avx2(p, n) : detail::all_ascii_words(p, n);
+}
 
 decode_status cbor_reader::read_bool(bool& v) {
     if (at_end()) return errc::truncated;

@@ -17,12 +17,25 @@ namespace ct::protocol {
 /// Validates UTF-8 with simdjson's vectorised validator (the runtime-selected SIMD kernel).
 bool valid_utf8_simd(std::string_view s);
 
-/// Whether every byte is ASCII: 32 bytes per step, then one overlapping load for the tail
-/// (no byte loop: hosts, threads and namespaces are short).
+/// Whether every byte of a text of 64 bytes or more is ASCII, 128 bytes per step with AVX2 when
+/// the CPU has it (asked once), else 32 bytes per step. A machine text of ~470 bytes: 4.3 ns
+/// against 11.7 (docs/benchmarks.md).
+bool all_ascii_long(const char* p, std::size_t n);
+
+namespace detail {
+/// The two ways of all_ascii_long, each for n >= 32 (tests run both).
+bool all_ascii_words(const char* p, std::size_t n);
+bool all_ascii_avx2(const char* p, std::size_t n);
+bool cpu_has_avx2();
+}  // namespace detail
+
+/// Whether every byte is ASCII. Short texts (hosts, threads, namespaces) inline: 8 bytes per
+/// step, then one overlapping load for the tail, no byte loop.
 inline bool all_ascii(std::string_view s) {
     constexpr std::uint64_t high_bits = 0x8080808080808080ull;
     const char* p = s.data();
     const std::size_t n = s.size();
+    if (n >= 64) return all_ascii_long(p, n);
     auto load8 = [](const char* q) {
         std::uint64_t w;
         std::memcpy(&w, q, 8);
@@ -30,10 +43,7 @@ inline bool all_ascii(std::string_view s) {
     };
     std::uint64_t acc = 0;
     if (n >= 8) {
-        std::size_t i = 0;
-        for (; i + 32 <= n; i += 32)
-            acc |= load8(p + i) | load8(p + i + 8) | load8(p + i + 16) | load8(p + i + 24);
-        for (; i + 8 <= n; i += 8) acc |= load8(p + i);
+        for (std::size_t i = 0; i + 8 <= n; i += 8) acc |= load8(p + i);
         acc |= load8(p + n - 8);
     } else if (n >= 4) {
         std::uint32_t a, b;

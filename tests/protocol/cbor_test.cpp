@@ -94,8 +94,36 @@ TEST(CborReader, Utf8CheckStaysInsideTheText) {
     }
 }
 
+// Both ways of the long check, whichever one this CPU takes: every length from the shortest
+// each accepts, a high byte at every position (0x80 and 0xff: any byte with the top bit set).
+TEST(CborReader, BothLongAsciiChecksSeeAHighByteAtEveryPosition) {
+    const bool avx2 = ct::protocol::detail::cpu_has_avx2();
+    for (std::size_t len = 32; len <= 600; ++len) {
+        std::string s(len, 'z');
+        EXPECT_TRUE(ct::protocol::detail::all_ascii_words(s.data(), len)) << len;
+        if (avx2) {
+            EXPECT_TRUE(ct::protocol::detail::all_ascii_avx2(s.data(), len)) << len;
+        }
+        for (std::size_t pos = 0; pos < len; ++pos) {
+            for (const char high : {static_cast<char>(0x80), static_cast<char>(0xff)}) {
+                s[pos] = high;
+                ASSERT_FALSE(ct::protocol::detail::all_ascii_words(s.data(), len))
+                    << len << " " << pos;
+                if (avx2) {
+                    ASSERT_FALSE(ct::protocol::detail::all_ascii_avx2(s.data(), len))
+                        << len << " " << pos;
+                }
+            }
+            s[pos] = 'z';
+        }
+    }
+    if (!avx2) GTEST_SKIP() << "no AVX2 on this CPU: only the portable check ran";
+}
+
 TEST(CborReader, AsciiCheckSeesAHighByteAtEveryPositionOfEveryLength) {
-    for (std::size_t len = 0; len <= 100; ++len) {
+    // Past 64 bytes the check goes out of line (AVX2 where the CPU has it): 300 covers two of
+    // its 128-byte steps and every tail.
+    for (std::size_t len = 0; len <= 300; ++len) {
         const std::string ascii(len, 'a');
         EXPECT_TRUE(all_ascii(ascii)) << len;
         EXPECT_TRUE(valid_utf8(ascii)) << len;
