@@ -128,7 +128,9 @@ class cbor_reader {
 // The hot readers are inline: a trace object is some 25 data items, and a call per item
 // across translation units cost more than the decoding itself.
 
-inline decode_status cbor_reader::read_head(int& major, std::uint64_t& arg, bool& indefinite) {
+[[gnu::always_inline]] inline decode_status cbor_reader::read_head(int& major,
+                                                                   std::uint64_t& arg,
+                                                                   bool& indefinite) {
     major = 0;  // defined on every path: callers' compilers cannot see that errors return
     arg = 0;
     indefinite = false;
@@ -144,11 +146,31 @@ inline decode_status cbor_reader::read_head(int& major, std::uint64_t& arg, bool
     if (info <= 27) {
         const std::size_t extra = std::size_t{1} << (info - 24);
         if (buf_.size() - pos_ < 1 + extra) return errc::truncated;
-        std::uint64_t v = 0;
-        for (std::size_t k = 0; k < extra; ++k) {
-            v = (v << 8) | static_cast<unsigned char>(buf_[pos_ + 1 + k]);
+        // Big-endian, one load per width (text lengths take 1 or 2 bytes, timestamps 8).
+        const char* p = buf_.data() + pos_ + 1;
+        switch (info) {
+            case 24:
+                arg = static_cast<unsigned char>(*p);
+                break;
+            case 25: {
+                std::uint16_t v;
+                std::memcpy(&v, p, 2);
+                arg = __builtin_bswap16(v);
+                break;
+            }
+            case 26: {
+                std::uint32_t v;
+                std::memcpy(&v, p, 4);
+                arg = __builtin_bswap32(v);
+                break;
+            }
+            default: {
+                std::uint64_t v;
+                std::memcpy(&v, p, 8);
+                arg = __builtin_bswap64(v);
+                break;
+            }
         }
-        arg = v;
         pos_ += 1 + extra;
         return {};
     }
@@ -160,7 +182,9 @@ inline decode_status cbor_reader::read_head(int& major, std::uint64_t& arg, bool
     return errc::malformed_cbor;
 }
 
-inline decode_status cbor_reader::read_head_of(int major, std::uint64_t& arg, bool& indefinite) {
+[[gnu::always_inline]] inline decode_status cbor_reader::read_head_of(int major,
+                                                                      std::uint64_t& arg,
+                                                                      bool& indefinite) {
     const auto save = pos_;
     int actual;
     if (auto ec = read_head(actual, arg, indefinite)) return ec;

@@ -1,6 +1,8 @@
 // CBOR reader/writer and the item-boundary scanner: shortest heads, bounds, malformed input.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "protocol/cbor_item.hpp"
 #include "protocol/cbor_reader.hpp"
 #include "protocol/cbor_writer.hpp"
@@ -55,6 +57,38 @@ TEST(CborReader, ReadsBackEverything) {
     ASSERT_FALSE(r.read_bool(b));
     EXPECT_TRUE(b);
     EXPECT_TRUE(r.at_end());
+}
+
+// Every width of argument (1, 2, 4 and 8 bytes after the head) read back, with bytes that
+// differ so that a wrong byte order shows; cut anywhere, a head is truncated, never misread.
+TEST(CborReader, ArgumentsOfEveryWidthReadBack) {
+    const std::uint64_t values[] = {0,
+                                    23,
+                                    24,
+                                    0xab,
+                                    0x100,
+                                    0x1234,
+                                    0xffff,
+                                    0x10000,
+                                    0x12345678,
+                                    0xfedcba98u,
+                                    0x100000000ull,
+                                    0x0102030405060708ull,
+                                    std::numeric_limits<std::uint64_t>::max()};
+    for (const auto value : values) {
+        std::string out;
+        cbor_writer(out).uint(value);
+        cbor_reader r(out);
+        std::uint64_t back = 0;
+        ASSERT_FALSE(r.read_uint(back)) << value;
+        EXPECT_EQ(back, value);
+        EXPECT_TRUE(r.at_end());
+        for (std::size_t cut = 0; cut < out.size(); ++cut) {
+            cbor_reader partial(std::string_view(out).substr(0, cut));
+            EXPECT_EQ(partial.read_uint(back), errc::truncated) << value << " cut at " << cut;
+            EXPECT_EQ(partial.position(), 0u);
+        }
+    }
 }
 
 TEST(CborReader, TextLongerThanBufferIsTruncated) {
