@@ -18,7 +18,9 @@ constexpr std::array<std::string_view, 4> detail_names = {
     } while (0)
 
 // A Generic nullary constructor: `[i]` with i < n.
-decode_status read_enum(cbor_reader& r, std::uint64_t n, std::uint64_t& v) {
+[[gnu::always_inline]] inline decode_status read_enum(cbor_reader& r,
+                                                      std::uint64_t n,
+                                                      std::uint64_t& v) {
     if (r.skip_small_enum(v)) return v < n ? decode_status{} : errc::integer_out_of_range;
     std::uint64_t len;
     CT_TRY(r.read_definite_array(len));
