@@ -260,15 +260,15 @@ std::error_code trace_objects_reply_decoder::decode_front(std::string_view msg,
         CT_TRY(read_time(r, at));
         CT_TRY(r.read_text(host));
         CT_TRY(r.read_text(thread));
-        out.emplace_back(has_human,
-                         human,
-                         machine,
-                         ns,
-                         static_cast<severity>(sev),
-                         static_cast<detail_level>(level),
-                         at,
-                         host,
-                         thread);
+        out.push_back(trace_object_view{has_human,
+                                        human,
+                                        machine,
+                                        ns,
+                                        static_cast<severity>(sev),
+                                        static_cast<detail_level>(level),
+                                        at,
+                                        host,
+                                        thread});
     }
     if (!count) CT_TRY(r.read_break());
     used = r.position();
