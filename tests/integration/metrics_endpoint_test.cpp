@@ -136,10 +136,16 @@ TEST_F(MetricsEndpointTest, OwnMetricsPerNodeAndRequestTurnaround) {
         EXPECT_GT(sample_value(body, series("cardano_tracer_node_bytes_written_total", node)), 0);
     }
     // Every reply brings at least one object (blocking requests), and there was at least one
-    // reply per turnaround observed.
-    const auto replies = sample_value(body, "cardano_tracer_trace_replies_received_total");
-    EXPECT_GE(replies, sample_value(body, "cardano_tracer_request_turnaround_seconds_count"));
-    EXPECT_LE(replies, sample_value(body, "cardano_tracer_trace_objects_received_total"));
+    // reply per turnaround observed. A scrape reads these counters one after the other while
+    // replies arrive, so each side is taken from a scrape no earlier than the other's: a
+    // count that must stay below another is read first (a reply is counted before its
+    // objects and before the turnaround that follows it).
+    const auto later = http_get(prom_port, "/metrics");
+    ASSERT_TRUE(later);
+    EXPECT_GE(sample_value(later->body, "cardano_tracer_trace_replies_received_total"),
+              sample_value(body, "cardano_tracer_request_turnaround_seconds_count"));
+    EXPECT_LE(sample_value(body, "cardano_tracer_trace_replies_received_total"),
+              sample_value(later->body, "cardano_tracer_trace_objects_received_total"));
     // Every output has its own counters and queue gauges; only FileMode sections here.
     EXPECT_GT(sample_value(body, "cardano_tracer_output_records_total{output=\"file\"}"), 5)
         << body;
