@@ -17,22 +17,6 @@ bool valid_utf8_simd(std::string_view s) { return simdjson::validate_utf8(s.data
 
 namespace detail {
 
-bool all_ascii_words(const char* p, std::size_t n) {
-    constexpr std::uint64_t high_bits = 0x8080808080808080ull;
-    auto load8 = [](const char* q) {
-        std::uint64_t w;
-        std::memcpy(&w, q, 8);
-        return w;
-    };
-    std::uint64_t acc = 0;
-    std::size_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        acc |= load8(p + i) | load8(p + i + 8) | load8(p + i + 16) | load8(p + i + 24);
-    for (; i + 8 <= n; i += 8) acc |= load8(p + i);
-    acc |= load8(p + n - 8);
-    return (acc & high_bits) == 0;
-}
-
 #if defined(__x86_64__)
 // Target attributes do not reach lambdas: the load is a function of its own.
 __attribute__((target("avx2"))) inline __m256i load32(const char* p) {

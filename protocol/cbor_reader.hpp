@@ -18,34 +18,44 @@ namespace ct::protocol {
 bool valid_utf8_simd(std::string_view s);
 
 /// Whether every byte of a text of 64 bytes or more is ASCII, 128 bytes per step with AVX2 when
-/// the CPU has it (asked once), else 32 bytes per step. A machine text of ~470 bytes: 4.3 ns
-/// against 11.7 (docs/benchmarks.md).
+/// the CPU has it (asked once), else detail::all_ascii_words. A machine text of ~470 bytes:
+/// 4.3 ns against 11.7 (docs/benchmarks.md).
 bool all_ascii_long(const char* p, std::size_t n);
 
 namespace detail {
-/// The two ways of all_ascii_long, each for n >= 32 (tests run both).
-bool all_ascii_words(const char* p, std::size_t n);
+inline constexpr std::uint64_t high_bits = 0x8080808080808080ull;
+
+inline std::uint64_t load_u64(const char* q) {
+    std::uint64_t w;
+    std::memcpy(&w, q, 8);
+    return w;
+}
+
+/// For n >= 8: 32 bytes per step, then 8, then one overlapping load for the tail (no byte
+/// loop).
+inline bool all_ascii_words(const char* p, std::size_t n) {
+    std::uint64_t acc = 0;
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        acc |= load_u64(p + i) | load_u64(p + i + 8) | load_u64(p + i + 16) | load_u64(p + i + 24);
+    for (; i + 8 <= n; i += 8) acc |= load_u64(p + i);
+    acc |= load_u64(p + n - 8);
+    return (acc & high_bits) == 0;
+}
+
+/// all_ascii_long's AVX2 way, for n >= 32 (tests run it beside all_ascii_words).
 bool all_ascii_avx2(const char* p, std::size_t n);
 bool cpu_has_avx2();
 }  // namespace detail
 
-/// Whether every byte is ASCII. Short texts (hosts, threads, namespaces) inline: 8 bytes per
-/// step, then one overlapping load for the tail, no byte loop.
+/// Whether every byte is ASCII. Short texts (hosts, threads, namespaces) are checked inline.
 inline bool all_ascii(std::string_view s) {
-    constexpr std::uint64_t high_bits = 0x8080808080808080ull;
     const char* p = s.data();
     const std::size_t n = s.size();
     if (n >= 64) return all_ascii_long(p, n);
-    auto load8 = [](const char* q) {
-        std::uint64_t w;
-        std::memcpy(&w, q, 8);
-        return w;
-    };
+    if (n >= 8) return detail::all_ascii_words(p, n);
     std::uint64_t acc = 0;
-    if (n >= 8) {
-        for (std::size_t i = 0; i + 8 <= n; i += 8) acc |= load8(p + i);
-        acc |= load8(p + n - 8);
-    } else if (n >= 4) {
+    if (n >= 4) {
         std::uint32_t a, b;
         std::memcpy(&a, p, 4);
         std::memcpy(&b, p + n - 4, 4);
@@ -53,7 +63,7 @@ inline bool all_ascii(std::string_view s) {
     } else {
         for (std::size_t i = 0; i < n; ++i) acc |= static_cast<unsigned char>(p[i]);
     }
-    return (acc & high_bits) == 0;
+    return (acc & detail::high_bits) == 0;
 }
 
 /// Validates UTF-8. Trace texts are nearly always ASCII, which is checked inline; any other
