@@ -8,6 +8,7 @@
 #include <boost/asio.hpp>
 #include <csignal>
 #include <cstdlib>
+#include <thread>
 
 #include "tests/integration/daemon_fixture.hpp"
 
@@ -296,6 +297,39 @@ TEST_F(ReliabilityTest, FrozenNodeIsClosedAndItsNameIsFreeForItsNextConnection) 
     frozen->signal(SIGKILL);
     back->signal(SIGTERM);
     (void)back->wait_exit(10s);
+    EXPECT_EQ(stop_tracer(), 0);
+}
+
+// A node that answers an EKG request late (frozen for a while, then resumed) is polled on as
+// before: the EKG loop, which otherwise finds each response when it wakes for the next poll,
+// is woken by a response that comes after that time, instead of sleeping until
+// peerSilenceTimeoutSecs.
+TEST_F(ReliabilityTest, EkgPollsGoOnAfterALateResponse) {
+    start_tracer(
+        base_config("peerSilenceTimeoutSecs: 60\nekgRequestFreq: 0.1\nverbosity: Maximum\n"));
+    ASSERT_TRUE(wait_for_socket("tracer.sock"));
+    auto node = run_forwarder(
+        {"--connect", "tracer.sock", "--network-magic", "42", "--rate", "10", "--duration", "120"},
+        "late");
+    auto responses = [&] {
+        std::size_t n = 0;
+        for (const auto& m : messages("Tracer.MiniProtocolMessage"))
+            n += m["data"]["protocol"] == 1 && m["data"]["direction"] == "recv";
+        return n;
+    };
+    ASSERT_TRUE(wait_until([&] { return responses() >= 3; }));
+    node->signal(SIGSTOP);
+    // The scenario, not a wait for a result: the node stays frozen well past the 0.1 s at
+    // which the daemon's loop looks for the response of its pending request.
+    std::this_thread::sleep_for(500ms);
+    const auto before = responses();
+    node->signal(SIGCONT);
+    // Polls every 0.1 s again: with the loop left asleep, only the late response would come
+    // within this bound (the next request would wait for the 60 s silence deadline).
+    EXPECT_TRUE(wait_until([&] { return responses() >= before + 5; }, 10s))
+        << responses() - before << " responses after the node resumed";
+    node->signal(SIGTERM);
+    (void)node->wait_exit(10s);
     EXPECT_EQ(stop_tracer(), 0);
 }
 

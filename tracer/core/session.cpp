@@ -222,6 +222,8 @@ class session {
 
     // EKG
     bool ekg_response_ready_ = false;
+    bool ekg_response_late_ = false;  // the loop waits for the response itself: wake it
+    clock::time_point ekg_request_at_{}, ekg_response_at_{};
     asio::steady_timer ekg_signal_;
 
     // Naming via the NodeInfo data point
@@ -645,7 +647,8 @@ bool session::on_ekg(std::string_view msg) {
     if (store_) ctx_.counters.ekg_metrics_ignored += store_->apply(response);
     if (ctx_.timeseries && name_resolved_) submit_to_timeseries(response);
     ekg_response_ready_ = true;
-    ekg_signal_.cancel();
+    ekg_response_at_ = last_read_at_;
+    if (ekg_response_late_) ekg_signal_.cancel();  // else the loop finds it when it wakes
     return true;
 }
 
@@ -818,36 +821,46 @@ asio::awaitable<void> session::delivery_loop() {
 asio::awaitable<void> session::ekg_loop() {
     const auto request = proto::encode_ekg_request(
         cfg_->ekg_full ? proto::ekg_request_kind::get_all : proto::ekg_request_kind::get_updated);
-    asio::steady_timer pause(sock_.get_executor());
+    ekg_request_at_ = clock::now();  // run() sent the first request
+    // One timer wait per poll: the loop sleeps until the next request would be due and finds
+    // the response there (a node answers within milliseconds), instead of being woken by each
+    // response and then sleeping again. Only a response later than that wakes it (on_ekg).
     for (;;) {
-        while (!ekg_response_ready_) {
+        const auto silence = cfg_->peer_silence_timeout;
+        clock::time_point wake_at;
+        if (ekg_response_ready_) {
+            // The next request leaves ekgRequestFreq after each response (spec §8.5), at the
+            // end of a 10 ms slot shared with the other nodes (ekg_schedule.hpp).
+            wake_at = next_ekg_poll(ekg_response_at_, cfg_->ekg_period);
+        } else {
             // Liveness of the peer on every transport: a node answers EKG requests within
             // ekgRequestFreq even when it has no traces; one that stays silent is frozen.
-            const auto silence = cfg_->peer_silence_timeout;
-            if (silence.count() > 0) {
-                ekg_signal_.expires_after(silence);
-            } else {
-                ekg_signal_.expires_at(clock::time_point::max());
-            }
-            auto [ec] = co_await ekg_signal_.async_wait(use_nothrow_awaitable);
-            if (const bool c = co_await was_cancelled(); c) co_return;
-            if (!ec && !ekg_response_ready_) {
-                fail("the node did not answer for " + std::to_string(silence.count()) +
-                         " s (peerSilenceTimeoutSecs)",
-                     session_error::timeout);
-                boost::system::error_code ignored;
-                sock_.close(ignored);
-                co_return;
-            }
+            const auto give_up =
+                silence.count() > 0 ? ekg_request_at_ + silence : clock::time_point::max();
+            const auto due = next_ekg_poll(ekg_request_at_, cfg_->ekg_period);
+            ekg_response_late_ = clock::now() >= due;
+            wake_at = ekg_response_late_ ? give_up : std::min(due, give_up);
         }
-        ekg_response_ready_ = false;
-        if (ctx_.fault_injection) ctx_.fault_injection("ekg");
-        // The next request leaves ekgRequestFreq after each response (spec §8.5), at the end
-        // of a 10 ms slot shared with the other nodes (ekg_schedule.hpp).
-        pause.expires_at(next_ekg_poll(clock::now(), cfg_->ekg_period));
-        co_await pause.async_wait(use_nothrow_awaitable);
+        ekg_signal_.expires_at(wake_at);
+        co_await ekg_signal_.async_wait(use_nothrow_awaitable);  // expired, or on_ekg
+        ekg_response_late_ = false;
         if (const bool c = co_await was_cancelled(); c) co_return;
-        send(p_ekg, request);
+        if (ekg_response_ready_) {
+            if (clock::now() < next_ekg_poll(ekg_response_at_, cfg_->ekg_period)) continue;
+            ekg_response_ready_ = false;
+            if (ctx_.fault_injection) ctx_.fault_injection("ekg");
+            send(p_ekg, request);
+            ekg_request_at_ = clock::now();
+            continue;
+        }
+        if (silence.count() > 0 && clock::now() >= ekg_request_at_ + silence) {
+            fail("the node did not answer for " + std::to_string(silence.count()) +
+                     " s (peerSilenceTimeoutSecs)",
+                 session_error::timeout);
+            boost::system::error_code ignored;
+            sock_.close(ignored);
+            co_return;
+        }
     }
 }
 
