@@ -24,6 +24,7 @@
 #include "tracer/core/read_buffer.hpp"
 #include "tracer/core/self_log.hpp"
 #include "tracer/core/session_context.hpp"
+#include "tracer/core/slot_timers.hpp"
 #include "tracer/metrics/node_directory.hpp"
 #include "tracer/outputs/output_router.hpp"
 #include "tracer/timeseries/service.hpp"
@@ -76,7 +77,7 @@ class session {
                  proto::demux_limits{cfg_->max_message_bytes, cfg_->max_ingress_bytes}),
           write_signal_(sock.get_executor()),
           delivery_signal_(sock.get_executor()),
-          ekg_signal_(sock.get_executor()),
+          ekg_wait_(sock.get_executor()),
           name_timer_(sock.get_executor()) {}
 
     asio::awaitable<void> run();
@@ -224,7 +225,7 @@ class session {
     bool ekg_response_ready_ = false;
     bool ekg_response_late_ = false;  // the loop waits for the response itself: wake it
     clock::time_point ekg_request_at_{}, ekg_response_at_{};
-    asio::steady_timer ekg_signal_;
+    slot_wait ekg_wait_;  // one of many sessions' waits on one timer (slot_timers.hpp)
 
     // Naming via the NodeInfo data point
     enum class dp_expect { initial, node_info, node_state, none };
@@ -648,7 +649,7 @@ bool session::on_ekg(std::string_view msg) {
     if (ctx_.timeseries && name_resolved_) submit_to_timeseries(response);
     ekg_response_ready_ = true;
     ekg_response_at_ = last_read_at_;
-    if (ekg_response_late_) ekg_signal_.cancel();  // else the loop finds it when it wakes
+    if (ekg_response_late_) ekg_wait_.timer.cancel();  // else the loop finds it when it wakes
     return true;
 }
 
@@ -841,8 +842,9 @@ asio::awaitable<void> session::ekg_loop() {
             ekg_response_late_ = clock::now() >= due;
             wake_at = ekg_response_late_ ? give_up : std::min(due, give_up);
         }
-        ekg_signal_.expires_at(wake_at);
-        co_await ekg_signal_.async_wait(use_nothrow_awaitable);  // expired, or on_ekg
+        ekg_wait_.schedule(wake_at);
+        co_await ekg_wait_.timer.async_wait(use_nothrow_awaitable);  // its slot, or on_ekg
+        ekg_wait_.unschedule();
         ekg_response_late_ = false;
         if (const bool c = co_await was_cancelled(); c) co_return;
         if (ekg_response_ready_) {
