@@ -13,6 +13,11 @@ clock::time_point slot_end(clock::time_point at) {
 
 slot_wait::~slot_wait() { unschedule(); }
 
+slot_timers& slot_wait::service_of(asio::execution_context& ctx) {
+    // Every connection of the daemon runs on an io_context (io_pool).
+    return asio::use_service<slot_timers>(static_cast<asio::io_context&>(ctx));
+}
+
 void slot_wait::schedule(clock::time_point at) {
     unschedule();
     service_->add(*this, slot_end(at));
@@ -23,7 +28,9 @@ void slot_wait::unschedule() {
 }
 
 slot_timers::slot_timers(asio::execution_context& ctx)
-    : asio::execution_context::service(ctx), tick_(static_cast<asio::io_context&>(ctx)) {}
+    : asio::execution_context::service(ctx),
+      // Made only through service_of(), for an io_context.
+      tick_(static_cast<asio::io_context&>(ctx)) {}
 
 void slot_timers::add(slot_wait& w, clock::time_point slot_end) {
     w.at_ = waits_.emplace(slot_end, &w);

@@ -28,8 +28,7 @@ class slot_wait {
     template <typename Executor>
     explicit slot_wait(const Executor& ex)
         : timer(ex, std::chrono::steady_clock::time_point::max()),
-          service_(&asio::use_service<slot_timers>(
-              static_cast<asio::io_context&>(asio::query(ex, asio::execution::context)))) {}
+          service_(&service_of(asio::query(ex, asio::execution::context))) {}
     ~slot_wait();
     slot_wait(const slot_wait&) = delete;
     slot_wait& operator=(const slot_wait&) = delete;
@@ -44,6 +43,8 @@ class slot_wait {
 
   private:
     friend class slot_timers;
+    /// The service of `ctx`, which must be an io_context.
+    static slot_timers& service_of(asio::execution_context& ctx);
     using queue = std::multimap<std::chrono::steady_clock::time_point, slot_wait*>;
     slot_timers* service_;
     bool queued_ = false;
