@@ -21,7 +21,7 @@ namespace ct::tracer {
 
 class slot_timers;
 
-/// One waiter's timed wait: wait on `timer` after slot_timers::schedule(); the wait ends with
+/// One waiter's timed wait: wait on `timer` after schedule(); the wait ends with
 /// operation_aborted when its slot ends or when someone cancels `timer`.
 class slot_wait {
   public:
