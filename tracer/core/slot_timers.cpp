@@ -45,17 +45,10 @@ void slot_timers::remove(slot_wait& w) {
 }
 
 void slot_timers::arm() {
-    if (waits_.empty()) {
-        armed_for_ = clock::time_point::max();
-        return;
-    }
-    const auto first = waits_.begin()->first;
-    if (first == clock::time_point::max()) {
-        armed_for_ = first;
-        return;
-    }
-    armed_for_ = first;
-    tick_.expires_at(first);  // cancels a pending wait: it ends as operation_aborted
+    // A wait without an end (time_point::max) needs no tick: only a cancel ends it.
+    armed_for_ = waits_.empty() ? clock::time_point::max() : waits_.begin()->first;
+    if (armed_for_ == clock::time_point::max()) return;
+    tick_.expires_at(armed_for_);  // cancels a pending wait: it ends as operation_aborted
     tick_.async_wait([this](const boost::system::error_code& ec) {
         if (ec != asio::error::operation_aborted) on_tick();
     });

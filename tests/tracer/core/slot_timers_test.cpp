@@ -92,4 +92,26 @@ TEST(SlotTimers, RescheduledOrDestroyedWaitsLeaveNothingBehind) {
     EXPECT_LT(moved.ended_at, start + 1s);
 }
 
+// A context destroyed while a coroutine waits on a slot (a session at shutdown): the service
+// lets go of the wait first, and the waiter destroyed afterwards with its frame touches nothing
+// that is gone (ASan in CI).
+TEST(SlotTimers, AContextDestroyedWhileWaitsAreScheduledLeavesNothingDangling) {
+    bool resumed = false;
+    {
+        asio::io_context ioc;
+        asio::co_spawn(
+            ioc,
+            [&]() -> asio::awaitable<void> {
+                slot_wait wait(co_await asio::this_coro::executor);
+                wait.schedule(clock_type::now() + 10s);
+                co_await wait.timer.async_wait(use_nothrow_awaitable);
+                resumed = true;
+            },
+            asio::detached);
+        ioc.run_for(50ms);
+        EXPECT_EQ(asio::use_service<slot_timers>(ioc).scheduled(), 1u);
+    }
+    EXPECT_FALSE(resumed);
+}
+
 }  // namespace
